@@ -1,0 +1,36 @@
+import type { ContextValue } from '../genai/context.js';
+import type { ModelCall, Usage } from '../genai/types.js';
+import { IMAGE_COUNT_METRIC, tokenMetrics } from './metric-names.js';
+import type { FenraTransaction, UsageEntry } from './transaction-schema.js';
+import { FenraTransactionSchema } from './transaction-schema.js';
+
+/** Usage → Fenra's `usage` array (token metrics, plus generated images when known). */
+export function renderUsage(call: ModelCall, usage: Usage): UsageEntry[] {
+  const entries: UsageEntry[] = [{ type: 'tokens', metrics: tokenMetrics(call.provider.fenra, usage) }];
+  if (usage.imagesGenerated !== undefined && usage.imagesGenerated > 0) {
+    entries.push({ type: 'images', metrics: { [IMAGE_COUNT_METRIC]: usage.imagesGenerated } });
+  }
+  return entries;
+}
+
+/** The exact wire body of one transaction. */
+export function renderTransaction(
+  call: ModelCall & { model: string; usage: Usage },
+  context: { billable_customer_id: string } & Record<string, ContextValue>,
+): FenraTransaction {
+  const tx: FenraTransaction = {
+    provider: call.provider.fenra,
+    model: call.model,
+    usage: renderUsage(call, call.usage),
+    context,
+  };
+  if (call.modelTier !== undefined) tx.model_tier = call.modelTier;
+  return tx;
+}
+
+/** Validates against the wire schema; returns a readable reason on failure. */
+export function validateTransaction(tx: unknown): string | undefined {
+  const r = FenraTransactionSchema.safeParse(tx);
+  if (r.success) return undefined;
+  return r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}

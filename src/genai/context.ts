@@ -1,0 +1,178 @@
+import type { AttrValue, Attributes } from '../span/span-view.js';
+import type { ModelCall } from './types.js';
+
+/**
+ * Attribution: which customer a call is billed to, and the context dimensions sent with it.
+ * Only the keys named here, `fenra.context.*` attributes and the user's allow-list ever leave
+ * the process.
+ */
+
+/** The value used when no key matched and no default is configured. Counted. */
+export const UNATTRIBUTED = 'unattributed';
+
+/**
+ * Default ordered keys for the billable customer id. The explicit Fenra key first, then the
+ * customer keys of the instrumentations that have one, then user identity keys (for apps
+ * whose customers are their users).
+ */
+export const DEFAULT_CUSTOMER_ID_KEYS: readonly string[] = [
+  'fenra.billable_customer_id',
+  'traceloop.association.properties.customer_id',
+  'ai.telemetry.metadata.customerId',
+  'ai.telemetry.metadata.customer_id',
+  'ai.settings.context.customerId',
+  'langfuse.trace.metadata.customer_id',
+  'customer.id',
+  'tenant.id',
+  'user.id',
+  'enduser.id',
+  'langfuse.user.id',
+  'traceloop.association.properties.user_id',
+  'ai.telemetry.metadata.userId',
+];
+
+export const ENVIRONMENT_KEYS = ['deployment.environment.name', 'deployment.environment', 'langfuse.environment'];
+export const USER_ID_KEYS = [
+  'user.id',
+  'enduser.id',
+  'langfuse.user.id',
+  'traceloop.association.properties.user_id',
+  'ai.telemetry.metadata.userId',
+  'ai.settings.context.userId',
+];
+export const SESSION_ID_KEYS = [
+  'session.id',
+  'gen_ai.conversation.id',
+  'langfuse.session.id',
+  'traceloop.association.properties.session_id',
+  'ai.telemetry.metadata.sessionId',
+  'ai.settings.context.sessionId',
+];
+export const FEATURE_KEYS = ['fenra.feature', 'ai.telemetry.functionId'];
+export const CONTEXT_PREFIX = 'fenra.context.';
+
+/** Where attribution is looked up, in this order. */
+export interface AttributionLayers {
+  span: Attributes;
+  /** Ancestor spans' attributes, nearest first (in-process: the carried attributes). */
+  ancestors: readonly Attributes[];
+  /** Baggage entries as attributes. */
+  baggage?: Attributes | undefined;
+  resource: Attributes;
+}
+
+export interface ContextOptions {
+  customerIdKeys?: readonly string[];
+  defaultCustomerId?: string | undefined;
+  /** Extra attribute keys copied into context as they are (the allow-list). */
+  contextKeys?: readonly string[];
+}
+
+export type ContextValue = string | number | boolean;
+
+const MAX_VALUE_LENGTH = 256;
+const MAX_KEY_LENGTH = 128;
+
+function scalar(v: AttrValue | undefined): ContextValue | undefined {
+  if (typeof v === 'string') return v.length === 0 ? undefined : v.length > MAX_VALUE_LENGTH ? v.slice(0, MAX_VALUE_LENGTH) : v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'boolean') return v;
+  return undefined;
+}
+
+/** The first key (in key order) found on any layer (in layer order). */
+export function lookup(layers: AttributionLayers, keys: readonly string[]): ContextValue | undefined {
+  for (const key of keys) {
+    let v = scalar(layers.span[key]);
+    if (v !== undefined) return v;
+    for (const a of layers.ancestors) {
+      v = scalar(a[key]);
+      if (v !== undefined) return v;
+    }
+    if (layers.baggage) {
+      v = scalar(layers.baggage[key]);
+      if (v !== undefined) return v;
+    }
+    v = scalar(layers.resource[key]);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+export interface ResolvedContext {
+  context: { billable_customer_id: string } & Record<string, ContextValue>;
+  attributed: boolean;
+}
+
+const RESERVED = new Set([
+  'billable_customer_id',
+  'environment',
+  'service',
+  'trace_id',
+  'span_id',
+  'operation',
+  'user_id',
+  'session_id',
+  'feature',
+  'request_id',
+  'provider_raw',
+  'region',
+  'usage_estimated',
+]);
+
+function collectPrefixed(layers: AttributionLayers, out: Record<string, ContextValue>): void {
+  // Farthest first, so nearer layers overwrite.
+  const all: Attributes[] = [layers.resource];
+  if (layers.baggage) all.push(layers.baggage);
+  for (let i = layers.ancestors.length - 1; i >= 0; i--) all.push(layers.ancestors[i]!);
+  all.push(layers.span);
+  for (const a of all) {
+    for (const key in a) {
+      if (!key.startsWith(CONTEXT_PREFIX)) continue;
+      const name = key.slice(CONTEXT_PREFIX.length);
+      if (name === '' || name.length > MAX_KEY_LENGTH || RESERVED.has(name)) continue;
+      const v = scalar(a[key]);
+      if (v !== undefined) out[name] = v;
+    }
+  }
+}
+
+/** Resolves the billable customer and the context dimensions of one call. */
+export function resolveContext(call: ModelCall, layers: AttributionLayers, options: ContextOptions = {}): ResolvedContext {
+  const found = lookup(layers, options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS);
+  const customer = found !== undefined ? String(found) : options.defaultCustomerId;
+  const ctx: Record<string, ContextValue> = {};
+  collectPrefixed(layers, ctx);
+  if (options.contextKeys) {
+    for (const key of options.contextKeys) {
+      const v = lookup(layers, [key]);
+      if (v !== undefined && !RESERVED.has(key)) ctx[key] = v;
+    }
+  }
+  ctx['billable_customer_id'] = customer ?? UNATTRIBUTED;
+  const env = lookup(layers, ENVIRONMENT_KEYS);
+  if (env !== undefined) ctx['environment'] = String(env);
+  const service = scalar(layers.resource['service.name']) ?? scalar(layers.span['service.name']);
+  if (service !== undefined) ctx['service'] = String(service);
+  ctx['trace_id'] = call.span.traceId;
+  ctx['span_id'] = call.span.spanId;
+  ctx['operation'] = call.operation;
+  const user = lookup(layers, USER_ID_KEYS);
+  if (user !== undefined) ctx['user_id'] = String(user);
+  const session = lookup(layers, SESSION_ID_KEYS);
+  if (session !== undefined) ctx['session_id'] = String(session);
+  const feature = lookup(layers, FEATURE_KEYS);
+  if (feature !== undefined) ctx['feature'] = String(feature);
+  if (call.responseId !== undefined) ctx['request_id'] = call.responseId;
+  const p = call.provider;
+  if (p.fenra === 'custom' || (p.canonical !== undefined && p.canonical.startsWith('azure'))) {
+    const raw = p.canonical ?? p.raw;
+    if (raw !== undefined) ctx['provider_raw'] = raw;
+  }
+  if (p.fenra === 'bedrock' && call.region !== undefined) ctx['region'] = call.region;
+  if (call.usage?.estimated) ctx['usage_estimated'] = true;
+  return {
+    context: ctx as ResolvedContext['context'],
+    attributed: found !== undefined || options.defaultCustomerId !== undefined,
+  };
+}

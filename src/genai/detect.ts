@@ -1,0 +1,119 @@
+import { attrString } from '../span/attributes.js';
+import type { SpanView } from '../span/span-view.js';
+import { StatusCode } from '../span/span-view.js';
+import { anthropicSdk } from './dialects/anthropic-sdk.js';
+import type { Dialect } from './dialects/dialect.js';
+import { langfuse } from './dialects/langfuse.js';
+import { logfire } from './dialects/logfire.js';
+import { openinference } from './dialects/openinference.js';
+import { openlit } from './dialects/openlit.js';
+import { openllmetry } from './dialects/openllmetry.js';
+import { semconv } from './dialects/semconv.js';
+import { vercelAi } from './dialects/vercel-ai.js';
+import { chooseModel, readModelIds, readRegion, stripGatewayVendor } from './model.js';
+import { resolveProvider } from './provider.js';
+import type { ModelCall, SkippedSpan } from './types.js';
+
+/** Most specific first; semconv claims everything that is left. */
+const DIALECTS: readonly Dialect[] = [vercelAi, langfuse, openinference, anthropicSdk, openlit, logfire, openllmetry, semconv];
+
+/**
+ * Attributes of which at least one is on every span a dialect can read as a model call.
+ * Checked by direct lookup (no key iteration): most spans in an application (HTTP, DB)
+ * leave after these few misses.
+ */
+const MARKERS = [
+  'gen_ai.operation.name',
+  'gen_ai.system',
+  'gen_ai.provider.name',
+  'gen_ai.request.model',
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.prompt_tokens',
+  'ai.operationId',
+  'openinference.span.kind',
+  'llm.request.type',
+  'llm.token_count.prompt',
+  'langfuse.observation.type',
+  'traceloop.span.kind',
+] as const;
+
+export function mayBeGenAi(span: SpanView): boolean {
+  const a = span.attributes;
+  for (let i = 0; i < MARKERS.length; i++) if (a[MARKERS[i]!] !== undefined) return true;
+  return false;
+}
+
+export interface DetectOptions {
+  azureDeployments?: Readonly<Record<string, string>>;
+}
+
+export type Detection = { call: ModelCall } | { skipped: SkippedSpan };
+
+function skip(span: SpanView, reason: SkippedSpan['reason'], detail: string): Detection {
+  return { skipped: { traceId: span.traceId, spanId: span.spanId, name: span.name, reason, detail } };
+}
+
+/** Service tier, which changes the price (batch, flex, priority). */
+function readTier(span: SpanView): string | undefined {
+  const t = attrString(span.attributes, 'openai.response.service_tier') ??
+    attrString(span.attributes, 'gen_ai.openai.response.service_tier') ??
+    attrString(span.attributes, 'openai.request.service_tier') ??
+    attrString(span.attributes, 'gen_ai.openai.request.service_tier') ??
+    attrString(span.attributes, 'gen_ai.request.service_tier');
+  if (t === undefined) return undefined;
+  const v = t.toLowerCase();
+  // `default`/`auto`/`standard`/`scale` are the standard price.
+  return v === 'batch' || v === 'flex' || v === 'priority' ? v : undefined;
+}
+
+/**
+ * Detection and extraction for one span: is it a billable model call, and if so its
+ * provider, model, usage and tier. Pure; never throws on odd attribute values.
+ */
+export function detectModelCall(span: SpanView, options: DetectOptions = {}): Detection {
+  if (!mayBeGenAi(span)) return skip(span, 'not_genai', 'no GenAI attributes');
+  let dialect: Dialect = semconv;
+  for (const d of DIALECTS) {
+    if (d.claims(span)) {
+      dialect = d;
+      break;
+    }
+  }
+  const c = dialect.classify(span);
+  if (c.kind === 'skip') return skip(span, c.reason, c.detail);
+
+  const ids = readModelIds(span.attributes);
+  const provider = resolveProvider(span.attributes, ids.response ?? ids.request);
+  let model = chooseModel(ids, provider.canonical, options.azureDeployments);
+  const rawProvider = provider.raw?.toLowerCase();
+  if (model !== undefined && (rawProvider === 'openrouter' || rawProvider === 'gateway' || rawProvider === 'litellm')) {
+    model = stripGatewayVendor(model);
+  }
+  const usage = dialect.usage(span, provider);
+  if (usage === undefined) {
+    if (span.status.code === StatusCode.ERROR || span.attributes['error.type'] !== undefined) {
+      return skip(span, 'failed_no_usage', 'the call failed and reported no usage');
+    }
+    return skip(
+      span,
+      'missing_usage',
+      'model call without usage (streaming without stream_options.include_usage?)',
+    );
+  }
+  if (model === undefined) return skip(span, 'missing_model', 'model call with usage but no model id');
+  return {
+    call: {
+      span,
+      dialect: dialect.id,
+      operation: c.operation,
+      provider,
+      model,
+      requestModel: ids.request,
+      responseModel: ids.response,
+      modelTier: readTier(span),
+      usage,
+      responseId: attrString(span.attributes, 'gen_ai.response.id'),
+      region: readRegion(span.attributes, span.resource, ids.response ?? ids.request),
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { attrJsonObject, attrString } from '../../span/attributes.js';
+import type { RawCounts } from '../usage.js';
+import { countsFromProviderUsage, mergeCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
+import type { Dialect } from './dialect.js';
+
+const num = (v: unknown): number | undefined => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+};
+const first = (u: Record<string, unknown>, keys: readonly string[]): number | undefined => {
+  for (const k of keys) {
+    const v = num(u[k]);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+};
+
+/**
+ * Langfuse `usage_details` are additive (Langfuse's total is the sum of all keys): `input`
+ * excludes the cached and cache-write parts, `output` excludes reasoning. A raw OpenAI-shaped
+ * object (`prompt_tokens`...) is read as the provider's usage.
+ */
+function countsFromUsageDetails(u: Record<string, unknown>): RawCounts {
+  if ('prompt_tokens' in u || 'completion_tokens' in u || 'cache_creation_input_tokens' in u) {
+    return countsFromProviderUsage(u);
+  }
+  const cacheRead = first(u, ['input_cached_tokens', 'cache_read_input_tokens', 'input_cache_read', 'cached_tokens']);
+  const cacheWrite = first(u, ['input_cache_creation', 'cache_creation_input_tokens', 'input_cache_write']);
+  const reasoning = first(u, ['output_reasoning_tokens', 'output_reasoning', 'reasoning_tokens']);
+  const input = first(u, ['input', 'input_tokens']);
+  const output = first(u, ['output', 'output_tokens']);
+  return {
+    input: input === undefined ? undefined : input + (cacheRead ?? 0) + (cacheWrite ?? 0),
+    output: output === undefined ? undefined : output + (reasoning ?? 0),
+    total: first(u, ['total', 'total_tokens']),
+    cacheRead,
+    cacheWrite,
+    reasoning,
+  };
+}
+
+/** Langfuse SDK spans: `langfuse.observation.type` generation/embedding are model calls. */
+export const langfuse: Dialect = {
+  id: 'langfuse',
+  claims: (span) => span.attributes['langfuse.observation.type'] !== undefined,
+  classify(span) {
+    const type = attrString(span.attributes, 'langfuse.observation.type')?.toLowerCase();
+    if (type === 'generation') return { kind: 'call', operation: 'chat' };
+    if (type === 'embedding') return { kind: 'call', operation: 'embeddings' };
+    return span.attributes['langfuse.observation.usage_details'] !== undefined
+      ? { kind: 'skip', reason: 'aggregate', detail: `Langfuse ${type} observation` }
+      : { kind: 'skip', reason: 'not_genai', detail: `Langfuse ${type} observation` };
+  },
+  usage(span) {
+    const details = attrJsonObject(span.attributes, 'langfuse.observation.usage_details');
+    const fromDetails = details ? countsFromUsageDetails(details) : undefined;
+    const generic = readGenericCounts(span.attributes);
+    return normaliseUsage(fromDetails ? mergeCounts(fromDetails, generic) : generic, SEMCONV_INCLUSIVE);
+  },
+};

@@ -1,0 +1,74 @@
+import { attrString } from '../../span/attributes.js';
+import type { Attributes, SpanView } from '../../span/span-view.js';
+import { classifyOperation } from '../operation.js';
+import type { Inclusivity } from '../usage.js';
+import { KEYS, countOf, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
+import type { ResolvedProvider, Usage } from '../types.js';
+import type { Classification, Dialect } from './dialect.js';
+import { NOT_GENAI } from './dialect.js';
+
+/** True when any input/output/total token count is on the span. */
+export function hasTokenCounts(attrs: Attributes): boolean {
+  return (
+    countOf(attrs, KEYS.input) !== undefined ||
+    countOf(attrs, KEYS.output) !== undefined ||
+    countOf(attrs, KEYS.total) !== undefined
+  );
+}
+
+/**
+ * The OTel GenAI semantic conventions classification (v1.26 → current), shared by the
+ * dialects that follow it. A span is a model call when its operation is a billable one, or,
+ * with no operation (js-contrib Bedrock InvokeModel), when it names a GenAI system and carries
+ * a model or usage. Agent, workflow and tool operations are never model calls.
+ */
+export function classifySemconv(span: SpanView, op: string | undefined): Classification {
+  const a = span.attributes;
+  if (op !== undefined) {
+    const kind = classifyOperation(op);
+    if (kind.billable) return { kind: 'call', operation: kind.operation };
+    if (kind.known) {
+      return hasTokenCounts(a)
+        ? { kind: 'skip', reason: 'aggregate', detail: `operation '${op}' aggregates model calls` }
+        : { kind: 'skip', reason: 'not_genai', detail: `operation '${op}' is not a model call` };
+    }
+    // An operation we don't know: a model call only if it has the marks of one.
+    return hasTokenCounts(a) && hasModel(a)
+      ? { kind: 'call', operation: op.toLowerCase() }
+      : { kind: 'skip', reason: 'not_genai', detail: `operation '${op}' is not a known model call` };
+  }
+  const system = attrString(a, 'gen_ai.provider.name') ?? attrString(a, 'gen_ai.system');
+  if (system === undefined) return NOT_GENAI;
+  if (/^(?:agent run|invoke_agent|invoke_workflow)/.test(span.name)) {
+    return hasTokenCounts(a)
+      ? { kind: 'skip', reason: 'aggregate', detail: 'agent span repeats its model calls' }
+      : NOT_GENAI;
+  }
+  if (hasModel(a) || hasTokenCounts(a)) return { kind: 'call', operation: 'chat' };
+  return NOT_GENAI;
+}
+
+function hasModel(a: Attributes): boolean {
+  return attrString(a, 'gen_ai.request.model') !== undefined || attrString(a, 'gen_ai.response.model') !== undefined;
+}
+
+/**
+ * Semconv says input includes cache and output includes reasoning. Known exceptions:
+ * Google ADK's `call_llm` (system `gcp.vertex.agent`) reports Gemini candidates only.
+ */
+export function semconvInclusivity(span: SpanView): Inclusivity {
+  const system = attrString(span.attributes, 'gen_ai.system');
+  if (system === 'gcp.vertex.agent') return { inputIncludesCache: true, outputIncludesReasoning: false };
+  return SEMCONV_INCLUSIVE;
+}
+
+export const semconv: Dialect = {
+  id: 'semconv',
+  claims: () => true,
+  classify(span) {
+    return classifySemconv(span, attrString(span.attributes, 'gen_ai.operation.name'));
+  },
+  usage(span: SpanView, _provider: ResolvedProvider): Usage | undefined {
+    return normaliseUsage(readGenericCounts(span.attributes), semconvInclusivity(span));
+  },
+};

@@ -1,0 +1,88 @@
+import { attrJsonObject, attrString } from '../../span/attributes.js';
+import type { Attributes } from '../../span/span-view.js';
+import type { RawCounts } from '../usage.js';
+import { countOf, countsFromProviderUsage, mergeCounts, normaliseUsage, SEMCONV_INCLUSIVE } from '../usage.js';
+import type { Dialect } from './dialect.js';
+
+const INPUT = ['ai.usage.inputTokens', 'ai.usage.promptTokens', 'ai.usage.tokens', 'gen_ai.usage.input_tokens'];
+const OUTPUT = ['ai.usage.outputTokens', 'ai.usage.completionTokens', 'gen_ai.usage.output_tokens'];
+const TOTAL = ['ai.usage.totalTokens'];
+const CACHE_READ = ['ai.usage.cachedInputTokens', 'ai.usage.inputTokenDetails.cacheReadTokens'];
+const CACHE_WRITE = ['ai.usage.inputTokenDetails.cacheWriteTokens'];
+const REASONING = ['ai.usage.reasoningTokens', 'ai.usage.outputTokenDetails.reasoningTokens'];
+
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+
+/**
+ * The provider's own usage from `ai.response.providerMetadata`, when it is there: it settles
+ * what the AI SDK's numbers mean (v5 Anthropic input excludes cache, v5 Google output excludes
+ * thinking; v6+ include both).
+ */
+function providerCounts(a: Attributes): { counts: RawCounts; exact: boolean } | undefined {
+  const meta = attrJsonObject(a, 'ai.response.providerMetadata');
+  if (!meta) return undefined;
+  const anthropic = obj(meta['anthropic']);
+  const anthropicUsage = obj(anthropic?.['usage']);
+  if (anthropicUsage && num(anthropicUsage['input_tokens']) !== undefined) {
+    return { counts: countsFromProviderUsage(anthropicUsage), exact: true };
+  }
+  const google = obj(meta['google']) ?? obj(meta['vertex']);
+  const gUsage = obj(google?.['usageMetadata']);
+  if (gUsage && num(gUsage['promptTokenCount']) !== undefined) {
+    return { counts: countsFromProviderUsage(gUsage), exact: true };
+  }
+  const bedrockUsage = obj(obj(meta['bedrock'])?.['usage']);
+  const openai = obj(meta['openai']) ?? obj(meta['azure']);
+  const counts: RawCounts = {
+    cacheWrite: num(anthropic?.['cacheCreationInputTokens']) ?? num(bedrockUsage?.['cacheWriteInputTokens']),
+    cacheRead: num(openai?.['cachedPromptTokens']) ?? num(bedrockUsage?.['cacheReadInputTokens']),
+    reasoning: num(openai?.['reasoningTokens']),
+  };
+  return { counts, exact: false };
+}
+
+/**
+ * The Vercel AI SDK `ai.*` telemetry (v3–v6, and v7's legacy integration). Only the inner
+ * provider-call spans (`*.doGenerate`, `*.doStream`, `*.doEmbed`) are model calls; the outer
+ * `ai.generateText`/`ai.streamText`/... spans repeat their usage and are aggregates.
+ */
+export const vercelAi: Dialect = {
+  id: 'vercel-ai',
+  claims: (span) => span.attributes['ai.operationId'] !== undefined,
+  classify(span) {
+    const op = attrString(span.attributes, 'ai.operationId') ?? '';
+    if (op.endsWith('.doEmbed')) return { kind: 'call', operation: 'embeddings' };
+    if (op.endsWith('.doGenerate') || op.endsWith('.doStream')) return { kind: 'call', operation: 'chat' };
+    const a = span.attributes;
+    return countOf(a, INPUT) !== undefined || countOf(a, OUTPUT) !== undefined
+      ? { kind: 'skip', reason: 'aggregate', detail: `${op} repeats the usage of its provider calls` }
+      : { kind: 'skip', reason: 'not_genai', detail: `${op} is not a provider call` };
+  },
+  usage(span, provider) {
+    const a = span.attributes;
+    const sdk: RawCounts = {
+      input: countOf(a, INPUT),
+      output: countOf(a, OUTPUT),
+      total: countOf(a, TOTAL),
+      cacheRead: countOf(a, CACHE_READ),
+      cacheWrite: countOf(a, CACHE_WRITE),
+      reasoning: countOf(a, REASONING),
+    };
+    const fromProvider = providerCounts(a);
+    if (fromProvider?.exact) {
+      // The provider's own numbers are the truth; the SDK's fill what they lack.
+      return normaliseUsage(mergeCounts(fromProvider.counts, sdk), SEMCONV_INCLUSIVE);
+    }
+    const counts = mergeCounts(sdk, fromProvider?.counts);
+    // Without the provider's raw usage: v7 legacy spans say so explicitly (noCacheTokens);
+    // otherwise the numbers follow v6+ (inclusive), checked at run time by normaliseUsage.
+    const noCache = countOf(a, ['ai.usage.inputTokenDetails.noCacheTokens']);
+    if (noCache !== undefined && counts.input !== undefined && noCache === counts.input) {
+      return normaliseUsage(counts, { inputIncludesCache: false, outputIncludesReasoning: true });
+    }
+    void provider;
+    return normaliseUsage(counts, SEMCONV_INCLUSIVE);
+  },
+};

@@ -1,0 +1,136 @@
+import { renderTransaction, validateTransaction } from '../fenra/render-transaction.js';
+import type { PriceResult, Pricer } from '../pricing/types.js';
+import type { Attributes, SpanView } from '../span/span-view.js';
+import type { AttributionLayers, ContextOptions } from './context.js';
+import { resolveContext } from './context.js';
+import type { DetectedSpan } from './dedupe.js';
+import { dedupeTrace } from './dedupe.js';
+import type { DetectOptions } from './detect.js';
+import { detectModelCall } from './detect.js';
+import type { PricedTransaction } from './priced-transaction.js';
+import type { ModelCall, SkipReason, SkippedSpan } from './types.js';
+
+export interface ConversionOptions extends ContextOptions, DetectOptions {
+  pricer: Pricer;
+  /** Validate every transaction against the wire schema (default true). */
+  validate?: boolean;
+}
+
+export type CallOutcome =
+  | { transaction: PricedTransaction; attributed: boolean }
+  | { skipped: SkippedSpan };
+
+/** Prices one call; never throws (a pricer failure is an unpriced transaction). */
+function priceCall(pricer: Pricer, call: ModelCall & { model: string }, timestampMs: number): PriceResult {
+  try {
+    return pricer.price({
+      provider: call.provider.fenra,
+      canonicalProvider: call.provider.canonical,
+      model: call.model,
+      usage: call.usage!,
+      modelTier: call.modelTier,
+      timestampMs,
+    });
+  } catch {
+    return { usd: null, source: 'unpriced', reason: 'pricing_error', catalog: 'unknown' };
+  }
+}
+
+/**
+ * Attribution, rendering, validation and pricing of one detected call. Used by `toTransactions`
+ * (whole traces) and by the span processor (one span at a time, with carried attribution).
+ */
+export function convertModelCall(call: ModelCall, layers: AttributionLayers, options: ConversionOptions): CallOutcome {
+  const span = call.span;
+  if (call.model === undefined || call.usage === undefined) {
+    return {
+      skipped: { traceId: span.traceId, spanId: span.spanId, name: span.name, reason: 'missing_usage' },
+    };
+  }
+  const withModel = call as ModelCall & { model: string; usage: NonNullable<ModelCall['usage']> };
+  const { context, attributed } = resolveContext(call, layers, options);
+  const transaction = renderTransaction(withModel, context);
+  if (options.validate !== false) {
+    const problem = validateTransaction(transaction);
+    if (problem !== undefined) {
+      return {
+        skipped: { traceId: span.traceId, spanId: span.spanId, name: span.name, reason: 'invalid', detail: problem },
+      };
+    }
+  }
+  return {
+    attributed,
+    transaction: {
+      transaction,
+      price: priceCall(options.pricer, withModel, span.endTimeMs),
+      span: { traceId: span.traceId, spanId: span.spanId, name: span.name },
+      endTimeMs: span.endTimeMs,
+    },
+  };
+}
+
+export interface ConversionResult {
+  transactions: PricedTransaction[];
+  skipped: SkippedSpan[];
+  /** Spans read. */
+  spans: number;
+  /** Spans recognised as provider calls (billed or not). */
+  llmCalls: number;
+  /** Transactions billed to `unattributed`. */
+  unattributed: number;
+}
+
+const CALL_REASONS: ReadonlySet<SkipReason> = new Set(['missing_usage', 'failed_no_usage', 'missing_model', 'invalid']);
+
+/**
+ * The pure converter: spans (any number of traces, any order) → priced transactions, plus a
+ * reason for every span that produced none. Attribution walks each span's ancestors in its
+ * trace; dedupe runs per trace.
+ */
+export function toTransactions(spans: Iterable<SpanView>, options: ConversionOptions): ConversionResult {
+  const traces = new Map<string, DetectedSpan[]>();
+  let count = 0;
+  for (const span of spans) {
+    count++;
+    const d = detectModelCall(span, options);
+    const entry: DetectedSpan = 'call' in d ? { span, call: d.call } : { span, skipped: d.skipped };
+    let list = traces.get(span.traceId);
+    if (!list) traces.set(span.traceId, (list = []));
+    list.push(entry);
+  }
+  const result: ConversionResult = { transactions: [], skipped: [], spans: count, llmCalls: 0, unattributed: 0 };
+  for (const entries of traces.values()) {
+    dedupeTrace(entries);
+    const byId = new Map<string, SpanView>();
+    for (const e of entries) byId.set(e.span.spanId, e.span);
+    for (const e of entries) {
+      if (e.call) {
+        result.llmCalls++;
+        const out = convertModelCall(e.call, layersFor(e.span, byId), options);
+        if ('skipped' in out) result.skipped.push(out.skipped);
+        else {
+          result.transactions.push(out.transaction);
+          if (!out.attributed) result.unattributed++;
+        }
+      } else if (e.skipped) {
+        if (CALL_REASONS.has(e.skipped.reason)) result.llmCalls++;
+        result.skipped.push(e.skipped);
+      }
+    }
+  }
+  return result;
+}
+
+function layersFor(span: SpanView, byId: ReadonlyMap<string, SpanView>): AttributionLayers {
+  const ancestors: Attributes[] = [];
+  const seen = new Set<string>();
+  let p = span.parentSpanId;
+  while (p !== undefined && !seen.has(p)) {
+    seen.add(p);
+    const a = byId.get(p);
+    if (!a) break;
+    ancestors.push(a.attributes);
+    p = a.parentSpanId;
+  }
+  return { span: span.attributes, ancestors, resource: span.resource };
+}

@@ -1,0 +1,268 @@
+import { attrJsonObject, toNumber } from '../span/attributes.js';
+import type { Attributes } from '../span/span-view.js';
+import type { Usage } from './types.js';
+
+/**
+ * Usage counts as a span states them, before deciding what they mean. Every field is optional;
+ * a dialect fills what its instrumentation emits.
+ */
+export interface RawCounts {
+  input?: number;
+  output?: number;
+  total?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  cacheWrite5m?: number;
+  cacheWrite1h?: number;
+  reasoning?: number;
+  audioIn?: number;
+  audioOut?: number;
+  imageIn?: number;
+  imageOut?: number;
+  videoIn?: number;
+  providerCostUsd?: number;
+  estimated?: boolean;
+}
+
+/**
+ * What a dialect knows about its numbers. `true`: the total already includes the part;
+ * `false`: the part is reported beside the total and must be added. Either way the runtime
+ * check still applies: a part larger than its total proves the total excluded it.
+ */
+export interface Inclusivity {
+  inputIncludesCache: boolean;
+  outputIncludesReasoning: boolean;
+}
+
+export const SEMCONV_INCLUSIVE: Inclusivity = { inputIncludesCache: true, outputIncludesReasoning: true };
+
+/** Ordered key lists per field: current semconv first, then older and vendor spellings. */
+export const KEYS = {
+  input: [
+    'gen_ai.usage.input_tokens',
+    'gen_ai.usage.prompt_tokens',
+    'llm.usage.prompt_tokens',
+    'llm.token_count.prompt',
+    'gen_ai.response.prompt_tokens',
+  ],
+  output: [
+    'gen_ai.usage.output_tokens',
+    'gen_ai.usage.completion_tokens',
+    'llm.usage.completion_tokens',
+    'llm.token_count.completion',
+    'gen_ai.response.completion_tokens',
+  ],
+  total: ['gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total'],
+  cacheRead: [
+    'gen_ai.usage.cache_read.input_tokens',
+    'gen_ai.usage.cache_read_input_tokens',
+    'llm.token_count.prompt_details.cache_read',
+    'gen_ai.usage.prompt_tokens_details.cached_tokens',
+    'gen_ai.usage.prompt_tokens_details.cache_read',
+    'gen_ai.usage.details.cache_read_tokens',
+    'gen_ai.usage.details.cache_read_input_tokens',
+  ],
+  cacheWrite: [
+    'gen_ai.usage.cache_creation.input_tokens',
+    'gen_ai.usage.cache_write.input_tokens',
+    'gen_ai.usage.cache_creation_input_tokens',
+    'llm.token_count.prompt_details.cache_write',
+    'gen_ai.usage.prompt_tokens_details.cache_creation_tokens',
+    'gen_ai.usage.prompt_tokens_details.cache_write',
+    'gen_ai.usage.details.cache_write_tokens',
+    'gen_ai.usage.details.cache_creation_input_tokens',
+  ],
+  cacheWrite5m: ['anthropic.usage.cache_creation.ephemeral_5m_input_tokens'],
+  cacheWrite1h: ['anthropic.usage.cache_creation.ephemeral_1h_input_tokens'],
+  reasoning: [
+    'gen_ai.usage.reasoning.output_tokens',
+    'gen_ai.usage.reasoning_tokens',
+    'llm.usage.reasoning_tokens',
+    'llm.token_count.completion_details.reasoning',
+    'gen_ai.usage.completion_tokens_details.reasoning_tokens',
+    'gen_ai.usage.completion_tokens_details.reasoning',
+    'gen_ai.usage.details.reasoning_tokens',
+    'gen_ai.usage.details.thinking_tokens',
+    'gen_ai.usage.experimental.reasoning_tokens',
+  ],
+  audioIn: [
+    'gen_ai.usage.audio.input_tokens',
+    'llm.token_count.prompt_details.audio',
+    'gen_ai.usage.prompt_tokens_details.audio_tokens',
+    'gen_ai.usage.details.input_audio_tokens',
+  ],
+  audioOut: [
+    'gen_ai.usage.audio.output_tokens',
+    'llm.token_count.completion_details.audio',
+    'gen_ai.usage.completion_tokens_details.audio_tokens',
+    'gen_ai.usage.completion_tokens_details.audio',
+    'gen_ai.usage.details.output_audio_tokens',
+  ],
+  imageIn: ['gen_ai.usage.image.input_tokens'],
+  imageOut: ['gen_ai.usage.image.output_tokens'],
+  videoIn: ['gen_ai.usage.video.input_tokens'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** A token count: finite and ≥ 0 (older Semantic Kernel writes -1 for "unknown"). */
+export function countOf(attrs: Attributes, keys: readonly string[]): number | undefined {
+  for (let i = 0; i < keys.length; i++) {
+    const n = toNumber(attrs[keys[i]!]);
+    if (n !== undefined && n >= 0) return n;
+  }
+  return undefined;
+}
+
+/** Reads every generic usage key family. */
+export function readGenericCounts(attrs: Attributes): RawCounts {
+  return {
+    input: countOf(attrs, KEYS.input),
+    output: countOf(attrs, KEYS.output),
+    total: countOf(attrs, KEYS.total),
+    cacheRead: countOf(attrs, KEYS.cacheRead),
+    cacheWrite: countOf(attrs, KEYS.cacheWrite),
+    cacheWrite5m: countOf(attrs, KEYS.cacheWrite5m),
+    cacheWrite1h: countOf(attrs, KEYS.cacheWrite1h),
+    reasoning: countOf(attrs, KEYS.reasoning),
+    audioIn: countOf(attrs, KEYS.audioIn),
+    audioOut: countOf(attrs, KEYS.audioOut),
+    imageIn: countOf(attrs, KEYS.imageIn),
+    imageOut: countOf(attrs, KEYS.imageOut),
+    videoIn: countOf(attrs, KEYS.videoIn),
+  };
+}
+
+/** Reads a provider's raw usage object (Anthropic/OpenAI/Gemini/Bedrock shapes) into RawCounts. */
+export function countsFromProviderUsage(u: Record<string, unknown>): RawCounts {
+  const n = (v: unknown): number | undefined => {
+    const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+    return Number.isFinite(x) && x >= 0 ? x : undefined;
+  };
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  // Anthropic: input_tokens EXCLUDES cache reads and writes.
+  if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u || 'cache_creation' in u) {
+    const ttl = obj(u['cache_creation']);
+    const read = n(u['cache_read_input_tokens']) ?? 0;
+    const write = n(u['cache_creation_input_tokens']) ?? 0;
+    const input = n(u['input_tokens']);
+    return {
+      input: input === undefined ? undefined : input + read + write,
+      output: n(u['output_tokens']),
+      cacheRead: read,
+      cacheWrite: write,
+      cacheWrite5m: n(ttl?.['ephemeral_5m_input_tokens']),
+      cacheWrite1h: n(ttl?.['ephemeral_1h_input_tokens']),
+    };
+  }
+  // Gemini usageMetadata: thoughts are outside candidates; cached content inside prompt.
+  if ('promptTokenCount' in u || 'candidatesTokenCount' in u) {
+    const cand = n(u['candidatesTokenCount']);
+    const thoughts = n(u['thoughtsTokenCount']);
+    return {
+      input: n(u['promptTokenCount']),
+      output: cand === undefined ? undefined : cand + (thoughts ?? 0),
+      total: n(u['totalTokenCount']),
+      cacheRead: n(u['cachedContentTokenCount']),
+      reasoning: thoughts,
+    };
+  }
+  // Bedrock Converse: inputTokens excludes cache reads and writes.
+  if ('inputTokens' in u && ('cacheReadInputTokens' in u || 'cacheWriteInputTokens' in u)) {
+    const read = n(u['cacheReadInputTokens']) ?? 0;
+    const write = n(u['cacheWriteInputTokens']) ?? 0;
+    const input = n(u['inputTokens']);
+    return {
+      input: input === undefined ? undefined : input + read + write,
+      output: n(u['outputTokens']),
+      total: n(u['totalTokens']),
+      cacheRead: read,
+      cacheWrite: write,
+    };
+  }
+  // OpenAI Chat Completions / Responses: totals include the details.
+  const inDetails = obj(u['prompt_tokens_details']) ?? obj(u['input_tokens_details']);
+  const outDetails = obj(u['completion_tokens_details']) ?? obj(u['output_tokens_details']);
+  return {
+    input: n(u['prompt_tokens']) ?? n(u['input_tokens']),
+    output: n(u['completion_tokens']) ?? n(u['output_tokens']),
+    total: n(u['total_tokens']),
+    cacheRead: n(inDetails?.['cached_tokens']),
+    reasoning: n(outDetails?.['reasoning_tokens']),
+    audioIn: n(inDetails?.['audio_tokens']),
+    audioOut: n(outDetails?.['audio_tokens']),
+    providerCostUsd: n(u['cost']),
+  };
+}
+
+/** Parses a JSON usage attribute (e.g. Logfire `gen_ai.usage.raw`). */
+export function countsFromJsonAttr(attrs: Attributes, key: string): RawCounts | undefined {
+  const u = attrJsonObject(attrs, key);
+  return u ? countsFromProviderUsage(u) : undefined;
+}
+
+/** Fills fields missing in `base` from `extra`. */
+export function mergeCounts(base: RawCounts, extra: RawCounts | undefined): RawCounts {
+  if (!extra) return base;
+  const out: RawCounts = { ...base };
+  for (const k of Object.keys(extra) as (keyof RawCounts)[]) {
+    if (out[k] === undefined && extra[k] !== undefined) (out as Record<string, unknown>)[k] = extra[k];
+  }
+  return out;
+}
+
+/**
+ * Turns raw counts into inclusive Usage. Returns undefined when the span carries no token
+ * counts at all (missing usage, never zero). Impossible combinations are corrected and noted
+ * in `anomalies` rather than thrown or priced negative.
+ */
+export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undefined {
+  if (raw.input === undefined && raw.output === undefined && raw.total === undefined) return undefined;
+  const anomalies: string[] = [];
+  const cacheRead = raw.cacheRead ?? 0;
+  const cacheWrite = raw.cacheWrite ?? 0;
+  const reasoning = raw.reasoning ?? 0;
+
+  let input = raw.input;
+  let output = raw.output;
+  if (input === undefined && output === undefined) {
+    // Only a total (e.g. some embeddings spans): all of it is input.
+    input = raw.total;
+    output = 0;
+  }
+  input ??= Math.max((raw.total ?? 0) - (output ?? 0), 0);
+  output ??= Math.max((raw.total ?? 0) - input, 0);
+
+  if (!incl.inputIncludesCache) {
+    input += cacheRead + cacheWrite;
+  } else if (cacheRead + cacheWrite > input) {
+    // A part larger than the whole: this emitter reported input without the cache.
+    input += cacheRead + cacheWrite;
+    anomalies.push('input_excluded_cache');
+  }
+  if (!incl.outputIncludesReasoning) {
+    output += reasoning;
+  } else if (reasoning > output) {
+    output += reasoning;
+    anomalies.push('output_excluded_reasoning');
+  }
+
+  const usage: Usage = { inputTokens: input, outputTokens: output, totalTokens: input + output };
+  if (raw.total !== undefined && raw.total > usage.totalTokens) {
+    // Providers' totals can include more than input+output (e.g. Gemini tool-use prompt tokens).
+    usage.totalTokens = raw.total;
+  }
+  if (raw.cacheRead !== undefined) usage.cacheReadTokens = raw.cacheRead;
+  if (raw.cacheWrite !== undefined) usage.cacheWriteTokens = raw.cacheWrite;
+  if (raw.cacheWrite5m !== undefined) usage.cacheWrite5mTokens = raw.cacheWrite5m;
+  if (raw.cacheWrite1h !== undefined) usage.cacheWrite1hTokens = raw.cacheWrite1h;
+  if (raw.reasoning !== undefined) usage.reasoningTokens = raw.reasoning;
+  if (raw.audioIn !== undefined) usage.audioInputTokens = raw.audioIn;
+  if (raw.audioOut !== undefined) usage.audioOutputTokens = raw.audioOut;
+  if (raw.imageIn !== undefined) usage.imageInputTokens = raw.imageIn;
+  if (raw.imageOut !== undefined) usage.imageOutputTokens = raw.imageOut;
+  if (raw.videoIn !== undefined) usage.videoInputTokens = raw.videoIn;
+  if (raw.estimated) usage.estimated = true;
+  if (raw.providerCostUsd !== undefined && raw.providerCostUsd > 0) usage.providerCostUsd = raw.providerCostUsd;
+  if (anomalies.length > 0) usage.anomalies = anomalies;
+  return usage;
+}
