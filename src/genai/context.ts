@@ -31,7 +31,11 @@ export const DEFAULT_CUSTOMER_ID_KEYS: readonly string[] = [
   'ai.telemetry.metadata.userId',
 ];
 
-export const ENVIRONMENT_KEYS = ['deployment.environment.name', 'deployment.environment', 'langfuse.environment'];
+export const ENVIRONMENT_KEYS = [
+  'deployment.environment.name',
+  'deployment.environment',
+  'langfuse.environment',
+];
 export const USER_ID_KEYS = [
   'user.id',
   'enduser.id',
@@ -74,7 +78,8 @@ const MAX_VALUE_LENGTH = 256;
 const MAX_KEY_LENGTH = 128;
 
 function scalar(v: AttrValue | undefined): ContextValue | undefined {
-  if (typeof v === 'string') return v.length === 0 ? undefined : v.length > MAX_VALUE_LENGTH ? v.slice(0, MAX_VALUE_LENGTH) : v;
+  if (typeof v === 'string')
+    return v.length === 0 ? undefined : v.length > MAX_VALUE_LENGTH ? v.slice(0, MAX_VALUE_LENGTH) : v;
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'boolean') return v;
   return undefined;
@@ -138,7 +143,11 @@ function collectPrefixed(layers: AttributionLayers, out: Record<string, ContextV
 }
 
 /** Resolves the billable customer and the context dimensions of one call. */
-export function resolveContext(call: ModelCall, layers: AttributionLayers, options: ContextOptions = {}): ResolvedContext {
+export function resolveContext(
+  call: ModelCall,
+  layers: AttributionLayers,
+  options: ContextOptions = {},
+): ResolvedContext {
   const found = lookup(layers, options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS);
   const customer = found !== undefined ? String(found) : options.defaultCustomerId;
   const ctx: Record<string, ContextValue> = {};

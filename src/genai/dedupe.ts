@@ -34,7 +34,7 @@ export function dedupeTrace(entries: DetectedSpan[]): void {
   const depthOf = (e: DetectedSpan): number => {
     let depth = 0;
     let p = e.span.parentSpanId;
-    const seen = new Set<string>();
+    const seen = new Set<string>([e.span.spanId]);
     while (p !== undefined && !seen.has(p)) {
       seen.add(p);
       depth++;
@@ -44,7 +44,7 @@ export function dedupeTrace(entries: DetectedSpan[]): void {
   };
   const ancestorsOf = function* (e: DetectedSpan): Generator<DetectedSpan> {
     let p = e.span.parentSpanId;
-    const seen = new Set<string>();
+    const seen = new Set<string>([e.span.spanId]);
     while (p !== undefined && !seen.has(p)) {
       seen.add(p);
       const a = byId.get(p);

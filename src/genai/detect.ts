@@ -15,7 +15,16 @@ import { resolveProvider } from './provider.js';
 import type { ModelCall, SkippedSpan } from './types.js';
 
 /** Most specific first; semconv claims everything that is left. */
-const DIALECTS: readonly Dialect[] = [vercelAi, langfuse, openinference, anthropicSdk, openlit, logfire, openllmetry, semconv];
+const DIALECTS: readonly Dialect[] = [
+  vercelAi,
+  langfuse,
+  openinference,
+  anthropicSdk,
+  openlit,
+  logfire,
+  openllmetry,
+  semconv,
+];
 
 /**
  * Attributes of which at least one is on every span a dialect can read as a model call.
@@ -55,7 +64,8 @@ function skip(span: SpanView, reason: SkippedSpan['reason'], detail: string): De
 
 /** Service tier, which changes the price (batch, flex, priority). */
 function readTier(span: SpanView): string | undefined {
-  const t = attrString(span.attributes, 'openai.response.service_tier') ??
+  const t =
+    attrString(span.attributes, 'openai.response.service_tier') ??
     attrString(span.attributes, 'gen_ai.openai.response.service_tier') ??
     attrString(span.attributes, 'openai.request.service_tier') ??
     attrString(span.attributes, 'gen_ai.openai.request.service_tier') ??
@@ -86,7 +96,10 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
   const provider = resolveProvider(span.attributes, ids.response ?? ids.request);
   let model = chooseModel(ids, provider.canonical, options.azureDeployments);
   const rawProvider = provider.raw?.toLowerCase();
-  if (model !== undefined && (rawProvider === 'openrouter' || rawProvider === 'gateway' || rawProvider === 'litellm')) {
+  if (
+    model !== undefined &&
+    (rawProvider === 'openrouter' || rawProvider === 'gateway' || rawProvider === 'litellm')
+  ) {
     model = stripGatewayVendor(model);
   }
   const usage = dialect.usage(span, provider);

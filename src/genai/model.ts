@@ -26,7 +26,10 @@ export interface ModelIds {
 }
 
 export function readModelIds(attrs: Attributes): ModelIds {
-  return { request: firstString(attrs, REQUEST_MODEL_KEYS), response: firstString(attrs, RESPONSE_MODEL_KEYS) };
+  return {
+    request: firstString(attrs, REQUEST_MODEL_KEYS),
+    response: firstString(attrs, RESPONSE_MODEL_KEYS),
+  };
 }
 
 /**
@@ -72,7 +75,11 @@ export function normaliseModelId(model: string | undefined): string | undefined 
 }
 
 /** Region for region-dependent prices: `cloud.region`, `aws.region`, or the region in a Bedrock ARN. */
-export function readRegion(attrs: Attributes, resource: Attributes, model: string | undefined): string | undefined {
+export function readRegion(
+  attrs: Attributes,
+  resource: Attributes,
+  model: string | undefined,
+): string | undefined {
   const fromArn = model?.startsWith('arn:aws:bedrock:') ? model.split(':')[3] : undefined;
   return (
     firstString(attrs, ['cloud.region', 'aws.region']) ??

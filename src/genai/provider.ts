@@ -117,12 +117,20 @@ function providerFromModel(model: string | undefined): string | undefined {
   if (!model) return undefined;
   const m = model.toLowerCase();
   if (m.startsWith('arn:aws:bedrock:')) return 'aws.bedrock';
-  if (/^(?:[a-z]{2}(?:-gov)?\.|apac\.|global\.)?(?:anthropic|amazon|meta|cohere|mistral|ai21|deepseek|openai|qwen|writer)\.[a-z0-9]/.test(m)) {
+  if (
+    /^(?:[a-z]{2}(?:-gov)?\.|apac\.|global\.)?(?:anthropic|amazon|meta|cohere|mistral|ai21|deepseek|openai|qwen|writer)\.[a-z0-9]/.test(
+      m,
+    )
+  ) {
     return 'aws.bedrock';
   }
-  if (/^(?:gpt-|o\d(?:-|$)|chatgpt-|text-embedding-|dall-e|whisper|tts-|davinci|babbage|computer-use)/.test(m)) return 'openai';
+  if (
+    /^(?:gpt-|o\d(?:-|$)|chatgpt-|text-embedding-|dall-e|whisper|tts-|davinci|babbage|computer-use)/.test(m)
+  )
+    return 'openai';
   if (m.startsWith('claude')) return 'anthropic';
-  if (m.startsWith('gemini') || m.startsWith('models/gemini') || m.includes('/models/gemini')) return 'gcp.gemini';
+  if (m.startsWith('gemini') || m.startsWith('models/gemini') || m.includes('/models/gemini'))
+    return 'gcp.gemini';
   if (m.startsWith('grok')) return 'x_ai';
   if (m.startsWith('deepseek')) return 'deepseek';
   if (/^(?:mistral|mixtral|codestral|pixtral|ministral|magistral)/.test(m)) return 'mistral_ai';

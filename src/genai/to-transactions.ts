@@ -16,9 +16,7 @@ export interface ConversionOptions extends ContextOptions, DetectOptions {
   validate?: boolean;
 }
 
-export type CallOutcome =
-  | { transaction: PricedTransaction; attributed: boolean }
-  | { skipped: SkippedSpan };
+export type CallOutcome = { transaction: PricedTransaction; attributed: boolean } | { skipped: SkippedSpan };
 
 /** Prices one call; never throws (a pricer failure is an unpriced transaction). */
 function priceCall(pricer: Pricer, call: ModelCall & { model: string }, timestampMs: number): PriceResult {
@@ -40,7 +38,11 @@ function priceCall(pricer: Pricer, call: ModelCall & { model: string }, timestam
  * Attribution, rendering, validation and pricing of one detected call. Used by `toTransactions`
  * (whole traces) and by the span processor (one span at a time, with carried attribution).
  */
-export function convertModelCall(call: ModelCall, layers: AttributionLayers, options: ConversionOptions): CallOutcome {
+export function convertModelCall(
+  call: ModelCall,
+  layers: AttributionLayers,
+  options: ConversionOptions,
+): CallOutcome {
   const span = call.span;
   if (call.model === undefined || call.usage === undefined) {
     return {
@@ -54,7 +56,13 @@ export function convertModelCall(call: ModelCall, layers: AttributionLayers, opt
     const problem = validateTransaction(transaction);
     if (problem !== undefined) {
       return {
-        skipped: { traceId: span.traceId, spanId: span.spanId, name: span.name, reason: 'invalid', detail: problem },
+        skipped: {
+          traceId: span.traceId,
+          spanId: span.spanId,
+          name: span.name,
+          reason: 'invalid',
+          detail: problem,
+        },
       };
     }
   }
@@ -80,7 +88,12 @@ export interface ConversionResult {
   unattributed: number;
 }
 
-const CALL_REASONS: ReadonlySet<SkipReason> = new Set(['missing_usage', 'failed_no_usage', 'missing_model', 'invalid']);
+const CALL_REASONS: ReadonlySet<SkipReason> = new Set([
+  'missing_usage',
+  'failed_no_usage',
+  'missing_model',
+  'invalid',
+]);
 
 /**
  * The pure converter: spans (any number of traces, any order) → priced transactions, plus a
@@ -98,7 +111,13 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
     if (!list) traces.set(span.traceId, (list = []));
     list.push(entry);
   }
-  const result: ConversionResult = { transactions: [], skipped: [], spans: count, llmCalls: 0, unattributed: 0 };
+  const result: ConversionResult = {
+    transactions: [],
+    skipped: [],
+    spans: count,
+    llmCalls: 0,
+    unattributed: 0,
+  };
   for (const entries of traces.values()) {
     dedupeTrace(entries);
     const byId = new Map<string, SpanView>();
@@ -123,7 +142,7 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
 
 function layersFor(span: SpanView, byId: ReadonlyMap<string, SpanView>): AttributionLayers {
   const ancestors: Attributes[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<string>([span.spanId]);
   let p = span.parentSpanId;
   while (p !== undefined && !seen.has(p)) {
     seen.add(p);

@@ -262,7 +262,8 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
   if (raw.imageOut !== undefined) usage.imageOutputTokens = raw.imageOut;
   if (raw.videoIn !== undefined) usage.videoInputTokens = raw.videoIn;
   if (raw.estimated) usage.estimated = true;
-  if (raw.providerCostUsd !== undefined && raw.providerCostUsd > 0) usage.providerCostUsd = raw.providerCostUsd;
+  if (raw.providerCostUsd !== undefined && raw.providerCostUsd > 0)
+    usage.providerCostUsd = raw.providerCostUsd;
   if (anomalies.length > 0) usage.anomalies = anomalies;
   return usage;
 }

@@ -34,13 +34,17 @@ describe('chooseModel', () => {
     expect(chooseModel({ request: 'gpt-4o', response: undefined }, 'openai', undefined)).toBe('gpt-4o');
   });
   it('maps an Azure deployment through configuration when there is no response model', () => {
-    expect(chooseModel({ request: 'prod-chat', response: undefined }, 'azure.ai.openai', { 'prod-chat': 'gpt-4o' })).toBe(
-      'gpt-4o',
-    );
+    expect(
+      chooseModel({ request: 'prod-chat', response: undefined }, 'azure.ai.openai', {
+        'prod-chat': 'gpt-4o',
+      }),
+    ).toBe('gpt-4o');
   });
   it('prefers the Azure response model over the deployment map', () => {
     expect(
-      chooseModel({ request: 'prod-chat', response: 'gpt-4o-2024-11-20' }, 'azure.ai.openai', { 'prod-chat': 'gpt-4o' }),
+      chooseModel({ request: 'prod-chat', response: 'gpt-4o-2024-11-20' }, 'azure.ai.openai', {
+        'prod-chat': 'gpt-4o',
+      }),
     ).toBe('gpt-4o-2024-11-20');
   });
 });

@@ -50,8 +50,18 @@ describe('resolveProvider', () => {
   it.each([
     [{ 'gen_ai.provider.name': 'openai' }, 'gpt-4o', 'openai', 'openai'],
     [{ 'gen_ai.system': 'az.ai.openai' }, 'gpt-4o', 'openai', 'azure.ai.openai'],
-    [{ 'gen_ai.system': 'openai', 'server.address': 'my-res.openai.azure.com' }, 'gpt-4o', 'openai', 'azure.ai.openai'],
-    [{ 'gen_ai.system': 'aws.bedrock' }, 'us.anthropic.claude-3-haiku-20240307-v1:0', 'bedrock', 'aws.bedrock'],
+    [
+      { 'gen_ai.system': 'openai', 'server.address': 'my-res.openai.azure.com' },
+      'gpt-4o',
+      'openai',
+      'azure.ai.openai',
+    ],
+    [
+      { 'gen_ai.system': 'aws.bedrock' },
+      'us.anthropic.claude-3-haiku-20240307-v1:0',
+      'bedrock',
+      'aws.bedrock',
+    ],
     [{ 'gen_ai.system': 'gcp.vertex.agent' }, 'gemini-2.5-flash', 'gemini', 'gcp.gemini'],
     [{ 'gen_ai.provider.name': 'gcp.vertex_ai' }, 'claude-sonnet-4@20250514', 'anthropic', 'gcp.vertex_ai'],
     [{ 'gen_ai.provider.name': 'gcp.vertex_ai' }, 'gemini-2.5-pro', 'gemini', 'gcp.vertex_ai'],

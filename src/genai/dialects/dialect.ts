@@ -2,8 +2,7 @@ import type { SpanView } from '../../span/span-view.js';
 import type { DialectId, ResolvedProvider, Usage } from '../types.js';
 
 export type Classification =
-  | { kind: 'call'; operation: string }
-  | { kind: 'skip'; reason: 'not_genai' | 'aggregate'; detail: string };
+  { kind: 'call'; operation: string } | { kind: 'skip'; reason: 'not_genai' | 'aggregate'; detail: string };
 
 /**
  * One attribute family. `claims` is a cheap test run on every span; the first dialect that

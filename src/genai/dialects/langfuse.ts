@@ -1,6 +1,12 @@
 import { attrJsonObject, attrString } from '../../span/attributes.js';
 import type { RawCounts } from '../usage.js';
-import { countsFromProviderUsage, mergeCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
+import {
+  countsFromProviderUsage,
+  mergeCounts,
+  normaliseUsage,
+  readGenericCounts,
+  SEMCONV_INCLUSIVE,
+} from '../usage.js';
 import type { Dialect } from './dialect.js';
 
 const num = (v: unknown): number | undefined => {
@@ -24,7 +30,12 @@ function countsFromUsageDetails(u: Record<string, unknown>): RawCounts {
   if ('prompt_tokens' in u || 'completion_tokens' in u || 'cache_creation_input_tokens' in u) {
     return countsFromProviderUsage(u);
   }
-  const cacheRead = first(u, ['input_cached_tokens', 'cache_read_input_tokens', 'input_cache_read', 'cached_tokens']);
+  const cacheRead = first(u, [
+    'input_cached_tokens',
+    'cache_read_input_tokens',
+    'input_cache_read',
+    'cached_tokens',
+  ]);
   const cacheWrite = first(u, ['input_cache_creation', 'cache_creation_input_tokens', 'input_cache_write']);
   const reasoning = first(u, ['output_reasoning_tokens', 'output_reasoning', 'reasoning_tokens']);
   const input = first(u, ['input', 'input_tokens']);

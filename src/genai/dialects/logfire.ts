@@ -1,6 +1,12 @@
 import { attrString } from '../../span/attributes.js';
 import type { SpanView } from '../../span/span-view.js';
-import { countsFromJsonAttr, mergeCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
+import {
+  countsFromJsonAttr,
+  mergeCounts,
+  normaliseUsage,
+  readGenericCounts,
+  SEMCONV_INCLUSIVE,
+} from '../usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv, hasTokenCounts } from './semconv.js';
 
@@ -30,12 +36,19 @@ export const logfire: Dialect = {
       return { kind: 'call', operation: attrString(a, 'gen_ai.operation.name') ?? 'chat' };
     }
     if (!hasTokenCounts(a) && isStreamingRequest(span)) {
-      return { kind: 'skip', reason: 'aggregate', detail: 'streaming request: usage is on its response log span' };
+      return {
+        kind: 'skip',
+        reason: 'aggregate',
+        detail: 'streaming request: usage is on its response log span',
+      };
     }
     return classifySemconv(span, attrString(a, 'gen_ai.operation.name'));
   },
   usage(span) {
     const generic = readGenericCounts(span.attributes);
-    return normaliseUsage(mergeCounts(generic, countsFromJsonAttr(span.attributes, 'gen_ai.usage.raw')), SEMCONV_INCLUSIVE);
+    return normaliseUsage(
+      mergeCounts(generic, countsFromJsonAttr(span.attributes, 'gen_ai.usage.raw')),
+      SEMCONV_INCLUSIVE,
+    );
   },
 };

@@ -1,11 +1,11 @@
 import { attrString } from '../../span/attributes.js';
-import type { SpanView } from '../../span/span-view.js';
 import { normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv } from './semconv.js';
 
 /** Python OpenLLMetry scopes (JS scopes start with `@traceloop/`). */
-const PY_SCOPES = /^opentelemetry\.instrumentation\.(?:anthropic|bedrock|openai(?:\.v\d)?|cohere|mistralai|groq|ollama|vertexai|together|replicate|watsonx|langchain|llamaindex|alephalpha|google_generativeai|sagemaker|transformers)$/;
+const PY_SCOPES =
+  /^opentelemetry\.instrumentation\.(?:anthropic|bedrock|openai(?:\.v\d)?|cohere|mistralai|groq|ollama|vertexai|together|replicate|watsonx|langchain|llamaindex|alephalpha|google_generativeai|sagemaker|transformers)$/;
 
 /**
  * OpenLLMetry / Traceloop, JS and Python, legacy (`llm.request.type`, `gen_ai.usage.prompt_tokens`,

@@ -49,7 +49,10 @@ export function classifySemconv(span: SpanView, op: string | undefined): Classif
 }
 
 function hasModel(a: Attributes): boolean {
-  return attrString(a, 'gen_ai.request.model') !== undefined || attrString(a, 'gen_ai.response.model') !== undefined;
+  return (
+    attrString(a, 'gen_ai.request.model') !== undefined ||
+    attrString(a, 'gen_ai.response.model') !== undefined
+  );
 }
 
 /**

@@ -1,10 +1,21 @@
 import { attrJsonObject, attrString } from '../../span/attributes.js';
 import type { Attributes } from '../../span/span-view.js';
 import type { RawCounts } from '../usage.js';
-import { countOf, countsFromProviderUsage, mergeCounts, normaliseUsage, SEMCONV_INCLUSIVE } from '../usage.js';
+import {
+  countOf,
+  countsFromProviderUsage,
+  mergeCounts,
+  normaliseUsage,
+  SEMCONV_INCLUSIVE,
+} from '../usage.js';
 import type { Dialect } from './dialect.js';
 
-const INPUT = ['ai.usage.inputTokens', 'ai.usage.promptTokens', 'ai.usage.tokens', 'gen_ai.usage.input_tokens'];
+const INPUT = [
+  'ai.usage.inputTokens',
+  'ai.usage.promptTokens',
+  'ai.usage.tokens',
+  'gen_ai.usage.input_tokens',
+];
 const OUTPUT = ['ai.usage.outputTokens', 'ai.usage.completionTokens', 'gen_ai.usage.output_tokens'];
 const TOTAL = ['ai.usage.totalTokens'];
 const CACHE_READ = ['ai.usage.cachedInputTokens', 'ai.usage.inputTokenDetails.cacheReadTokens'];
@@ -13,7 +24,8 @@ const REASONING = ['ai.usage.reasoningTokens', 'ai.usage.outputTokenDetails.reas
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 
 /**
  * The provider's own usage from `ai.response.providerMetadata`, when it is there: it settles
