@@ -5,10 +5,7 @@ let counter = 0;
 const hex = (n: number, len: number): string => n.toString(16).padStart(len, '0');
 
 /** A SpanView for table tests; ids are unique unless given. */
-export function makeSpan(
-  attributes: Attributes,
-  over: Partial<Omit<SpanView, 'attributes'>> = {},
-): SpanView {
+export function makeSpan(attributes: Attributes, over: Partial<Omit<SpanView, 'attributes'>> = {}): SpanView {
   counter++;
   return {
     traceId: hex(1, 32),
