@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const pkg = JSON.parse(readFileSync('./package.json', 'utf8')) as { version: string };
 
 // One build, two module systems: ESM first, CJS for `--require` users.
 export default defineConfig({
@@ -14,4 +17,5 @@ export default defineConfig({
   clean: true,
   splitting: false,
   shims: true,
+  define: { __FENRA_OTEL_VERSION__: JSON.stringify(pkg.version) },
 });
