@@ -1,0 +1,112 @@
+import { mayBeGenAi } from '../genai/detect.js';
+import type { SpanView } from '../span/span-view.js';
+
+/**
+ * Trace assembly for everything that sees spans after they ended (the span exporter, the
+ * sidecar): the customer id usually sits on the request span, which ends after the LLM span
+ * it contains. GenAI spans are held per trace until the trace's local root arrives (every
+ * ancestor has then ended) or a bounded wait expires, like the Collector's tail sampler
+ * `decision_wait`. Only traces holding a GenAI span keep anything; memory is bounded by
+ * `maxTraces` and `maxSpansPerTrace` (overflow resolves early, counted).
+ */
+
+export type ResolveCause = 'root' | 'timeout' | 'overflow' | 'flush';
+
+export interface TraceAssemblerOptions {
+  /** How long to wait for a trace's root after its first GenAI span, ms. */
+  waitMillis: number;
+  maxTraces: number;
+  maxSpansPerTrace: number;
+  /** Called with every resolved trace's spans (GenAI spans and their held ancestors). */
+  onResolved: (spans: SpanView[], cause: ResolveCause) => void;
+  now?: () => number;
+}
+
+interface Pending {
+  spans: SpanView[];
+  deadline: number;
+}
+
+export interface AssemblerStats {
+  pendingTraces: number;
+  pendingSpans: number;
+  resolved: Record<ResolveCause, number>;
+}
+
+export class TraceAssembler {
+  private readonly _opts: TraceAssemblerOptions;
+  private readonly _now: () => number;
+  /** Insertion order = deadline order (the wait is the same for all), so expiry scans the front. */
+  private readonly _pending = new Map<string, Pending>();
+  private _pendingSpans = 0;
+  private readonly _resolved: Record<ResolveCause, number> = { root: 0, timeout: 0, overflow: 0, flush: 0 };
+
+  constructor(options: TraceAssemblerOptions) {
+    this._opts = options;
+    this._now = options.now ?? Date.now;
+  }
+
+  /** Adds spans (any traces, any order). Traces whose root arrived resolve at once. */
+  add(spans: readonly SpanView[]): void {
+    const roots: string[] = [];
+    for (const span of spans) {
+      let p = this._pending.get(span.traceId);
+      if (!p) {
+        // A trace is held only from its first GenAI span on; its ancestors end later.
+        if (!mayBeGenAi(span)) continue;
+        if (this._pending.size >= this._opts.maxTraces) this._resolveOldest();
+        p = { spans: [], deadline: this._now() + this._opts.waitMillis };
+        this._pending.set(span.traceId, p);
+      }
+      p.spans.push(span);
+      this._pendingSpans++;
+      if (span.parentSpanId === undefined) roots.push(span.traceId);
+      else if (p.spans.length >= this._opts.maxSpansPerTrace) this._resolve(span.traceId, 'overflow');
+    }
+    for (const traceId of roots) this._resolve(traceId, 'root');
+  }
+
+  /** Resolves the traces whose wait expired; the owner calls it from its timer. */
+  expire(): void {
+    const now = this._now();
+    for (const [traceId, p] of this._pending) {
+      if (p.deadline > now) break;
+      this._resolve(traceId, 'timeout');
+    }
+  }
+
+  /** Resolves everything held (forceFlush, shutdown). */
+  flush(): void {
+    for (const traceId of [...this._pending.keys()]) this._resolve(traceId, 'flush');
+  }
+
+  /** Earliest deadline, for the owner's timer; undefined when nothing is held. */
+  nextDeadline(): number | undefined {
+    for (const p of this._pending.values()) return p.deadline;
+    return undefined;
+  }
+
+  stats(): AssemblerStats {
+    return {
+      pendingTraces: this._pending.size,
+      pendingSpans: this._pendingSpans,
+      resolved: { ...this._resolved },
+    };
+  }
+
+  private _resolveOldest(): void {
+    for (const traceId of this._pending.keys()) {
+      this._resolve(traceId, 'overflow');
+      return;
+    }
+  }
+
+  private _resolve(traceId: string, cause: ResolveCause): void {
+    const p = this._pending.get(traceId);
+    if (!p) return;
+    this._pending.delete(traceId);
+    this._pendingSpans -= p.spans.length;
+    this._resolved[cause]++;
+    this._opts.onResolved(p.spans, cause);
+  }
+}

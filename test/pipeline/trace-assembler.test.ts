@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { ResolveCause } from '../../src/pipeline/trace-assembler.js';
+import { TraceAssembler } from '../../src/pipeline/trace-assembler.js';
+import type { SpanView } from '../../src/span/span-view.js';
+import { makeSpan } from '../helpers/span.js';
+
+const llm = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o' };
+
+function setup(over: Partial<{ waitMillis: number; maxTraces: number; maxSpansPerTrace: number }> = {}) {
+  let now = 1000;
+  const out: Array<{ spans: SpanView[]; cause: ResolveCause }> = [];
+  const a = new TraceAssembler({
+    waitMillis: 100,
+    maxTraces: 10,
+    maxSpansPerTrace: 50,
+    ...over,
+    now: () => now,
+    onResolved: (spans, cause) => out.push({ spans, cause }),
+  });
+  return { a, out, advance: (ms: number) => (now += ms) };
+}
+
+describe('TraceAssembler', () => {
+  it('holds a GenAI span until its root arrives, with the ancestors between', () => {
+    const { a, out } = setup();
+    const T = 'c'.repeat(32);
+    const root = makeSpan({ 'user.id': 'u' }, { traceId: T });
+    const mid = makeSpan({}, { traceId: T, parentSpanId: root.spanId });
+    const call = makeSpan(llm, { traceId: T, parentSpanId: mid.spanId });
+    a.add([call]);
+    a.add([mid]);
+    expect(out).toHaveLength(0);
+    expect(a.stats().pendingSpans).toBe(2);
+    a.add([root]);
+    expect(out).toEqual([{ spans: [call, mid, root], cause: 'root' }]);
+    expect(a.stats()).toMatchObject({ pendingTraces: 0, pendingSpans: 0 });
+  });
+
+  it('keeps nothing of traces without GenAI spans', () => {
+    const { a, out } = setup();
+    a.add([makeSpan({}, { traceId: 'd'.repeat(32), parentSpanId: 'e'.repeat(16) })]);
+    expect(a.stats().pendingTraces).toBe(0);
+    expect(out).toHaveLength(0);
+  });
+
+  it('resolves on timeout when the root never comes (e.g. a remote parent)', () => {
+    const { a, out, advance } = setup();
+    a.add([makeSpan(llm, { traceId: 'f'.repeat(32), parentSpanId: '9'.repeat(16) })]);
+    advance(99);
+    a.expire();
+    expect(out).toHaveLength(0);
+    advance(1);
+    a.expire();
+    expect(out.map((o) => o.cause)).toEqual(['timeout']);
+  });
+
+  it('bounds traces and spans per trace, resolving early', () => {
+    const { a, out } = setup({ maxTraces: 2, maxSpansPerTrace: 3 });
+    for (let i = 1; i <= 3; i++)
+      a.add([makeSpan(llm, { traceId: String(i).repeat(32), parentSpanId: 'a'.repeat(16) })]);
+    expect(out.map((o) => o.cause)).toEqual(['overflow']);
+    expect(out[0]!.spans[0]!.traceId).toBe('1'.repeat(32));
+    const T = '2'.repeat(32);
+    a.add([
+      makeSpan({}, { traceId: T, parentSpanId: 'a'.repeat(16) }),
+      makeSpan({}, { traceId: T, parentSpanId: 'a'.repeat(16) }),
+    ]);
+    expect(out.map((o) => o.cause)).toEqual(['overflow', 'overflow']);
+    expect(a.stats().resolved.overflow).toBe(2);
+  });
+
+  it('flush resolves everything', () => {
+    const { a, out } = setup();
+    a.add([makeSpan(llm, { traceId: '4'.repeat(32), parentSpanId: 'a'.repeat(16) })]);
+    a.flush();
+    expect(out.map((o) => o.cause)).toEqual(['flush']);
+    expect(a.nextDeadline()).toBeUndefined();
+  });
+});
