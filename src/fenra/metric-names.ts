@@ -44,7 +44,11 @@ export const TOKEN_METRICS = {
 /** Not in Fenra's public docs (our choice): generated image count, usage type `images`. */
 export const IMAGE_COUNT_METRIC = 'count';
 
-/** Renders inclusive Usage into the token metrics of the provider's style. */
+/**
+ * Renders inclusive Usage into the token metrics of the provider's style. A part the span did
+ * not report (e.g. cached tokens from an instrumentation that doesn't emit them) is left out,
+ * never sent as 0.
+ */
 export function tokenMetrics(provider: FenraProvider, u: Usage): Record<string, number> {
   const m: Record<string, number> = {};
   const cacheRead = u.cacheReadTokens ?? 0;
@@ -53,20 +57,18 @@ export function tokenMetrics(provider: FenraProvider, u: Usage): Record<string, 
     m[TOKEN_METRICS.input] = Math.max(u.inputTokens - cacheRead - cacheWrite, 0);
     m[TOKEN_METRICS.output] = u.outputTokens;
     m[TOKEN_METRICS.total] = u.totalTokens;
-    m[TOKEN_METRICS.cacheRead] = cacheRead;
-    m[TOKEN_METRICS.cacheWrite] = cacheWrite;
+    if (u.cacheReadTokens !== undefined) m[TOKEN_METRICS.cacheRead] = u.cacheReadTokens;
+    if (u.cacheWriteTokens !== undefined) m[TOKEN_METRICS.cacheWrite] = u.cacheWriteTokens;
   } else {
     m[TOKEN_METRICS.input] = u.inputTokens;
     m[TOKEN_METRICS.output] = u.outputTokens;
     m[TOKEN_METRICS.total] = u.totalTokens;
-    m[TOKEN_METRICS.cached] = cacheRead;
+    if (u.cacheReadTokens !== undefined) m[TOKEN_METRICS.cached] = u.cacheReadTokens;
     // Writes are billed apart where a provider charges for them (e.g. Claude through an
     // OpenAI-style gateway); only sent when there were some.
     if (cacheWrite > 0) m[TOKEN_METRICS.cacheWrite] = cacheWrite;
   }
-  if (u.reasoningTokens !== undefined || STYLE_BY_PROVIDER[provider] === 'openai') {
-    m[TOKEN_METRICS.reasoning] = u.reasoningTokens ?? 0;
-  }
+  if (u.reasoningTokens !== undefined) m[TOKEN_METRICS.reasoning] = u.reasoningTokens;
   if (u.audioInputTokens !== undefined) m[TOKEN_METRICS.audioInput] = u.audioInputTokens;
   if (u.audioOutputTokens !== undefined) m[TOKEN_METRICS.audioOutput] = u.audioOutputTokens;
   if (u.imageInputTokens !== undefined) m[TOKEN_METRICS.imageInput] = u.imageInputTokens;

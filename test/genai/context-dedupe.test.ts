@@ -168,8 +168,13 @@ describe('tokenMetrics', () => {
       input_tokens: 20,
       output_tokens: 5,
       total_tokens: 25,
-      cache_read_input_tokens: 0,
-      cache_creation_input_tokens: 0,
+    });
+  });
+  it('parts the span did not report are left out, never sent as 0', () => {
+    expect(tokenMetrics('openai', { inputTokens: 10, outputTokens: 5, totalTokens: 15 })).toEqual({
+      input_tokens: 10,
+      output_tokens: 5,
+      total_tokens: 15,
     });
   });
   it('openai style: input includes cached tokens', () => {

@@ -1,4 +1,5 @@
 import { attrString } from '../../span/attributes.js';
+import type { Inclusivity } from '../usage.js';
 import { normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv } from './semconv.js';
@@ -6,6 +7,20 @@ import { classifySemconv } from './semconv.js';
 /** Python OpenLLMetry scopes (JS scopes start with `@traceloop/`). */
 const PY_SCOPES =
   /^opentelemetry\.instrumentation\.(?:anthropic|bedrock|openai(?:\.v\d)?|cohere|mistralai|groq|ollama|vertexai|together|replicate|watsonx|langchain|llamaindex|alephalpha|google_generativeai|sagemaker|transformers)$/;
+
+const EXCLUSIVE_INPUT = { inputIncludesCache: false, outputIncludesReasoning: true };
+
+/**
+ * Where OpenLLMetry's input excludes the cache it reports beside it:
+ * - `@traceloop/instrumentation-anthropic` (JS): its source folds the cache into input, but a
+ *   real run of 0.27.0 (fixture `openllmetry-anthropic`) emits Anthropic's raw `input_tokens`;
+ * - Python Bedrock Converse passes Bedrock's `inputTokens` (without cache) through.
+ */
+function inclusivity(scope: string, provider: string | undefined): Inclusivity {
+  if (scope === '@traceloop/instrumentation-anthropic') return EXCLUSIVE_INPUT;
+  if (provider === 'aws.bedrock' && !scope.startsWith('@traceloop/')) return EXCLUSIVE_INPUT;
+  return SEMCONV_INCLUSIVE;
+}
 
 /**
  * OpenLLMetry / Traceloop, JS and Python, legacy (`llm.request.type`, `gen_ai.usage.prompt_tokens`,
@@ -32,12 +47,9 @@ export const openllmetry: Dialect = {
     return classifySemconv(span, attrString(a, 'gen_ai.operation.name') ?? attrString(a, 'llm.request.type'));
   },
   usage(span, provider) {
-    // Python Bedrock Converse passes Bedrock's inputTokens (which excludes cache) through as
-    // input and reports the cache beside it.
-    const bedrockPy = provider.canonical === 'aws.bedrock' && !span.scope.name.startsWith('@traceloop/');
     return normaliseUsage(
       readGenericCounts(span.attributes),
-      bedrockPy ? { inputIncludesCache: false, outputIncludesReasoning: true } : SEMCONV_INCLUSIVE,
+      inclusivity(span.scope.name, provider.canonical),
     );
   },
 };
