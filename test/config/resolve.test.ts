@@ -1,0 +1,163 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigurationError, DEFAULTS, readEnvConfig, resolveConfig } from '../../src/config/index.js';
+import type { CapturedDiag } from '../helpers/capture-diag.js';
+import { captureDiag } from '../helpers/capture-diag.js';
+
+let logs: CapturedDiag;
+beforeEach(() => {
+  logs = captureDiag();
+});
+afterEach(() => logs.restore());
+
+describe('resolveConfig', () => {
+  it('uses the defaults when nothing is set', () => {
+    const c = resolveConfig(undefined, {});
+    expect(c).toMatchObject({
+      apiKey: undefined,
+      endpoint: DEFAULTS.endpoint,
+      billableCustomerId: 'default',
+      disabled: false,
+      maxExportBatchSize: DEFAULTS.maxExportBatchSize,
+      scheduledDelayMillis: DEFAULTS.scheduledDelayMillis,
+      maxQueueSize: DEFAULTS.maxQueueSize,
+      exportTimeoutMillis: DEFAULTS.exportTimeoutMillis,
+      requestTimeoutMillis: DEFAULTS.requestTimeoutMillis,
+      concurrencyLimit: DEFAULTS.concurrencyLimit,
+    });
+    expect(DEFAULTS.endpoint).toBe('https://ingest.fenra.io/usage/transactions');
+    expect(logs.records).toEqual([]);
+  });
+
+  it('reads every FENRA_* variable', () => {
+    const c = resolveConfig(
+      {},
+      {
+        FENRA_API_KEY: 'k-env',
+        FENRA_ENDPOINT: 'http://127.0.0.1:9/x',
+        FENRA_BILLABLE_CUSTOMER_ID: 'acme',
+        FENRA_MAX_EXPORT_BATCH_SIZE: '10',
+        FENRA_SCHEDULED_DELAY_MILLIS: '250',
+        FENRA_MAX_QUEUE_SIZE: '50',
+        FENRA_EXPORT_TIMEOUT_MILLIS: '1000',
+        FENRA_CUSTOMER_ID_KEYS: ' tenant.id, ,customer ',
+      },
+    );
+    expect(c).toMatchObject({
+      apiKey: 'k-env',
+      endpoint: 'http://127.0.0.1:9/x',
+      billableCustomerId: 'acme',
+      maxExportBatchSize: 10,
+      scheduledDelayMillis: 250,
+      maxQueueSize: 50,
+      exportTimeoutMillis: 1000,
+      customerIdKeys: ['tenant.id', 'customer'],
+      disabled: false,
+    });
+  });
+
+  it('prefers code over environment', () => {
+    const c = resolveConfig(
+      { apiKey: 'k-code', maxQueueSize: 7, maxExportBatchSize: 3, disabled: false },
+      { FENRA_API_KEY: 'k-env', FENRA_MAX_QUEUE_SIZE: '99', FENRA_DISABLED: 'true' },
+    );
+    expect(c.apiKey).toBe('k-code');
+    expect(c.maxQueueSize).toBe(7);
+    expect(c.disabled).toBe(false);
+  });
+
+  it.each([
+    [{ FENRA_DISABLED: 'true' }, 'FENRA_DISABLED'],
+    [{ FENRA_DISABLED: 'TRUE' }, 'FENRA_DISABLED'],
+    [{ OTEL_SDK_DISABLED: 'true' }, 'OTEL_SDK_DISABLED'],
+    [{ FENRA_DISABLED: '1', OTEL_SDK_DISABLED: 'true' }, 'FENRA_DISABLED'],
+  ])('disables from the environment %j', (env, by) => {
+    const c = resolveConfig({}, env);
+    expect(c.disabled).toBe(true);
+    expect(c.disabledBy).toBe(by);
+  });
+
+  it('disables from code', () => {
+    expect(resolveConfig({ disabled: true }, {}).disabledBy).toBe('option');
+  });
+
+  it.each([
+    ['FENRA_MAX_QUEUE_SIZE', 'lots', 'maxQueueSize', DEFAULTS.maxQueueSize],
+    ['FENRA_MAX_QUEUE_SIZE', '-5', 'maxQueueSize', DEFAULTS.maxQueueSize],
+    ['FENRA_MAX_EXPORT_BATCH_SIZE', '1.5', 'maxExportBatchSize', DEFAULTS.maxExportBatchSize],
+    ['FENRA_SCHEDULED_DELAY_MILLIS', '0', 'scheduledDelayMillis', DEFAULTS.scheduledDelayMillis],
+    ['FENRA_EXPORT_TIMEOUT_MILLIS', '5s', 'exportTimeoutMillis', DEFAULTS.exportTimeoutMillis],
+    ['FENRA_ENDPOINT', 'ftp://x', 'endpoint', DEFAULTS.endpoint],
+    ['FENRA_DISABLED', 'maybe', 'disabled', false],
+  ] as const)('warns about %s=%s naming variable and value, and falls back', (name, value, key, expected) => {
+    const c = resolveConfig({}, { [name]: value });
+    expect(c[key]).toBe(expected);
+    const warns = logs.messages('warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toContain(name);
+    expect(warns[0]).toContain(JSON.stringify(value));
+  });
+
+  it('never logs the API key value', () => {
+    resolveConfig({}, { FENRA_API_KEY: '   ', FENRA_MAX_QUEUE_SIZE: 'x' });
+    const key = 'sk-secret-123';
+    resolveConfig({ apiKey: key }, { FENRA_API_KEY: key, FENRA_ENDPOINT: 'nope' });
+    expect(logs.messages('warn').some((m) => m.includes('FENRA_API_KEY'))).toBe(true);
+    expect(logs.text()).not.toContain(key);
+  });
+
+  it('throws one ConfigurationError listing every bad code option', () => {
+    let error: unknown;
+    try {
+      resolveConfig({ maxQueueSize: -1, endpoint: 'not a url', bogus: 1 }, {});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const message = (error as Error).message;
+    expect(message).toContain('maxQueueSize');
+    expect(message).toContain('endpoint');
+    expect(message).toContain('bogus');
+  });
+
+  it('rejects a meterProvider that is not one', () => {
+    expect(() => resolveConfig({ meterProvider: {} }, {})).toThrow(ConfigurationError);
+  });
+
+  it('accepts pass-through options for the converter', () => {
+    const meterProvider = { getMeter: () => ({}) };
+    const c = resolveConfig(
+      {
+        contextKeys: ['feature'],
+        azureDeployments: { prod: 'gpt-4o' },
+        priceOverrides: [{ provider: 'openai', model: 'gpt-*', inputPerMTok: 1 }],
+        meterProvider,
+      },
+      {},
+    );
+    expect(c.contextKeys).toEqual(['feature']);
+    expect(c.azureDeployments).toEqual({ prod: 'gpt-4o' });
+    expect(c.priceOverrides).toEqual([{ provider: 'openai', model: 'gpt-*', inputPerMTok: 1 }]);
+    expect(c.meterProvider).toBe(meterProvider);
+  });
+
+  it('clamps a batch size above the queue size, with a warning', () => {
+    const c = resolveConfig({ maxExportBatchSize: 500, maxQueueSize: 100 }, {});
+    expect(c.maxExportBatchSize).toBe(100);
+    expect(logs.messages('warn')).toHaveLength(1);
+  });
+});
+
+describe('readEnvConfig', () => {
+  it('ignores unset and blank variables and reports nothing', () => {
+    expect(readEnvConfig({ FENRA_ENDPOINT: '', FENRA_MAX_QUEUE_SIZE: '  ' })).toEqual({
+      config: {},
+      problems: [],
+    });
+  });
+
+  it('reports a blank API key without a value', () => {
+    expect(readEnvConfig({ FENRA_API_KEY: ' ' }).problems).toEqual([
+      { variable: 'FENRA_API_KEY', expected: 'a non-empty API key' },
+    ]);
+  });
+});
