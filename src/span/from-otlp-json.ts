@@ -82,7 +82,7 @@ export function parseOtlpJsonText(text: string): { requests: unknown[]; errors: 
     const lines = body.split('\n');
     const firstLine = lines.findIndex((l) => l.trim() !== '');
     // A document that is not JSON Lines (its first line is not JSON by itself): one error.
-    if (firstLine < 0 || tryParse(lines[firstLine]!) === NOT_JSON) {
+    if (firstLine < 0 || 'error' in tryParse(lines[firstLine]!)) {
       return { requests: [], errors: [`invalid JSON: ${messageOf(wholeError)}`] };
     }
     const requests: unknown[] = [];
@@ -91,8 +91,8 @@ export function parseOtlpJsonText(text: string): { requests: unknown[]; errors: 
       const line = lines[i]!;
       if (line.trim() === '') continue;
       const parsed = tryParse(line);
-      if (parsed === NOT_JSON) errors.push(`line ${i + 1}: invalid JSON: ${lastError}`);
-      else requests.push(parsed);
+      if ('error' in parsed) errors.push(`line ${i + 1}: invalid JSON: ${parsed.error}`);
+      else requests.push(parsed.value);
     }
     return { requests, errors };
   }
@@ -105,15 +105,11 @@ const SCOPE_LIST_KEYS = [
   'instrumentation_library_spans',
 ];
 const SCOPE_KEYS = ['scope', 'instrumentationLibrary', 'instrumentation_library'];
-const NOT_JSON: unique symbol = Symbol('not json');
-let lastError = '';
-
-function tryParse(line: string): unknown {
+function tryParse(line: string): { value: unknown } | { error: string } {
   try {
-    return JSON.parse(line) as unknown;
+    return { value: JSON.parse(line) as unknown };
   } catch (e) {
-    lastError = messageOf(e);
-    return NOT_JSON;
+    return { error: messageOf(e) };
   }
 }
 
