@@ -1,0 +1,302 @@
+import { diag } from '@opentelemetry/api';
+import { mayBeGenAi } from '../genai/detect.js';
+import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { ConversionOptions } from '../genai/to-transactions.js';
+import { toTransactions } from '../genai/to-transactions.js';
+import type { ResolveCause } from '../pipeline/trace-assembler.js';
+import { TraceAssembler } from '../pipeline/trace-assembler.js';
+import type { SpanView } from '../span/span-view.js';
+import type { Settlement, TransactionDelivery } from './delivery.js';
+import type { Metrics } from './metrics.js';
+import type { Spool } from './spool.js';
+
+/**
+ * The sidecar's billing path: accepted spans → spool record → trace assembly → `toTransactions`
+ * → delivery. A spool record stays until every trace that used it has been delivered: each
+ * record counts its references (traces still held, groups of transactions still unsettled).
+ */
+export interface BillingOptions {
+  conversion: ConversionOptions;
+  waitMillis: number;
+  maxTraces: number;
+  maxSpansPerTrace: number;
+}
+
+export type IngestOutcome = { status: 'ok'; billable: number } | { status: 'full'; why: 'spool' | 'queue' };
+
+interface Group {
+  records: number[];
+  outstanding: number;
+  acks: string[];
+  scheduled: boolean;
+}
+
+interface Held {
+  records: Set<number>;
+  since: number;
+}
+
+const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar' });
+
+export const txKey = (t: PricedTransaction): string => `${t.span.traceId}:${t.span.spanId}`;
+
+export class BillingPath {
+  private readonly _o: BillingOptions;
+  private readonly _spool: Spool;
+  private readonly _delivery: TransactionDelivery;
+  private readonly _metrics: Metrics;
+  private readonly _assembler: TraceAssembler;
+  private readonly _held = new Map<string, Held>();
+  private readonly _refs = new Map<number, number>();
+  private _feeding: { id: number; traces: Set<string> } | undefined;
+  private _acked = new Set<string>();
+  /** Resolved traces whose transactions the delivery queue had no room for yet. */
+  private readonly _backlog: { txs: PricedTransaction[]; group: Group }[] = [];
+  private _timer: NodeJS.Timeout | undefined;
+
+  constructor(options: BillingOptions, spool: Spool, delivery: TransactionDelivery, metrics: Metrics) {
+    this._o = options;
+    this._spool = spool;
+    this._delivery = delivery;
+    this._metrics = metrics;
+    this._assembler = new TraceAssembler({
+      waitMillis: options.waitMillis,
+      maxTraces: options.maxTraces,
+      maxSpansPerTrace: options.maxSpansPerTrace,
+      onResolved: (spans, cause) => this._onResolved(spans, cause),
+    });
+    for (const [n, h] of [
+      ['fenra_otel_llm_calls_total', 'Spans recognised as provider calls'],
+      [
+        'fenra_otel_transactions_total',
+        'Transactions by outcome (queued, accepted, rejected, skipped reasons)',
+      ],
+      [
+        'fenra_otel_estimated_usd_total',
+        'Estimated USD of queued transactions by provider, model and customer',
+      ],
+      ['fenra_otel_traces_resolved_total', 'Traces resolved by cause'],
+    ] as const)
+      metrics.define(n, 'counter', h);
+    metrics.gauge(
+      'fenra_otel_pending_traces',
+      'Traces held waiting for their root',
+      () => this._assembler.stats().pendingTraces,
+    );
+    metrics.gauge(
+      'fenra_otel_backlog_transactions',
+      'Transactions waiting for room in the delivery queue',
+      () => this._backlog.reduce((n, b) => n + b.txs.length, 0),
+    );
+  }
+
+  /** Replays a previous run's spool (records in order); transactions already accepted are skipped. */
+  replay(records: readonly { id: number; spans: SpanView[] }[], acked: Set<string>): void {
+    this._acked = acked;
+    for (const r of records) this._feed(r.id, r.spans);
+    this._kick();
+  }
+
+  /**
+   * Takes the spans of one request. Resolves once what matters for billing is stored (on disk
+   * with a disk spool), so the caller can acknowledge the request.
+   */
+  async ingest(spans: readonly SpanView[]): Promise<IngestOutcome> {
+    const relevant = this._relevant(spans);
+    if (relevant.length === 0) return { status: 'ok', billable: 0 };
+    if (!this._spool.hasRoom()) return { status: 'full', why: 'spool' };
+    if (this._backlog.length > 0 && !this._drainBacklog()) return { status: 'full', why: 'queue' };
+    const id = await this._spool.append(relevant);
+    this._feed(id, relevant);
+    this._kick();
+    return { status: 'ok', billable: relevant.length };
+  }
+
+  /** Resolves every held trace now (shutdown). */
+  flushTraces(): void {
+    this._assembler.flush();
+  }
+
+  isFull(): boolean {
+    return !this._spool.hasRoom();
+  }
+
+  stop(): void {
+    if (this._timer) clearTimeout(this._timer);
+    this._timer = undefined;
+  }
+
+  /** GenAI spans first, so a root earlier in the same request still finds its trace held. */
+  private _relevant(spans: readonly SpanView[]): SpanView[] {
+    const genAi: SpanView[] = [];
+    const traces = new Set<string>();
+    for (const s of spans) {
+      if (mayBeGenAi(s)) {
+        genAi.push(s);
+        traces.add(s.traceId);
+      }
+    }
+    for (const s of spans)
+      if (!mayBeGenAi(s) && (traces.has(s.traceId) || this._held.has(s.traceId))) genAi.push(s);
+    return genAi;
+  }
+
+  private _feed(id: number, spans: readonly SpanView[]): void {
+    const traces = new Set(spans.map((s) => s.traceId));
+    this._refs.set(id, 1); // the feed's own reference, dropped below
+    const now = Date.now();
+    for (const t of traces) {
+      let h = this._held.get(t);
+      if (!h) this._held.set(t, (h = { records: new Set(), since: now }));
+      if (!h.records.has(id)) {
+        h.records.add(id);
+        this._ref(id, 1);
+      }
+    }
+    this._feeding = { id, traces };
+    try {
+      this._assembler.add(spans);
+    } finally {
+      this._feeding = undefined;
+    }
+    // Traces registered above that the assembler did not keep (all their spans resolved at once).
+    this._ref(id, -1);
+  }
+
+  private _ref(id: number, delta: number): void {
+    const n = (this._refs.get(id) ?? 0) + delta;
+    if (n > 0) {
+      this._refs.set(id, n);
+      return;
+    }
+    this._refs.delete(id);
+    this._spool.release(id);
+  }
+
+  private _onResolved(spans: SpanView[], cause: ResolveCause): void {
+    const traceId = spans[0]?.traceId;
+    if (traceId === undefined) return;
+    this._metrics.add('fenra_otel_traces_resolved_total', 1, { cause });
+    const h = this._held.get(traceId);
+    this._held.delete(traceId);
+    const records = h ? [...h.records] : [];
+    const f = this._feeding;
+    if (f && f.traces.has(traceId) && !h?.records.has(f.id)) {
+      records.push(f.id);
+      this._ref(f.id, 1);
+    }
+    const group: Group = { records, outstanding: 0, acks: [], scheduled: false };
+    let result;
+    try {
+      result = toTransactions(spans, this._o.conversion);
+    } catch (e) {
+      log.error(`conversion failed for trace ${traceId}: ${(e as Error).message}`);
+      this._metrics.add('fenra_otel_transactions_total', 1, { outcome: 'conversion_error' });
+      this._release(group);
+      return;
+    }
+    this._metrics.add('fenra_otel_llm_calls_total', result.llmCalls);
+    for (const s of result.skipped) {
+      if (s.reason !== 'not_genai')
+        this._metrics.add('fenra_otel_transactions_total', 1, { outcome: `skipped_${s.reason}` });
+    }
+    const txs = result.transactions.filter((t) => !this._acked.has(txKey(t)));
+    if (txs.length === 0) {
+      this._release(group);
+      return;
+    }
+    group.outstanding = txs.length;
+    if (this._backlog.length > 0 || !this._send(txs, group)) this._backlog.push({ txs, group });
+  }
+
+  private _send(txs: PricedTransaction[], group: Group): boolean {
+    const ok = this._delivery.send(txs, (tx, s) => this._settled(tx, s, group));
+    if (!ok) return false;
+    for (const t of txs) {
+      this._metrics.add('fenra_otel_transactions_total', 1, { outcome: 'queued' });
+      const c = t.transaction.context as Record<string, unknown>;
+      const customer = typeof c['billable_customer_id'] === 'string' ? c['billable_customer_id'] : 'unknown';
+      if (t.price.usd !== null) {
+        this._metrics.add('fenra_otel_estimated_usd_total', t.price.usd, {
+          provider: t.transaction.provider,
+          model: t.transaction.model,
+          customer,
+        });
+      }
+    }
+    return true;
+  }
+
+  private _drainBacklog(): boolean {
+    while (this._backlog.length > 0) {
+      const b = this._backlog[0]!;
+      if (!this._send(b.txs, b.group)) return false;
+      this._backlog.shift();
+    }
+    return true;
+  }
+
+  private _settled(tx: PricedTransaction, s: Settlement, group: Group): void {
+    this._metrics.add('fenra_otel_transactions_total', 1, {
+      outcome: s.outcome === 'accepted' ? 'accepted' : `rejected_${s.reason}`,
+    });
+    group.outstanding--;
+    if (s.outcome === 'accepted') group.acks.push(txKey(tx));
+    if (!group.scheduled) {
+      group.scheduled = true;
+      queueMicrotask(() => this._afterSettle(group));
+    }
+  }
+
+  private _afterSettle(group: Group): void {
+    group.scheduled = false;
+    const done = group.outstanding === 0;
+    // Only records shared with other work need the ack log: the rest leave the disk right away.
+    const shared = group.records.some((r) => (this._refs.get(r) ?? 0) > 1);
+    if (done && !shared) {
+      group.acks = [];
+      this._release(group);
+    } else if (group.acks.length > 0) {
+      const acks = group.acks.splice(0);
+      for (const k of acks) this._acked.add(k);
+      this._spool.ack(acks, group.records).then(
+        () => {
+          if (group.outstanding === 0 && group.acks.length === 0) this._release(group);
+        },
+        (e: unknown) => log.error(`cannot write the spool ack log: ${(e as Error).message}`),
+      );
+    } else if (done) this._release(group);
+    if (this._backlog.length) this._drainBacklog();
+  }
+
+  private _release(group: Group): void {
+    for (const r of group.records) this._ref(r, -1);
+    group.records = [];
+  }
+
+  /** Keeps one timer for the assembler's next deadline and the stale-hold sweep. */
+  private _kick(): void {
+    if (this._timer) return;
+    const next = this._assembler.nextDeadline();
+    if (next === undefined && this._held.size === 0) return;
+    const delay = Math.max(10, (next ?? Date.now() + this._o.waitMillis) - Date.now());
+    this._timer = setTimeout(() => {
+      this._timer = undefined;
+      this._assembler.expire();
+      this._sweep();
+      if (this._backlog.length) this._drainBacklog();
+      this._kick();
+    }, delay);
+    this._timer.unref?.();
+  }
+
+  /** Drops holds the assembler no longer has (a trace resolved mid-request by overflow). */
+  private _sweep(): void {
+    const stale = Date.now() - 2 * this._o.waitMillis - 1000;
+    for (const [t, h] of this._held) {
+      if (h.since > stale) continue;
+      this._held.delete(t);
+      for (const r of h.records) this._ref(r, -1);
+    }
+  }
+}

@@ -1,0 +1,231 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
+import type { Pricer } from '../../src/pricing/types.js';
+import { BillingPath } from '../../src/sidecar/billing.js';
+import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
+import { Metrics } from '../../src/sidecar/metrics.js';
+import { DiskSpool, MemorySpool } from '../../src/sidecar/spool.js';
+import type { Attributes, SpanView } from '../../src/span/span-view.js';
+import { makeSpan } from '../helpers/span.js';
+
+const pricer: Pricer = {
+  price: (r) => ({ usd: r.usage.inputTokens / 1e6, source: 'catalog', catalog: 'test' }),
+};
+
+const chat: Attributes = {
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.provider.name': 'openai',
+  'gen_ai.request.model': 'gpt-4o',
+  'gen_ai.usage.input_tokens': 100,
+  'gen_ai.usage.output_tokens': 10,
+  'bytes.attr': new Uint8Array([1, 2, 3]),
+};
+
+/** A delivery double: holds what it is given until the test settles it. */
+class HeldDelivery implements TransactionDelivery {
+  items: { tx: PricedTransaction; settle: (s: Settlement) => void }[] = [];
+  room = Infinity;
+  send(txs: readonly PricedTransaction[], onSettled: (t: PricedTransaction, s: Settlement) => void): boolean {
+    if (this.items.length + txs.length > this.room) return false;
+    for (const tx of txs) this.items.push({ tx, settle: (s) => onSettled(tx, s) });
+    return true;
+  }
+  acceptAll(): void {
+    for (const i of this.items.splice(0)) i.settle({ outcome: 'accepted' });
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  stats(): DeliveryStats {
+    return {
+      queued: this.items.length,
+      inFlight: 0,
+      accepted: 0,
+      rejected: 0,
+      retries: 0,
+      requests: 0,
+      keyRejected: false,
+    };
+  }
+}
+
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+function trace(n: number, customer: string): { llm: SpanView; root: SpanView } {
+  const traceId = n.toString(16).padStart(32, 'c');
+  const root = makeSpan({ 'fenra.billable_customer_id': customer }, { traceId, name: 'POST /chat', kind: 1 });
+  const llm = makeSpan(chat, { traceId, parentSpanId: root.spanId, name: 'chat gpt-4o' });
+  return { llm, root };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fenra-spool-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function open(
+  delivery: TransactionDelivery,
+  waitMillis = 60_000,
+): { billing: BillingPath; spool: DiskSpool } {
+  const spool = new DiskSpool(dir, 10 * 1024 * 1024);
+  const contents = spool.load();
+  const billing = new BillingPath(
+    { conversion: { pricer }, waitMillis, maxTraces: 100, maxSpansPerTrace: 100 },
+    spool,
+    delivery,
+    new Metrics(),
+  );
+  billing.replay(contents.records, contents.acked);
+  return { billing, spool };
+}
+
+const records = (): string[] => readdirSync(dir).filter((f) => f.startsWith('rec-'));
+
+describe('BillingPath with a disk spool', () => {
+  it('holds an LLM span until its root arrives in a later request, then bills the root customer', async () => {
+    const d = new HeldDelivery();
+    const { billing, spool } = open(d);
+    const t = trace(1, 'acme');
+    expect(await billing.ingest([t.llm])).toEqual({ status: 'ok', billable: 1 });
+    expect(d.items).toHaveLength(0);
+    expect(records()).toHaveLength(1);
+    await billing.ingest([t.root]);
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['acme']);
+    expect(records()).toHaveLength(2);
+    d.acceptAll();
+    await tick();
+    await spool.settle();
+    expect(records()).toHaveLength(0);
+    billing.stop();
+  });
+
+  it('keeps nothing for requests without GenAI spans', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d);
+    const plain = makeSpan({ 'http.route': '/x' }, { traceId: 'e'.repeat(32) });
+    expect(await billing.ingest([plain])).toEqual({ status: 'ok', billable: 0 });
+    expect(records()).toHaveLength(0);
+    billing.stop();
+  });
+
+  it('finds the root when it comes before the LLM span in the same request', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d);
+    const t = trace(2, 'globex');
+    await billing.ingest([t.root, t.llm]);
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['globex']);
+    billing.stop();
+  });
+
+  it('replays held spans after a crash, and the root arriving after the restart still attributes them', async () => {
+    const first = open(new HeldDelivery());
+    const t = trace(3, 'initech');
+    await first.billing.ingest([t.llm]);
+    first.billing.stop(); // the process "dies" here: nothing is flushed
+
+    const d = new HeldDelivery();
+    const second = open(d);
+    expect(d.items).toHaveLength(0);
+    await second.billing.ingest([t.root]);
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['initech']);
+    d.acceptAll();
+    await tick();
+    await second.spool.settle();
+    expect(records()).toHaveLength(0);
+    second.billing.stop();
+  });
+
+  it('replays unsettled transactions, and does not resend the ones Fenra accepted from a shared record', async () => {
+    const d1 = new HeldDelivery();
+    const first = open(d1);
+    const a = trace(4, 'a-corp');
+    const b = trace(5, 'b-corp');
+    // One request: trace a complete, trace b still waiting for its root.
+    await first.billing.ingest([a.llm, a.root, b.llm]);
+    expect(d1.items).toHaveLength(1);
+    d1.acceptAll();
+    await tick();
+    await first.spool.settle();
+    expect(records()).toHaveLength(1); // still needed by trace b
+    first.billing.stop();
+
+    const d2 = new HeldDelivery();
+    const second = open(d2);
+    await second.billing.ingest([b.root]);
+    expect(d2.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['b-corp']);
+    d2.acceptAll();
+    await tick();
+    await second.spool.settle();
+    expect(records()).toHaveLength(0);
+    second.billing.stop();
+  });
+
+  it('resends transactions that were sent but never settled before the crash', async () => {
+    const d1 = new HeldDelivery();
+    const first = open(d1);
+    const t = trace(6, 'umbrella');
+    await first.billing.ingest([t.llm, t.root]);
+    expect(d1.items).toHaveLength(1);
+    first.billing.stop();
+
+    const d2 = new HeldDelivery();
+    const second = open(d2);
+    expect(d2.items.map((i) => i.tx.span.spanId)).toEqual([t.llm.spanId]);
+    second.billing.stop();
+  });
+
+  it('a record is kept when Fenra refuses nothing yet; rejected transactions release it (counted)', async () => {
+    const d = new HeldDelivery();
+    const { billing, spool } = open(d);
+    const t = trace(7, 'x');
+    await billing.ingest([t.llm, t.root]);
+    d.items.splice(0)[0]!.settle({ outcome: 'rejected', reason: 'http_400' });
+    await tick();
+    await spool.settle();
+    expect(records()).toHaveLength(0);
+    billing.stop();
+  });
+});
+
+describe('BillingPath bounds', () => {
+  it('answers full when the spool is over its size', async () => {
+    const spool = new MemorySpool(1);
+    const billing = new BillingPath(
+      { conversion: { pricer }, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
+      spool,
+      new HeldDelivery(),
+      new Metrics(),
+    );
+    await billing.ingest([trace(8, 'a').llm]);
+    expect(await billing.ingest([trace(9, 'a').llm])).toEqual({ status: 'full', why: 'spool' });
+    billing.stop();
+  });
+
+  it('keeps resolved transactions in a backlog when the delivery queue is full, and refuses more until it drains', async () => {
+    const d = new HeldDelivery();
+    d.room = 1;
+    const billing = new BillingPath(
+      { conversion: { pricer }, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
+      new MemorySpool(1e9),
+      d,
+      new Metrics(),
+    );
+    const a = trace(10, 'a');
+    const b = trace(11, 'b');
+    await billing.ingest([a.llm, a.root]);
+    await billing.ingest([b.llm, b.root]); // resolved, but no room: backlog
+    expect(d.items).toHaveLength(1);
+    expect(await billing.ingest([trace(12, 'c').llm])).toEqual({ status: 'full', why: 'queue' });
+    d.acceptAll();
+    await tick();
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['b']);
+    billing.stop();
+  });
+});
