@@ -1,5 +1,5 @@
 import { attrString } from '../span/attributes.js';
-import type { SpanView } from '../span/span-view.js';
+import type { Attributes, SpanView } from '../span/span-view.js';
 import { StatusCode } from '../span/span-view.js';
 import { anthropicSdk } from './dialects/anthropic-sdk.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -46,10 +46,13 @@ const MARKERS = [
   'traceloop.span.kind',
 ] as const;
 
-export function mayBeGenAi(span: SpanView): boolean {
-  const a = span.attributes;
+export function hasGenAiMarker(a: Attributes): boolean {
   for (let i = 0; i < MARKERS.length; i++) if (a[MARKERS[i]!] !== undefined) return true;
   return false;
+}
+
+export function mayBeGenAi(span: SpanView): boolean {
+  return hasGenAiMarker(span.attributes);
 }
 
 export interface DetectOptions {
