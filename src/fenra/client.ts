@@ -1,0 +1,145 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import type { Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
+import { VERSION } from '../version.js';
+import type { SendOutcome } from './response.js';
+import { classifyError, classifyResponse } from './response.js';
+import type { FenraTransaction } from './transaction-schema.js';
+
+/** Most response bytes read; the rest is discarded (the status is what matters). */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export const USER_AGENT = `@fenra/otel/${VERSION}`;
+
+export interface SendResult {
+  outcome: SendOutcome;
+  /** Request body size, bytes. */
+  bytes: number;
+}
+
+/** What the delivery pipeline needs from a transport: it never sees the wire format. */
+export interface TransactionSender {
+  /** Sends one batch; resolves for every outcome, never rejects. */
+  send(
+    transactions: readonly FenraTransaction[],
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<SendResult>;
+  /** Releases connections (only those the sender created). */
+  close(): Promise<void>;
+}
+
+export interface FenraClientOptions {
+  endpoint: string;
+  apiKey: string;
+  /** Most connections to the endpoint. */
+  connections: number;
+  /** A dispatcher to use instead of our own keep-alive agent (not closed by `close()`). */
+  dispatcher?: Dispatcher;
+  /** Clock for `Retry-After` dates. */
+  now?: () => number;
+}
+
+/** `POST`s bulk bodies to Fenra's usage-transactions endpoint over undici. */
+export class FenraClient implements TransactionSender {
+  private readonly _endpoint: string;
+  private readonly _headers: Record<string, string>;
+  private readonly _dispatcher: Dispatcher;
+  private readonly _ownsDispatcher: boolean;
+  private readonly _now: () => number;
+  private _closed: Promise<void> | undefined;
+
+  constructor(options: FenraClientOptions) {
+    this._endpoint = options.endpoint;
+    this._headers = {
+      'x-api-key': options.apiKey,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+    };
+    this._now = options.now ?? Date.now;
+    this._ownsDispatcher = options.dispatcher === undefined;
+    this._dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: options.connections,
+        keepAliveTimeout: 10_000,
+        keepAliveMaxTimeout: 60_000,
+        // Our own AbortSignal bounds each request; these only stop undici's 300 s defaults.
+        headersTimeout: 120_000,
+        bodyTimeout: 120_000,
+      });
+  }
+
+  send(
+    transactions: readonly FenraTransaction[],
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<SendResult> {
+    // Our own requests must never become spans (instrumentation-undici / -http).
+    return context.with(suppressTracing(context.active()), () => this._send(transactions, options));
+  }
+
+  private async _send(
+    transactions: readonly FenraTransaction[],
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<SendResult> {
+    const body = JSON.stringify({ transactions });
+    const bytes = Buffer.byteLength(body);
+    if (this._closed !== undefined) {
+      return { outcome: { kind: 'aborted', message: 'client closed' }, bytes: 0 };
+    }
+    const timeout = AbortSignal.timeout(Math.max(1, Math.floor(options.timeoutMs)));
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+    try {
+      const res = await request(this._endpoint, {
+        method: 'POST',
+        headers: this._headers,
+        body,
+        signal,
+        dispatcher: this._dispatcher,
+      });
+      const text = await readBounded(res.body, MAX_RESPONSE_BYTES);
+      const headers = res.headers;
+      const outcome = classifyResponse({
+        status: res.statusCode,
+        header: (name) => {
+          const v = headers[name.toLowerCase()];
+          return Array.isArray(v) ? v[0] : v;
+        },
+        body: text,
+        count: transactions.length,
+        nowMs: this._now(),
+      });
+      return { outcome, bytes };
+    } catch (err) {
+      return {
+        outcome: classifyError(err, { timedOut: timeout.aborted, aborted: options.signal?.aborted === true }),
+        bytes,
+      };
+    }
+  }
+
+  close(): Promise<void> {
+    this._closed ??= this._ownsDispatcher
+      ? this._dispatcher.close().catch(() => undefined)
+      : Promise.resolve();
+    return this._closed;
+  }
+}
+
+/** Reads at most `limit` bytes of a body as UTF-8 and discards the rest, so the connection is freed. */
+async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    if (size + buf.length > limit) {
+      chunks.push(buf.subarray(0, limit - size));
+      size = limit;
+      body.destroy();
+      break;
+    }
+    chunks.push(buf);
+    size += buf.length;
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}

@@ -1,0 +1,240 @@
+/**
+ * Pure classification of one `POST /usage/transactions` outcome (see fenra-api.md). No I/O,
+ * no logging: the client feeds it the status, headers and body text it read, or the error it
+ * caught, and acts on the returned value.
+ *
+ * Decisions where the public docs are silent:
+ * - 207: `results[]` entries keyed by `transaction_index`. An entry with a `message_id` and no
+ *   error is accepted. An entry with an error is retryable when its status is 408/429/5xx or it
+ *   says `retryable: true` (or its code names a transient condition), otherwise rejected.
+ *   An index the server did not mention, or a body we cannot read at all, is treated as
+ *   retryable: without an idempotency key that may bill a transaction twice, but duplicates
+ *   carry their trace and span ids in `context` and stay identifiable, while a lost
+ *   transaction cannot be recovered.
+ * - 202 is "all queued" whatever its body says.
+ */
+
+/** What happened to one transaction of a 207. */
+export type ItemOutcome =
+  { status: 'accepted' } | { status: 'retryable'; message: string } | { status: 'rejected'; message: string };
+
+export type SendOutcome =
+  /** 2xx: every transaction was queued by Fenra. */
+  | { kind: 'accepted'; status: number }
+  /** 207: one outcome per transaction, in request order. */
+  | { kind: 'partial'; status: 207; items: ItemOutcome[]; retryAfterMs?: number }
+  /** 400: a server-side rule refused the batch as is; not retryable unchanged. */
+  | { kind: 'rejected'; status: number; message: string }
+  /** 401/403: the API key is missing, invalid or revoked. */
+  | { kind: 'unauthorized'; status: number; message: string }
+  /** 408/429/5xx, network errors, timeouts: try again later. */
+  | { kind: 'retryable'; status?: number; reason: RetryReason; message: string; retryAfterMs?: number }
+  /** Any other 4xx, an oversized response: retrying will not help. */
+  | { kind: 'failed'; status?: number; message: string }
+  /** We aborted the request ourselves (shutdown). */
+  | { kind: 'aborted'; message: string };
+
+export type RetryReason = 'throttled' | 'server_error' | 'timeout' | 'network';
+
+export interface HttpResult {
+  status: number;
+  /** Header lookup, case-insensitive (e.g. from undici's lower-cased headers). */
+  header(name: string): string | undefined;
+  /** The response body as text (possibly truncated). */
+  body: string;
+  /** How many transactions the request carried. */
+  count: number;
+  /** The current time (epoch ms), to turn an HTTP-date `Retry-After` into a delay. */
+  nowMs: number;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const TRANSIENT_CODES = /rate|throttl|timeout|unavailable|internal|overload|retry|temporar|busy/i;
+
+/**
+ * `Retry-After` as milliseconds from now: delay-seconds or an HTTP date. Undefined when absent
+ * or unreadable; a date in the past gives 0.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const date = Date.parse(v);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+function errorMessage(body: string, fallback: string): string {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (isObject(parsed)) {
+      const err = parsed.error;
+      if (isObject(err) && typeof err.message === 'string') return err.message;
+      if (typeof err === 'string') return err;
+      if (typeof parsed.message === 'string') return parsed.message;
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  const trimmed = body.trim();
+  return trimmed === '' ? fallback : trimmed.slice(0, 200);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Classifies one item of a 207 `results[]`. */
+export function classifyItem(entry: Record<string, unknown>): ItemOutcome {
+  const err = entry.error ?? entry.errors;
+  const failed =
+    err !== undefined ||
+    entry.status === 'failed' ||
+    entry.status === 'error' ||
+    entry.success === false ||
+    (typeof entry.status === 'number' && entry.status >= 300);
+  if (
+    !failed &&
+    (typeof entry.message_id === 'string' || entry.status === 'queued' || entry.success === true)
+  ) {
+    return { status: 'accepted' };
+  }
+  if (!failed) return { status: 'retryable', message: 'result entry without message_id or error' };
+  const e = isObject(err) ? err : {};
+  const message =
+    typeof err === 'string'
+      ? err
+      : typeof e.message === 'string'
+        ? e.message
+        : typeof entry.message === 'string'
+          ? entry.message
+          : 'failed';
+  const status =
+    typeof e.status === 'number' ? e.status : typeof entry.status === 'number' ? entry.status : undefined;
+  const code = typeof e.code === 'string' ? e.code : typeof entry.code === 'string' ? entry.code : '';
+  const retryable =
+    e.retryable === true ||
+    entry.retryable === true ||
+    (status !== undefined && RETRYABLE_STATUS.has(status)) ||
+    (e.retryable !== false && entry.retryable !== false && TRANSIENT_CODES.test(code));
+  return retryable ? { status: 'retryable', message } : { status: 'rejected', message };
+}
+
+/** Reads a 207 body; unknown shapes make every transaction retryable (see the module note). */
+export function parsePartial(body: string, count: number): ItemOutcome[] {
+  const items: ItemOutcome[] = Array.from({ length: count }, () => ({
+    status: 'retryable',
+    message: 'not reported in the 207 response',
+  }));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return items.map(() => ({ status: 'retryable', message: 'unreadable 207 response' }));
+  }
+  const results = isObject(parsed) ? parsed.results : undefined;
+  if (!Array.isArray(results)) {
+    return items.map(() => ({ status: 'retryable', message: '207 response without results' }));
+  }
+  results.forEach((entry: unknown, position) => {
+    if (!isObject(entry)) return;
+    const raw = entry.transaction_index ?? entry.index;
+    const index = typeof raw === 'number' ? raw : results.length === count ? position : -1;
+    if (!Number.isInteger(index) || index < 0 || index >= count) return;
+    items[index] = classifyItem(entry);
+  });
+  return items;
+}
+
+/** Classifies an HTTP response. */
+export function classifyResponse(r: HttpResult): SendOutcome {
+  const { status } = r;
+  if (status === 207) {
+    const retryAfterMs = parseRetryAfter(r.header('retry-after'), r.nowMs);
+    const items = parsePartial(r.body, r.count);
+    return retryAfterMs === undefined
+      ? { kind: 'partial', status, items }
+      : { kind: 'partial', status, items, retryAfterMs };
+  }
+  if (status >= 200 && status < 300) return { kind: 'accepted', status };
+  if (status === 401 || status === 403) {
+    return { kind: 'unauthorized', status, message: errorMessage(r.body, 'unauthorized') };
+  }
+  if (RETRYABLE_STATUS.has(status)) {
+    const retryAfterMs = parseRetryAfter(r.header('retry-after'), r.nowMs);
+    const reason: RetryReason = status === 429 ? 'throttled' : status === 408 ? 'timeout' : 'server_error';
+    const message = `HTTP ${status}: ${errorMessage(r.body, 'no body')}`;
+    return retryAfterMs === undefined
+      ? { kind: 'retryable', status, reason, message }
+      : { kind: 'retryable', status, reason, message, retryAfterMs };
+  }
+  if (status === 400 || status === 422) {
+    return { kind: 'rejected', status, message: errorMessage(r.body, 'validation error') };
+  }
+  return { kind: 'failed', status, message: `HTTP ${status}: ${errorMessage(r.body, 'no body')}` };
+}
+
+/** undici / Node error codes worth another attempt. */
+const RETRYABLE_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+function codeOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && isObject(e); depth++) {
+    if (typeof e.code === 'string') return e.code;
+    e = e.cause;
+  }
+  return undefined;
+}
+
+/**
+ * Classifies an error thrown while sending. `timedOut` says our own per-request timer fired;
+ * `aborted` that we cancelled the request (shutdown).
+ */
+export function classifyError(err: unknown, how: { timedOut: boolean; aborted: boolean }): SendOutcome {
+  const name = err instanceof Error ? err.name : '';
+  const code = codeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (how.timedOut || name === 'TimeoutError') {
+    return { kind: 'retryable', reason: 'timeout', message: 'request timed out' };
+  }
+  if (how.aborted) return { kind: 'aborted', message: 'request aborted' };
+  if (code !== undefined && RETRYABLE_ERROR_CODES.has(code)) {
+    return {
+      kind: 'retryable',
+      reason: TIMEOUT_CODES.has(code) ? 'timeout' : 'network',
+      message: `${code}: ${message}`,
+    };
+  }
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { kind: 'failed', message: 'response too large' };
+  // An unknown transport error: most are connection trouble, so try again within the deadline.
+  return {
+    kind: 'retryable',
+    reason: 'network',
+    message: code === undefined ? message : `${code}: ${message}`,
+  };
+}
