@@ -1,0 +1,7 @@
+/**
+ * Runs `fenra-otel serve` straight from the TypeScript sources (`node --import tsx
+ * src/sidecar/cli-entry.ts [options]`), for tests and development without a build.
+ */
+import { runServe } from '../cli/serve.js';
+
+process.exitCode = await runServe(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });

@@ -1,0 +1,188 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { diag } from '@opentelemetry/api';
+import protobuf from 'protobufjs/minimal.js';
+import { spansFromOtlpJson } from '../span/from-otlp-json.js';
+import { decodeTraceRequest, encodeTraceResponse } from '../span/otlp-proto.js';
+import type { SpanView } from '../span/span-view.js';
+import type { BillingPath } from './billing.js';
+import type { Forwarder } from './forwarder.js';
+import { send } from './http-server.js';
+import type { Metrics } from './metrics.js';
+import type { BodyLimits } from './read-body.js';
+import { BodyError, readBody } from './read-body.js';
+
+/**
+ * `POST /v1/traces`: OTLP/HTTP with protobuf or JSON bodies, gzip or not. Answers with an
+ * `ExportTraceServiceResponse` in the request's encoding (with `partial_success` when some
+ * spans could not be read), a `google.rpc.Status` on errors, and 429/503 + `Retry-After` when
+ * the spool or the queue is full, so the sender keeps the data and retries.
+ */
+export interface OtlpRouteOptions extends BodyLimits {
+  /** When set, requests must carry `Authorization: Bearer <token>`. */
+  bearerToken?: string | undefined;
+  retryAfterSeconds: number;
+  billing: BillingPath;
+  metrics: Metrics;
+  forwarder?: Forwarder | undefined;
+  /** False once shutdown started: new requests get 503. */
+  accepting: () => boolean;
+}
+
+type Encoding = 'protobuf' | 'json';
+
+const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar-otlp' });
+
+function encodingOf(contentType: string | undefined): Encoding | undefined {
+  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (t === 'application/x-protobuf' || t === 'application/protobuf') return 'protobuf';
+  if (t === 'application/json') return 'json';
+  return undefined;
+}
+
+/** `google.rpc.Status` (code = 1, message = 2), encoded with protobufjs's writer. */
+function statusProto(code: number, message: string): Uint8Array {
+  return protobuf.Writer.create().uint32(8).int32(code).uint32(18).string(message).finish();
+}
+
+/** gRPC codes used in the OTLP/HTTP error body. */
+const GRPC = { INVALID_ARGUMENT: 3, UNAUTHENTICATED: 16, UNAVAILABLE: 14, RESOURCE_EXHAUSTED: 8 } as const;
+
+function sendError(
+  res: ServerResponse,
+  enc: Encoding,
+  status: number,
+  grpc: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  if (enc === 'protobuf') send(res, status, statusProto(grpc, message), 'application/x-protobuf', headers);
+  else send(res, status, JSON.stringify({ code: grpc, message }), 'application/json', headers);
+}
+
+function timingSafeEqualStr(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return d === 0;
+}
+
+export function otlpTracesHandler(o: OtlpRouteOptions) {
+  const m = o.metrics;
+  m.define('fenra_otel_requests_total', 'counter', 'OTLP requests by encoding and HTTP status');
+  m.define('fenra_otel_spans_received_total', 'counter', 'Spans decoded from OTLP requests');
+  m.define('fenra_otel_spans_rejected_total', 'counter', 'Spans reported back as rejected (partial_success)');
+  m.define('fenra_otel_request_bytes_total', 'counter', 'Request body bytes as received');
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const enc = encodingOf(req.headers['content-type']);
+    const count = (status: number): void =>
+      m.add('fenra_otel_requests_total', 1, { encoding: enc ?? 'other', status: String(status) });
+    const fail = (status: number, grpc: number, message: string, headers?: Record<string, string>): void => {
+      count(status);
+      req.resume();
+      sendError(res, enc ?? 'json', status, grpc, message, headers);
+    };
+    if (o.bearerToken !== undefined) {
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Bearer ') || !timingSafeEqualStr(auth.slice(7).trim(), o.bearerToken)) {
+        fail(401, GRPC.UNAUTHENTICATED, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+        return;
+      }
+    }
+    if (!enc) {
+      fail(
+        415,
+        GRPC.INVALID_ARGUMENT,
+        `unsupported Content-Type '${req.headers['content-type'] ?? ''}': use application/x-protobuf or application/json`,
+      );
+      return;
+    }
+    if (!o.accepting()) {
+      fail(503, GRPC.UNAVAILABLE, 'shutting down', {
+        'retry-after': String(o.retryAfterSeconds),
+        connection: 'close',
+      });
+      return;
+    }
+    let raw: Buffer;
+    let body: Buffer;
+    try {
+      ({ raw, body } = await readBody(req, o));
+    } catch (e) {
+      if (e instanceof BodyError) {
+        fail(e.status, GRPC.INVALID_ARGUMENT, e.message, e.status === 413 ? { connection: 'close' } : {});
+        return;
+      }
+      throw e;
+    }
+    m.add('fenra_otel_request_bytes_total', raw.length, { encoding: enc });
+
+    let spans: SpanView[];
+    let errors: readonly string[];
+    try {
+      if (enc === 'protobuf') ({ spans, errors } = decodeTraceRequest(body));
+      else {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body.toString('utf8'));
+        } catch (e) {
+          fail(400, GRPC.INVALID_ARGUMENT, `body is not valid JSON: ${(e as Error).message}`);
+          return;
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          fail(400, GRPC.INVALID_ARGUMENT, 'body is not an ExportTraceServiceRequest object');
+          return;
+        }
+        ({ spans, errors } = spansFromOtlpJson(parsed));
+      }
+    } catch (e) {
+      fail(400, GRPC.INVALID_ARGUMENT, `cannot decode the ${enc} body: ${(e as Error).message}`);
+      return;
+    }
+    if (spans.length === 0 && errors.length > 0) {
+      // Nothing in the request could be read: bad input, which the sender must not retry.
+      fail(400, GRPC.INVALID_ARGUMENT, errors.slice(0, 5).join('; ').slice(0, 1000));
+      return;
+    }
+    m.add('fenra_otel_spans_received_total', spans.length, { encoding: enc });
+
+    const outcome = await o.billing.ingest(spans);
+    if (outcome.status === 'full') {
+      // The spool (or the queue in front of Fenra) is full: the sender keeps the data and retries.
+      const status = outcome.why === 'spool' ? 503 : 429;
+      log.warn(`refusing a request: the ${outcome.why} is full`);
+      fail(
+        status,
+        outcome.why === 'spool' ? GRPC.UNAVAILABLE : GRPC.RESOURCE_EXHAUSTED,
+        `the ${outcome.why} is full, retry later`,
+        {
+          'retry-after': String(o.retryAfterSeconds),
+        },
+      );
+      return;
+    }
+    o.forwarder?.forward(raw, req.headers['content-type']!, req.headers['content-encoding']);
+
+    const partial =
+      errors.length > 0
+        ? { rejectedSpans: errors.length, errorMessage: errors.slice(0, 5).join('; ').slice(0, 1000) }
+        : undefined;
+    if (partial) {
+      m.add('fenra_otel_spans_rejected_total', partial.rejectedSpans);
+      log.warn(`partial success: ${partial.rejectedSpans} span(s) rejected: ${partial.errorMessage}`);
+    }
+    count(200);
+    if (enc === 'protobuf') send(res, 200, encodeTraceResponse(partial), 'application/x-protobuf');
+    else {
+      const json = partial
+        ? {
+            partialSuccess: {
+              rejectedSpans: String(partial.rejectedSpans),
+              errorMessage: partial.errorMessage,
+            },
+          }
+        : {};
+      send(res, 200, JSON.stringify(json), 'application/json');
+    }
+  };
+}
