@@ -1,0 +1,546 @@
+import { diag } from '@opentelemetry/api';
+import type { Dispatcher } from 'undici';
+import type { ResolvedConfig } from '../config/options.js';
+import type { TransactionSender } from '../fenra/client.js';
+import { FenraClient } from '../fenra/client.js';
+import type { SendOutcome } from '../fenra/response.js';
+import type { RetryPolicy } from '../fenra/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, planRetry } from '../fenra/retry-policy.js';
+import type { PricedTransaction } from '../genai/priced-transaction.js';
+import { RateLimitedReport } from '../internal/rate-limited.js';
+import { errorText, safely } from '../internal/safe.js';
+import type { Sleep } from '../internal/sleep.js';
+import { abortableSleep } from '../internal/sleep.js';
+import { BoundedQueue } from './bounded-queue.js';
+import type { DropReason, FailReason, PipelineState, PipelineStats } from './stats.js';
+import { emptyStats, PipelineMetrics } from './stats.js';
+
+const log = diag.createComponentLogger({ namespace: '@fenra/otel/delivery' });
+
+/** How a group of transactions ended. Every enqueued transaction is settled exactly once. */
+export type Settlement =
+  /** Fenra queued them: a durable spool may delete them. */
+  | { kind: 'accepted' }
+  /** Fenra refused them for good (400 isolated to them, a non-retryable 207 item, another 4xx). */
+  | { kind: 'failed'; reason: FailReason; message: string }
+  /** Never delivered (queue full, shutdown, retries exhausted at shutdown, disabled): a spool should keep them. */
+  | { kind: 'dropped'; reason: DropReason };
+
+export interface DeliveryPipelineDeps {
+  /** Transport; default a {@link FenraClient} for `config.endpoint`. */
+  sender?: TransactionSender;
+  /** undici dispatcher for the default client (not closed by shutdown). */
+  dispatcher?: Dispatcher;
+  /** Clock, epoch ms. */
+  now?: () => number;
+  /** Backoff and probe waits; must resolve early when the signal aborts. */
+  sleep?: Sleep;
+  random?: () => number;
+  retryPolicy?: RetryPolicy;
+  /** Wait between key probes while unauthorized, ms. Default 60000. */
+  unauthorizedProbeMillis?: number;
+  /** Called once per settled group (see {@link Settlement}); errors are caught and logged. */
+  onSettled?: (items: readonly PricedTransaction[], outcome: Settlement) => void;
+}
+
+/** Interval between repeated warnings of one kind, ms. */
+const REPORT_INTERVAL_MS = 60_000;
+/** How long shutdown waits for aborted requests and the agent to close, ms. */
+const CLOSE_WAIT_MS = 2_000;
+
+/**
+ * The bounded queue, batcher and delivery loop between the converter and Fenra. `enqueue` is
+ * synchronous and never throws; batches leave when `maxExportBatchSize` is reached or
+ * `scheduledDelayMillis` has passed, at most `concurrencyLimit` at a time. Each batch is
+ * retried within `exportTimeoutMillis`; when that budget runs out it goes back to the front
+ * of the queue (and the pipeline pauses), or is dropped and counted during shutdown.
+ * When the queue is full, new transactions are dropped (the oldest are kept, as OTel's
+ * BatchSpanProcessor does) and counted.
+ */
+export class DeliveryPipeline {
+  private readonly _config: ResolvedConfig;
+  private readonly _sender: TransactionSender | undefined;
+  private readonly _now: () => number;
+  private readonly _sleep: Sleep;
+  private readonly _random: () => number;
+  private readonly _policy: RetryPolicy;
+  private readonly _probeMillis: number;
+  private readonly _onSettled: DeliveryPipelineDeps['onSettled'];
+  private readonly _queue: BoundedQueue<PricedTransaction>;
+  private readonly _stats: PipelineStats;
+  private readonly _metrics: PipelineMetrics;
+  private readonly _abort = new AbortController();
+  private readonly _disabledReason: DropReason | undefined;
+  private readonly _queueFull: RateLimitedReport;
+  private readonly _rejections: RateLimitedReport;
+  private readonly _giveUps: RateLimitedReport;
+  private _lastRejection = '';
+  private _lastGiveUp = '';
+
+  private _state: PipelineState;
+  private _inFlightBatches = 0;
+  private readonly _deliveries = new Set<Promise<void>>();
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _due = false;
+  private _flushing = 0;
+  private _pumpScheduled = false;
+  private _pausedUntil = 0;
+  private _probeScheduled = false;
+  private _closing = false;
+  private _shutdown: Promise<void> | undefined;
+  private _waiters: (() => void)[] = [];
+
+  constructor(config: ResolvedConfig, deps: DeliveryPipelineDeps = {}) {
+    this._config = config;
+    this._now = deps.now ?? Date.now;
+    this._sleep = deps.sleep ?? abortableSleep;
+    this._random = deps.random ?? Math.random;
+    this._policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    this._probeMillis = deps.unauthorizedProbeMillis ?? 60_000;
+    this._onSettled = deps.onSettled;
+    this._queue = new BoundedQueue(config.maxQueueSize);
+
+    if (config.disabled) {
+      this._disabledReason = 'disabled';
+      log.debug(`export disabled by ${config.disabledBy ?? 'option'}`);
+    } else if (config.apiKey === undefined) {
+      this._disabledReason = 'no_api_key';
+      log.warn(
+        'No Fenra API key: set FENRA_API_KEY (or the apiKey option). Usage transactions will not be sent; the application is not affected.',
+      );
+    }
+    this._state = this._disabledReason === undefined ? 'running' : 'disabled';
+    this._stats = emptyStats(this._state);
+    this._sender =
+      this._disabledReason !== undefined
+        ? undefined
+        : (deps.sender ??
+          new FenraClient({
+            endpoint: config.endpoint,
+            apiKey: config.apiKey as string,
+            connections: config.concurrencyLimit,
+            now: this._now,
+            ...(deps.dispatcher === undefined ? {} : { dispatcher: deps.dispatcher }),
+          }));
+    this._metrics =
+      this._disabledReason === undefined
+        ? new PipelineMetrics(config.meterProvider, () => ({
+            queueDepth: this._queue.length,
+            inFlight: this._stats.inFlight,
+          }))
+        : new PipelineMetrics(undefined, () => ({ queueDepth: 0, inFlight: 0 }));
+
+    this._queueFull = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
+      log.warn(
+        `Dropped ${n} transaction(s): export queue full (maxQueueSize=${config.maxQueueSize}); Fenra is slow, unreachable or refusing the key`,
+      ),
+    );
+    this._rejections = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
+      log.error(`Fenra refused ${n} transaction(s) for good; last reason: ${this._lastRejection}`),
+    );
+    this._giveUps = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
+      log.warn(
+        `Could not deliver ${n} batch(es) within exportTimeoutMillis; last error: ${this._lastGiveUp}`,
+      ),
+    );
+  }
+
+  get state(): PipelineState {
+    return this._state;
+  }
+
+  /** Queues transactions for delivery. Synchronous, bounded, never throws. */
+  enqueue(items: readonly PricedTransaction[]): void {
+    try {
+      if (items.length === 0) return;
+      if (this._disabledReason !== undefined) return this._drop(items, this._disabledReason);
+      if (this._closing) return this._drop(items, 'shutdown');
+      let overflow: PricedTransaction[] | undefined;
+      let taken = 0;
+      for (const item of items) {
+        if (this._queue.push(item)) taken++;
+        else (overflow ??= []).push(item);
+      }
+      this._stats.enqueued += taken;
+      this._metrics.add('fenra.otel.transactions.enqueued', taken);
+      if (overflow !== undefined) {
+        this._drop(overflow, 'queue_full');
+        this._queueFull.note(overflow.length);
+      }
+      this._schedulePump();
+    } catch (e) {
+      log.error(`internal error while queueing: ${errorText(e)}`);
+    }
+  }
+
+  /** Sends everything queued; resolves when Fenra has answered for it, or after a bounded wait. Never rejects. */
+  forceFlush(): Promise<void> {
+    if (this._shutdown !== undefined) return this._shutdown;
+    return this._flush(this._config.exportTimeoutMillis + 1_000).catch((e: unknown) => {
+      log.error(`internal error while flushing: ${errorText(e)}`);
+    });
+  }
+
+  /** Flushes, then stops: aborts backoffs, drops (and counts) what is left, closes connections. Once only. */
+  shutdown(): Promise<void> {
+    this._shutdown ??= this._doShutdown().catch((e: unknown) => {
+      log.error(`internal error during shutdown: ${errorText(e)}`);
+    });
+    return this._shutdown;
+  }
+
+  stats(): PipelineStats {
+    return {
+      ...this._stats,
+      failed: { ...this._stats.failed },
+      dropped: { ...this._stats.dropped },
+      state: this._state,
+      queueDepth: this._queue.length,
+    };
+  }
+
+  // ---- batching -------------------------------------------------------------------------
+
+  private _schedulePump(): void {
+    if (this._pumpScheduled) return;
+    this._pumpScheduled = true;
+    // Serialising a batch happens off the caller's stack.
+    queueMicrotask(() => {
+      this._pumpScheduled = false;
+      this._pump();
+    });
+  }
+
+  private _pump(): void {
+    if (this._state !== 'running' || this._shutdownDone()) return;
+    if (this._now() < this._pausedUntil) return;
+    const { maxExportBatchSize, concurrencyLimit } = this._config;
+    while (
+      this._inFlightBatches < concurrencyLimit &&
+      this._queue.length > 0 &&
+      (this._queue.length >= maxExportBatchSize || this._due || this._flushing > 0)
+    ) {
+      this._startDelivery(this._queue.take(maxExportBatchSize), false);
+    }
+    if (this._queue.length === 0) this._due = false;
+    if (this._queue.length > 0 && !this._due && this._timer === undefined) {
+      this._timer = setTimeout(() => {
+        this._timer = undefined;
+        this._due = true;
+        this._pump();
+      }, this._config.scheduledDelayMillis);
+      this._timer.unref();
+    }
+  }
+
+  private _shutdownDone(): boolean {
+    return this._abort.signal.aborted;
+  }
+
+  private _startDelivery(batch: PricedTransaction[], probe: boolean): void {
+    this._inFlightBatches++;
+    const deadline = this._now() + this._config.exportTimeoutMillis;
+    const p = this._deliver(batch, deadline)
+      .catch((e: unknown) => {
+        log.error(`internal error while delivering: ${errorText(e)}`);
+        this._drop(
+          batch.filter((i) => !this._settled.has(i)),
+          'retries_exhausted',
+        );
+      })
+      .finally(() => {
+        this._inFlightBatches--;
+        this._deliveries.delete(p);
+        if (probe && this._state === 'unauthorized') this._scheduleProbe();
+        this._schedulePump();
+        this._notify();
+      });
+    this._deliveries.add(p);
+  }
+
+  // ---- delivery -------------------------------------------------------------------------
+
+  /** Items already settled (only consulted after an internal error). */
+  private readonly _settled = new WeakSet<PricedTransaction>();
+
+  private async _deliver(items: PricedTransaction[], deadline: number): Promise<void> {
+    let pending = items;
+    for (let attempt = 0; ; attempt++) {
+      if (this._shutdownDone()) return this._drop(pending, 'shutdown');
+      const remaining = deadline - this._now();
+      if (remaining <= 0) return this._giveUp(pending, 'no time left for another attempt', undefined);
+
+      const outcome = await this._send(pending, Math.min(this._config.requestTimeoutMillis, remaining));
+      let retryAfterMs: number | undefined;
+      let why = '';
+      switch (outcome.kind) {
+        case 'accepted':
+          this._accept(pending);
+          if (this._state === 'unauthorized') this._recover();
+          return;
+        case 'partial': {
+          if (this._state === 'unauthorized') this._recover();
+          const retry: PricedTransaction[] = [];
+          const accepted: PricedTransaction[] = [];
+          outcome.items.forEach((r, i) => {
+            const item = pending[i] as PricedTransaction;
+            if (r.status === 'accepted') accepted.push(item);
+            else if (r.status === 'retryable') retry.push(item);
+            else this._fail([item], 'rejected', r.message);
+          });
+          this._accept(accepted);
+          if (retry.length === 0) return;
+          pending = retry;
+          retryAfterMs = outcome.retryAfterMs;
+          why = `207 with ${retry.length} retryable failure(s)`;
+          break;
+        }
+        case 'rejected':
+          if (pending.length === 1) return this._fail(pending, 'rejected', outcome.message);
+          // A server rule refused something in the batch: split it to find the culprits.
+          {
+            const half = Math.ceil(pending.length / 2);
+            const left = pending.slice(0, half);
+            const right = pending.slice(half);
+            await this._deliver(left, deadline);
+            await this._deliver(right, deadline);
+          }
+          return;
+        case 'unauthorized':
+          return this._unauthorized(pending, outcome.status, outcome.message);
+        case 'failed':
+          return this._fail(pending, 'http_error', outcome.message);
+        case 'aborted':
+          return this._drop(pending, 'shutdown');
+        case 'retryable':
+          retryAfterMs = outcome.retryAfterMs;
+          why = outcome.message;
+          break;
+      }
+
+      const plan = planRetry(attempt, this._policy, this._now(), deadline, retryAfterMs, this._random);
+      if (!plan.retry) return this._giveUp(pending, why, retryAfterMs);
+      log.verbose(`retrying ${pending.length} transaction(s) in ${plan.delayMs} ms: ${why}`);
+      this._stats.retries++;
+      this._metrics.add('fenra.otel.export.retries', 1);
+      await this._sleep(plan.delayMs, this._abort.signal);
+    }
+  }
+
+  private async _send(items: readonly PricedTransaction[], timeoutMs: number): Promise<SendOutcome> {
+    const sender = this._sender as TransactionSender;
+    this._stats.requests++;
+    this._stats.sent += items.length;
+    this._stats.inFlight += items.length;
+    this._metrics.add('fenra.otel.export.requests', 1);
+    try {
+      const { outcome, bytes } = await sender.send(
+        items.map((i) => i.transaction),
+        { timeoutMs, signal: this._abort.signal },
+      );
+      this._stats.bytes += bytes;
+      this._metrics.add('fenra.otel.export.bytes', bytes);
+      return outcome;
+    } finally {
+      this._stats.inFlight -= items.length;
+    }
+  }
+
+  /** The retry budget ran out: back to the queue front and pause, or (shutting down) drop. */
+  private _giveUp(items: PricedTransaction[], why: string, retryAfterMs: number | undefined): void {
+    this._lastGiveUp = why;
+    this._giveUps.note();
+    if (this._closing || this._shutdownDone()) return this._drop(items, 'retries_exhausted');
+    this._stats.requeued++;
+    this._requeue(items);
+    this._pause(Math.max(retryAfterMs ?? 0, this._policy.maxMillis));
+  }
+
+  private _requeue(items: readonly PricedTransaction[]): void {
+    const evicted = this._queue.unshift(items);
+    if (evicted.length > 0) {
+      this._drop(evicted, 'queue_full');
+      this._queueFull.note(evicted.length);
+    }
+  }
+
+  private _pause(ms: number): void {
+    const until = this._now() + ms;
+    if (until <= this._pausedUntil) return;
+    this._pausedUntil = until;
+    void this._sleep(ms, this._abort.signal).then(() => {
+      this._schedulePump();
+      this._notify();
+    });
+  }
+
+  // ---- 401 / 403 ------------------------------------------------------------------------
+
+  private _unauthorized(items: PricedTransaction[], status: number, message: string): void {
+    this._requeue(items);
+    if (this._state !== 'unauthorized') {
+      this._setState('unauthorized');
+      log.error(
+        `Fenra rejected the API key (HTTP ${status}: ${message}). Nothing is sent until it is fixed: set FENRA_API_KEY (or the apiKey option) to a valid key. Up to ${this._config.maxQueueSize} transactions are kept meanwhile; the key is tried again every ${Math.round(this._probeMillis / 1000)} s.`,
+      );
+      this._scheduleProbe();
+    }
+    this._notify();
+  }
+
+  private _scheduleProbe(): void {
+    if (this._probeScheduled || this._shutdownDone()) return;
+    this._probeScheduled = true;
+    void this._sleep(this._probeMillis, this._abort.signal).then(() => {
+      this._probeScheduled = false;
+      if (this._state !== 'unauthorized' || this._shutdownDone()) return;
+      const batch = this._queue.take(this._config.maxExportBatchSize);
+      if (batch.length === 0) {
+        this._scheduleProbe();
+        return;
+      }
+      this._startDelivery(batch, true);
+    });
+  }
+
+  private _recover(): void {
+    this._setState('running');
+    log.info('Fenra accepted the API key; sending resumes');
+    this._schedulePump();
+  }
+
+  private _setState(state: PipelineState): void {
+    this._state = state;
+    this._stats.state = state;
+  }
+
+  // ---- settlement -----------------------------------------------------------------------
+
+  private _accept(items: readonly PricedTransaction[]): void {
+    if (items.length === 0) return;
+    this._stats.accepted += items.length;
+    this._metrics.add('fenra.otel.transactions.accepted', items.length);
+    for (const item of items) {
+      const usd = item.price.usd;
+      if (usd === null) this._stats.unpriced++;
+      else {
+        this._stats.estimatedUsd += usd;
+        this._metrics.add('fenra.otel.cost.estimated', usd, {
+          provider: item.transaction.provider,
+          model: item.transaction.model,
+        });
+      }
+    }
+    this._settle(items, { kind: 'accepted' });
+  }
+
+  private _fail(items: readonly PricedTransaction[], reason: FailReason, message: string): void {
+    if (items.length === 0) return;
+    this._stats.failed[reason] += items.length;
+    this._metrics.add('fenra.otel.transactions.failed', items.length, { reason });
+    this._lastRejection = message;
+    this._rejections.note(items.length);
+    this._settle(items, { kind: 'failed', reason, message });
+  }
+
+  private _drop(items: readonly PricedTransaction[], reason: DropReason): void {
+    if (items.length === 0) return;
+    this._stats.dropped[reason] += items.length;
+    this._metrics.add('fenra.otel.transactions.dropped', items.length, { reason });
+    this._settle(items, { kind: 'dropped', reason });
+  }
+
+  private _settle(items: readonly PricedTransaction[], outcome: Settlement): void {
+    for (const i of items) this._settled.add(i);
+    const cb = this._onSettled;
+    if (cb === undefined) return;
+    safely(
+      () => cb(items, outcome),
+      (e) => log.error(`onSettled callback threw: ${errorText(e)}`),
+      undefined,
+    );
+  }
+
+  // ---- flush / shutdown -----------------------------------------------------------------
+
+  private _notify(): void {
+    const waiters = this._waiters;
+    this._waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private _changed(): Promise<void> {
+    return new Promise((resolve) => this._waiters.push(resolve));
+  }
+
+  /** Nothing left that could be delivered now. */
+  private _idle(): boolean {
+    // While unauthorized only a key probe can be in flight; wait for its answer.
+    if (this._state === 'unauthorized') return this._inFlightBatches === 0;
+    if (this._state !== 'running') return true;
+    return this._queue.length === 0 && this._inFlightBatches === 0;
+  }
+
+  private async _flush(boundMs: number): Promise<void> {
+    if (this._state === 'disabled') return;
+    this._flushing++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), boundMs);
+      timer.unref();
+    });
+    try {
+      while (!this._idle()) {
+        this._pump();
+        if (this._idle()) break;
+        const r = await Promise.race([this._changed(), timedOut]);
+        if (r === 'timeout') {
+          log.warn(
+            `flush gave up after ${boundMs} ms with ${this._queue.length} queued and ${this._stats.inFlight} in flight`,
+          );
+          break;
+        }
+      }
+    } finally {
+      this._flushing--;
+      clearTimeout(timer);
+    }
+  }
+
+  private async _doShutdown(): Promise<void> {
+    this._closing = true;
+    if (this._state === 'disabled') {
+      this._setState('shut_down');
+      return;
+    }
+    await this._flush(this._config.exportTimeoutMillis + 1_000);
+    this._abort.abort();
+    if (this._timer !== undefined) clearTimeout(this._timer);
+    await boundedWait(Promise.allSettled([...this._deliveries]), CLOSE_WAIT_MS);
+    const left = this._queue.take(this._queue.length);
+    if (left.length > 0) {
+      log.warn(`Shutting down with ${left.length} undelivered transaction(s) (state: ${this._state})`);
+      this._drop(left, 'shutdown');
+    }
+    this._queueFull.flush();
+    this._rejections.flush();
+    this._giveUps.flush();
+    this._setState('shut_down');
+    this._notify();
+    if (this._sender !== undefined) await boundedWait(this._sender.close(), CLOSE_WAIT_MS);
+  }
+}
+
+function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,333 @@
+import { createServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FenraOptions } from '../../src/config/options.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
+import type { DeliveryPipelineDeps, Settlement } from '../../src/pipeline/delivery-pipeline.js';
+import { DeliveryPipeline } from '../../src/pipeline/delivery-pipeline.js';
+import type { CapturedDiag } from '../helpers/capture-diag.js';
+import { captureDiag } from '../helpers/capture-diag.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { makeBatch, makePriced, spanIds } from '../helpers/priced.js';
+import type { RecordingSleep } from '../helpers/recording-sleep.js';
+import { recordingSleep } from '../helpers/recording-sleep.js';
+
+let server: IngestServer;
+let logs: CapturedDiag;
+let sleeper: RecordingSleep;
+const pipelines: DeliveryPipeline[] = [];
+
+beforeEach(async () => {
+  logs = captureDiag();
+  server = await startIngestServer({ apiKey: 'test-key' });
+  sleeper = recordingSleep(60_000);
+});
+
+afterEach(async () => {
+  await Promise.all(pipelines.splice(0).map((p) => p.shutdown()));
+  await server.close();
+  logs.restore();
+});
+
+function pipeline(options: FenraOptions = {}, deps: DeliveryPipelineDeps = {}): DeliveryPipeline {
+  const config = resolveConfig(
+    {
+      apiKey: 'test-key',
+      endpoint: server.url,
+      maxExportBatchSize: 10,
+      scheduledDelayMillis: 60_000,
+      exportTimeoutMillis: 10_000,
+      requestTimeoutMillis: 2_000,
+      ...options,
+    },
+    {},
+  );
+  const p = new DeliveryPipeline(config, { sleep: sleeper.sleep, random: () => 0.5, ...deps });
+  pipelines.push(p);
+  return p;
+}
+
+function settlements(): {
+  log: { ids: string[]; outcome: Settlement }[];
+  onSettled: DeliveryPipelineDeps['onSettled'];
+} {
+  const log: { ids: string[]; outcome: Settlement }[] = [];
+  return { log, onSettled: (items, outcome) => log.push({ ids: spanIds(items), outcome }) };
+}
+
+const acceptedIds = (): string[] => spanIds(server.accepted).sort();
+
+describe('DeliveryPipeline against the ingest server', () => {
+  it('sends a bulk request with the documented headers and counts it', async () => {
+    const p = pipeline();
+    const items = makeBatch(5);
+    p.enqueue(items);
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds(items).sort());
+    const req = server.requests[0];
+    expect(req?.headers['x-api-key']).toBe('test-key');
+    expect(req?.headers['content-type']).toBe('application/json');
+    expect(req?.headers['user-agent']).toMatch(/^@fenra\/otel\/\d+\.\d+\.\d+/);
+    const s = p.stats();
+    expect(s).toMatchObject({
+      enqueued: 5,
+      sent: 5,
+      accepted: 5,
+      requests: 1,
+      retries: 0,
+      queueDepth: 0,
+      inFlight: 0,
+    });
+    expect(s.bytes).toBe(req?.bytes);
+    expect(s.estimatedUsd).toBeCloseTo(0.0005, 10);
+  });
+
+  it('sends a batch as soon as maxExportBatchSize is reached', async () => {
+    const p = pipeline({ maxExportBatchSize: 3 });
+    p.enqueue(makeBatch(3));
+    await server.waitForRequests(1);
+    expect(server.requests[0]?.count).toBe(3);
+    await p.forceFlush();
+    expect(p.stats().accepted).toBe(3);
+  });
+
+  it('sends a partial batch after scheduledDelayMillis', async () => {
+    const p = pipeline({ scheduledDelayMillis: 20 });
+    p.enqueue(makeBatch(2));
+    await server.waitForRequests(1);
+    expect(server.requests[0]?.count).toBe(2);
+  });
+
+  it('retries 5xx and delivers each transaction once', async () => {
+    server.script([
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 502 },
+    ]);
+    const p = pipeline();
+    const items = makeBatch(4);
+    p.enqueue(items);
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds(items).sort());
+    expect(server.requests).toHaveLength(3);
+    expect(p.stats()).toMatchObject({ accepted: 4, retries: 2, requests: 3, sent: 12 });
+    expect(sleeper.delays).toEqual([1000, 1500]);
+  });
+
+  it('honours Retry-After on a 503', async () => {
+    server.script([{ kind: 'status', status: 503, retryAfter: '7' }]);
+    const p = pipeline();
+    p.enqueue(makeBatch(2));
+    await p.forceFlush();
+    expect(sleeper.delays).toEqual([7000]);
+    expect(server.accepted).toHaveLength(2);
+  });
+
+  it('honours Retry-After on a 429', async () => {
+    server.script([{ kind: 'status', status: 429, retryAfter: '3' }]);
+    const p = pipeline();
+    p.enqueue(makeBatch(1));
+    await p.forceFlush();
+    expect(sleeper.delays).toEqual([3000]);
+    expect(server.accepted).toHaveLength(1);
+  });
+
+  it('on a 207 resends only the retryable failures and reports the rest', async () => {
+    server.script([
+      {
+        kind: 'partial',
+        failed: [
+          { index: 1, retryable: true },
+          { index: 3, retryable: false },
+        ],
+      },
+    ]);
+    const { log, onSettled } = settlements();
+    const p = pipeline({}, { onSettled });
+    const items = makeBatch(5);
+    p.enqueue(items);
+    await p.forceFlush();
+    const ids = spanIds(items);
+    expect(acceptedIds()).toEqual([ids[0], ids[1], ids[2], ids[4]].sort());
+    expect(server.requests.map((r) => r.count)).toEqual([5, 1]);
+    expect(p.stats()).toMatchObject({ accepted: 4, failed: { rejected: 1 }, retries: 1 });
+    expect(log.filter((l) => l.outcome.kind === 'failed').flatMap((l) => l.ids)).toEqual([ids[3]]);
+    expect(log.flatMap((l) => l.ids).sort()).toEqual([...ids].sort());
+    expect(logs.messages('error')).toHaveLength(1);
+  });
+
+  it('isolates the one transaction a server rule refuses (400) by bisection', async () => {
+    server.setRule((t) =>
+      t.model === 'forbidden-model' ? 'model not enabled for this organization' : undefined,
+    );
+    const p = pipeline();
+    const good = makeBatch(7);
+    const bad = makePriced({ model: 'forbidden-model' });
+    p.enqueue([...good.slice(0, 5), bad, ...good.slice(5)]);
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds(good).sort());
+    expect(p.stats().failed.rejected).toBe(1);
+    const errors = logs.messages('error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('model not enabled');
+  });
+
+  it('on 401 stops sending, logs one error, keeps the queue, and resumes after a probe with a fixed key', async () => {
+    server.setApiKey('another-key');
+    const p = pipeline();
+    p.enqueue(makeBatch(3));
+    await p.forceFlush();
+    expect(p.state).toBe('unauthorized');
+    expect(p.stats().state).toBe('unauthorized');
+    const errors = logs.messages('error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('Fenra rejected the API key');
+    expect(errors[0]).toContain('FENRA_API_KEY');
+    expect(logs.text()).not.toContain('test-key');
+
+    const requestsAfter401 = server.requests.length;
+    p.enqueue(makeBatch(4));
+    await p.forceFlush();
+    expect(server.requests).toHaveLength(requestsAfter401);
+    expect(p.stats().queueDepth).toBe(7);
+    expect(sleeper.delays).toContain(60_000);
+
+    server.setApiKey('test-key');
+    sleeper.release();
+    await server.waitForRequests(requestsAfter401 + 1);
+    await p.forceFlush();
+    expect(p.state).toBe('running');
+    expect(server.accepted).toHaveLength(7);
+    expect(logs.messages('error')).toHaveLength(1);
+  });
+
+  it('retries after a response slower than the request timeout', async () => {
+    server.script([{ kind: 'slow', delayMs: 1_500 }]);
+    const p = pipeline({ requestTimeoutMillis: 200 });
+    const items = makeBatch(2);
+    p.enqueue(items);
+    await p.forceFlush();
+    expect(p.stats()).toMatchObject({ accepted: 2, retries: 1 });
+    expect(new Set(acceptedIds())).toEqual(new Set(spanIds(items)));
+  });
+
+  it('retries after a connection reset', async () => {
+    server.script([{ kind: 'reset' }]);
+    const p = pipeline();
+    const items = makeBatch(3);
+    p.enqueue(items);
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds(items).sort());
+    expect(p.stats()).toMatchObject({ accepted: 3, retries: 1, requests: 2 });
+  });
+
+  it('resends what the server queued but never answered (a possible duplicate, counted once locally)', async () => {
+    server.script([{ kind: 'hang' }]);
+    const p = pipeline({ requestTimeoutMillis: 200 });
+    const items = makeBatch(2);
+    p.enqueue(items);
+    await p.forceFlush();
+    expect(p.stats().accepted).toBe(2);
+    expect(server.accepted).toHaveLength(4);
+    expect(new Set(acceptedIds())).toEqual(new Set(spanIds(items)));
+  });
+
+  it('forceFlush resolves only after the server answered', async () => {
+    server.script([{ kind: 'slow', delayMs: 300 }]);
+    const p = pipeline();
+    p.enqueue(makeBatch(3));
+    await p.forceFlush();
+    expect(server.accepted).toHaveLength(3);
+    expect(server.requests[0]?.status).toBe(202);
+  });
+
+  it('with the endpoint down throws nothing, keeps the queue bounded and counts every drop', async () => {
+    const port = await closedPort();
+    const { log, onSettled } = settlements();
+    const p = pipeline(
+      { endpoint: `http://127.0.0.1:${port}/usage/transactions`, maxQueueSize: 20, exportTimeoutMillis: 300 },
+      { onSettled },
+    );
+    for (let i = 0; i < 10; i++) expect(() => p.enqueue(makeBatch(5))).not.toThrow();
+    await p.forceFlush();
+    const s = p.stats();
+    expect(s.accepted).toBe(0);
+    expect(s.queueDepth + s.inFlight).toBeLessThanOrEqual(20 + 2 * 10);
+    expect(s.dropped.queue_full).toBeGreaterThanOrEqual(30 - 2 * 10);
+    expect(s.requeued).toBeGreaterThan(0);
+    await p.shutdown();
+    const after = p.stats();
+    const dropped = Object.values(after.dropped).reduce((a, b) => a + b, 0);
+    expect(dropped).toBe(50);
+    expect(log.flatMap((l) => l.ids)).toHaveLength(50);
+    expect(after.state).toBe('shut_down');
+  });
+
+  it('drops the newest transactions when the queue is full, with one rate-limited warning', async () => {
+    server.setApiKey('another-key');
+    const p = pipeline({ maxQueueSize: 5, maxExportBatchSize: 5 });
+    p.enqueue(makeBatch(5));
+    await p.forceFlush(); // 401: the five stay queued
+    logs.clear();
+    p.enqueue(makeBatch(3));
+    p.enqueue(makeBatch(2));
+    const s = p.stats();
+    expect(s.queueDepth).toBe(5);
+    expect(s.dropped.queue_full).toBe(5);
+    const warns = logs.messages('warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toContain('queue full');
+  });
+
+  it('shuts down once: repeat calls share the promise, later work is dropped and counted', async () => {
+    const p = pipeline();
+    p.enqueue(makeBatch(2));
+    const first = p.shutdown();
+    expect(p.shutdown()).toBe(first);
+    await first;
+    expect(server.accepted).toHaveLength(2);
+    expect(p.forceFlush()).toBe(first);
+    p.enqueue(makeBatch(1));
+    expect(p.stats()).toMatchObject({ state: 'shut_down', dropped: { shutdown: 1 } });
+    await p.shutdown();
+  });
+
+  it('without an API key warns once and does nothing', async () => {
+    const config = resolveConfig({ endpoint: server.url }, {});
+    const p = new DeliveryPipeline(config);
+    pipelines.push(p);
+    expect(() => p.enqueue(makeBatch(2))).not.toThrow();
+    await p.forceFlush();
+    await p.shutdown();
+    expect(server.requests).toHaveLength(0);
+    expect(p.stats().dropped.no_api_key).toBe(2);
+    const warns = logs.messages('warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toContain('FENRA_API_KEY');
+  });
+
+  it('survives a throwing onSettled callback', async () => {
+    const p = pipeline(
+      {},
+      {
+        onSettled: () => {
+          throw new Error('spool broken');
+        },
+      },
+    );
+    p.enqueue(makeBatch(2));
+    await p.forceFlush();
+    expect(p.stats().accepted).toBe(2);
+    expect(logs.messages('error').some((m) => m.includes('spool broken'))).toBe(true);
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export type { PricedTransaction };
