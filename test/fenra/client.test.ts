@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { isTracingSuppressed } from '@opentelemetry/core';
+import type { Dispatcher } from 'undici';
+import { Agent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FenraClient, USER_AGENT } from '../../src/fenra/client.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { makeBatch } from '../helpers/priced.js';
+
+let server: IngestServer;
+beforeEach(async () => {
+  server = await startIngestServer({ apiKey: 'k1' });
+});
+afterEach(() => server.close());
+
+describe('FenraClient', () => {
+  it('posts a bulk body and classifies 202', async () => {
+    const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1 });
+    const r = await client.send(
+      makeBatch(2).map((p) => p.transaction),
+      { timeoutMs: 2000 },
+    );
+    await client.close();
+    expect(r.outcome).toEqual({ kind: 'accepted', status: 202 });
+    expect(r.bytes).toBe(server.requests[0]?.bytes);
+    expect(server.requests[0]?.headers['user-agent']).toBe(USER_AGENT);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(USER_AGENT).toBe(`@fenra/otel/${pkg.version}`);
+  });
+
+  it('reports a wrong key as unauthorized with the server message', async () => {
+    const client = new FenraClient({ endpoint: server.url, apiKey: 'wrong', connections: 1 });
+    const r = await client.send(
+      makeBatch(1).map((p) => p.transaction),
+      { timeoutMs: 2000 },
+    );
+    await client.close();
+    expect(r.outcome).toEqual({ kind: 'unauthorized', status: 401, message: 'Invalid or missing API key' });
+  });
+
+  it('times out a request that is never answered', async () => {
+    server.script([{ kind: 'hang' }]);
+    const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1 });
+    const r = await client.send(
+      makeBatch(1).map((p) => p.transaction),
+      { timeoutMs: 100 },
+    );
+    await client.close();
+    expect(r.outcome).toMatchObject({ kind: 'retryable', reason: 'timeout' });
+  });
+
+  it('sends with tracing suppressed', async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    const seen: boolean[] = [];
+    const agent = new Agent();
+    const spy = Object.create(agent) as Dispatcher;
+    spy.dispatch = (opts, handler) => {
+      seen.push(isTracingSuppressed(context.active()));
+      return agent.dispatch(opts, handler);
+    };
+    try {
+      const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1, dispatcher: spy });
+      await client.send(
+        makeBatch(1).map((p) => p.transaction),
+        { timeoutMs: 2000 },
+      );
+      await client.close();
+      expect(seen).toEqual([true]);
+      expect(isTracingSuppressed(context.active())).toBe(false);
+    } finally {
+      await agent.close();
+      context.disable();
+    }
+  });
+});
