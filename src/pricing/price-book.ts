@@ -58,8 +58,10 @@ const STANDARD_TIERS: ReadonlySet<string> = new Set([
 
 export interface PriceBookOptions {
   /**
-   * Customer rates in USD per million tokens, checked before the catalog. Exact model ids
-   * win over globs; among equals, the first listed wins. Matching is case-insensitive.
+   * Customer rates in USD per million tokens, checked before the catalog. `provider` may be
+   * the Fenra enum value, the canonical span id, the catalog id (`azure`, `aws`...) or `*`.
+   * Exact model ids win over globs; among equals, the first listed wins. Matching is
+   * case-insensitive. Cache reads/writes without their own rate use the input rate.
    */
   overrides?: PriceOverride[];
   /** Extra or replacement tier multipliers, checked before `DEFAULT_TIER_MULTIPLIERS`. */
@@ -254,7 +256,7 @@ export class PriceBook implements Pricer {
     const { usage } = request;
     if (isImpossibleUsage(usage)) return this.unpriced(INVALID_USAGE);
 
-    const override = this.findOverride(request, model);
+    const override = this.findOverride(request, providerId, model);
     if (override !== undefined) {
       const priced = overrideCost(override.source, usage);
       if (typeof priced === 'string') {
@@ -356,7 +358,11 @@ export class PriceBook implements Pricer {
     return resolution;
   }
 
-  private findOverride(request: PriceRequest, model: string): CompiledOverride | undefined {
+  private findOverride(
+    request: PriceRequest,
+    providerId: string | undefined,
+    model: string,
+  ): CompiledOverride | undefined {
     if (this.overrides.length === 0) return undefined;
     const key = `${request.provider}\u0000${request.canonicalProvider ?? ''}\u0000${model}`;
     const hit = this.overrideHits.get(key);
@@ -367,7 +373,10 @@ export class PriceBook implements Pricer {
     const found =
       this.overrides.find(
         (o) =>
-          (o.provider === '*' || o.provider === fenra || o.provider === canonical) &&
+          (o.provider === '*' ||
+            o.provider === fenra ||
+            o.provider === canonical ||
+            o.provider === providerId) &&
           (o.exact !== undefined ? o.exact === lower : (o.pattern as RegExp).test(model)),
       ) ?? null;
     if (this.overrideHits.size >= this.maxEntries) this.overrideHits.clear();
