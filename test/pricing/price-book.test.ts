@@ -219,6 +219,10 @@ describe('PriceBook: overrides, provider cost, tiers', () => {
     expect(priceWith(req('anthropic', 'anthropic', 'gpt-4o', usage(1, 1)), { overrides }).source).toBe(
       'unpriced',
     );
+    const azure = priceWith(req('openai', 'azure.ai.openai', 'my-deployment', usage(1_000_000, 0)), {
+      overrides: [{ provider: 'azure', model: 'my-deployment', inputPerMTok: 2.2, outputPerMTok: 8.8 }],
+    });
+    expect(azure).toMatchObject({ source: 'override', usd: 2.2 });
   });
 
   it('override without an output rate → missing_rate:output', () => {
