@@ -39,6 +39,8 @@ export interface DeliveryPipelineDeps {
   retryPolicy?: RetryPolicy;
   /** Wait between key probes while unauthorized, ms. Default 60000. */
   unauthorizedProbeMillis?: number;
+  /** Bound of `forceFlush()` and of the flush inside `shutdown()`, ms. Default `exportTimeoutMillis` + 1000. */
+  flushTimeoutMillis?: number;
   /** Called once per settled group (see {@link Settlement}); errors are caught and logged. */
   onSettled?: (items: readonly PricedTransaction[], outcome: Settlement) => void;
 }
@@ -65,6 +67,7 @@ export class DeliveryPipeline {
   private readonly _random: () => number;
   private readonly _policy: RetryPolicy;
   private readonly _probeMillis: number;
+  private readonly _flushMillis: number;
   private readonly _onSettled: DeliveryPipelineDeps['onSettled'];
   private readonly _queue: BoundedQueue<PricedTransaction>;
   private readonly _stats: PipelineStats;
@@ -84,7 +87,7 @@ export class DeliveryPipeline {
   private _due = false;
   private _flushing = 0;
   private _pumpScheduled = false;
-  private _pausedUntil = 0;
+  private _paused = false;
   private _probeScheduled = false;
   private _closing = false;
   private _shutdown: Promise<void> | undefined;
@@ -97,6 +100,7 @@ export class DeliveryPipeline {
     this._random = deps.random ?? Math.random;
     this._policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this._probeMillis = deps.unauthorizedProbeMillis ?? 60_000;
+    this._flushMillis = deps.flushTimeoutMillis ?? config.exportTimeoutMillis + 1_000;
     this._onSettled = deps.onSettled;
     this._queue = new BoundedQueue(config.maxQueueSize);
 
@@ -176,7 +180,7 @@ export class DeliveryPipeline {
   /** Sends everything queued; resolves when Fenra has answered for it, or after a bounded wait. Never rejects. */
   forceFlush(): Promise<void> {
     if (this._shutdown !== undefined) return this._shutdown;
-    return this._flush(this._config.exportTimeoutMillis + 1_000).catch((e: unknown) => {
+    return this._flush(this._flushMillis).catch((e: unknown) => {
       log.error(`internal error while flushing: ${errorText(e)}`);
     });
   }
@@ -213,7 +217,7 @@ export class DeliveryPipeline {
 
   private _pump(): void {
     if (this._state !== 'running' || this._shutdownDone()) return;
-    if (this._now() < this._pausedUntil) return;
+    if (this._paused) return;
     const { maxExportBatchSize, concurrencyLimit } = this._config;
     while (
       this._inFlightBatches < concurrencyLimit &&
@@ -364,11 +368,12 @@ export class DeliveryPipeline {
     }
   }
 
+  /** Holds new batches back for `ms` after a batch gave up, so a dead endpoint is not hammered. */
   private _pause(ms: number): void {
-    const until = this._now() + ms;
-    if (until <= this._pausedUntil) return;
-    this._pausedUntil = until;
+    if (this._paused) return;
+    this._paused = true;
     void this._sleep(ms, this._abort.signal).then(() => {
+      this._paused = false;
       this._schedulePump();
       this._notify();
     });
@@ -513,7 +518,7 @@ export class DeliveryPipeline {
       this._setState('shut_down');
       return;
     }
-    await this._flush(this._config.exportTimeoutMillis + 1_000);
+    await this._flush(this._flushMillis);
     this._abort.abort();
     if (this._timer !== undefined) clearTimeout(this._timer);
     await boundedWait(Promise.allSettled([...this._deliveries]), CLOSE_WAIT_MS);

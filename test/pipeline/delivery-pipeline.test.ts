@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FenraOptions } from '../../src/config/options.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -242,11 +243,12 @@ describe('DeliveryPipeline against the ingest server', () => {
   });
 
   it('with the endpoint down throws nothing, keeps the queue bounded and counts every drop', async () => {
+    sleeper = recordingSleep(5_000); // hold the pause after a batch gives up
     const port = await closedPort();
     const { log, onSettled } = settlements();
     const p = pipeline(
       { endpoint: `http://127.0.0.1:${port}/usage/transactions`, maxQueueSize: 20, exportTimeoutMillis: 300 },
-      { onSettled },
+      { onSettled, flushTimeoutMillis: 300 },
     );
     for (let i = 0; i < 10; i++) expect(() => p.enqueue(makeBatch(5))).not.toThrow();
     await p.forceFlush();
@@ -255,6 +257,7 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(s.queueDepth + s.inFlight).toBeLessThanOrEqual(20 + 2 * 10);
     expect(s.dropped.queue_full).toBeGreaterThanOrEqual(30 - 2 * 10);
     expect(s.requeued).toBeGreaterThan(0);
+    expect(sleeper.delays).toContain(5_000);
     await p.shutdown();
     const after = p.stats();
     const dropped = Object.values(after.dropped).reduce((a, b) => a + b, 0);
@@ -290,6 +293,47 @@ describe('DeliveryPipeline against the ingest server', () => {
     p.enqueue(makeBatch(1));
     expect(p.stats()).toMatchObject({ state: 'shut_down', dropped: { shutdown: 1 } });
     await p.shutdown();
+  });
+
+  it('shutdown cuts a pending Retry-After wait and counts what was not delivered', async () => {
+    sleeper = recordingSleep(20_000);
+    server.script([{ kind: 'status', status: 503, retryAfter: '30' }]);
+    const { log, onSettled } = settlements();
+    const p = pipeline({ exportTimeoutMillis: 50_000 }, { onSettled, flushTimeoutMillis: 200 });
+    p.enqueue(makeBatch(3));
+    void p.forceFlush();
+    await server.waitForRequests(1);
+    await p.shutdown();
+    expect(sleeper.delays).toEqual([30_000]);
+    expect(server.requests).toHaveLength(1);
+    expect(p.stats()).toMatchObject({ state: 'shut_down', accepted: 0, dropped: { shutdown: 3 } });
+    expect(log).toEqual([expect.objectContaining({ outcome: { kind: 'dropped', reason: 'shutdown' } })]);
+  });
+
+  it('records OTel metrics when a MeterProvider is given', async () => {
+    const reader = new TestReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    server.script([{ kind: 'status', status: 500 }]);
+    const p = pipeline({ meterProvider });
+    p.enqueue(makeBatch(3));
+    await p.forceFlush();
+    const { resourceMetrics } = await reader.collect();
+    const points = new Map<string, number>();
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const m of scope.metrics) {
+        points.set(
+          m.descriptor.name,
+          m.dataPoints.reduce((a, d) => a + (typeof d.value === 'number' ? d.value : 0), 0),
+        );
+      }
+    }
+    expect(points.get('fenra.otel.transactions.enqueued')).toBe(3);
+    expect(points.get('fenra.otel.transactions.accepted')).toBe(3);
+    expect(points.get('fenra.otel.export.requests')).toBe(2);
+    expect(points.get('fenra.otel.export.retries')).toBe(1);
+    expect(points.get('fenra.otel.queue.depth')).toBe(0);
+    expect(points.get('fenra.otel.cost.estimated')).toBeCloseTo(0.0003, 10);
+    await meterProvider.shutdown();
   });
 
   it('without an API key warns once and does nothing', async () => {
@@ -328,6 +372,15 @@ async function closedPort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+class TestReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 export type { PricedTransaction };
