@@ -10,6 +10,9 @@ import type { SpanView } from '../span/span-view.js';
  * `maxTraces` and `maxSpansPerTrace` (overflow resolves early, counted).
  */
 
+/** How long a GenAI span that arrives after its trace's root waits for its wrappers, ms. */
+const STRAGGLER_WAIT_MS = 1_000;
+
 export type ResolveCause = 'root' | 'timeout' | 'overflow' | 'flush';
 
 export interface TraceAssemblerOptions {
@@ -25,6 +28,8 @@ export interface TraceAssemblerOptions {
 interface Pending {
   spans: SpanView[];
   deadline: number;
+  /** Which deadline queue holds it. */
+  straggler: boolean;
 }
 
 export interface AssemblerStats {
@@ -36,9 +41,19 @@ export interface AssemblerStats {
 export class TraceAssembler {
   private readonly _opts: TraceAssemblerOptions;
   private readonly _now: () => number;
-  /** Insertion order = deadline order (the wait is the same for all), so expiry scans the front. */
   private readonly _pending = new Map<string, Pending>();
+  /**
+   * Trace ids by deadline: within each queue all waits are equal, so insertion order is
+   * deadline order and expiry only looks at the fronts.
+   */
+  private readonly _byDeadline = new Set<string>();
+  private readonly _stragglersByDeadline = new Set<string>();
   private _pendingSpans = 0;
+  /**
+   * Root spans seen recently, for GenAI spans that arrive after their root (an instrumentation
+   * that ends its span after the request span, or a root exported in an earlier batch).
+   */
+  private readonly _recentRoots = new Map<string, SpanView>();
   private readonly _resolved: Record<ResolveCause, number> = { root: 0, timeout: 0, overflow: 0, flush: 0 };
 
   constructor(options: TraceAssemblerOptions) {
@@ -50,13 +65,23 @@ export class TraceAssembler {
   add(spans: readonly SpanView[]): void {
     const roots: string[] = [];
     for (const span of spans) {
+      if (span.parentSpanId === undefined) this._rememberRoot(span);
       let p = this._pending.get(span.traceId);
       if (!p) {
         // A trace is held only from its first GenAI span on; its ancestors end later.
         if (!mayBeGenAi(span)) continue;
         if (this._pending.size >= this._opts.maxTraces) this._resolveOldest();
-        p = { spans: [], deadline: this._now() + this._opts.waitMillis };
+        const root = span.parentSpanId === undefined ? undefined : this._recentRoots.get(span.traceId);
+        // A straggler (its root already ended) waits only briefly, for the spans wrapping it.
+        const wait =
+          root === undefined ? this._opts.waitMillis : Math.min(this._opts.waitMillis, STRAGGLER_WAIT_MS);
+        p = { spans: [], deadline: this._now() + wait, straggler: root !== undefined };
         this._pending.set(span.traceId, p);
+        (p.straggler ? this._stragglersByDeadline : this._byDeadline).add(span.traceId);
+        if (root !== undefined) {
+          p.spans.push(root);
+          this._pendingSpans++;
+        }
       }
       p.spans.push(span);
       this._pendingSpans++;
@@ -69,9 +94,11 @@ export class TraceAssembler {
   /** Resolves the traces whose wait expired; the owner calls it from its timer. */
   expire(): void {
     const now = this._now();
-    for (const [traceId, p] of this._pending) {
-      if (p.deadline > now) break;
-      this._resolve(traceId, 'timeout');
+    for (const queue of [this._byDeadline, this._stragglersByDeadline]) {
+      for (const traceId of queue) {
+        if (this._pending.get(traceId)!.deadline > now) break;
+        this._resolve(traceId, 'timeout');
+      }
     }
   }
 
@@ -82,8 +109,15 @@ export class TraceAssembler {
 
   /** Earliest deadline, for the owner's timer; undefined when nothing is held. */
   nextDeadline(): number | undefined {
-    for (const p of this._pending.values()) return p.deadline;
-    return undefined;
+    let next: number | undefined;
+    for (const queue of [this._byDeadline, this._stragglersByDeadline]) {
+      for (const traceId of queue) {
+        const d = this._pending.get(traceId)!.deadline;
+        if (next === undefined || d < next) next = d;
+        break;
+      }
+    }
+    return next;
   }
 
   stats(): AssemblerStats {
@@ -92,6 +126,14 @@ export class TraceAssembler {
       pendingSpans: this._pendingSpans,
       resolved: { ...this._resolved },
     };
+  }
+
+  private _rememberRoot(span: SpanView): void {
+    if (this._recentRoots.size >= this._opts.maxTraces) {
+      const oldest = this._recentRoots.keys().next().value;
+      if (oldest !== undefined) this._recentRoots.delete(oldest);
+    }
+    this._recentRoots.set(span.traceId, span);
   }
 
   private _resolveOldest(): void {
@@ -105,6 +147,7 @@ export class TraceAssembler {
     const p = this._pending.get(traceId);
     if (!p) return;
     this._pending.delete(traceId);
+    (p.straggler ? this._stragglersByDeadline : this._byDeadline).delete(traceId);
     this._pendingSpans -= p.spans.length;
     this._resolved[cause]++;
     this._opts.onResolved(p.spans, cause);

@@ -77,3 +77,32 @@ describe('TraceAssembler', () => {
     expect(a.nextDeadline()).toBeUndefined();
   });
 });
+
+describe('TraceAssembler: GenAI spans that end after their root', () => {
+  it('get the recently seen root, after a short wait for the spans wrapping them', () => {
+    const { a, out, advance } = setup({ waitMillis: 10_000 });
+    const T = '5'.repeat(32);
+    const root = makeSpan({ 'fenra.billable_customer_id': 'acme' }, { traceId: T });
+    const inner = makeSpan(llm, { traceId: T, parentSpanId: 'b'.repeat(16) });
+    const outer = makeSpan(llm, { traceId: T, spanId: 'b'.repeat(16), parentSpanId: root.spanId });
+    a.add([root]);
+    a.add([inner]);
+    a.add([outer]);
+    expect(out).toHaveLength(0);
+    advance(1_000);
+    a.expire();
+    expect(out).toEqual([{ spans: [root, inner, outer], cause: 'timeout' }]);
+  });
+
+  it('a straggler behind a long-waiting trace still expires on time', () => {
+    const { a, out, advance } = setup({ waitMillis: 10_000 });
+    a.add([makeSpan(llm, { traceId: '6'.repeat(32), parentSpanId: 'a'.repeat(16) })]);
+    const T = '7'.repeat(32);
+    a.add([makeSpan({}, { traceId: T })]);
+    a.add([makeSpan(llm, { traceId: T, parentSpanId: 'c'.repeat(16) })]);
+    expect(a.nextDeadline()).toBe(1000 + 1_000);
+    advance(1_000);
+    a.expire();
+    expect(out.map((o) => o.spans[0]!.traceId)).toEqual([T]);
+  });
+});

@@ -1,0 +1,137 @@
+import type { Context } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { hasGenAiMarker } from '../genai/detect.js';
+import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { SkipReason } from '../genai/types.js';
+import type { Attributes } from '../span/span-view.js';
+import { fromReadableSpan } from '../span/from-readable-span.js';
+import { AttributionTracker } from './attribution.js';
+import type { FenraOptions } from './runtime.js';
+import { FenraRuntime } from './runtime.js';
+import type { PipelineStats } from '../pipeline/stats.js';
+import type { ConversionStats } from './span-converter.js';
+import { convertSpan, countBilled, countSkip } from './span-converter.js';
+
+/** `stats()`: conversion counters, internal errors, and the delivery pipeline's counters. */
+export type FenraStats = ConversionStats & { internalErrors: number; delivery: PipelineStats };
+
+const log = diag.createComponentLogger({ namespace: '@fenra/otel/processor' });
+
+/** How many recent provider response ids are remembered to catch one call seen twice. */
+const RECENT_RESPONSES = 1024;
+
+const EXPLAIN: Partial<Record<SkipReason, string>> = {
+  missing_usage:
+    'an LLM call ended without usage and is not billed (for OpenAI streaming, set stream_options: { include_usage: true })',
+  failed_no_usage: 'a failed LLM call reported no usage and is not billed',
+  missing_model: 'an LLM call had usage but no model id and is not billed',
+  invalid: 'a transaction failed local validation and is not sent',
+};
+
+/**
+ * An OpenTelemetry `SpanProcessor` that turns the GenAI spans the application already
+ * produces into priced Fenra transactions. Add it beside your exporters:
+ *
+ * @example
+ * const sdk = new NodeSDK({ spanProcessors: [new FenraSpanProcessor(), new BatchSpanProcessor(exporter)] });
+ *
+ * `onStart` remembers each span's parent and baggage so the customer id on the request span
+ * (or in baggage) reaches the LLM span; `onEnd` converts GenAI spans and queues them; every
+ * other span returns after a few property lookups. Nothing is ever thrown into the app.
+ */
+export class FenraSpanProcessor implements SpanProcessor {
+  private readonly _runtime: FenraRuntime;
+  private readonly _tracker = new AttributionTracker();
+  /** Spans below which a call was billed: when they end as model calls, they are wrappers. */
+  private readonly _billedBelow = new WeakSet<object>();
+  private readonly _recentResponses = new Set<string>();
+  private readonly _explained = new Set<SkipReason>();
+
+  constructor(options?: FenraOptions) {
+    this._runtime = new FenraRuntime(options);
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    if (!this._runtime.enabled) return;
+    try {
+      this._tracker.onStart(span, parentContext);
+    } catch (e) {
+      this._runtime.internalError(e);
+    }
+  }
+
+  onEnd(span: ReadableSpan): void {
+    const rt = this._runtime;
+    if (!rt.enabled) return;
+    rt.stats.spansSeen++;
+    if (!hasGenAiMarker(span.attributes as Attributes)) return;
+    try {
+      this._convert(span);
+    } catch (e) {
+      rt.internalError(e);
+    }
+  }
+
+  private _convert(span: ReadableSpan): void {
+    const rt = this._runtime;
+    const view = fromReadableSpan(span);
+    const { ancestors, baggage } = this._tracker.layers(span);
+    const out = convertSpan(view, ancestors, baggage, rt.conversion);
+    const wraps = this._billedBelow.has(span);
+    if ('skipped' in out) {
+      // A call without usage wrapping a billed call was billed there.
+      this._skip(wraps && out.skipped === 'missing_usage' ? 'duplicate' : out.skipped, out.detail);
+      return;
+    }
+    if (wraps) {
+      this._skip('aggregate');
+      return;
+    }
+    if (this._seenResponse(out.transaction)) {
+      this._skip('duplicate');
+      return;
+    }
+    for (const a of this._tracker.ancestorSpans(span)) this._billedBelow.add(a);
+    countBilled(rt.stats, out.transaction, out.attributed);
+    rt.enqueue([out.transaction]);
+  }
+
+  private _seenResponse(tx: PricedTransaction): boolean {
+    const id = tx.transaction.context['request_id'];
+    if (typeof id !== 'string') return false;
+    const key = `${tx.transaction.provider}/${id}`;
+    if (this._recentResponses.has(key)) return true;
+    if (this._recentResponses.size >= RECENT_RESPONSES) {
+      const oldest = this._recentResponses.values().next().value;
+      if (oldest !== undefined) this._recentResponses.delete(oldest);
+    }
+    this._recentResponses.add(key);
+    return false;
+  }
+
+  private _skip(reason: SkipReason, detail?: string): void {
+    countSkip(this._runtime.stats, reason);
+    const text = EXPLAIN[reason];
+    if (text !== undefined && !this._explained.has(reason)) {
+      this._explained.add(reason);
+      log.warn(`${text}${detail ? ` (${detail})` : ''}; further ones are only counted (see stats())`);
+    }
+  }
+
+  /** Sends everything queued; resolves when Fenra has answered (bounded by the export timeout). */
+  forceFlush(): Promise<void> {
+    return this._runtime.forceFlush();
+  }
+
+  /** Flushes, then closes. Once; later calls return the same promise. */
+  shutdown(): Promise<void> {
+    return this._runtime.shutdown();
+  }
+
+  /** Counters: conversion (spans, LLM calls, billed, skipped by reason, USD) and delivery. */
+  stats(): FenraStats {
+    const rt = this._runtime;
+    return { ...structuredClone(rt.stats), internalErrors: rt.internalErrors, delivery: rt.deliveryStats() };
+  }
+}
