@@ -193,6 +193,13 @@ export class DeliveryPipeline {
     return this._shutdown;
   }
 
+  /** Free places in the queue: lets a caller (the sidecar) push back before dropping. */
+  spaceLeft(): number {
+    return this._disabledReason !== undefined || this._closing
+      ? 0
+      : this._queue.capacity - this._queue.length;
+  }
+
   stats(): PipelineStats {
     return {
       ...this._stats,

@@ -71,6 +71,8 @@ export interface IngestServer {
   /** Transactions recorded as queued, in order (duplicates included). */
   readonly accepted: AcceptedTransaction[];
   readonly requests: RecordedRequest[];
+  /** Most requests open at the same time so far. */
+  maxConcurrent(): number;
   /** Replies for the next requests, in order (appended to what is still scripted). */
   script(plan: readonly Reply[]): void;
   /** Scripted replies not used yet. */
@@ -114,6 +116,8 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   let waiters: { n: number; resolve: () => void }[] = [];
+  let open = 0;
+  let maxOpen = 0;
 
   const notify = (): void => {
     waiters = waiters.filter((w) => {
@@ -314,6 +318,9 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
   }
 
   const server = createServer((req, res) => {
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    res.on('close', () => open--);
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'test_server', message: String(err) } });
     });
@@ -329,6 +336,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     url: `http://127.0.0.1:${port}${path}`,
     accepted,
     requests,
+    maxConcurrent: () => maxOpen,
     script: (replies) => {
       plan.push(...replies);
     },

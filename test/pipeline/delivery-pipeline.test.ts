@@ -100,6 +100,18 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(server.requests[0]?.count).toBe(2);
   });
 
+  it('keeps at most concurrencyLimit requests in flight', async () => {
+    server.script(Array.from({ length: 6 }, () => ({ kind: 'slow' as const, delayMs: 50 })));
+    const p = pipeline({ maxExportBatchSize: 2, concurrencyLimit: 2 });
+    const items = makeBatch(12);
+    p.enqueue(items);
+    expect(p.spaceLeft()).toBe(2048 - 12); // batches leave on a microtask, off the caller's stack
+    await p.forceFlush();
+    expect(server.requests).toHaveLength(6);
+    expect(server.maxConcurrent()).toBe(2);
+    expect(acceptedIds()).toEqual(spanIds(items).sort());
+  });
+
   it('retries 5xx and delivers each transaction once', async () => {
     server.script([
       { kind: 'status', status: 500 },
