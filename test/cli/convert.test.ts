@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'recorded');
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function sink(): Writable & { text: () => string } {
+  const chunks: string[] = [];
+  const w = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  }) as Writable & { text: () => string };
+  w.text = () => chunks.join('');
+  return w;
+}
+
+async function run(argv: string[], stdinText?: string, env: Record<string, string> = {}) {
+  const stdout = sink();
+  const stderr = sink();
+  const stdin = new PassThrough();
+  stdin.end(stdinText ?? '');
+  const code = await main(argv, { stdout, stderr, stdin, env });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe('fenra-otel convert', () => {
+  it('prints one line per billed call with the exact wire body, price and span, and a summary', async () => {
+    const r = await run(['convert', join(FIXTURES, 'vercel-ai6-openai-tools.otlp.json')]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, never>);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(Object.keys(l)).toEqual(['transaction', 'price', 'span']);
+      expect(FenraTransactionSchema.parse(l['transaction'])).toEqual(l['transaction']);
+      expect(l['span']).toMatchObject({ name: 'ai.generateText.doGenerate' });
+      expect(l['price']).toMatchObject({
+        source: 'catalog',
+        catalog: expect.stringMatching(/^genai-prices@/),
+      });
+    }
+    expect(r.stderr).toMatch(
+      /^spans=\d+ llm_calls=2 billed=2 unpriced=0 unattributed=0 skipped: .*aggregate=1.* estimated_usd=\d/m,
+    );
+  });
+
+  it('reads JSON Lines from standard input, assembling traces across lines', async () => {
+    const text = ['openai-chat', 'anthropic-sdk-tracing']
+      .map((n) => JSON.stringify(JSON.parse(readFileSync(join(FIXTURES, `${n}.otlp.json`), 'utf8'))))
+      .join('\n');
+    const r = await run(['convert', '-'], text);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1 + 3);
+  });
+
+  it('applies the default customer and the attribute-key options', async () => {
+    const f = join(FIXTURES, 'openai-chat.otlp.json');
+    const byKey = await run(['convert', f, '--customer-id-key', 'nope.key', '--customer-id', 'fallback']);
+    expect(JSON.parse(byKey.stdout).transaction.context.billable_customer_id).toBe('fallback');
+    const byEnv = await run(['convert', f, '--customer-id-key', 'nope.key'], undefined, {
+      FENRA_BILLABLE_CUSTOMER_ID: 'env-default',
+    });
+    expect(JSON.parse(byEnv.stdout).transaction.context.billable_customer_id).toBe('env-default');
+    const none = await run(['convert', f, '--customer-id-key', 'nope.key']);
+    expect(JSON.parse(none.stdout).transaction.context.billable_customer_id).toBe('unattributed');
+    expect(none.stderr).toContain('unattributed=1');
+  });
+
+  it('exits non-zero with a clear message on unreadable input', async () => {
+    const missing = await run(['convert', '/definitely/not/here.json']);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toContain('cannot read /definitely/not/here.json: no such file');
+    const garbage = await run(['convert', '-'], 'not json at all');
+    expect(garbage.code).toBe(1);
+    expect(garbage.stderr).toMatch(/invalid JSON/);
+    const usage = await run(['convert']);
+    expect(usage.code).toBe(2);
+    expect((await run(['convert', 'a', '--azure-deployment', 'x'])).code).toBe(2);
+  });
+
+  it('reports a bad line of a JSON Lines file and converts the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fenra-convert-'));
+    const file = join(dir, 'traces.jsonl');
+    const good = JSON.stringify(JSON.parse(readFileSync(join(FIXTURES, 'openai-chat.otlp.json'), 'utf8')));
+    writeFileSync(file, `${good}\n{"resourceSpans": [\n`);
+    const r = await run(['convert', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/line 2/);
+  });
+
+  it('works as `node <bin> convert FILE` from the repository root (built package)', async () => {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['bin/fenra-otel.js', 'convert', join(FIXTURES, 'openai-chat.otlp.json')],
+      { cwd: ROOT },
+    );
+    expect(JSON.parse(stdout).transaction).toMatchObject({ provider: 'openai', model: 'o4-mini-2025-04-16' });
+    expect(stderr).toContain('billed=1');
+  });
+});
