@@ -362,6 +362,12 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(warns[0]).toContain('FENRA_API_KEY');
   });
 
+  it('never throws from enqueue, even on input that breaks its contract', () => {
+    const p = pipeline();
+    expect(() => p.enqueue(null as unknown as PricedTransaction[])).not.toThrow();
+    expect(logs.messages('error').some((m) => m.includes('internal error while queueing'))).toBe(true);
+  });
+
   it('survives a throwing onSettled callback', async () => {
     const p = pipeline(
       {},
@@ -394,5 +400,3 @@ class TestReader extends MetricReader {
     return Promise.resolve();
   }
 }
-
-export type { PricedTransaction };
