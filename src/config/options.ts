@@ -6,7 +6,6 @@ import { isHttpUrl } from './env.js';
 /** The defaults, in one place. Durations are milliseconds. */
 export const DEFAULTS = {
   endpoint: 'https://ingest.fenra.io/usage/transactions',
-  billableCustomerId: 'default',
   maxExportBatchSize: 100,
   scheduledDelayMillis: 5_000,
   maxQueueSize: 2_048,
@@ -40,7 +39,7 @@ export const FenraOptionsSchema = z.strictObject({
   apiKey: z.string().trim().min(1).optional(),
   /** Full URL of the usage-transactions endpoint. Env `FENRA_ENDPOINT`. Default `https://ingest.fenra.io/usage/transactions`. */
   endpoint: z.string().refine(isHttpUrl, { message: 'expected an http(s) URL' }).optional(),
-  /** Customer billed when no customer id is found on the span, its ancestors, baggage or resource. Env `FENRA_BILLABLE_CUSTOMER_ID`. Default `default`. */
+  /** Customer billed when no customer id is found on the span, its ancestors, baggage or resource. Env `FENRA_BILLABLE_CUSTOMER_ID`. Default none: such calls are billed to `unattributed` and counted. */
   billableCustomerId: z.string().trim().min(1).optional(),
   /** Turns the exporter into a no-op. Env `FENRA_DISABLED` (and `OTEL_SDK_DISABLED`). Default `false`. */
   disabled: z.boolean().optional(),
@@ -78,7 +77,7 @@ export type DisabledBy = 'option' | 'FENRA_DISABLED' | 'OTEL_SDK_DISABLED';
 export interface ResolvedConfig {
   apiKey: string | undefined;
   endpoint: string;
-  billableCustomerId: string;
+  billableCustomerId: string | undefined;
   disabled: boolean;
   disabledBy: DisabledBy | undefined;
   maxExportBatchSize: number;

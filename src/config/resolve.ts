@@ -50,7 +50,7 @@ export function resolveConfig(options: unknown, env: EnvSource = process.env): R
   return {
     apiKey: code.apiKey ?? fromEnv.apiKey,
     endpoint: code.endpoint ?? fromEnv.endpoint ?? DEFAULTS.endpoint,
-    billableCustomerId: code.billableCustomerId ?? fromEnv.billableCustomerId ?? DEFAULTS.billableCustomerId,
+    billableCustomerId: code.billableCustomerId ?? fromEnv.billableCustomerId,
     disabled: disabledBy !== undefined,
     disabledBy,
     maxExportBatchSize,

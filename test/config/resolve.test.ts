@@ -15,7 +15,7 @@ describe('resolveConfig', () => {
     expect(c).toMatchObject({
       apiKey: undefined,
       endpoint: DEFAULTS.endpoint,
-      billableCustomerId: 'default',
+      billableCustomerId: undefined,
       disabled: false,
       maxExportBatchSize: DEFAULTS.maxExportBatchSize,
       scheduledDelayMillis: DEFAULTS.scheduledDelayMillis,

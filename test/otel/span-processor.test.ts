@@ -256,6 +256,7 @@ describe('never into the app', () => {
     await processor.forceFlush();
     const s = processor.stats();
     expect(s.billed).toBe(2_000);
+    expect(s.unattributed).toBe(2_000);
     expect(s.delivery.queueDepth).toBeLessThanOrEqual(50);
     expect(s.delivery.dropped.queue_full).toBeGreaterThan(0);
     expect(s.delivery.accepted).toBe(0);
