@@ -6,7 +6,15 @@ import { z } from 'zod';
  * against it before it is queued, so a 400 from the server can only be a server-side rule.
  */
 
-export const FENRA_PROVIDERS = ['openai', 'gemini', 'bedrock', 'anthropic', 'xai', 'deepseek', 'custom'] as const;
+export const FENRA_PROVIDERS = [
+  'openai',
+  'gemini',
+  'bedrock',
+  'anthropic',
+  'xai',
+  'deepseek',
+  'custom',
+] as const;
 export const USAGE_TYPES = ['tokens', 'images', 'audio', 'video', 'requests', 'custom'] as const;
 
 const metricValue = z.number().finite().nonnegative();
