@@ -49,7 +49,8 @@ export class BillingPath {
   private readonly _held = new Map<string, Held>();
   private readonly _refs = new Map<number, number>();
   private _feeding: { id: number; traces: Set<string> } | undefined;
-  private _acked = new Set<string>();
+  /** Transactions a previous run saw accepted (from the spool's ack log): not sent again. */
+  private _acked: ReadonlySet<string> = new Set<string>();
   /** Resolved traces whose transactions the delivery queue had no room for yet. */
   private readonly _backlog: { txs: PricedTransaction[]; group: Group }[] = [];
   private _timer: NodeJS.Timeout | undefined;
@@ -258,7 +259,6 @@ export class BillingPath {
       this._release(group);
     } else if (group.acks.length > 0) {
       const acks = group.acks.splice(0);
-      for (const k of acks) this._acked.add(k);
       this._spool.ack(acks, group.records).then(
         () => {
           if (group.outstanding === 0 && group.acks.length === 0) this._release(group);
