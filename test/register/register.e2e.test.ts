@@ -1,0 +1,192 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
+import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { SOURCE_REGISTER, runNode, startNode } from './run-node.js';
+
+let ingest: IngestServer;
+let llm: FakeOpenAiServer;
+
+beforeEach(async () => {
+  ingest = await startIngestServer({ apiKey: 'test-key' });
+  llm = await startFakeOpenAiServer();
+});
+afterEach(async () => {
+  await ingest.close();
+  await llm.close();
+});
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    FENRA_API_KEY: 'test-key',
+    FENRA_ENDPOINT: ingest.url,
+    OPENAI_BASE_URL: llm.baseUrl,
+    OPENAI_API_KEY: 'sk-test-not-real',
+    OTEL_SERVICE_NAME: 'support-bot',
+    ...extra,
+  };
+}
+
+function txs(): FenraTransaction[] {
+  return ingest.accepted.map((a) => a.transaction);
+}
+
+/** Each LLM call answered by the fake server is billed exactly once, with its own usage. */
+function expectOnePerCall(customers: readonly string[]): void {
+  expect(llm.calls.length).toBe(customers.length);
+  const byRequest = new Map(txs().map((t) => [t.context['request_id'], t]));
+  expect(txs()).toHaveLength(llm.calls.length);
+  expect(byRequest.size).toBe(llm.calls.length);
+  for (const call of llm.calls) {
+    const t = byRequest.get(call.id);
+    expect(t, `transaction for ${call.id}`).toBeDefined();
+    expect(t!.provider).toBe('openai');
+    expect(t!.model).toBe(call.model);
+    expect(t!.usage).toEqual([
+      {
+        type: 'tokens',
+        metrics: {
+          input_tokens: call.promptTokens,
+          output_tokens: call.completionTokens,
+          total_tokens: call.promptTokens + call.completionTokens,
+        },
+      },
+    ]);
+    expect(t!.context['billable_customer_id']).toBe(customers[call.index]);
+    expect(t!.context['service']).toBe('support-bot');
+  }
+}
+
+describe('register entry from source (node --import tsx --import ./src/register/index.ts)', () => {
+  it('ESM openai app: one transaction per call, customer from withFenraContext or the env default', async () => {
+    const r = await runNode(
+      [...SOURCE_REGISTER, 'test/register/apps/openai-esm.mjs'],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_env' }),
+    );
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ code: 0, signal: null });
+    expect(r.stdout).toContain('app done');
+    expectOnePerCall(['cus_env', 'cus_acme', 'cus_acme']);
+    const inner = txs().filter((t) => t.context['billable_customer_id'] === 'cus_acme');
+    for (const t of inner)
+      expect(t.context).toMatchObject({ feature: 'faq', plan: 'pro', operation: 'chat' });
+    // The streamed call (the third) was billed from its usage chunk.
+    expect(llm.calls[2]!.stream).toBe(true);
+  });
+
+  it('CommonJS openai app (register through --import): customer from FENRA_BILLABLE_CUSTOMER_ID', async () => {
+    const r = await runNode(
+      [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_cjs' }),
+    );
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ code: 0, signal: null });
+    expectOnePerCall(['cus_cjs', 'cus_cjs']);
+  });
+
+  it('without a customer anywhere, calls are billed as unattributed', async () => {
+    const r = await runNode([...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'], env());
+    expect(r.code).toBe(0);
+    expectOnePerCall(['unattributed', 'unattributed']);
+  });
+
+  it('SIGTERM flushes, then the process ends by the signal', async () => {
+    // Batches wait up to 60 s: only the shutdown flush can deliver in time.
+    const run = startNode(
+      [...SOURCE_REGISTER, 'test/register/apps/wait-for-signal.mjs'],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_sig', FENRA_SCHEDULED_DELAY_MILLIS: '60000' }),
+    );
+    await run.waitForStdout('ready');
+    expect(ingest.accepted).toHaveLength(0);
+    run.child.kill('SIGTERM');
+    const end = await run.exited;
+    expect(end).toEqual({ code: null, signal: 'SIGTERM' });
+    expectOnePerCall(['cus_sig']);
+  });
+
+  it('SIGINT: the same', async () => {
+    const run = startNode(
+      [...SOURCE_REGISTER, 'test/register/apps/wait-for-signal.mjs'],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_sig', FENRA_SCHEDULED_DELAY_MILLIS: '60000' }),
+    );
+    await run.waitForStdout('ready');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGINT' });
+    expectOnePerCall(['cus_sig']);
+  });
+
+  it('keeps the exit code the app set', async () => {
+    const r = await runNode(
+      [...SOURCE_REGISTER, '--eval', 'process.exitCode = 3'],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_x' }),
+    );
+    expect(r).toMatchObject({ code: 3, signal: null, stderr: '' });
+  });
+
+  it('leaves an already registered tracer provider alone and says how to add the processor', async () => {
+    const r = await runNode(
+      [
+        '--import',
+        'tsx',
+        '--import',
+        './test/register/apps/own-provider.mjs',
+        '--import',
+        './src/register/index.ts',
+        'test/register/apps/openai-esm.mjs',
+      ],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_env' }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('app done');
+    expect(r.stderr).toContain('already registered');
+    expect(r.stderr).toContain('FenraSpanProcessor');
+    expect(r.stderr.split('already registered').length).toBe(2); // once
+    expect(llm.calls).toHaveLength(3);
+    expect(ingest.requests).toHaveLength(0);
+  });
+
+  it('FENRA_DISABLED=true starts nothing: the app runs, nothing is sent', async () => {
+    const r = await runNode(
+      [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
+      env({ FENRA_DISABLED: 'true' }),
+    );
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(llm.calls).toHaveLength(2);
+    expect(ingest.requests).toHaveLength(0);
+  });
+
+  it('also exports every span over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
+    const received: { path: string; type: string | undefined; bytes: number }[] = [];
+    const otlp = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', type: req.headers['content-type'], bytes });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => otlp.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = otlp.address() as AddressInfo;
+      const r = await runNode(
+        [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
+        env({
+          FENRA_BILLABLE_CUSTOMER_ID: 'cus_otlp',
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        }),
+      );
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expectOnePerCall(['cus_otlp', 'cus_otlp']);
+      expect(received.length).toBeGreaterThan(0);
+      expect(received[0]).toMatchObject({ path: '/v1/traces', type: 'application/x-protobuf' });
+      expect(received[0]!.bytes).toBeGreaterThan(0);
+    } finally {
+      await new Promise<void>((resolve) => otlp.close(() => resolve()));
+    }
+  });
+});
