@@ -7,7 +7,7 @@ export default defineConfig({
   define: { __FENRA_OTEL_VERSION__: JSON.stringify(pkg.version) },
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/fixtures/generate/**', 'node_modules/**'],
+    exclude: ['test/fixtures/generate/**', 'node_modules/**', 'test/faults/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

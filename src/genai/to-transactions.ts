@@ -21,7 +21,7 @@ export type CallOutcome = { transaction: PricedTransaction; attributed: boolean 
 /** Prices one call; never throws (a pricer failure is an unpriced transaction). */
 function priceCall(pricer: Pricer, call: ModelCall & { model: string }, timestampMs: number): PriceResult {
   try {
-    return pricer.price({
+    const result = pricer.price({
       provider: call.provider.fenra,
       canonicalProvider: call.provider.canonical,
       model: call.model,
@@ -29,6 +29,11 @@ function priceCall(pricer: Pricer, call: ModelCall & { model: string }, timestam
       modelTier: call.modelTier,
       timestampMs,
     });
+    // Absurd counts (1e308 tokens) can overflow a price: never report Infinity or NaN as a cost.
+    if (result.usd !== null && !(Number.isFinite(result.usd) && result.usd >= 0)) {
+      return { ...result, usd: null, source: 'unpriced', reason: 'invalid_usage' };
+    }
+    return result;
   } catch {
     return { usd: null, source: 'unpriced', reason: 'pricing_error', catalog: 'unknown' };
   }
@@ -102,9 +107,24 @@ const CALL_REASONS: ReadonlySet<SkipReason> = new Set([
  */
 export function toTransactions(spans: Iterable<SpanView>, options: ConversionOptions): ConversionResult {
   const traces = new Map<string, DetectedSpan[]>();
+  const seen = new Set<string>();
+  const repeats: SkippedSpan[] = [];
   let count = 0;
   for (const span of spans) {
     count++;
+    // One span record delivered twice (an exporter retry) is one span: bill it once.
+    const key = `${span.traceId}/${span.spanId}`;
+    if (seen.has(key)) {
+      repeats.push({
+        traceId: span.traceId,
+        spanId: span.spanId,
+        name: span.name,
+        reason: 'duplicate',
+        detail: 'the same span was received more than once',
+      });
+      continue;
+    }
+    seen.add(key);
     const d = detectModelCall(span, options);
     const entry: DetectedSpan = 'call' in d ? { span, call: d.call } : { span, skipped: d.skipped };
     let list = traces.get(span.traceId);
@@ -113,7 +133,7 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
   }
   const result: ConversionResult = {
     transactions: [],
-    skipped: [],
+    skipped: repeats,
     spans: count,
     llmCalls: 0,
     unattributed: 0,
