@@ -71,6 +71,7 @@ export class FenraDelivery implements TransactionDelivery {
   private readonly _abort = new AbortController();
   private readonly _stats = { accepted: 0, rejected: 0, retries: 0, requests: 0 };
   private _keyRejected = false;
+  private _failing = false;
   private readonly _client: FenraClient;
 
   constructor(options: FenraDeliveryOptions) {
@@ -196,7 +197,10 @@ export class FenraDelivery implements TransactionDelivery {
         this._requeue(batch, this._o.retryMaxMillis);
         return;
       case 'retryable':
-        log.warn(`Fenra request failed (${outcome.message}); will retry`);
+        // One warning per outage; the attempts after it only at debug level.
+        if (this._failing) log.debug(`Fenra request failed again (${outcome.message}); will retry`);
+        else log.warn(`Fenra request failed (${outcome.message}); will retry with backoff`);
+        this._failing = true;
         this._requeue(batch, outcome.retryAfterMs);
         return;
       case 'rejected':
@@ -212,6 +216,9 @@ export class FenraDelivery implements TransactionDelivery {
   }
 
   private _healthy(): void {
+    if (this._failing)
+      log.info(`Fenra is reachable again after ${this._stats.retries} retried request(s) in total`);
+    this._failing = false;
     this._keyRejected = false;
     this._attempt = 0;
     this._retryAt = 0;

@@ -36,9 +36,9 @@ export class Metrics {
     if (!this._families.has(name)) this._families.set(name, { help, type, series: new Map() });
   }
 
-  /** A gauge read at scrape time. */
-  gauge(name: string, help: string, read: () => number): void {
-    this.define(name, 'gauge', help);
+  /** A value read at scrape time: a gauge, or a counter kept elsewhere. */
+  gauge(name: string, help: string, read: () => number, type: 'counter' | 'gauge' = 'gauge'): void {
+    this.define(name, type, help);
     this._gauges.set(name, read);
   }
 

@@ -77,8 +77,18 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     'Transactions queued for Fenra',
     () => delivery.stats().queued + delivery.stats().inFlight,
   );
-  metrics.gauge('fenra_otel_delivery_retries', 'Retried requests to Fenra', () => delivery.stats().retries);
-  metrics.gauge('fenra_otel_delivery_requests', 'Requests sent to Fenra', () => delivery.stats().requests);
+  metrics.gauge(
+    'fenra_otel_delivery_retries_total',
+    'Retried requests to Fenra',
+    () => delivery.stats().retries,
+    'counter',
+  );
+  metrics.gauge(
+    'fenra_otel_delivery_requests_total',
+    'Requests sent to Fenra',
+    () => delivery.stats().requests,
+    'counter',
+  );
   metrics.gauge('fenra_otel_key_rejected', '1 while Fenra rejects the API key', () =>
     delivery.stats().keyRejected ? 1 : 0,
   );

@@ -1,0 +1,220 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { deflateSync } from 'node:zlib';
+import { diag } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Forwarder } from '../../src/sidecar/forwarder.js';
+import { jsonDiagLogger } from '../../src/sidecar/json-logger.js';
+import { Metrics } from '../../src/sidecar/metrics.js';
+import { BodyError, readBody } from '../../src/sidecar/read-body.js';
+import { DiskSpool } from '../../src/sidecar/spool.js';
+import { makeSpan } from '../helpers/span.js';
+import { until } from './spawn-sidecar.js';
+
+describe('Metrics', () => {
+  it('renders Prometheus text with escaped label values', () => {
+    const m = new Metrics();
+    m.define('x_total', 'counter', 'Things');
+    m.add('x_total', 2, { model: 'a"b\\c' });
+    m.gauge('depth', 'Depth', () => 7);
+    expect(m.render()).toBe(
+      '# HELP x_total Things\n# TYPE x_total counter\nx_total{model="a\\"b\\\\c"} 2\n# HELP depth Depth\n# TYPE depth gauge\ndepth 7\n',
+    );
+  });
+
+  it('folds label sets past the bound into "other"', () => {
+    const m = new Metrics(3);
+    m.define('usd', 'counter', 'USD');
+    for (let i = 0; i < 10; i++) m.add('usd', 1, { customer: `c${i}` });
+    const lines = m
+      .render()
+      .split('\n')
+      .filter((l) => l.startsWith('usd{'));
+    expect(lines).toEqual([
+      'usd{customer="c0"} 1',
+      'usd{customer="c1"} 1',
+      'usd{customer="c2"} 1',
+      'usd{customer="other"} 7',
+    ]);
+  });
+});
+
+describe('jsonDiagLogger', () => {
+  it('writes one JSON object per line with the component logger namespace', () => {
+    let text = '';
+    const out = new Writable({
+      write(c: Buffer, _e, cb) {
+        text += c.toString();
+        cb();
+      },
+    });
+    diag.setLogger(
+      jsonDiagLogger(out, () => new Date(0)),
+      { suppressOverrideMessage: true },
+    );
+    try {
+      diag.createComponentLogger({ namespace: '@fenra/otel/x' }).warn('hello', 3);
+    } finally {
+      diag.disable();
+    }
+    expect(JSON.parse(text)).toEqual({
+      time: '1970-01-01T00:00:00.000Z',
+      level: 'warn',
+      component: '@fenra/otel/x',
+      msg: 'hello',
+      args: [3],
+    });
+  });
+});
+
+describe('readBody', () => {
+  async function withServer(
+    limits: { maxBodyBytes: number; maxDecompressedBytes: number },
+    send: (port: number) => Promise<void>,
+  ): Promise<{ status: number; body?: Buffer }> {
+    let result: { status: number; body?: Buffer } | undefined;
+    const server = createServer((req: IncomingMessage, res) => {
+      readBody(req, limits).then(
+        (r) => {
+          result = { status: 200, body: r.body };
+          res.end();
+        },
+        (e: unknown) => {
+          result = { status: e instanceof BodyError ? e.status : 500 };
+          req.resume();
+          res.end();
+        },
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await send((server.address() as AddressInfo).port);
+      await until(() => result !== undefined, 'the body to be read');
+      return result!;
+    } finally {
+      server.close();
+    }
+  }
+
+  const chunked = (port: number, chunks: Buffer[], headers: Record<string, string> = {}): Promise<void> =>
+    new Promise((resolve) => {
+      const req = request({ port, host: '127.0.0.1', method: 'POST', headers }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', () => resolve());
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+
+  it('counts chunked bodies (no Content-Length) against the limit', async () => {
+    const r = await withServer({ maxBodyBytes: 1000, maxDecompressedBytes: 10_000 }, (port) =>
+      chunked(port, [Buffer.alloc(600), Buffer.alloc(600)]),
+    );
+    expect(r.status).toBe(413);
+  });
+
+  it('inflates deflate bodies', async () => {
+    const r = await withServer({ maxBodyBytes: 1000, maxDecompressedBytes: 10_000 }, (port) =>
+      chunked(port, [deflateSync(Buffer.from('hello hello hello'))], { 'content-encoding': 'deflate' }),
+    );
+    expect(r.status).toBe(200);
+    expect(r.body!.toString()).toBe('hello hello hello');
+  });
+});
+
+describe('DiskSpool', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fenra-diskspool-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips spans, byte attributes included, and discards torn records on load', async () => {
+    const first = new DiskSpool(dir, 1e9);
+    first.load();
+    const span = makeSpan({ 'a.bytes': new Uint8Array([0, 255]), 'a.list': ['x', 1] });
+    const id = await first.append([span]);
+    writeFileSync(join(dir, 'rec-000000000099.json'), '[{"traceId": "trunc');
+    const second = new DiskSpool(dir, 1e9);
+    const contents = second.load();
+    expect(contents.discarded).toBe(1);
+    expect(contents.records.map((r) => r.id)).toEqual([id]);
+    expect(contents.records[0]!.spans).toEqual([span]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('rec-'))).toHaveLength(1);
+    // New records never reuse an id that was on disk.
+    expect(await second.append([span])).toBeGreaterThan(99);
+  });
+
+  it('keeps ack entries only while one of their records exists', async () => {
+    const s = new DiskSpool(dir, 1e9);
+    s.load();
+    const a = await s.append([makeSpan({})]);
+    const b = await s.append([makeSpan({})]);
+    await s.ack(['t1:s1'], [a]);
+    await s.ack(['t2:s2'], [b]);
+    s.release(a);
+    await s.settle();
+    const contents = new DiskSpool(dir, 1e9).load();
+    expect([...contents.acked]).toEqual(['t2:s2']);
+    expect(readFileSync(join(dir, 'acks.log'), 'utf8')).toBe(`${b} t2:s2\n`);
+  });
+
+  it('reports no room past its size bound', async () => {
+    const s = new DiskSpool(dir, 10);
+    s.load();
+    expect(s.hasRoom()).toBe(true);
+    await s.append([makeSpan({})]);
+    expect(s.hasRoom()).toBe(false);
+  });
+});
+
+describe('Forwarder', () => {
+  it('retries a 503 (honouring Retry-After) and then delivers the same bytes', async () => {
+    const seen: Buffer[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push(Buffer.concat(chunks));
+        if (seen.length === 1) res.writeHead(503, { 'retry-after': '0' }).end();
+        else res.writeHead(200).end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const m = new Metrics();
+    const f = new Forwarder(
+      {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+        timeoutMillis: 10_000,
+        maxPendingBytes: 1e6,
+        concurrency: 1,
+      },
+      m,
+    );
+    f.forward(Buffer.from('payload'), 'application/x-protobuf', undefined);
+    await until(
+      () => m.value('fenra_otel_forward_requests_total', { outcome: 'ok' }) === 1,
+      'the forward to succeed',
+    );
+    await f.shutdown(1000);
+    server.close();
+    expect(seen.map((b) => b.toString())).toEqual(['payload', 'payload']);
+  });
+
+  it('drops and counts bodies past its pending-bytes bound', () => {
+    const m = new Metrics();
+    const f = new Forwarder(
+      { url: 'http://127.0.0.1:9/v1/traces', timeoutMillis: 100, maxPendingBytes: 10, concurrency: 1 },
+      m,
+    );
+    f.forward(Buffer.alloc(20), 'application/json', undefined);
+    expect(m.value('fenra_otel_forward_requests_total', { outcome: 'dropped_queue_full' })).toBe(1);
+    return f.shutdown(0);
+  });
+});
