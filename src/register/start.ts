@@ -3,6 +3,7 @@ import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { W3CTraceContextPropagator, diagLogLevelFromString } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { isMainThread } from 'node:worker_threads';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { envDetector, processDetector } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -38,7 +39,7 @@ export interface RegisterHandle {
 
 export type RegisterResult =
   | { started: true; handle: RegisterHandle }
-  | { started: false; reason: 'disabled' | 'already_started' | 'existing_provider' };
+  | { started: false; reason: 'disabled' | 'already_started' | 'existing_provider' | 'not_main_thread' };
 
 /** True when some code already registered a global tracer provider. */
 export function hasGlobalTracerProvider(): boolean {
@@ -69,6 +70,9 @@ function otlpProcessor(settings: RegisterSettings): SpanProcessor | undefined {
  * reported) by the processor's configuration, as for `new FenraSpanProcessor()`.
  */
 export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterResult {
+  // Node runs `--require` preloads in its module-loader thread too (and in worker threads):
+  // only the main thread is set up.
+  if (!isMainThread) return { started: false, reason: 'not_main_thread' };
   const g = globalThis as Record<symbol, unknown>;
   if (g[STARTED] === true) return { started: false, reason: 'already_started' };
   g[STARTED] = true;

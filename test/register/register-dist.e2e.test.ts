@@ -1,0 +1,93 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { ROOT, runNode } from './run-node.js';
+
+// The built package, as users load it. `npm test` builds first (pretest); a lone run builds
+// here when the register bundle is missing.
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist/register.js')) || !existsSync(join(ROOT, 'dist/register.cjs'))) {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/tsup/dist/cli-default.js'), '--silent'], {
+      cwd: ROOT,
+    });
+  }
+}, 120_000);
+
+let ingest: IngestServer;
+let llm: FakeOpenAiServer;
+
+beforeEach(async () => {
+  ingest = await startIngestServer({ apiKey: 'test-key' });
+  llm = await startFakeOpenAiServer();
+});
+afterEach(async () => {
+  await ingest.close();
+  await llm.close();
+});
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    FENRA_API_KEY: 'test-key',
+    FENRA_ENDPOINT: ingest.url,
+    FENRA_BILLABLE_CUSTOMER_ID: 'cus_dist',
+    OPENAI_BASE_URL: llm.baseUrl,
+    OPENAI_API_KEY: 'sk-test-not-real',
+    ...extra,
+  };
+}
+
+function expectOnePerCall(n: number): void {
+  expect(llm.calls).toHaveLength(n);
+  const ids = ingest.accepted.map((a) => a.transaction.context['request_id']).sort();
+  expect(ids).toEqual(llm.calls.map((c) => c.id).sort());
+  for (const a of ingest.accepted) {
+    const call = llm.calls.find((c) => c.id === a.transaction.context['request_id'])!;
+    expect(a.transaction).toMatchObject({ provider: 'openai', model: call.model });
+    expect(a.transaction.usage[0]).toMatchObject({ metrics: { input_tokens: call.promptTokens } });
+    expect(a.transaction.context['billable_customer_id']).toBe('cus_dist');
+  }
+}
+
+describe('register entry from the built dist', () => {
+  it('node --require @fenra/otel/register app.cjs (CommonJS build)', async () => {
+    const r = await runNode(
+      ['--require', '@fenra/otel/register', 'test/register/apps/openai-cjs.cjs'],
+      env(),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expectOnePerCall(2);
+  });
+
+  it('node --import @fenra/otel/register app.mjs (ESM build, loader hook)', async () => {
+    const r = await runNode(
+      ['--import', '@fenra/otel/register', 'test/register/apps/openai-esm-plain.mjs'],
+      env(),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(r.stdout).toContain('app done');
+    expectOnePerCall(2);
+  });
+
+  it('NODE_OPTIONS="--import @fenra/otel/register" with an ESM app', async () => {
+    const r = await runNode(
+      ['test/register/apps/openai-esm-plain.mjs'],
+      env({ NODE_OPTIONS: '--import @fenra/otel/register' }),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expectOnePerCall(2);
+  });
+
+  it('loaded twice (NODE_OPTIONS and a flag): starts once, bills once', async () => {
+    const r = await runNode(
+      ['--require', '@fenra/otel/register', 'test/register/apps/openai-cjs.cjs'],
+      env({ NODE_OPTIONS: '--import @fenra/otel/register' }),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expectOnePerCall(2);
+  });
+});
