@@ -119,6 +119,26 @@ describe('register entry from source (node --import tsx --import ./src/register/
     expectOnePerCall(['cus_sig']);
   });
 
+  it('a flush that hangs is cut at FENRA_SHUTDOWN_TIMEOUT_MILLIS, at exit and on a signal', async () => {
+    ingest.script([{ kind: 'hang' }, { kind: 'hang' }]);
+    const r = await runNode(
+      [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_h', FENRA_SHUTDOWN_TIMEOUT_MILLIS: '300' }),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null });
+    expect(r.stderr).toContain('did not finish within 300 ms');
+    expect(ingest.requests).toHaveLength(1);
+
+    const run = startNode(
+      [...SOURCE_REGISTER, 'test/register/apps/wait-for-signal.mjs'],
+      env({ FENRA_SHUTDOWN_TIMEOUT_MILLIS: '300', FENRA_SCHEDULED_DELAY_MILLIS: '60000' }),
+    );
+    await run.waitForStdout('ready');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(run.stderr()).toContain('did not finish within 300 ms on SIGTERM');
+  });
+
   it('keeps the exit code the app set', async () => {
     const r = await runNode(
       [...SOURCE_REGISTER, '--eval', 'process.exitCode = 3'],

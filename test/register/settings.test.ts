@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MILLIS, readRegisterSettings } from '../../src/register/settings.js';
+
+describe('readRegisterSettings', () => {
+  it('defaults: every instrumentation, no OTLP, W3C trace context only, 5 s flush bound', () => {
+    expect(readRegisterSettings({})).toEqual({
+      disabled: false,
+      instrumentations: ['openai', 'aws-sdk'],
+      shutdownTimeoutMillis: DEFAULT_SHUTDOWN_TIMEOUT_MILLIS,
+      otlp: undefined,
+      propagatorsFromEnv: false,
+      resourceDetectorsFromEnv: false,
+      logLevel: undefined,
+      problems: [],
+    });
+  });
+
+  it.each([
+    ['OTEL_SDK_DISABLED', 'true', true],
+    ['FENRA_DISABLED', '1', true],
+    ['FENRA_DISABLED', 'YES', true],
+    ['FENRA_DISABLED', 'false', false],
+    ['OTEL_SDK_DISABLED', '', false],
+  ])('%s=%s → disabled %s', (key, value, disabled) => {
+    expect(readRegisterSettings({ [key]: value }).disabled).toBe(disabled);
+  });
+
+  it('enabled and disabled instrumentation lists, unknown names reported', () => {
+    expect(readRegisterSettings({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'openai' }).instrumentations).toEqual([
+      'openai',
+    ]);
+    expect(
+      readRegisterSettings({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: ' openai ,' }).instrumentations,
+    ).toEqual(['aws-sdk']);
+    const s = readRegisterSettings({
+      OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'openai,aws-sdk,langchain',
+      OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'aws-sdk',
+    });
+    expect(s.instrumentations).toEqual(['openai']);
+    expect(s.problems).toEqual([
+      'OTEL_NODE_ENABLED_INSTRUMENTATIONS: unknown instrumentation "langchain" (known: openai, aws-sdk)',
+    ]);
+  });
+
+  it('OTLP export only with an endpoint, honouring OTEL_TRACES_EXPORTER and the protocol', () => {
+    const ep = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(readRegisterSettings(ep).otlp).toEqual({ protocol: 'http/protobuf' });
+    expect(readRegisterSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c/v1/traces' }).otlp).toEqual({
+      protocol: 'http/protobuf',
+    });
+    expect(readRegisterSettings({ ...ep, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).otlp).toEqual({
+      protocol: 'http/json',
+    });
+    expect(
+      readRegisterSettings({
+        ...ep,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+      }).otlp,
+    ).toEqual({ protocol: 'http/protobuf' });
+    expect(readRegisterSettings({ ...ep, OTEL_TRACES_EXPORTER: 'none' }).otlp).toBeUndefined();
+    expect(readRegisterSettings({ ...ep, OTEL_TRACES_EXPORTER: 'console' }).otlp).toBeUndefined();
+    expect(readRegisterSettings({ ...ep, OTEL_TRACES_EXPORTER: 'console,otlp' }).otlp).toEqual({
+      protocol: 'http/protobuf',
+    });
+    const grpc = readRegisterSettings({ ...ep, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    expect(grpc.otlp).toEqual({ protocol: 'http/protobuf' });
+    expect(grpc.problems).toHaveLength(1);
+    expect(readRegisterSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: '  ' }).otlp).toBeUndefined();
+  });
+
+  it('shutdown bound from FENRA_SHUTDOWN_TIMEOUT_MILLIS; invalid values reported, default kept', () => {
+    expect(readRegisterSettings({ FENRA_SHUTDOWN_TIMEOUT_MILLIS: '1500' }).shutdownTimeoutMillis).toBe(1500);
+    for (const bad of ['0', '-5', '2.5', 'soon']) {
+      const s = readRegisterSettings({ FENRA_SHUTDOWN_TIMEOUT_MILLIS: bad });
+      expect(s.shutdownTimeoutMillis).toBe(DEFAULT_SHUTDOWN_TIMEOUT_MILLIS);
+      expect(s.problems[0]).toContain('FENRA_SHUTDOWN_TIMEOUT_MILLIS');
+    }
+  });
+
+  it('leaves propagators, resource detectors and the log level to the SDK when set', () => {
+    const s = readRegisterSettings({
+      OTEL_PROPAGATORS: 'tracecontext,baggage',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env,host',
+      OTEL_LOG_LEVEL: 'debug',
+    });
+    expect(s).toMatchObject({ propagatorsFromEnv: true, resourceDetectorsFromEnv: true, logLevel: 'debug' });
+  });
+});
