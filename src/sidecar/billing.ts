@@ -8,6 +8,7 @@ import { TraceAssembler } from '../pipeline/trace-assembler.js';
 import type { SpanView } from '../span/span-view.js';
 import type { Settlement, TransactionDelivery } from './delivery.js';
 import type { Metrics } from './metrics.js';
+import { slimSpan } from './slim-span.js';
 import type { Spool } from './spool.js';
 
 /**
@@ -54,6 +55,9 @@ export class BillingPath {
   /** Resolved traces whose transactions the delivery queue had no room for yet. */
   private readonly _backlog: { txs: PricedTransaction[]; group: Group }[] = [];
   private _timer: NodeJS.Timeout | undefined;
+  /** Traces in requests whose spool write is under way. */
+  private readonly _incoming = new Map<string, number>();
+  private _feedChain: Promise<unknown> = Promise.resolve();
 
   constructor(options: BillingOptions, spool: Spool, delivery: TransactionDelivery, metrics: Metrics) {
     this._o = options;
@@ -103,14 +107,37 @@ export class BillingPath {
    * with a disk spool), so the caller can acknowledge the request.
    */
   async ingest(spans: readonly SpanView[]): Promise<IngestOutcome> {
-    const relevant = this._relevant(spans);
+    const { relevant, traces } = this._relevant(spans);
     if (relevant.length === 0) return { status: 'ok', billable: 0 };
     if (!this._spool.hasRoom()) return { status: 'full', why: 'spool' };
     if (this._backlog.length > 0 && !this._drainBacklog()) return { status: 'full', why: 'queue' };
-    const id = await this._spool.append(relevant);
-    this._feed(id, relevant);
-    this._kick();
-    return { status: 'ok', billable: relevant.length };
+    // Requests still being written count as held for the ones arriving meanwhile, and are fed
+    // to the assembler in arrival order, whichever write finishes first.
+    for (const t of traces) this._incoming.set(t, (this._incoming.get(t) ?? 0) + 1);
+    const appended = this._spool.append(relevant);
+    const previous = this._feedChain;
+    let fed: Promise<boolean>;
+    this._feedChain = fed = (async () => {
+      let id: number;
+      try {
+        id = await appended;
+      } catch (e) {
+        log.error(`cannot write to the spool: ${(e as Error).message}`);
+        return false;
+      } finally {
+        await previous;
+      }
+      this._feed(id, relevant);
+      this._kick();
+      return true;
+    })().finally(() => {
+      for (const t of traces) {
+        const n = (this._incoming.get(t) ?? 1) - 1;
+        if (n > 0) this._incoming.set(t, n);
+        else this._incoming.delete(t);
+      }
+    });
+    return (await fed) ? { status: 'ok', billable: relevant.length } : { status: 'full', why: 'spool' };
   }
 
   /** Resolves every held trace now (shutdown). */
@@ -128,18 +155,24 @@ export class BillingPath {
   }
 
   /** GenAI spans first, so a root earlier in the same request still finds its trace held. */
-  private _relevant(spans: readonly SpanView[]): SpanView[] {
-    const genAi: SpanView[] = [];
+  private _relevant(spans: readonly SpanView[]): { relevant: SpanView[]; traces: Set<string> } {
+    const relevant: SpanView[] = [];
     const traces = new Set<string>();
     for (const s of spans) {
       if (mayBeGenAi(s)) {
-        genAi.push(s);
+        relevant.push(slimSpan(s));
         traces.add(s.traceId);
       }
     }
-    for (const s of spans)
-      if (!mayBeGenAi(s) && (traces.has(s.traceId) || this._held.has(s.traceId))) genAi.push(s);
-    return genAi;
+    if (relevant.length < spans.length) {
+      for (const s of spans) {
+        if (traces.has(s.traceId) || this._held.has(s.traceId) || this._incoming.has(s.traceId)) {
+          if (!mayBeGenAi(s)) relevant.push(slimSpan(s));
+        }
+      }
+    }
+    for (const s of relevant) traces.add(s.traceId);
+    return { relevant, traces };
   }
 
   private _feed(id: number, spans: readonly SpanView[]): void {

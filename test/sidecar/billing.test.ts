@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -103,6 +103,46 @@ describe('BillingPath with a disk spool', () => {
     await tick();
     await spool.settle();
     expect(records()).toHaveLength(0);
+    billing.stop();
+  });
+
+  it('attributes an LLM span and its root sent in two concurrent requests', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d);
+    const t = trace(20, 'hooli');
+    await Promise.all([billing.ingest([t.llm]), billing.ingest([t.root])]);
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['hooli']);
+    billing.stop();
+  });
+
+  it('spools no prompt or completion content, and bills the same', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d);
+    const t = trace(21, 'acme');
+    const secret = 'the patient record says 42';
+    const llm = {
+      ...t.llm,
+      attributes: {
+        ...t.llm.attributes,
+        'gen_ai.prompt.0.content': secret,
+        'gen_ai.input.messages': `[${secret}]`,
+      },
+      events: [{ name: 'gen_ai.user.message', timeMs: 1, attributes: { content: secret } }],
+    };
+    await billing.ingest([llm]);
+    const files = readdirSync(dir).filter((f) => f.startsWith('rec-'));
+    expect(files).toHaveLength(1);
+    expect(readFileSync(join(dir, files[0]!), 'utf8')).not.toContain('patient');
+    await billing.ingest([t.root]);
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['acme']);
+    billing.stop();
+  });
+
+  it('answers full (so the sender retries) when the spool cannot be written', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d);
+    rmSync(dir, { recursive: true, force: true });
+    expect(await billing.ingest([trace(22, 'a').llm])).toEqual({ status: 'full', why: 'spool' });
     billing.stop();
   });
 
