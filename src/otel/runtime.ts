@@ -11,6 +11,7 @@ import type { PipelineStats } from '../pipeline/stats.js';
 import { PriceBook } from '../pricing/price-book.js';
 import type { ConversionStats } from './span-converter.js';
 import { emptyConversionStats } from './span-converter.js';
+import { observeConversion } from './conversion-metrics.js';
 
 export type { FenraOptions };
 
@@ -41,6 +42,7 @@ export class FenraRuntime {
       azureDeployments: this.config.azureDeployments,
     };
     this._pipeline = new DeliveryPipeline(this.config, deps);
+    if (this.enabled) observeConversion(this.config.meterProvider, () => this.stats);
   }
 
   enqueue(items: readonly PricedTransaction[]): void {

@@ -5,6 +5,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { OpenAI as OpenAIClass } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -316,5 +317,45 @@ describe('never into the app', () => {
     expect(processor.stats()).toMatchObject({ spansSeen: 2, llmCalls: 0, billed: 0 });
     void trace;
     await provider.shutdown();
+  });
+});
+
+class TestReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('self-metrics', () => {
+  it('exposes the conversion counters as OTel metrics when a MeterProvider is given', async () => {
+    const reader = new TestReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const spans = loadFixture('vercel-ai6-openai-tools');
+    const processor = new FenraSpanProcessor({ ...options(), meterProvider });
+    const provider = await replay(spans, [processor]);
+    await provider.forceFlush();
+    const { resourceMetrics } = await reader.collect();
+    const points = new Map<string, Array<{ attributes: Record<string, unknown>; value: unknown }>>();
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const m of scope.metrics) points.set(m.descriptor.name, m.dataPoints as never);
+    }
+    const total = (name: string) =>
+      (points.get(name) ?? [])
+        .filter((p) => Object.keys(p.attributes).length === 0)
+        .reduce((a, p) => a + Number(p.value), 0);
+    expect(total('fenra.otel.spans.seen')).toBe(spans.length);
+    expect(total('fenra.otel.llm_calls')).toBe(2);
+    expect(total('fenra.otel.transactions.billed')).toBe(2);
+    expect(points.get('fenra.otel.spans.skipped')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ attributes: { reason: 'aggregate' }, value: 1 })]),
+    );
+    const usd = points.get('fenra.otel.cost.estimated_by_model') ?? [];
+    expect(usd[0]?.attributes).toMatchObject({ provider: 'openai' });
+    expect(Number(usd[0]?.value)).toBeGreaterThan(0);
+    await provider.shutdown();
+    await meterProvider.shutdown();
   });
 });
