@@ -125,21 +125,38 @@ const RESERVED = new Set([
   'usage_estimated',
 ]);
 
+type Prefixed = ReadonlyArray<readonly [string, ContextValue]>;
+const NONE: Prefixed = [];
+
+function prefixedOf(a: Attributes): Prefixed {
+  let found: Array<readonly [string, ContextValue]> | undefined;
+  for (const key in a) {
+    // 'f' first: most keys fail here without a string compare.
+    if (key.charCodeAt(0) !== 102 || !key.startsWith(CONTEXT_PREFIX)) continue;
+    const name = key.slice(CONTEXT_PREFIX.length);
+    if (name === '' || name.length > MAX_KEY_LENGTH || RESERVED.has(name)) continue;
+    const v = scalar(a[key]);
+    if (v !== undefined) (found ??= []).push([name, v]);
+  }
+  return found ?? NONE;
+}
+
+/** Resource attributes never change: their `fenra.context.*` entries are read once per resource. */
+const resourcePrefixed = new WeakMap<Attributes, Prefixed>();
+
 function collectPrefixed(layers: AttributionLayers, out: Record<string, ContextValue>): void {
   // Farthest first, so nearer layers overwrite.
-  const all: Attributes[] = [layers.resource];
-  if (layers.baggage) all.push(layers.baggage);
-  for (let i = layers.ancestors.length - 1; i >= 0; i--) all.push(layers.ancestors[i]!);
-  all.push(layers.span);
-  for (const a of all) {
-    for (const key in a) {
-      if (!key.startsWith(CONTEXT_PREFIX)) continue;
-      const name = key.slice(CONTEXT_PREFIX.length);
-      if (name === '' || name.length > MAX_KEY_LENGTH || RESERVED.has(name)) continue;
-      const v = scalar(a[key]);
-      if (v !== undefined) out[name] = v;
-    }
+  let fromResource = resourcePrefixed.get(layers.resource);
+  if (fromResource === undefined) {
+    fromResource = prefixedOf(layers.resource);
+    resourcePrefixed.set(layers.resource, fromResource);
   }
+  for (const [k, v] of fromResource) out[k] = v;
+  if (layers.baggage) for (const [k, v] of prefixedOf(layers.baggage)) out[k] = v;
+  for (let i = layers.ancestors.length - 1; i >= 0; i--) {
+    for (const [k, v] of prefixedOf(layers.ancestors[i]!)) out[k] = v;
+  }
+  for (const [k, v] of prefixedOf(layers.span)) out[k] = v;
 }
 
 /** Resolves the billable customer and the context dimensions of one call. */
