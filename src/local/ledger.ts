@@ -1,0 +1,175 @@
+import { UNATTRIBUTED } from '../genai/context.js';
+import type { LocalRecord } from './records.js';
+import { recordTimeMs } from './records.js';
+
+/**
+ * Running totals over local records: per customer, model, feature and provider, the unpriced
+ * reasons, the recent rows for a table and the (time, USD) points for a chart. Adding a record
+ * is O(1); memory is bounded (`maxRecent` rows, `maxPoints` points, `maxKeys` per dimension).
+ */
+export type Dimension = 'customer' | 'model' | 'feature' | 'provider';
+export const DIMENSIONS: readonly Dimension[] = ['customer', 'model', 'feature', 'provider'];
+
+export interface Totals {
+  transactions: number;
+  /** Sum of the priced transactions' estimated USD. */
+  usd: number;
+  unpriced: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface Row {
+  time: string | undefined;
+  customer: string;
+  provider: string;
+  model: string;
+  feature: string | undefined;
+  inputTokens: number;
+  outputTokens: number;
+  usd: number | null;
+  priceSource: string;
+  unpricedReason: string | undefined;
+}
+
+export interface LedgerSnapshot {
+  totals: Totals;
+  unattributed: number;
+  unpricedReasons: Record<string, number>;
+  /** Per dimension, sorted by USD then count, descending. */
+  by: Record<Dimension, { key: string; totals: Totals }[]>;
+  /** Newest first. */
+  recent: Row[];
+  /** Chart points, oldest first: epoch ms and USD (0 for unpriced). */
+  points: [number, number][];
+}
+
+/** Key used for records with no value in a dimension (e.g. no `feature`). */
+export const NONE = '(none)';
+const OTHER = '(other)';
+
+const zero = (): Totals => ({ transactions: 0, usd: 0, unpriced: 0, inputTokens: 0, outputTokens: 0 });
+
+function metric(r: LocalRecord, name: string): number {
+  const tokens = r.transaction.usage.find((u) => u.type === 'tokens');
+  const v = tokens?.metrics[name];
+  return typeof v === 'number' ? v : 0;
+}
+
+function ctxString(r: LocalRecord, key: string): string | undefined {
+  const v = (r.transaction.context as Record<string, unknown>)[key];
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+}
+
+/** Input tokens as billed, cache reads/writes included (Anthropic-style metrics exclude them). */
+function inputTokens(r: LocalRecord): number {
+  return (
+    metric(r, 'input_tokens') +
+    metric(r, 'cache_read_input_tokens') +
+    metric(r, 'cache_creation_input_tokens')
+  );
+}
+
+export function toRow(r: LocalRecord): Row {
+  const p = r.price;
+  return {
+    time: r.time ?? r.recorded_at,
+    customer: r.transaction.context.billable_customer_id,
+    provider: r.transaction.provider,
+    model: r.transaction.model,
+    feature: ctxString(r, 'feature'),
+    inputTokens: inputTokens(r),
+    outputTokens: metric(r, 'output_tokens'),
+    usd: p?.usd ?? null,
+    priceSource: p?.source ?? 'none',
+    unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
+  };
+}
+
+export interface LedgerOptions {
+  maxRecent?: number;
+  maxPoints?: number;
+  maxKeys?: number;
+}
+
+export class Ledger {
+  private readonly _maxRecent: number;
+  private readonly _maxPoints: number;
+  private readonly _maxKeys: number;
+  private readonly _totals = zero();
+  private _unattributed = 0;
+  private readonly _reasons = new Map<string, number>();
+  private readonly _by = new Map<Dimension, Map<string, Totals>>(DIMENSIONS.map((d) => [d, new Map()]));
+  private _recent: Row[] = [];
+  private _points: [number, number][] = [];
+
+  constructor(options: LedgerOptions = {}) {
+    this._maxRecent = options.maxRecent ?? 200;
+    this._maxPoints = options.maxPoints ?? 200_000;
+    this._maxKeys = options.maxKeys ?? 1_000;
+  }
+
+  get count(): number {
+    return this._totals.transactions;
+  }
+
+  add(r: LocalRecord): void {
+    const row = toRow(r);
+    this._bump(this._totals, row);
+    if (row.customer === UNATTRIBUTED) this._unattributed++;
+    if (row.unpricedReason !== undefined)
+      this._reasons.set(row.unpricedReason, (this._reasons.get(row.unpricedReason) ?? 0) + 1);
+    const keys: Record<Dimension, string> = {
+      customer: row.customer,
+      model: row.model,
+      feature: row.feature ?? NONE,
+      provider: row.provider,
+    };
+    for (const d of DIMENSIONS) {
+      const m = this._by.get(d)!;
+      let key = keys[d];
+      if (!m.has(key) && m.size >= this._maxKeys) key = OTHER;
+      let t = m.get(key);
+      if (!t) m.set(key, (t = zero()));
+      this._bump(t, row);
+    }
+    this._recent.push(row);
+    if (this._recent.length > this._maxRecent * 2) this._recent = this._recent.slice(-this._maxRecent);
+    const t = recordTimeMs(r);
+    if (t !== undefined) {
+      this._points.push([t, row.usd ?? 0]);
+      if (this._points.length > this._maxPoints * 1.25) this._points = this._points.slice(-this._maxPoints);
+    }
+  }
+
+  addAll(records: Iterable<LocalRecord>): this {
+    for (const r of records) this.add(r);
+    return this;
+  }
+
+  snapshot(): LedgerSnapshot {
+    const by = {} as LedgerSnapshot['by'];
+    for (const d of DIMENSIONS) {
+      by[d] = [...this._by.get(d)!]
+        .map(([key, totals]) => ({ key, totals: { ...totals } }))
+        .sort((a, b) => b.totals.usd - a.totals.usd || b.totals.transactions - a.totals.transactions);
+    }
+    const points = this._points.slice(-this._maxPoints).sort((a, b) => a[0] - b[0]);
+    return {
+      totals: { ...this._totals },
+      unattributed: this._unattributed,
+      unpricedReasons: Object.fromEntries(this._reasons),
+      by,
+      recent: this._recent.slice(-this._maxRecent).reverse(),
+      points,
+    };
+  }
+
+  private _bump(t: Totals, row: Row): void {
+    t.transactions++;
+    if (row.usd === null) t.unpriced++;
+    else t.usd += row.usd;
+    t.inputTokens += row.inputTokens;
+    t.outputTokens += row.outputTokens;
+  }
+}

@@ -1,0 +1,183 @@
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { diag } from '@opentelemetry/api';
+import type { SendResult, TransactionSender } from '../fenra/client.js';
+import type { FenraTransaction } from '../fenra/transaction-schema.js';
+import type { PricedTransaction } from '../genai/priced-transaction.js';
+import { Ledger } from './ledger.js';
+import type { LocalRecord } from './records.js';
+import { parseRecordLines, schemaProblem, toLocalRecord } from './records.js';
+
+/**
+ * The embedded local sink: an append-only JSON Lines file of transactions, for running
+ * without a Fenra account. Every transaction is checked against the wire schema first (the
+ * same check Fenra's 400 would make); a batch is one `appendFile`, fsync'ed, so a line is
+ * either complete or the torn last line that `parseRecordLines` reports and skips.
+ * It keeps a {@link Ledger} of everything in the file for the inspector.
+ */
+export const TRANSACTIONS_FILE = 'transactions.jsonl';
+export const DEFAULT_DATA_DIR = '.fenra';
+
+/** The data directory: `FENRA_DATA_DIR`, else `.fenra` in the working directory. */
+export function defaultDataDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return resolve(env['FENRA_DATA_DIR']?.trim() || DEFAULT_DATA_DIR);
+}
+
+export interface AppendResult {
+  written: number;
+  /** Transactions refused by the schema, with the reason. */
+  invalid: { index: number; problem: string }[];
+}
+
+const log = diag.createComponentLogger({ namespace: '@fenra/otel/local-sink' });
+
+export class LocalSink {
+  readonly dir: string;
+  readonly file: string;
+  readonly ledger: Ledger;
+  private readonly _fsync: boolean;
+  private _tail: Promise<unknown> = Promise.resolve();
+  private _opened: Promise<void> | undefined;
+  private readonly _listeners = new Set<(r: LocalRecord) => void>();
+  private _loadProblems: string[] = [];
+
+  constructor(options: { dir: string; fsync?: boolean; ledger?: Ledger }) {
+    this.dir = resolve(options.dir);
+    this.file = join(this.dir, TRANSACTIONS_FILE);
+    this._fsync = options.fsync ?? true;
+    this.ledger = options.ledger ?? new Ledger();
+  }
+
+  /** Creates the directory and loads what earlier runs wrote into the ledger. Idempotent. */
+  open(): Promise<void> {
+    this._opened ??= (async () => {
+      await mkdir(this.dir, { recursive: true });
+      let text = '';
+      try {
+        text = await readFile(this.file, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      const parsed = parseRecordLines(text);
+      this._loadProblems = parsed.problems;
+      if (parsed.problems.length)
+        log.warn(`${this.file}: skipped ${parsed.problems.length} unreadable line(s): ${parsed.problems[0]}`);
+      this.ledger.addAll(parsed.records);
+    })();
+    return this._opened;
+  }
+
+  /** Lines of the file that were not readable when it was opened. */
+  get loadProblems(): readonly string[] {
+    return this._loadProblems;
+  }
+
+  /** Called for each record once it is on disk. */
+  onRecord(listener: (r: LocalRecord) => void): () => void {
+    this._listeners.add(listener);
+    return () => this._listeners.delete(listener);
+  }
+
+  /** Validates and appends priced transactions; appends run one at a time, in call order. */
+  append(items: readonly PricedTransaction[], nowMs = Date.now()): Promise<AppendResult> {
+    return this._appendRecords(items.map((t) => toLocalRecord(t, nowMs)));
+  }
+
+  /** Same, for wire transactions with no local price. */
+  appendTransactions(items: readonly FenraTransaction[], nowMs = Date.now()): Promise<AppendResult> {
+    const at = new Date(nowMs).toISOString();
+    return this._appendRecords(items.map((transaction) => ({ transaction, price: null, recorded_at: at })));
+  }
+
+  private _appendRecords(records: LocalRecord[]): Promise<AppendResult> {
+    const run = async (): Promise<AppendResult> => {
+      await this.open();
+      const invalid: AppendResult['invalid'] = [];
+      const good: LocalRecord[] = [];
+      records.forEach((r, index) => {
+        const problem = schemaProblem(r.transaction);
+        if (problem === undefined) good.push(r);
+        else invalid.push({ index, problem });
+      });
+      if (good.length) {
+        const text = good.map((r) => JSON.stringify(r)).join('\n') + '\n';
+        if (this._fsync) {
+          const fh = await open(this.file, 'a');
+          try {
+            await fh.appendFile(text, 'utf8');
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+        } else await appendFile(this.file, text, 'utf8');
+        for (const r of good) {
+          this.ledger.add(r);
+          for (const l of this._listeners) {
+            try {
+              l(r);
+            } catch (e) {
+              log.error(`record listener failed: ${(e as Error).message}`);
+            }
+          }
+        }
+      }
+      return { written: good.length, invalid };
+    };
+    const p = this._tail.then(run, run);
+    this._tail = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Resolves when every append started so far has finished. */
+  async settle(): Promise<void> {
+    await this._tail;
+  }
+}
+
+/**
+ * The local sink as a {@link TransactionSender}: the shared delivery pipeline can deliver to
+ * the file instead of HTTP. Records carry no local price (the sender only sees wire bodies).
+ */
+export class LocalSinkSender implements TransactionSender {
+  private readonly _sink: LocalSink;
+  private _closed = false;
+
+  constructor(sink: LocalSink) {
+    this._sink = sink;
+  }
+
+  async send(transactions: readonly FenraTransaction[]): Promise<SendResult> {
+    if (this._closed) return { outcome: { kind: 'aborted', message: 'local sink closed' }, bytes: 0 };
+    const bytes = Buffer.byteLength(JSON.stringify({ transactions }));
+    try {
+      const r = await this._sink.appendTransactions(transactions);
+      if (r.invalid.length === 0) return { outcome: { kind: 'accepted', status: 202 }, bytes };
+      const bad = new Map(r.invalid.map((i) => [i.index, i.problem]));
+      return {
+        outcome: {
+          kind: 'partial',
+          status: 207,
+          items: transactions.map((_, i) =>
+            bad.has(i) ? { status: 'rejected', message: bad.get(i)! } : { status: 'accepted' },
+          ),
+        },
+        bytes,
+      };
+    } catch (e) {
+      // A disk problem is worth retrying (disk full, a busy network share).
+      return {
+        outcome: {
+          kind: 'retryable',
+          reason: 'server_error',
+          message: `local sink: ${(e as Error).message}`,
+        },
+        bytes,
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    this._closed = true;
+    await this._sink.settle();
+  }
+}
