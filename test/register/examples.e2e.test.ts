@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { ROOT, runNode } from './run-node.js';
+
+// The runnable examples, unchanged, against the built package (`@fenra/otel` resolves to dist
+// by self-reference) and fake OpenAI and Fenra servers on loopback.
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist/register.js')) || !existsSync(join(ROOT, 'dist/index.cjs'))) {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/tsup/dist/cli-default.js'), '--silent'], {
+      cwd: ROOT,
+    });
+  }
+}, 120_000);
+
+let ingest: IngestServer;
+let llm: FakeOpenAiServer;
+
+beforeEach(async () => {
+  ingest = await startIngestServer({ apiKey: 'test-key' });
+  llm = await startFakeOpenAiServer();
+});
+afterEach(async () => {
+  await ingest.close();
+  await llm.close();
+});
+
+function env(): Record<string, string> {
+  return {
+    FENRA_API_KEY: 'test-key',
+    FENRA_ENDPOINT: ingest.url,
+    FENRA_BILLABLE_CUSTOMER_ID: 'cus_default',
+    OPENAI_BASE_URL: llm.baseUrl,
+    OPENAI_API_KEY: 'sk-test-not-real',
+    OTEL_SERVICE_NAME: 'example',
+  };
+}
+
+/** One transaction per call answered, in call order of the customers given. */
+function expectBilled(customers: readonly string[]): Record<string, unknown>[] {
+  expect(llm.calls).toHaveLength(customers.length);
+  expect(ingest.accepted).toHaveLength(customers.length);
+  const out: Record<string, unknown>[] = [];
+  for (const call of llm.calls) {
+    const matching = ingest.accepted.filter((a) => a.transaction.context['request_id'] === call.id);
+    expect(matching, `transactions for ${call.id}`).toHaveLength(1);
+    const t = matching[0]!.transaction;
+    expect(t.provider).toBe('openai');
+    expect(t.model).toBe(call.model);
+    // Dialects differ in the zero-valued parts they report (the AI SDK adds cached/reasoning 0).
+    expect(t.usage[0]).toMatchObject({
+      type: 'tokens',
+      metrics: {
+        input_tokens: call.promptTokens,
+        output_tokens: call.completionTokens,
+        total_tokens: call.promptTokens + call.completionTokens,
+      },
+    });
+    expect(t.context['billable_customer_id']).toBe(customers[call.index]);
+    out.push(t.context);
+  }
+  return out;
+}
+
+describe('examples', () => {
+  it('openai-zero-code (ESM, --import)', async () => {
+    const r = await runNode(['--import', '@fenra/otel/register', 'examples/openai-zero-code/app.mjs'], env());
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    const ctx = expectBilled(['cus_default', 'cus_acme', 'cus_acme']);
+    expect(ctx[1]).toMatchObject({ feature: 'faq', plan: 'pro', service: 'example' });
+    expect(llm.calls[2]!.stream).toBe(true);
+  });
+
+  it('openai-commonjs (--require)', async () => {
+    const r = await runNode(['--require', '@fenra/otel/register', 'examples/openai-commonjs/app.cjs'], env());
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    const ctx = expectBilled(['cus_initech', 'cus_default']);
+    expect(ctx[0]).toMatchObject({ user_id: 'user_7' });
+  });
+
+  it('ai-sdk (generateText with experimental_telemetry, under the register entry)', async () => {
+    const r = await runNode(['--import', '@fenra/otel/register', 'examples/ai-sdk/app.mjs'], env());
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    const ctx = expectBilled(['cus_globex', 'cus_acme']);
+    expect(ctx[0]).toMatchObject({ feature: 'haiku' });
+    expect(ctx[1]).toMatchObject({ feature: 'summaries' });
+  });
+
+  it('node-sdk (an app-owned NodeSDK with FenraSpanProcessor added by hand)', async () => {
+    const r = await runNode(
+      ['--import', './examples/node-sdk/instrumentation.mjs', 'examples/node-sdk/app.mjs'],
+      env(),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null });
+    const ctx = expectBilled(['cus_umbrella']);
+    expect(ctx[0]).toMatchObject({ session_id: 'sess_1' });
+    expect(r.stderr).toContain('fenra:');
+  });
+});
