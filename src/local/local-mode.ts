@@ -1,0 +1,137 @@
+import type { Writable } from 'node:stream';
+import { diag } from '@opentelemetry/api';
+import type { ServeConfig } from '../sidecar/serve-config.js';
+import type { RunningSidecar, SidecarDeps } from '../sidecar/sidecar.js';
+import { createInspector, routeInspector } from '../sidecar/inspector/index.js';
+import { droppedFromMetrics } from '../sidecar/inspector/summary.js';
+import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
+import { Ledger } from './ledger.js';
+import { LocalSink, defaultDataDir } from './sink.js';
+import { LocalSinkDelivery } from './sink-delivery.js';
+
+/**
+ * What `fenra-otel serve` adds for a newcomer: with no API key, LOCAL MODE (transactions go
+ * to `<data dir>/transactions.jsonl` instead of Fenra); in every mode, the inspector page on
+ * the receiver's port; with `--demo`, the bundled recorded traces replayed through the real
+ * OTLP exporter. `serve` calls {@link prepareServeExtras} before starting the sidecar and
+ * `afterStart` once it listens.
+ */
+export interface ServeExtrasInput {
+  config: ServeConfig;
+  /** `--data-dir`, else `FENRA_DATA_DIR`, else `.fenra`. */
+  dataDir?: string | undefined;
+  demo?: boolean;
+  env?: Readonly<Record<string, string | undefined>>;
+  stdout: Writable;
+  /** Demo pacing (tests). */
+  demoExtra?: number;
+  demoIntervalMillis?: number;
+}
+
+export interface ServeExtras {
+  mode: 'local' | 'fenra';
+  /** Pass to `startSidecar`. */
+  deps: SidecarDeps;
+  sink: LocalSink | undefined;
+  ledger: Ledger;
+  afterStart(sidecar: RunningSidecar): void;
+  /** Stops the demo (if running) and waits for it. */
+  stop(): Promise<void>;
+}
+
+const log = diag.createComponentLogger({ namespace: '@fenra/otel/local' });
+
+/** The URL an app on this machine should use for a listening address. */
+export function localUrl(address: { host: string; port: number }): string {
+  const host =
+    address.host === '0.0.0.0' || address.host === '::' || address.host === ''
+      ? '127.0.0.1'
+      : address.host.includes(':')
+        ? `[${address.host}]`
+        : address.host;
+  return `http://${host}:${address.port}`;
+}
+
+export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtras> {
+  const local = !i.config.apiKey;
+  const ledger = new Ledger();
+  let sink: LocalSink | undefined;
+  const deps: SidecarDeps = {};
+  if (local) {
+    sink = new LocalSink({ dir: i.dataDir ?? defaultDataDir(i.env), ledger });
+    await sink.open();
+    deps.delivery = new LocalSinkDelivery(sink, {
+      maxQueue: i.config.maxQueueSize,
+      maxBatch: i.config.batchSize,
+    });
+  }
+  const abort = new AbortController();
+  let demo: Promise<unknown> | undefined;
+  const out = (line: string): void => {
+    i.stdout.write(line + '\n');
+  };
+
+  return {
+    mode: local ? 'local' : 'fenra',
+    deps,
+    sink,
+    ledger,
+    afterStart(sidecar) {
+      const base = localUrl(sidecar.address);
+      routeInspector(
+        sidecar.server,
+        createInspector({
+          ledger,
+          mode: local ? 'local' : 'fenra',
+          destination: sink?.file ?? i.config.endpoint,
+          otlpEndpoint: base,
+          dropped: () => droppedFromMetrics(sidecar.metrics.render()),
+        }),
+      );
+      out('');
+      if (local) {
+        out(`fenra-otel: LOCAL MODE (no FENRA_API_KEY): transactions are written to ${sink!.file}`);
+        if (ledger.count) out(`            (${ledger.count} transaction(s) from earlier runs)`);
+      } else out(`fenra-otel: sending transactions to ${i.config.endpoint}`);
+      out(`  point your app at it:   OTEL_EXPORTER_OTLP_ENDPOINT=${base}`);
+      out(`  inspector:              ${base}/`);
+      out(`  totals in the terminal: npx fenra-otel report --by customer`);
+      out('');
+      if (i.demo) {
+        const dir = demoTracesDir();
+        const traces = dir ? loadDemoTraces(dir) : [];
+        if (traces.length === 0) {
+          out('fenra-otel: --demo: no bundled demo traces found (examples/demo-traces)');
+          return;
+        }
+        const extra = i.demoExtra ?? 20;
+        out(
+          `demo: replaying ${traces.length} recorded GenAI traces through the OTLP exporter to ${base}/v1/traces` +
+            (extra ? `, then ${extra} more over the next minute` : ''),
+        );
+        demo = runDemo({
+          url: `${base}/v1/traces`,
+          traces,
+          headers: i.config.receiverToken ? { authorization: `Bearer ${i.config.receiverToken}` } : {},
+          extra,
+          intervalMillis: i.demoIntervalMillis ?? 3_000,
+          signal: abort.signal,
+          onSent: (name, ok, error) => {
+            if (!ok) out(`demo: ${name}: not sent (${error?.message ?? 'export failed'})`);
+          },
+        }).then(
+          (r) => {
+            out(
+              `demo: done, ${r.sent} trace(s) sent${r.failed ? `, ${r.failed} failed` : ''}; ${ledger.count} transaction(s) billed so far. The sidecar keeps running (Ctrl+C to stop).`,
+            );
+          },
+          (e: unknown) => log.error(`demo failed: ${(e as Error).message}`),
+        );
+      }
+    },
+    async stop() {
+      abort.abort();
+      await demo;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toTransactions } from '../../src/genai/to-transactions.js';
+import { demoTracesDir, loadDemoTraces } from '../../src/local/demo.js';
+import { Ledger } from '../../src/local/ledger.js';
+import { prepareServeExtras } from '../../src/local/local-mode.js';
+import { parseRecordLines } from '../../src/local/records.js';
+import { PriceBook } from '../../src/pricing/price-book.js';
+import type { InspectorSummary } from '../../src/sidecar/inspector/summary.js';
+import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
+import { startSidecar } from '../../src/sidecar/sidecar.js';
+
+let dir: string;
+let sidecar: RunningSidecar | undefined;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fenra-local-'));
+});
+afterEach(async () => {
+  await sidecar?.shutdown();
+  sidecar = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function until(cond: () => boolean, what: string, limitMs = 15_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** What the demo traces must bill: the pure converter over the same recorded files. */
+function expectedFromDemoTraces(): { count: number; perCustomer: Map<string, number>; dropped: number } {
+  const traces = loadDemoTraces(demoTracesDir()!);
+  const perCustomer = new Map<string, number>();
+  let count = 0;
+  let dropped = 0;
+  for (const t of traces) {
+    const r = toTransactions(t.spans, { pricer: new PriceBook() });
+    count += r.transactions.length;
+    dropped += r.skipped.filter((s) => !['not_genai', 'aggregate', 'duplicate'].includes(s.reason)).length;
+    for (const tx of r.transactions) {
+      const c = tx.transaction.context.billable_customer_id;
+      perCustomer.set(c, (perCustomer.get(c) ?? 0) + 1);
+    }
+  }
+  return { count, perCustomer, dropped };
+}
+
+describe('local mode (no API key)', () => {
+  it('bills the bundled demo traces, sent by the real OTLP exporter, into the local sink and the inspector', async () => {
+    const { config, problems } = resolveServeConfig({ flags: { port: '0' }, env: {} });
+    expect(problems).toEqual([]);
+    const stdout = new PassThrough();
+    let printed = '';
+    stdout.on('data', (c: Buffer) => (printed += c.toString()));
+    const extras = await prepareServeExtras({ config, dataDir: dir, demo: true, demoExtra: 0, stdout });
+    expect(extras.mode).toBe('local');
+    sidecar = await startSidecar(config, extras.deps);
+    extras.afterStart(sidecar);
+    const base = `http://127.0.0.1:${sidecar.address.port}`;
+    expect(printed).toContain(`OTEL_EXPORTER_OTLP_ENDPOINT=${base}`);
+    expect(printed).toContain(`inspector:              ${base}/`);
+    expect(printed).toContain(join(dir, 'transactions.jsonl'));
+
+    const expected = expectedFromDemoTraces();
+    expect(expected.count).toBeGreaterThanOrEqual(10);
+    await until(() => extras.ledger.count >= expected.count, 'the demo transactions');
+    await extras.stop();
+    expect(printed).toMatch(/demo: done, 10 trace\(s\) sent/);
+
+    // The file holds exactly what the pure converter bills for the same recorded traces.
+    const onDisk = parseRecordLines(readFileSync(join(dir, 'transactions.jsonl'), 'utf8'));
+    expect(onDisk.problems).toEqual([]);
+    expect(onDisk.records).toHaveLength(expected.count);
+    const perCustomer = new Map<string, number>();
+    for (const r of onDisk.records) {
+      const c = r.transaction.context.billable_customer_id;
+      perCustomer.set(c, (perCustomer.get(c) ?? 0) + 1);
+      expect(r.price?.source).toBe('catalog');
+      // Moved to the present: billed now, not at the recording's date.
+      expect(Date.now() - Date.parse(r.time!)).toBeLessThan(10 * 60_000);
+    }
+    expect(perCustomer).toEqual(expected.perCustomer);
+
+    // The inspector's JSON agrees with a ledger rebuilt from the file.
+    const summary = (await (await fetch(`${base}/inspector/summary.json`)).json()) as InspectorSummary;
+    const rebuilt = new Ledger().addAll(onDisk.records).snapshot();
+    expect(summary.mode).toBe('local');
+    expect(summary.totals.transactions).toBe(expected.count);
+    expect(summary.totals.usd).toBeCloseTo(rebuilt.totals.usd, 12);
+    expect(summary.byCustomer).toEqual(rebuilt.by.customer);
+    expect(summary.byModel).toEqual(rebuilt.by.model);
+    expect(summary.droppedTotal).toBe(expected.dropped);
+    expect(summary.dropped['missing_usage']).toBeGreaterThan(0);
+    expect(summary.series.reduce((n, b) => n + b.transactions, 0)).toBe(expected.count);
+
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('fenra-otel inspector');
+    // The receiver's own routes are still there.
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('starts with the transactions of earlier runs', async () => {
+    const { config } = resolveServeConfig({ flags: { port: '0' }, env: {} });
+    const quiet = new PassThrough().resume();
+    const first = await prepareServeExtras({ config, dataDir: dir, demo: true, demoExtra: 0, stdout: quiet });
+    sidecar = await startSidecar(config, first.deps);
+    first.afterStart(sidecar);
+    const expected = expectedFromDemoTraces().count;
+    await until(() => first.ledger.count >= expected, 'the demo transactions');
+    await first.stop();
+    await sidecar.shutdown();
+
+    let printed = '';
+    const out = new PassThrough();
+    out.on('data', (c: Buffer) => (printed += c.toString()));
+    const second = await prepareServeExtras({ config, dataDir: dir, stdout: out });
+    sidecar = await startSidecar(config, second.deps);
+    second.afterStart(sidecar);
+    expect(second.ledger.count).toBe(expected);
+    expect(printed).toContain(`(${expected} transaction(s) from earlier runs)`);
+  });
+
+  it('is not local mode when an API key is set', async () => {
+    const { config } = resolveServeConfig({ flags: { port: '0' }, env: { FENRA_API_KEY: 'k-test' } });
+    const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
+    expect(extras.mode).toBe('fenra');
+    expect(extras.deps.delivery).toBeUndefined();
+    expect(extras.sink).toBeUndefined();
+  });
+});
