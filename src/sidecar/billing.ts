@@ -58,6 +58,8 @@ export class BillingPath {
   /** Traces in requests whose spool write is under way. */
   private readonly _incoming = new Map<string, number>();
   private _feedChain: Promise<unknown> = Promise.resolve();
+  /** Recent root spans (bounded like the assembler's own memory of them), for stragglers' records. */
+  private readonly _roots = new Map<string, SpanView>();
 
   constructor(options: BillingOptions, spool: Spool, delivery: TransactionDelivery, metrics: Metrics) {
     this._o = options;
@@ -98,7 +100,7 @@ export class BillingPath {
   /** Replays a previous run's spool (records in order); transactions already accepted are skipped. */
   replay(records: readonly { id: number; spans: SpanView[] }[], acked: Set<string>): void {
     this._acked = acked;
-    for (const r of records) this._feed(r.id, r.spans);
+    for (const r of records) this._feed(r.id, r.spans, r.spans);
     this._kick();
   }
 
@@ -107,14 +109,18 @@ export class BillingPath {
    * with a disk spool), so the caller can acknowledge the request.
    */
   async ingest(spans: readonly SpanView[]): Promise<IngestOutcome> {
-    const { relevant, traces } = this._relevant(spans);
-    if (relevant.length === 0) return { status: 'ok', billable: 0 };
+    const { record, feed, otherRoots, traces } = this._select(spans);
+    if (record.length === 0) {
+      // Roots of traces with no LLM call (yet): remembered by the assembler for stragglers.
+      if (otherRoots.length) this._assembler.add(otherRoots);
+      return { status: 'ok', billable: 0 };
+    }
     if (!this._spool.hasRoom()) return { status: 'full', why: 'spool' };
     if (this._backlog.length > 0 && !this._drainBacklog()) return { status: 'full', why: 'queue' };
     // Requests still being written count as held for the ones arriving meanwhile, and are fed
     // to the assembler in arrival order, whichever write finishes first.
     for (const t of traces) this._incoming.set(t, (this._incoming.get(t) ?? 0) + 1);
-    const appended = this._spool.append(relevant);
+    const appended = this._spool.append(record);
     const previous = this._feedChain;
     let fed: Promise<boolean>;
     this._feedChain = fed = (async () => {
@@ -127,7 +133,7 @@ export class BillingPath {
       } finally {
         await previous;
       }
-      this._feed(id, relevant);
+      this._feed(id, record, otherRoots.length ? [...feed, ...otherRoots] : feed);
       this._kick();
       return true;
     })().finally(() => {
@@ -137,7 +143,7 @@ export class BillingPath {
         else this._incoming.delete(t);
       }
     });
-    return (await fed) ? { status: 'ok', billable: relevant.length } : { status: 'full', why: 'spool' };
+    return (await fed) ? { status: 'ok', billable: record.length } : { status: 'full', why: 'spool' };
   }
 
   /** Resolves every held trace now (shutdown). */
@@ -154,29 +160,72 @@ export class BillingPath {
     this._timer = undefined;
   }
 
-  /** GenAI spans first, so a root earlier in the same request still finds its trace held. */
-  private _relevant(spans: readonly SpanView[]): { relevant: SpanView[]; traces: Set<string> } {
-    const relevant: SpanView[] = [];
-    const traces = new Set<string>();
+  /**
+   * Splits a request: `record` is what billing needs (spooled), `feed` what goes to the
+   * assembler with it (GenAI spans first, so a root earlier in the same request still finds its
+   * trace held), `otherRoots` the root spans of traces holding no GenAI span, which the
+   * assembler only remembers for GenAI spans arriving after their root. A GenAI span whose root
+   * came earlier gets that root copied into its record, so a replay still attributes it.
+   */
+  private _select(spans: readonly SpanView[]): {
+    record: SpanView[];
+    feed: SpanView[];
+    otherRoots: SpanView[];
+    traces: Set<string>;
+  } {
+    const feed: SpanView[] = [];
+    const otherRoots: SpanView[] = [];
+    const genAiTraces = new Set<string>();
     for (const s of spans) {
       if (mayBeGenAi(s)) {
-        relevant.push(slimSpan(s));
-        traces.add(s.traceId);
+        feed.push(slimSpan(s));
+        genAiTraces.add(s.traceId);
       }
     }
-    if (relevant.length < spans.length) {
+    const rootsHere = new Set<string>();
+    if (feed.length < spans.length) {
       for (const s of spans) {
-        if (traces.has(s.traceId) || this._held.has(s.traceId) || this._incoming.has(s.traceId)) {
-          if (!mayBeGenAi(s)) relevant.push(slimSpan(s));
+        if (mayBeGenAi(s)) continue;
+        const isRoot = s.parentSpanId === undefined;
+        if (genAiTraces.has(s.traceId) || this._held.has(s.traceId) || this._incoming.has(s.traceId)) {
+          const slim = slimSpan(s);
+          feed.push(slim);
+          if (isRoot) {
+            rootsHere.add(s.traceId);
+            this._rememberRoot(slim);
+          }
+        } else if (isRoot) {
+          const slim = slimSpan(s);
+          otherRoots.push(slim);
+          this._rememberRoot(slim);
         }
       }
     }
-    for (const s of relevant) traces.add(s.traceId);
-    return { relevant, traces };
+    const traces = new Set<string>();
+    for (const s of feed) traces.add(s.traceId);
+    let record = feed;
+    for (const t of genAiTraces) {
+      if (rootsHere.has(t) || this._held.has(t) || this._incoming.has(t)) continue;
+      const root = this._roots.get(t);
+      if (root) {
+        if (record === feed) record = [...feed];
+        record.push(root);
+      }
+    }
+    return { record, feed, otherRoots, traces };
   }
 
-  private _feed(id: number, spans: readonly SpanView[]): void {
-    const traces = new Set(spans.map((s) => s.traceId));
+  private _rememberRoot(root: SpanView): void {
+    if (this._roots.size >= this._o.maxTraces && !this._roots.has(root.traceId)) {
+      const oldest = this._roots.keys().next().value;
+      if (oldest !== undefined) this._roots.delete(oldest);
+    }
+    this._roots.set(root.traceId, root);
+  }
+
+  /** Registers the record's traces as held, then hands `feed` to the assembler. */
+  private _feed(id: number, record: readonly SpanView[], feed: readonly SpanView[]): void {
+    const traces = new Set(record.map((s) => s.traceId));
     this._refs.set(id, 1); // the feed's own reference, dropped below
     const now = Date.now();
     for (const t of traces) {
@@ -189,7 +238,7 @@ export class BillingPath {
     }
     this._feeding = { id, traces };
     try {
-      this._assembler.add(spans);
+      this._assembler.add(feed);
     } finally {
       this._feeding = undefined;
     }

@@ -10,6 +10,7 @@ import { Metrics } from '../../src/sidecar/metrics.js';
 import { DiskSpool, MemorySpool } from '../../src/sidecar/spool.js';
 import type { Attributes, SpanView } from '../../src/span/span-view.js';
 import { makeSpan } from '../helpers/span.js';
+import { until } from './spawn-sidecar.js';
 
 const pricer: Pricer = {
   price: (r) => ({ usd: r.usage.inputTokens / 1e6, source: 'catalog', catalog: 'test' }),
@@ -143,6 +144,32 @@ describe('BillingPath with a disk spool', () => {
     const { billing } = open(d);
     rmSync(dir, { recursive: true, force: true });
     expect(await billing.ingest([trace(22, 'a').llm])).toEqual({ status: 'full', why: 'spool' });
+    billing.stop();
+  });
+
+  it('an LLM span arriving after its root (in a later request) gets the root customer, also after a crash', async () => {
+    const first = open(new HeldDelivery());
+    const t = trace(23, 'late-corp');
+    expect(await first.billing.ingest([t.root])).toEqual({ status: 'ok', billable: 0 });
+    expect(records()).toHaveLength(0); // a root alone is not spooled
+    await first.billing.ingest([t.llm]);
+    expect(records()).toHaveLength(1); // the LLM span, with a copy of its root
+    first.billing.stop(); // crash before its short straggler wait ends
+
+    const d = new HeldDelivery();
+    const second = open(d);
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['late-corp']);
+    second.billing.stop();
+  });
+
+  it('a straggler LLM span resolves after its short wait with the remembered root', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d, 100);
+    const t = trace(24, 'slow-corp');
+    await billing.ingest([t.root]);
+    await billing.ingest([t.llm]);
+    await until(() => d.items.length === 1, 'the straggler to resolve');
+    expect(d.items[0]!.tx.transaction.context.billable_customer_id).toBe('slow-corp');
     billing.stop();
   });
 
