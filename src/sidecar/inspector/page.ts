@@ -21,14 +21,14 @@ const CSS = `
 header{background:#fff;border-bottom:1px solid var(--line);padding:14px 24px}
 h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 8px}
 .sub{color:var(--muted);font-size:13px;margin-top:4px}code{background:#eef1f5;padding:1px 5px;border-radius:4px}
-main{padding:16px 24px;display:grid;gap:16px;grid-template-columns:repeat(auto-fit,minmax(360px,1fr))}
+main{padding:16px 24px;display:grid;gap:16px;grid-template-columns:repeat(auto-fit,minmax(520px,1fr))}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px 16px;min-width:0}
 .wide{grid-column:1/-1}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{flex:1 1 140px;background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
 .card .v{font-size:22px;font-weight:600}.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
-th{color:var(--muted);font-weight:500;font-size:12px}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+th{color:var(--muted);font-weight:500;font-size:12px}td.wrap{white-space:normal}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .scroll{overflow-x:auto}.warn{color:var(--warn)}.muted{color:var(--muted)}
 .badge{display:inline-block;font-size:12px;padding:1px 8px;border-radius:10px;background:#e7ecff;color:var(--accent);margin-left:8px}
 svg text{font-size:11px;fill:var(--muted)}svg rect.bar{fill:var(--accent)}
@@ -58,25 +58,25 @@ const SCRIPT = `
     var keys = Object.keys(obj || {});
     if (!keys.length) return '<p class="muted">none</p>';
     return '<table><tbody>' + keys.sort(function(a,b){ return obj[b]-obj[a]; }).map(function(k){
-      return '<tr><td><code>' + esc(k) + '</code></td><td class="n">' + num(obj[k]) + '</td><td class="muted">' + esc(REASONS[k.replace(/^rejected_/, '')] || (k.indexOf('rejected_') === 0 ? 'refused by the destination' : '')) + '</td></tr>';
+      return '<tr><td><code>' + esc(k) + '</code></td><td class="n">' + num(obj[k]) + '</td><td class="muted wrap">' + esc(REASONS[k.replace(/^rejected_/, '')] || (k.indexOf('rejected_') === 0 ? 'refused by the destination' : '')) + '</td></tr>';
     }).join('') + '</tbody></table>';
   }
   function totalsTable(rows, label){
     if (!rows.length) return '<p class="muted">no transactions yet</p>';
-    return '<table><thead><tr><th>' + label + '</th><th class="n">transactions</th><th class="n">input tokens</th><th class="n">output tokens</th><th class="n">est. USD</th><th class="n">unpriced</th></tr></thead><tbody>' +
+    return '<table><thead><tr><th>' + label + '</th><th class="n">transactions</th><th class="n">in tokens</th><th class="n">out tokens</th><th class="n">est. USD</th><th class="n">unpriced</th></tr></thead><tbody>' +
       rows.map(function(r){ var t = r.totals; return '<tr><td>' + esc(r.key) + '</td><td class="n">' + num(t.transactions) + '</td><td class="n">' + num(t.inputTokens) + '</td><td class="n">' + num(t.outputTokens) + '</td><td class="n">' + usd(t.usd) + '</td><td class="n">' + num(t.unpriced) + '</td></tr>'; }).join('') + '</tbody></table>';
   }
   function chart(series){
     if (!series.length) return '<p class="muted">no data yet</p>';
     var W = 900, H = 180, L = 70, B = 22, T = 8;
     var max = Math.max.apply(null, series.map(function(b){ return b.usd; })) || 1;
-    var bw = (W - L) / series.length;
+    var bw = (W - L) / series.length, gap = Math.max(1, bw * 0.15);
     var out = '<svg id="chart" viewBox="0 0 ' + W + ' ' + (H + B + T) + '" width="100%" role="img" aria-label="Estimated spend over time">';
     out += '<text x="0" y="' + (T + 10) + '">' + usd(max) + '</text><text x="0" y="' + (T + H) + '">$0</text>';
     out += '<line x1="' + L + '" x2="' + W + '" y1="' + (T + H) + '" y2="' + (T + H) + '" stroke="#ccd"/>';
     series.forEach(function(b, i){
       var h = b.usd / max * (H - 4);
-      out += '<rect class="bar" x="' + (L + i * bw + 1).toFixed(1) + '" y="' + (T + H - h).toFixed(1) + '" width="' + Math.max(1, bw - 2).toFixed(1) + '" height="' + h.toFixed(1) + '"><title>' + esc(new Date(b.start).toLocaleTimeString()) + ': ' + usd(b.usd) + ' (' + b.transactions + ' transactions)</title></rect>';
+      out += '<rect class="bar" x="' + (L + i * bw + gap).toFixed(1) + '" y="' + (T + H - h).toFixed(1) + '" width="' + Math.max(1, bw - 2 * gap).toFixed(1) + '" height="' + h.toFixed(1) + '"><title>' + esc(new Date(b.start).toLocaleTimeString()) + ': ' + usd(b.usd) + ' (' + b.transactions + ' transactions)</title></rect>';
     });
     var first = new Date(series[0].start), last = new Date(series[series.length - 1].end);
     out += '<text x="' + L + '" y="' + (T + H + 16) + '">' + esc(first.toLocaleTimeString()) + '</text>';

@@ -48,16 +48,23 @@ const STEPS_MS = [
 
 /**
  * Spend over time in at most `maxBuckets` equal buckets of a round size (1 s … 1 day), ending
- * at the latest point. Empty buckets are kept so the chart's x axis is linear.
+ * at the latest point (or `nowMs`, when later) and covering at least `minSpanMs`. Empty buckets
+ * are kept so the chart's x axis is linear.
  */
-export function spendSeries(points: readonly [number, number][], maxBuckets = 40): SeriesBucket[] {
+export function spendSeries(
+  points: readonly [number, number][],
+  maxBuckets = 40,
+  nowMs?: number,
+  minSpanMs = 0,
+): SeriesBucket[] {
   if (points.length === 0) return [];
   let min = Infinity;
-  let max = -Infinity;
+  let max = nowMs ?? -Infinity;
   for (const [t] of points) {
     if (t < min) min = t;
     if (t > max) max = t;
   }
+  min = Math.min(min, max - minSpanMs);
   const span = max - min;
   const step = STEPS_MS.find((s) => span / s < maxBuckets) ?? Math.ceil(span / maxBuckets);
   const first = Math.floor(min / step) * step;
@@ -123,6 +130,7 @@ export function buildSummary(i: SummaryInputs): InspectorSummary {
     byModel: s.by.model,
     byFeature: s.by.feature,
     recent: s.recent.slice(0, i.maxRows ?? 100),
-    series: spendSeries(s.points),
+    // At least the last five minutes, so a few calls show as bars in time, not one slab.
+    series: spendSeries(s.points, 40, i.nowMs, 5 * 60_000),
   };
 }
