@@ -9,6 +9,8 @@ Usage: fenra-otel <command> [options]
 Commands:
   convert FILE|-   OTLP/JSON trace files → Fenra transactions (JSON Lines on stdout)
   serve            OTLP/HTTP receiver (sidecar): prices LLM spans from any language, sends them to Fenra
+                   (with no FENRA_API_KEY: local mode, to .fenra/transactions.jsonl; inspector at /)
+  report [FILE]    totals by customer, model or feature from the local sink or convert output
 
 Run 'fenra-otel <command> --help' for a command's options.
 `;
@@ -22,6 +24,8 @@ export async function main(
   switch (verb) {
     case 'convert':
       return runConvert(rest, io);
+    case 'report':
+      return (await import('./report.js')).runReport(rest, io);
     case 'serve':
       return (await import('./serve.js')).runServe(rest, io);
     case '--version':
