@@ -176,16 +176,20 @@ export class BillingPath {
     const feed: SpanView[] = [];
     const otherRoots: SpanView[] = [];
     const genAiTraces = new Set<string>();
-    for (const s of spans) {
+    const isGenAi = new Uint8Array(spans.length);
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i]!;
       if (mayBeGenAi(s)) {
+        isGenAi[i] = 1;
         feed.push(slimSpan(s));
         genAiTraces.add(s.traceId);
       }
     }
     const rootsHere = new Set<string>();
     if (feed.length < spans.length) {
-      for (const s of spans) {
-        if (mayBeGenAi(s)) continue;
+      for (let i = 0; i < spans.length; i++) {
+        if (isGenAi[i]) continue;
+        const s = spans[i]!;
         const isRoot = s.parentSpanId === undefined;
         if (genAiTraces.has(s.traceId) || this._held.has(s.traceId) || this._incoming.has(s.traceId)) {
           const slim = slimSpan(s);

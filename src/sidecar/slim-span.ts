@@ -49,10 +49,17 @@ const CONTENT_PREFIXES: readonly string[] = [
   'retrieval.documents.',
 ];
 
+/** Attribute keys repeat from span to span: remember the answer (bounded). */
+const seen = new Map<string, boolean>();
+
 function isContent(key: string): boolean {
-  if (CONTENT_KEYS.has(key)) return true;
-  for (const p of CONTENT_PREFIXES) if (key.startsWith(p)) return true;
-  return false;
+  const known = seen.get(key);
+  if (known !== undefined) return known;
+  let content = CONTENT_KEYS.has(key);
+  for (let i = 0; !content && i < CONTENT_PREFIXES.length; i++)
+    content = key.startsWith(CONTENT_PREFIXES[i]!);
+  if (seen.size < 10_000) seen.set(key, content);
+  return content;
 }
 
 const NO_EVENTS: SpanView['events'] = Object.freeze([]);
