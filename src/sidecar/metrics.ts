@@ -8,18 +8,24 @@ type Labels = Readonly<Record<string, string>>;
 interface Family {
   help: string;
   type: 'counter' | 'gauge';
-  series: Map<string, { labels: Labels; value: number }>;
+  series: Map<string, { text: string; value: number }>;
 }
 
 function escape(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
+/** Lookup key of a label set: cheap (no escaping); label order is the caller's, always the same. */
 function key(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${escape(labels[k]!)}"`)
-    .join(',');
+  let k = '';
+  for (const name in labels) k += name + '\u0001' + labels[name] + '\u0002';
+  return k;
+}
+
+/** The label set as Prometheus writes it: `{a="x",b="y"}`. */
+function text(labels: Labels): string {
+  const parts = Object.keys(labels).map((k) => `${k}="${escape(labels[k]!)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
 }
 
 export class Metrics {
@@ -53,8 +59,8 @@ export class Metrics {
         for (const l of Object.keys(labels)) folded[l] = 'other';
         k = key(folded);
         s = f.series.get(k);
-        if (!s) f.series.set(k, (s = { labels: folded, value: 0 }));
-      } else f.series.set(k, (s = { labels, value: 0 }));
+        if (!s) f.series.set(k, (s = { text: text(folded), value: 0 }));
+      } else f.series.set(k, (s = { text: text(labels), value: 0 }));
     }
     s.value += value;
   }
@@ -76,7 +82,7 @@ export class Metrics {
         continue;
       }
       if (f.series.size === 0 && f.type === 'counter') out.push(`${name} 0`);
-      for (const [k, s] of f.series) out.push(k ? `${name}{${k}} ${s.value}` : `${name} ${s.value}`);
+      for (const s of f.series.values()) out.push(`${name}${s.text} ${s.value}`);
     }
     return out.join('\n') + '\n';
   }

@@ -243,7 +243,7 @@ describe('fenra-otel serve, end to end with the real OTLP exporters', () => {
       expect(metrics).toMatch(/^fenra_otel_requests_total\{encoding="other",status="415"\} 1$/m);
       expect(metrics).toMatch(/^fenra_otel_transactions_total\{outcome="accepted"\} [1-9]/m);
       expect(metrics).toMatch(
-        /^fenra_otel_estimated_usd_total\{customer="[^"]+",model="[^"]+",provider="openai"\} /m,
+        /^fenra_otel_estimated_usd_total\{provider="openai",model="[^"]+",customer="[^"]+"\} /m,
       );
     });
   });
