@@ -13,7 +13,7 @@ Reads OTLP/JSON traces (one ExportTraceServiceRequest, or JSON Lines of them as 
 OpenTelemetry Collector's file exporter writes) and prints one JSON object per line per
 billed provider call:
   {"transaction": <Fenra wire body>, "price": {...}, "span": {"trace_id","span_id","name"}}
-A one-line summary goes to stderr. Nothing is sent anywhere.
+A one-line summary goes to stderr. Nothing is sent anywhere, unless --send.
 
 Options:
   --customer-id ID          billable customer for calls with no customer attribute
@@ -23,6 +23,10 @@ Options:
   --context-key KEY         extra attribute key to copy into the transaction context
                             (repeatable; the allow-list)
   --azure-deployment D=M    Azure OpenAI deployment D runs model M (repeatable)
+  --send                    back-fill: send the transactions to Fenra ($FENRA_API_KEY,
+                            $FENRA_ENDPOINT) instead of printing them, with progress on
+                            stderr; with no API key, write them to the local sink
+  --data-dir DIR            the local sink's directory ($FENRA_DATA_DIR, default .fenra)
   -h, --help                this help
 `;
 
@@ -44,6 +48,8 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
         'customer-id-key': { type: 'string', multiple: true },
         'context-key': { type: 'string', multiple: true },
         'azure-deployment': { type: 'string', multiple: true },
+        send: { type: 'boolean' },
+        'data-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -104,6 +110,11 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     contextKeys: values['context-key'],
     azureDeployments,
   });
+  if (values.send) {
+    io.stderr.write(summarise(result, errors.length) + '\n');
+    const { sendConverted } = await import('./convert-send.js');
+    return sendConverted(result.transactions, result.spans, { io, env, dataDir: values['data-dir'] });
+  }
   for (const t of result.transactions) {
     await writeLine(
       io.stdout,

@@ -1,0 +1,67 @@
+import type { Writable } from 'node:stream';
+import type { BackfillProgress } from '../local/backfill.js';
+
+/**
+ * Progress of `convert --send`: a redrawn bar on a terminal, plain lines otherwise (CI logs,
+ * pipes), at most one every `intervalMs`. The final state is always printed.
+ */
+export interface ProgressReporter {
+  update(p: BackfillProgress): void;
+  done(p: BackfillProgress): void;
+}
+
+function duration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60
+    ? `${m}m${String(s % 60).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** One line of numbers: spans read, transactions sent of total, failures, rate and ETA. */
+export function progressText(p: BackfillProgress, spansRead: number): string {
+  const done = p.sent + p.failed + p.dropped;
+  const rate = p.elapsedMs > 0 ? (done * 1000) / p.elapsedMs : 0;
+  const eta = done >= p.total ? 0 : rate > 0 ? ((p.total - done) / rate) * 1000 : Infinity;
+  return (
+    `spans read ${spansRead} · transactions sent ${p.sent}/${p.total}` +
+    (p.failed ? ` · failed ${p.failed}` : '') +
+    (p.dropped ? ` · dropped ${p.dropped}` : '') +
+    ` · ${rate.toFixed(rate < 10 ? 1 : 0)}/s · ${done >= p.total ? `took ${duration(p.elapsedMs)}` : `ETA ${duration(eta)}`}`
+  );
+}
+
+export function bar(fraction: number, width = 24): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const full = Math.round(f * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
+}
+
+export function progressReporter(
+  out: Writable & { isTTY?: boolean },
+  spansRead: number,
+  options: { tty?: boolean; intervalMs?: number; now?: () => number } = {},
+): ProgressReporter {
+  const tty = options.tty ?? out.isTTY === true;
+  const interval = options.intervalMs ?? (tty ? 100 : 2_000);
+  const now = options.now ?? Date.now;
+  let last = -Infinity;
+  const line = (p: BackfillProgress): string => {
+    const done = p.sent + p.failed + p.dropped;
+    const text = progressText(p, spansRead);
+    return tty ? `${bar(p.total ? done / p.total : 1)} ${text}` : `convert --send: ${text}`;
+  };
+  return {
+    update(p) {
+      const t = now();
+      if (t - last < interval) return;
+      last = t;
+      out.write(tty ? `\r\x1b[2K${line(p)}` : `${line(p)}\n`);
+    },
+    done(p) {
+      out.write(tty ? `\r\x1b[2K${line(p)}\n` : `${line(p)}\n`);
+    },
+  };
+}

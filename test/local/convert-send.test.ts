@@ -1,0 +1,139 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { bar, progressReporter, progressText } from '../../src/cli/progress.js';
+import { parseRecordLines } from '../../src/local/records.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+
+const RECORDED = new URL('../fixtures/recorded/', import.meta.url);
+
+let dir: string;
+let server: IngestServer | undefined;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fenra-send-'));
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every recorded trace as one JSON Lines file (the Collector file exporter's shape). */
+function allRecorded(): string {
+  const file = join(dir, 'traces.jsonl');
+  const lines = readdirSync(RECORDED)
+    .filter((f) => f.endsWith('.otlp.json'))
+    .sort()
+    .map((f) => JSON.stringify(JSON.parse(readFileSync(new URL(f, RECORDED), 'utf8'))));
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+async function run(argv: string[], env: Record<string, string>) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await main(argv, { stdout, stderr, env });
+  return { code, out, err };
+}
+
+async function converted(file: string): Promise<{ transaction: { context: { span_id?: unknown } } }[]> {
+  const r = await run(['convert', file], {});
+  expect(r.code).toBe(0);
+  return r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { transaction: { context: { span_id?: unknown } } });
+}
+
+describe('fenra-otel convert --send', () => {
+  it('back-fills Fenra with every converted transaction, with plain progress lines off a terminal', async () => {
+    server = await startIngestServer({ apiKey: 'k-backfill' });
+    const file = allRecorded();
+    const expected = await converted(file);
+    expect(expected.length).toBeGreaterThan(20);
+    const r = await run(['convert', file, '--send'], {
+      FENRA_API_KEY: 'k-backfill',
+      FENRA_ENDPOINT: server.url,
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('');
+    expect(server.accepted.map((a) => a.transaction.context.span_id).sort()).toEqual(
+      expected.map((e) => e.transaction.context.span_id).sort(),
+    );
+    expect(r.err).toContain(`sending ${expected.length} transaction(s) to Fenra`);
+    expect(r.err).toMatch(
+      new RegExp(
+        `convert --send: spans read \\d+ · transactions sent ${expected.length}/${expected.length} · `,
+      ),
+    );
+    expect(r.err).not.toContain('\r');
+    expect(r.err).toContain(
+      `${expected.length} of ${expected.length} transaction(s) accepted by ${server.url}`,
+    );
+  });
+
+  it('stops and says so when Fenra refuses the key', async () => {
+    server = await startIngestServer({ apiKey: 'the-right-key' });
+    const file = allRecorded();
+    const r = await run(['convert', file, '--send'], { FENRA_API_KEY: 'wrong', FENRA_ENDPOINT: server.url });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('stopped: Fenra refused the API key (401)');
+    expect(server.accepted).toEqual([]);
+  });
+
+  it('writes to the local sink when there is no API key', async () => {
+    const file = allRecorded();
+    const expected = await converted(file);
+    const data = join(dir, 'data');
+    const r = await run(['convert', file, '--send', '--data-dir', data], {});
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('LOCAL MODE');
+    const records = parseRecordLines(readFileSync(join(data, 'transactions.jsonl'), 'utf8')).records;
+    expect(records.map((x) => x.transaction.context.span_id)).toEqual(
+      expected.map((e) => e.transaction.context.span_id),
+    );
+    // And report reads them back.
+    const rep = await run(['report', '--data-dir', data], {});
+    expect(rep.code).toBe(0);
+    expect(rep.out).toMatch(new RegExp(`TOTAL\\s+${expected.length}\\s`));
+  });
+});
+
+describe('progress', () => {
+  const p = { total: 200, sent: 50, failed: 0, dropped: 0, elapsedMs: 5_000 };
+
+  it('shows spans read, sent of total, rate and ETA', () => {
+    expect(progressText(p, 900)).toBe('spans read 900 · transactions sent 50/200 · 10/s · ETA 15s');
+    expect(progressText({ ...p, sent: 190, failed: 10 }, 900)).toBe(
+      'spans read 900 · transactions sent 190/200 · failed 10 · 40/s · took 5s',
+    );
+    expect(bar(0.5, 10)).toBe('[#####.....]  50%');
+  });
+
+  it('redraws one line on a terminal and finishes it with a newline', () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    let t = 0;
+    const r = progressReporter(out, 10, { tty: true, intervalMs: 100, now: () => t });
+    r.update(p);
+    t = 50;
+    r.update({ ...p, sent: 60 }); // within the interval: not drawn
+    t = 200;
+    r.update({ ...p, sent: 100 });
+    r.done({ ...p, sent: 200 });
+    const frames = text.split('\r\x1b[2K').filter(Boolean);
+    expect(frames).toHaveLength(3);
+    expect(frames[1]).toMatch(/^\[#{12}\.{12}\] {2}50% spans read 10 · transactions sent 100\/200/);
+    expect(frames[2]!.endsWith('\n')).toBe(true);
+    expect(text.split('\n')).toHaveLength(2);
+  });
+});
