@@ -1,0 +1,224 @@
+/**
+ * In-process overhead of FenraSpanProcessor, measured on the BUILT package (dist/index.js, what
+ * users run) in CPU time (process.cpuUsage), against a baseline measured in the same run:
+ *
+ * - end to end: requests of 10 spans (1 LLM span from the recorded fixtures, 9 HTTP/DB/internal
+ *   spans) through a NodeTracerProvider with a BatchSpanProcessor and the real OTLP/HTTP
+ *   exporter sending to a loopback sink; the same with FenraSpanProcessor added (its client
+ *   sending to the strict fake ingest server). The sinks run in another process. Runs
+ *   alternate (A B B A ...) after a warm-up; medians. The event loop is yielded every 50
+ *   requests, as an app's would be, so exporters run during the load and nothing is dropped.
+ * - micro: onStart + onEnd of the processor alone on spans recorded from the same workload,
+ *   GenAI and other spans timed separately; the GenAI figure includes conversion, pricing,
+ *   queueing and the later serialisation and sending (forceFlush inside the timed region).
+ */
+import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import type { Context } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type * as FenraApi from '../src/index.js';
+import type { Sinks } from './util.js';
+import { API_KEY, cpuSince, DIST, median, round } from './util.js';
+import { runRequest, SPANS_PER_REQUEST, tracerCache } from './workload.js';
+
+type Api = typeof FenraApi;
+
+export async function loadBuilt(): Promise<Api> {
+  return (await import(pathToFileURL(`${DIST}index.js`).href)) as Api;
+}
+
+const resource = resourceFromAttributes({
+  'service.name': 'support-bot',
+  'service.version': '1.4.2',
+  'deployment.environment.name': 'production',
+});
+
+export interface InProcessResult {
+  inprocess_cpu_ratio: number;
+  /** End to end: CPU µs per span without / with Fenra, and the difference. */
+  e2e_us_per_span_baseline: number;
+  e2e_us_per_span_fenra: number;
+  e2e_added_us_per_span: number;
+  us_per_genai_span: number;
+  /** The synchronous part paid inside onEnd (convert, price, enqueue). */
+  us_per_genai_span_onend: number;
+  us_per_other_span: number;
+  requests_per_1000_tx: number;
+  bytes_per_1000_tx: number;
+  wire_transactions: number;
+  spans_per_run: number;
+  runs: number;
+}
+
+async function e2eRun(
+  api: Api,
+  sinks: Sinks,
+  withFenra: boolean,
+  requests: number,
+): Promise<{ cpuUs: number; billed: number; accepted: number; dropped: number }> {
+  const bsp = new BatchSpanProcessor(new OTLPTraceExporter({ url: sinks.otlp }));
+  const fenra = withFenra
+    ? new api.FenraSpanProcessor({ apiKey: API_KEY, endpoint: sinks.ingest })
+    : undefined;
+  const processors: SpanProcessor[] = fenra ? [fenra, bsp] : [bsp];
+  const provider = new NodeTracerProvider({ resource, spanProcessors: processors });
+  const tracers = tracerCache(provider);
+  const start = process.cpuUsage();
+  for (let i = 0; i < requests; i++) {
+    runRequest(tracers, i);
+    if (i % 50 === 49) await yieldLoop();
+  }
+  await provider.forceFlush();
+  const cpuUs = cpuSince(start);
+  const s = fenra?.stats();
+  await provider.shutdown();
+  const dropped = s ? Object.values(s.delivery.dropped).reduce((a, b) => a + b, 0) : 0;
+  return { cpuUs, billed: s?.billed ?? 0, accepted: s?.delivery.accepted ?? 0, dropped };
+}
+
+interface Recorded {
+  starts: { span: Span; ctx: Context; genai: boolean }[];
+  ends: { span: ReadableSpan; genai: boolean }[];
+}
+
+/** Records what a provider hands its processors for `requests` requests of the workload. */
+async function record(requests: number): Promise<Recorded> {
+  const rec: Recorded = { starts: [], ends: [] };
+  const isGenAi = (s: { instrumentationScope: { name: string } }): boolean =>
+    !/instrumentation-(http|pg|ioredis|undici|express)$/.test(s.instrumentationScope.name);
+  const recorder: SpanProcessor = {
+    onStart: (span, ctx) => rec.starts.push({ span, ctx, genai: isGenAi(span) }),
+    onEnd: (span) => rec.ends.push({ span, genai: isGenAi(span) }),
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [recorder] });
+  const tracers = tracerCache(provider);
+  for (let i = 0; i < requests; i++) runRequest(tracers, i);
+  await provider.shutdown();
+  return rec;
+}
+
+async function microRound(
+  api: Api,
+  sinks: Sinks,
+  requests: number,
+): Promise<{ genai: number; genaiOnEnd: number; other: number; billed: number; accepted: number }> {
+  const rec = await record(requests);
+  const fenra = new api.FenraSpanProcessor({
+    apiKey: API_KEY,
+    endpoint: sinks.ingest,
+    maxQueueSize: requests * 2,
+  });
+  const otherStarts = rec.starts.filter((s) => !s.genai);
+  const genaiStarts = rec.starts.filter((s) => s.genai);
+  const genaiEnds = rec.ends.filter((s) => s.genai).map((s) => s.span);
+  const otherEnds = rec.ends.filter((s) => !s.genai).map((s) => s.span);
+
+  const c0 = process.cpuUsage();
+  for (const s of otherStarts) fenra.onStart(s.span, s.ctx);
+  const otherA = cpuSince(c0);
+
+  const c1 = process.cpuUsage();
+  for (const s of genaiStarts) fenra.onStart(s.span, s.ctx);
+  for (const s of genaiEnds) fenra.onEnd(s);
+  const genaiSync = cpuSince(c1);
+  await fenra.forceFlush();
+  const genaiAll = cpuSince(c1);
+
+  const c2 = process.cpuUsage();
+  for (const s of otherEnds) fenra.onEnd(s);
+  const otherB = cpuSince(c2);
+
+  const st = fenra.stats();
+  await fenra.shutdown();
+  return {
+    genai: genaiAll / genaiStarts.length,
+    genaiOnEnd: genaiSync / genaiStarts.length,
+    other: (otherA + otherB) / otherStarts.length,
+    billed: st.billed,
+    accepted: st.delivery.accepted,
+  };
+}
+
+export async function benchInProcess(
+  sinks: Sinks,
+  opts: { requests?: number; pairs?: number; microRounds?: number } = {},
+): Promise<InProcessResult> {
+  const api = await loadBuilt();
+  const requests = opts.requests ?? 3000;
+  const pairs = opts.pairs ?? 8;
+
+  // Warm-up: JIT, connection pools, price memo.
+  for (let i = 0; i < 2; i++) {
+    await e2eRun(api, sinks, false, requests);
+    await e2eRun(api, sinks, true, requests);
+  }
+  const base: number[] = [];
+  const withF: number[] = [];
+  const ratios: number[] = [];
+  let wire = { requests: 0, bytes: 0, tx: 0 };
+  for (let p = 0; p < pairs; p++) {
+    const order = p % 2 === 0 ? [false, true] : [true, false];
+    const got: Record<string, number> = {};
+    for (const f of order) {
+      await sinks.reset();
+      const r = await e2eRun(api, sinks, f, requests);
+      if (f) {
+        const st = await sinks.stats();
+        if (r.dropped > 0 || r.accepted !== requests || st.ingestAccepted !== requests) {
+          throw new Error(
+            `in-process run lost transactions: billed ${r.billed}, accepted ${r.accepted}, dropped ${r.dropped}, ingest recorded ${st.ingestAccepted}, expected ${requests}`,
+          );
+        }
+        wire = {
+          requests: wire.requests + st.ingestRequests,
+          bytes: wire.bytes + st.ingestBytes,
+          tx: wire.tx + st.ingestAccepted,
+        };
+      }
+      got[String(f)] = r.cpuUs;
+    }
+    base.push(got['false'] as number);
+    withF.push(got['true'] as number);
+    ratios.push((got['true'] as number) / (got['false'] as number));
+  }
+
+  const microRequests = 5000;
+  const rounds = opts.microRounds ?? 9;
+  await microRound(api, sinks, 1000); // warm-up
+  const g: number[] = [];
+  const gs: number[] = [];
+  const o: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const m = await microRound(api, sinks, microRequests);
+    if (m.billed !== microRequests || m.accepted !== microRequests) {
+      throw new Error(`micro round billed ${m.billed}, accepted ${m.accepted} of ${microRequests}`);
+    }
+    g.push(m.genai);
+    gs.push(m.genaiOnEnd);
+    o.push(m.other);
+  }
+
+  const spans = requests * SPANS_PER_REQUEST;
+  const mb = median(base);
+  const mf = median(withF);
+  return {
+    inprocess_cpu_ratio: round(median(ratios), 3),
+    e2e_us_per_span_baseline: round(mb / spans),
+    e2e_us_per_span_fenra: round(mf / spans),
+    e2e_added_us_per_span: round((mf - mb) / spans, 3),
+    us_per_genai_span: round(median(g)),
+    us_per_genai_span_onend: round(median(gs)),
+    us_per_other_span: round(median(o), 3),
+    requests_per_1000_tx: round((wire.requests / wire.tx) * 1000, 1),
+    bytes_per_1000_tx: Math.round((wire.bytes / wire.tx) * 1000),
+    wire_transactions: wire.tx,
+    spans_per_run: spans,
+    runs: pairs * 2,
+  };
+}

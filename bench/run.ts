@@ -1,0 +1,237 @@
+/**
+ * `npm run bench [-- --json FILE] [-- --only inprocess,pricing,sidecar,startup,decode]`
+ *
+ * Every figure is measured against a baseline taken in the same run on the same machine.
+ * The in-process and sidecar benches run the BUILT package (.tmp-bench-dist, built by the npm
+ * script); the receivers (OTLP sink, Fenra ingest) run in a separate process.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { benchDecode } from './decode.js';
+import type { InProcessResult } from './inprocess.js';
+import { benchInProcess } from './inprocess.js';
+import { benchPricing } from './pricing.js';
+import type { SidecarResult } from './sidecar.js';
+import { benchSidecar } from './sidecar.js';
+import { DIST, startSinks } from './util.js';
+
+const { values } = parseArgs({
+  options: { json: { type: 'string' }, only: { type: 'string' } },
+  allowPositionals: false,
+});
+const only = values.only?.split(',');
+const want = (s: string): boolean => only === undefined || only.includes(s);
+
+if (!existsSync(`${DIST}index.js`)) {
+  console.error(
+    `The built package is missing at ${DIST}; run it through \`npm run bench\` (which builds it).`,
+  );
+  process.exit(1);
+}
+
+function cpuModel(): string {
+  try {
+    const m = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m?.[1]) return m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+async function section<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  if (!want(name)) return undefined;
+  const t = performance.now();
+  process.stderr.write(`bench: ${name} ...`);
+  const r = await fn();
+  process.stderr.write(` ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  return r;
+}
+
+/** `benchRegister()` lives in bench/register.ts (another engineer's); absent → null. */
+async function startup(): Promise<number | null> {
+  if (!existsSync(new URL('./register.ts', import.meta.url))) return null;
+  const mod = (await import('./register.js')) as {
+    benchRegister?: () => Promise<{ register_startup_ms: number }>;
+  };
+  if (typeof mod.benchRegister !== 'function') return null;
+  return (await mod.benchRegister()).register_startup_ms;
+}
+
+const started = performance.now();
+const machine = {
+  node: process.version,
+  cpu: cpuModel(),
+  cores: cpus().length,
+  platform: `${process.platform} ${process.arch}`,
+  date: new Date().toISOString(),
+};
+
+const sinks = await startSinks();
+let inproc: InProcessResult | undefined;
+let side: SidecarResult | undefined;
+let pricing: Awaited<ReturnType<typeof benchPricing>> | undefined;
+let decode: Awaited<ReturnType<typeof benchDecode>> | undefined;
+let registerMs: number | null | undefined;
+try {
+  inproc = await section('inprocess', () => benchInProcess(sinks));
+  pricing = await section('pricing', () => benchPricing());
+  decode = await section('decode', () => benchDecode());
+  side = await section('sidecar', () => benchSidecar(sinks));
+  registerMs = await section('startup', () => startup());
+} finally {
+  sinks.close();
+}
+
+type Row = [string, string, string, string];
+const rows: Row[] = [];
+const fmt = (x: number | null | undefined, unit = ''): string =>
+  x === undefined ? 'not run' : x === null ? 'n/a' : `${x.toLocaleString('en-US')}${unit}`;
+const verdict = (x: number | null | undefined, ok: (v: number) => boolean): string =>
+  x === undefined || x === null ? '' : ok(x) ? 'met' : 'MISSED';
+
+if (inproc) {
+  const i = inproc;
+  rows.push([
+    'In-process CPU ratio (with / without Fenra)',
+    fmt(i.inprocess_cpu_ratio, '×'),
+    '≤ 1.05',
+    verdict(i.inprocess_cpu_ratio, (v) => v <= 1.05),
+  ]);
+  rows.push([
+    '  baseline CPU per span (BSP + OTLP/HTTP exporter)',
+    fmt(i.e2e_us_per_span_baseline, ' µs'),
+    '',
+    '',
+  ]);
+  rows.push(['  added CPU per span, end to end (10 % GenAI)', fmt(i.e2e_added_us_per_span, ' µs'), '', '']);
+  rows.push([
+    'Added CPU per GenAI span (convert, price, queue, send)',
+    fmt(i.us_per_genai_span, ' µs'),
+    '≤ 3 µs',
+    verdict(i.us_per_genai_span, (v) => v <= 3),
+  ]);
+  rows.push(['  of which inside onEnd (the app thread)', fmt(i.us_per_genai_span_onend, ' µs'), '', '']);
+  rows.push([
+    'Added CPU per non-GenAI span (onStart + onEnd)',
+    fmt(i.us_per_other_span, ' µs'),
+    '≤ 0.2 µs',
+    verdict(i.us_per_other_span, (v) => v <= 0.2),
+  ]);
+  rows.push(['Wire: HTTP requests per 1,000 transactions (in-process)', fmt(i.requests_per_1000_tx), '', '']);
+  rows.push(['Wire: bytes per 1,000 transactions (in-process)', fmt(i.bytes_per_1000_tx, ' B'), '', '']);
+}
+if (pricing) {
+  rows.push([
+    'Pricing: PriceBook speed-up over raw calcPrice',
+    fmt(pricing.pricing_speedup, '×'),
+    '≥ 5×',
+    verdict(pricing.pricing_speedup, (v) => v >= 5),
+  ]);
+  rows.push([
+    '  µs per call: raw / PriceBook',
+    `${pricing.raw_us_per_call} / ${pricing.book_us_per_call}`,
+    '',
+    '',
+  ]);
+}
+if (decode)
+  rows.push([
+    'Bare OTLP/protobuf decode (bench/decode.ts)',
+    fmt(decode.decode_spans_per_s, ' spans/s'),
+    '',
+    '',
+  ]);
+if (side) {
+  const s = side;
+  rows.push([
+    'Sidecar: GenAI spans/s answered and delivered (4 conns)',
+    fmt(s.sidecar_genai_spans_per_s),
+    '≥ 50,000',
+    verdict(s.sidecar_genai_spans_per_s, (v) => v >= 50_000),
+  ]);
+  rows.push([
+    '  GenAI spans per sidecar CPU-second (one core)',
+    fmt(s.sidecar_genai_spans_per_cpu_s),
+    '≥ 50,000',
+    verdict(s.sidecar_genai_spans_per_cpu_s, (v) => v >= 50_000),
+  ]);
+  rows.push([
+    '  sidecar CPU per 512-span request / bare decode',
+    fmt(s.sidecar_vs_bare_decode, '×'),
+    '≤ 2×',
+    verdict(s.sidecar_vs_bare_decode, (v) => v <= 2),
+  ]);
+  rows.push([
+    '  decode + convert / bare decode (in process)',
+    fmt(s.decode_convert_vs_bare_decode, '×'),
+    '≤ 2×',
+    verdict(s.decode_convert_vs_bare_decode, (v) => v <= 2),
+  ]);
+  rows.push([
+    '  bare decode / sidecar CPU per request',
+    `${s.bare_decode_us_per_request} / ${s.sidecar_cpu_us_per_request} µs`,
+    '',
+    '',
+  ]);
+  rows.push(['  request latency p50 / p99', `${s.sidecar_p50_ms} / ${s.sidecar_p99_ms} ms`, '', '']);
+  rows.push([
+    '  delivered / expected transactions',
+    `${s.sidecar_delivered} / ${s.sidecar_expected}`,
+    'equal',
+    verdict(s.sidecar_delivered, (v) => v === s.sidecar_expected),
+  ]);
+  rows.push(['  peak RSS', fmt(s.sidecar_rss_mb, ' MiB'), '', '']);
+  rows.push([
+    'Sidecar RSS when fed faster than Fenra answers',
+    fmt(s.sidecar_rss_mb_overload, ' MiB'),
+    '',
+    '',
+  ]);
+  rows.push(['  429 answers given meanwhile (push-back)', fmt(s.sidecar_overload_429), '', '']);
+  rows.push([
+    'Wire: HTTP requests per 1,000 transactions (sidecar)',
+    fmt(s.sidecar_requests_per_1000_tx),
+    '',
+    '',
+  ]);
+}
+rows.push(['Startup: added time of --import @fenra/otel/register', fmt(registerMs, ' ms'), '', '']);
+
+const header: Row = ['Measure', 'Result', 'Target', ''];
+const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+const line = (r: Row): string => `| ${r.map((x, c) => x.padEnd(widths[c] as number)).join(' | ')} |`;
+const table = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join(
+  '\n',
+);
+const elapsed = ((performance.now() - started) / 1000).toFixed(0);
+console.log(
+  `\n${table}\n\nNode ${machine.node}, ${machine.cpu} (${machine.cores} cores), ${machine.platform}; bench took ${elapsed} s.`,
+);
+
+if (values.json !== undefined) {
+  const figures = {
+    inprocess_cpu_ratio: inproc?.inprocess_cpu_ratio ?? null,
+    us_per_genai_span: inproc?.us_per_genai_span ?? null,
+    us_per_other_span: inproc?.us_per_other_span ?? null,
+    pricing_speedup: pricing?.pricing_speedup ?? null,
+    sidecar_genai_spans_per_s: side?.sidecar_genai_spans_per_s ?? null,
+    sidecar_vs_bare_decode: side?.sidecar_vs_bare_decode ?? null,
+    requests_per_1000_tx: inproc?.requests_per_1000_tx ?? null,
+    register_startup_ms: registerMs ?? null,
+    sidecar_rss_mb_overload: side?.sidecar_rss_mb_overload ?? null,
+    ...inproc,
+    ...(pricing === undefined
+      ? {}
+      : {
+          pricing_raw_us_per_call: pricing.raw_us_per_call,
+          pricing_book_us_per_call: pricing.book_us_per_call,
+        }),
+    ...(decode === undefined ? {} : { decode_spans_per_s: decode.decode_spans_per_s }),
+    ...side,
+    machine,
+  };
+  writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
+  console.log(`figures written to ${values.json}`);
+}
