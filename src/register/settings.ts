@@ -10,6 +10,12 @@ export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
+export const RESOURCE_DETECTOR_NAMES = ['env', 'process', 'host', 'os', 'serviceinstance'] as const;
+export type ResourceDetectorName = (typeof RESOURCE_DETECTOR_NAMES)[number];
+
+export const PROPAGATOR_NAMES = ['tracecontext', 'baggage'] as const;
+export type PropagatorName = (typeof PROPAGATOR_NAMES)[number];
+
 export interface RegisterSettings {
   /** `OTEL_SDK_DISABLED` / `FENRA_DISABLED`: nothing is started. */
   disabled: boolean;
@@ -18,10 +24,17 @@ export interface RegisterSettings {
   shutdownTimeoutMillis: number;
   /** Set when all spans are also exported over OTLP (an OTLP endpoint is configured). */
   otlp: { protocol: OtlpProtocol } | undefined;
-  /** `OTEL_PROPAGATORS` is set: let the SDK build propagators from it. */
-  propagatorsFromEnv: boolean;
-  /** `OTEL_NODE_RESOURCE_DETECTORS` is set: let the SDK choose the resource detectors. */
-  resourceDetectorsFromEnv: boolean;
+  /**
+   * `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `none`). Default `tracecontext` only: baggage
+   * carries the customer id, which must not travel to LLM providers in request headers.
+   */
+  propagators: PropagatorName[];
+  /**
+   * `OTEL_NODE_RESOURCE_DETECTORS` (`env`, `process`, `host`, `os`, `serviceinstance`, `all`,
+   * `none`). Default `env,process`: the host detector settles asynchronously, and spans
+   * converted before then would read an unsettled resource.
+   */
+  resourceDetectors: ResourceDetectorName[];
   /** `OTEL_LOG_LEVEL`, if set. */
   logLevel: string | undefined;
   problems: string[];
@@ -101,6 +114,41 @@ function selectOtlp(env: Env, problems: string[]): RegisterSettings['otlp'] {
   return { protocol: 'http/protobuf' };
 }
 
+function selectPropagators(env: Env, problems: string[]): PropagatorName[] {
+  const names = list(env, 'OTEL_PROPAGATORS');
+  if (names === undefined) return ['tracecontext'];
+  if (names.includes('none')) return [];
+  const out: PropagatorName[] = [];
+  for (const n of names) {
+    if ((PROPAGATOR_NAMES as readonly string[]).includes(n)) {
+      if (!out.includes(n as PropagatorName)) out.push(n as PropagatorName);
+    } else {
+      problems.push(
+        `OTEL_PROPAGATORS: "${n}" is not supported by the register entry (supported: tracecontext, baggage, none)`,
+      );
+    }
+  }
+  return out;
+}
+
+function selectResourceDetectors(env: Env, problems: string[]): ResourceDetectorName[] {
+  const names = list(env, 'OTEL_NODE_RESOURCE_DETECTORS');
+  if (names === undefined) return ['env', 'process'];
+  if (names.includes('none')) return [];
+  if (names.includes('all')) return [...RESOURCE_DETECTOR_NAMES];
+  const out: ResourceDetectorName[] = [];
+  for (const n of names) {
+    if ((RESOURCE_DETECTOR_NAMES as readonly string[]).includes(n)) {
+      if (!out.includes(n as ResourceDetectorName)) out.push(n as ResourceDetectorName);
+    } else {
+      problems.push(
+        `OTEL_NODE_RESOURCE_DETECTORS: unknown detector "${n}" (known: ${RESOURCE_DETECTOR_NAMES.join(', ')}, all, none)`,
+      );
+    }
+  }
+  return out;
+}
+
 export function readRegisterSettings(env: Env): RegisterSettings {
   const problems: string[] = [];
   let shutdownTimeoutMillis = DEFAULT_SHUTDOWN_TIMEOUT_MILLIS;
@@ -118,8 +166,8 @@ export function readRegisterSettings(env: Env): RegisterSettings {
     instrumentations: selectInstrumentations(env, problems),
     shutdownTimeoutMillis,
     otlp: selectOtlp(env, problems),
-    propagatorsFromEnv: value(env, 'OTEL_PROPAGATORS') !== undefined,
-    resourceDetectorsFromEnv: value(env, 'OTEL_NODE_RESOURCE_DETECTORS') !== undefined,
+    propagators: selectPropagators(env, problems),
+    resourceDetectors: selectResourceDetectors(env, problems),
     logLevel: value(env, 'OTEL_LOG_LEVEL'),
     problems,
   };

@@ -1,15 +1,31 @@
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { isMainThread } from 'node:worker_threads';
+import type { TextMapPropagator } from '@opentelemetry/api';
 import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import { W3CTraceContextPropagator, diagLogLevelFromString } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+  diagLogLevelFromString,
+} from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { isMainThread } from 'node:worker_threads';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { envDetector, processDetector } from '@opentelemetry/resources';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import type { ResourceDetector } from '@opentelemetry/resources';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { FenraSpanProcessor } from '../otel/span-processor.js';
 import { createInstrumentations, hookedModuleNames } from './instrumentations.js';
-import type { RegisterSettings } from './settings.js';
+import type { PropagatorName, RegisterSettings, ResourceDetectorName } from './settings.js';
 import { readRegisterSettings } from './settings.js';
 import type { ShutdownHooks } from './shutdown.js';
 import { installShutdownHooks } from './shutdown.js';
@@ -27,12 +43,12 @@ export const EXISTING_PROVIDER_WARNING =
   "import { FenraSpanProcessor } from '@fenra/otel'; new NodeSDK({ spanProcessors: [new FenraSpanProcessor(), ...yours] })";
 
 export interface RegisterHandle {
-  readonly sdk: NodeSDK;
+  readonly provider: NodeTracerProvider;
   readonly processor: FenraSpanProcessor;
   readonly settings: RegisterSettings;
   /** Bare module names the ESM loader hook must wrap for the instrumentations to see them. */
   readonly hookedModules: readonly string[];
-  /** Flushes and shuts the SDK down (what the exit hooks call). */
+  /** Flushes and shuts the tracer provider down (what the exit hooks call). */
   shutdown(): Promise<void>;
   readonly hooks: ShutdownHooks;
 }
@@ -48,10 +64,29 @@ export function hasGlobalTracerProvider(): boolean {
 }
 
 function setUpDiagLogger(level: string | undefined): void {
-  // The SDK installs a console logger itself when OTEL_LOG_LEVEL is set; otherwise warnings
-  // (ours: a provider already there, calls that cannot be billed) must still be seen.
-  if (level !== undefined) return;
-  diag.setLogger(new DiagConsoleLogger(), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  // OTEL_LOG_LEVEL as OpenTelemetry defines it; without it, warnings only (ours: a provider
+  // already there, calls that cannot be billed) so that they are seen.
+  const parsed = level === undefined ? undefined : diagLogLevelFromString(level);
+  diag.setLogger(new DiagConsoleLogger(), {
+    logLevel: parsed ?? DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
+  if (level !== undefined && parsed === undefined) log.warn(`OTEL_LOG_LEVEL: unknown level "${level}"`);
+}
+
+const DETECTORS: Record<ResourceDetectorName, ResourceDetector> = {
+  env: envDetector,
+  process: processDetector,
+  host: hostDetector,
+  os: osDetector,
+  serviceinstance: serviceInstanceIdDetector,
+};
+
+function propagator(names: readonly PropagatorName[]): TextMapPropagator {
+  const parts = names.map((n) =>
+    n === 'baggage' ? new W3CBaggagePropagator() : new W3CTraceContextPropagator(),
+  );
+  return new CompositePropagator({ propagators: parts });
 }
 
 function otlpProcessor(settings: RegisterSettings): SpanProcessor | undefined {
@@ -63,11 +98,15 @@ function otlpProcessor(settings: RegisterSettings): SpanProcessor | undefined {
 }
 
 /**
- * Starts the OpenTelemetry Node SDK with `FenraSpanProcessor`, the LLM instrumentations and
- * the exit hooks, configured by the environment only. Does nothing (and says why) when
- * disabled, when it already ran in this process, or when a tracer provider is already
- * registered (it never replaces one). `FENRA_*` values are read (and their problems
- * reported) by the processor's configuration, as for `new FenraSpanProcessor()`.
+ * Starts a Node tracer provider with `FenraSpanProcessor`, the LLM instrumentations and the
+ * exit hooks, configured by the environment only. Does nothing (and says why) when disabled,
+ * when it already ran in this process, or when a tracer provider is already registered (it
+ * never replaces one). `FENRA_*` values are read (and their problems reported) by the
+ * processor's configuration, as for `new FenraSpanProcessor()`.
+ *
+ * Built on the pieces `NodeSDK` is made of (tracer provider, async-hooks context manager,
+ * propagators, resource detectors, instrumentations) rather than on `NodeSDK` itself: loading
+ * `@opentelemetry/sdk-node` alone costs ~250 ms of startup (its metrics, logs and gRPC exporters).
  */
 export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterResult {
   // Node runs `--require` preloads in its module-loader thread too (and in worker threads):
@@ -89,29 +128,26 @@ export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterRes
   const spanProcessors: SpanProcessor[] = [processor];
   const otlp = otlpProcessor(settings);
   if (otlp !== undefined) spanProcessors.push(otlp);
+  const resource = defaultResource().merge(
+    detectResources({ detectors: settings.resourceDetectors.map((n) => DETECTORS[n]) }),
+  );
+  // Sampler and span limits: from OTEL_TRACES_SAMPLER etc., read by the provider itself.
+  const provider = new NodeTracerProvider({ resource, spanProcessors });
+  provider.register({ propagator: propagator(settings.propagators) });
   const instrumentations = createInstrumentations(settings.instrumentations);
-  const sdk = new NodeSDK({
-    spanProcessors,
-    instrumentations,
-    // Traces only: no metric readers or log exporters are set up behind the user's back.
-    metricReaders: [],
-    // The host detector settles asynchronously, and spans converted before then would read an
-    // unsettled resource: env (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) and process only,
-    // unless OTEL_NODE_RESOURCE_DETECTORS chooses.
-    ...(settings.resourceDetectorsFromEnv ? {} : { resourceDetectors: [envDetector, processDetector] }),
-    logRecordProcessors: [],
-    // No baggage propagator unless asked: baggage carries the customer id, which must not
-    // travel to LLM providers in request headers.
-    ...(settings.propagatorsFromEnv ? {} : { textMapPropagator: new W3CTraceContextPropagator() }),
-  });
-  if (settings.logLevel !== undefined && diagLogLevelFromString(settings.logLevel) === undefined) {
-    log.warn(`OTEL_LOG_LEVEL: unknown level "${settings.logLevel}"`);
-  }
-  sdk.start();
-  const shutdown = (): Promise<void> => sdk.shutdown();
+  registerInstrumentations({ instrumentations, tracerProvider: provider });
+
+  const shutdown = (): Promise<void> => provider.shutdown();
   const hooks = installShutdownHooks(shutdown, settings.shutdownTimeoutMillis);
   return {
     started: true,
-    handle: { sdk, processor, settings, hookedModules: hookedModuleNames(instrumentations), shutdown, hooks },
+    handle: {
+      provider,
+      processor,
+      settings,
+      hookedModules: hookedModuleNames(instrumentations),
+      shutdown,
+      hooks,
+    },
   };
 }

@@ -8,8 +8,8 @@ describe('readRegisterSettings', () => {
       instrumentations: ['openai', 'aws-sdk'],
       shutdownTimeoutMillis: DEFAULT_SHUTDOWN_TIMEOUT_MILLIS,
       otlp: undefined,
-      propagatorsFromEnv: false,
-      resourceDetectorsFromEnv: false,
+      propagators: ['tracecontext'],
+      resourceDetectors: ['env', 'process'],
       logLevel: undefined,
       problems: [],
     });
@@ -78,12 +78,30 @@ describe('readRegisterSettings', () => {
     }
   });
 
-  it('leaves propagators, resource detectors and the log level to the SDK when set', () => {
+  it('propagators, resource detectors and the log level from the OTEL_* variables', () => {
     const s = readRegisterSettings({
-      OTEL_PROPAGATORS: 'tracecontext,baggage',
+      OTEL_PROPAGATORS: 'tracecontext,baggage,tracecontext',
       OTEL_NODE_RESOURCE_DETECTORS: 'env,host',
       OTEL_LOG_LEVEL: 'debug',
     });
-    expect(s).toMatchObject({ propagatorsFromEnv: true, resourceDetectorsFromEnv: true, logLevel: 'debug' });
+    expect(s).toMatchObject({
+      propagators: ['tracecontext', 'baggage'],
+      resourceDetectors: ['env', 'host'],
+      logLevel: 'debug',
+      problems: [],
+    });
+    expect(readRegisterSettings({ OTEL_PROPAGATORS: 'none' }).propagators).toEqual([]);
+    expect(readRegisterSettings({ OTEL_NODE_RESOURCE_DETECTORS: 'none' }).resourceDetectors).toEqual([]);
+    expect(readRegisterSettings({ OTEL_NODE_RESOURCE_DETECTORS: 'all' }).resourceDetectors).toEqual([
+      'env',
+      'process',
+      'host',
+      'os',
+      'serviceinstance',
+    ]);
+    const odd = readRegisterSettings({ OTEL_PROPAGATORS: 'b3,baggage', OTEL_NODE_RESOURCE_DETECTORS: 'gcp' });
+    expect(odd.propagators).toEqual(['baggage']);
+    expect(odd.resourceDetectors).toEqual([]);
+    expect(odd.problems).toHaveLength(2);
   });
 });
