@@ -325,8 +325,10 @@ export class BillingPath {
 
   private _settled(tx: PricedTransaction, s: Settlement, group: Group): void {
     this._metrics.add('fenra_otel_transactions_total', 1, {
-      outcome: s.outcome === 'accepted' ? 'accepted' : `rejected_${s.reason}`,
+      outcome: s.outcome === 'accepted' ? 'accepted' : `${s.outcome}_${s.reason}`,
     });
+    // Dropped undelivered (shutdown, no key): a disk spool keeps its record for the next start.
+    if (s.outcome === 'dropped' && this._spool.durable) return;
     group.outstanding--;
     if (s.outcome === 'accepted') group.acks.push(txKey(tx));
     if (!group.scheduled) {

@@ -4,10 +4,10 @@ import type { Pricer } from '../pricing/types.js';
 import { VERSION } from '../version.js';
 import { BillingPath } from './billing.js';
 import type { TransactionDelivery } from './delivery.js';
-import { FenraDelivery } from './delivery.js';
 import { Forwarder } from './forwarder.js';
 import { RouteServer, send } from './http-server.js';
 import { Metrics } from './metrics.js';
+import { PipelineDelivery } from './pipeline-delivery.js';
 import { otlpTracesHandler } from './otlp-route.js';
 import type { ServeConfig } from './serve-config.js';
 import type { Spool } from './spool.js';
@@ -44,14 +44,16 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
 
   const delivery =
     deps.delivery ??
-    new FenraDelivery({
+    new PipelineDelivery({
       endpoint: config.endpoint,
       apiKey: config.apiKey,
-      maxQueue: config.maxQueueSize,
-      maxBatch: config.batchSize,
-      flushIntervalMillis: config.flushIntervalMillis,
-      timeoutMillis: config.requestTimeoutMillis,
-      concurrency: 2,
+      maxQueueSize: config.maxQueueSize,
+      maxExportBatchSize: config.batchSize,
+      scheduledDelayMillis: config.flushIntervalMillis,
+      requestTimeoutMillis: config.requestTimeoutMillis,
+      exportTimeoutMillis: Math.max(30_000, config.requestTimeoutMillis),
+      flushTimeoutMillis: config.shutdownTimeoutMillis,
+      concurrencyLimit: 2,
     });
   const billing = new BillingPath(
     {
