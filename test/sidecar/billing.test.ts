@@ -261,6 +261,38 @@ describe('BillingPath with a disk spool', () => {
   });
 });
 
+describe('BillingPath and undelivered (dropped) transactions', () => {
+  it('a disk spool keeps the record of a transaction dropped at shutdown', async () => {
+    const d = new HeldDelivery();
+    const { billing, spool } = open(d);
+    const t = trace(30, 'x');
+    await billing.ingest([t.llm, t.root]);
+    d.items.splice(0)[0]!.settle({ outcome: 'dropped', reason: 'shutdown' });
+    await tick();
+    await spool.settle();
+    expect(records()).toHaveLength(1);
+    billing.stop();
+  });
+
+  it('a memory spool frees the room of a dropped transaction', async () => {
+    const d = new HeldDelivery();
+    const spool = new MemorySpool(1e9);
+    const billing = new BillingPath(
+      { conversion: { pricer }, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
+      spool,
+      d,
+      new Metrics(),
+    );
+    const t = trace(31, 'x');
+    await billing.ingest([t.llm, t.root]);
+    expect(spool.records()).toBe(1);
+    d.items.splice(0)[0]!.settle({ outcome: 'dropped', reason: 'shutdown' });
+    await tick();
+    expect(spool.records()).toBe(0);
+    billing.stop();
+  });
+});
+
 describe('BillingPath bounds', () => {
   it('answers full when the spool is over its size', async () => {
     const spool = new MemorySpool(1);
