@@ -7,9 +7,13 @@ import type { AddressInfo, Socket } from 'node:net';
  * format, streamed (SSE, with `stream_options.include_usage`) or not. Call n (0-based) answers
  * model `<requested>-2025-04-14` with `prompt_tokens` 100 + n and `completion_tokens` 20, and id
  * `chatcmpl-fake-<n>`, so a test can compute what each call must bill.
+ *
+ * It also answers Anthropic's `POST /v1/messages` (non-streaming): model as requested, id
+ * `msg_fake_<n>`, `input_tokens` 100 + n, `output_tokens` 20, no cache.
  */
 export interface FakeOpenAiCall {
   index: number;
+  api: 'openai.chat' | 'anthropic.messages';
   id: string;
   model: string;
   stream: boolean;
@@ -88,6 +92,43 @@ export async function startFakeOpenAiServer(): Promise<FakeOpenAiServer> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     void (async () => {
+      if (req.method === 'POST' && req.url === '/v1/messages') {
+        const body = await readJson(req);
+        const index = calls.length;
+        const call: FakeOpenAiCall = {
+          index,
+          api: 'anthropic.messages',
+          id: `msg_fake_${index}`,
+          model: typeof body['model'] === 'string' ? body['model'] : 'claude-haiku-4-5',
+          stream: false,
+          promptTokens: 100 + index,
+          completionTokens: 20,
+          headers: req.headers,
+        };
+        calls.push(call);
+        const text = JSON.stringify({
+          id: call.id,
+          type: 'message',
+          role: 'assistant',
+          model: call.model,
+          content: [{ type: 'text', text: 'Hello from the fake.' }],
+          stop_reason: 'end_turn',
+          stop_sequence: null,
+          usage: {
+            input_tokens: call.promptTokens,
+            output_tokens: call.completionTokens,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+          },
+        });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+          'request-id': `req_fake_${index}`,
+        });
+        res.end(text);
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end(
@@ -102,6 +143,7 @@ export async function startFakeOpenAiServer(): Promise<FakeOpenAiServer> {
       const requested = typeof body['model'] === 'string' ? body['model'] : 'gpt-4.1-mini';
       const call: FakeOpenAiCall = {
         index,
+        api: 'openai.chat',
         id: `chatcmpl-fake-${index}`,
         model: `${requested}-2025-04-14`,
         stream: body['stream'] === true,

@@ -94,6 +94,20 @@ describe('register entry from source (node --import tsx --import ./src/register/
     expectOnePerCall(['unattributed', 'unattributed']);
   });
 
+  it('Anthropic SDK (its built-in tracing, no instrumentation package): billed once, to the customer', async () => {
+    const r = await runNode(
+      [...SOURCE_REGISTER, 'test/register/apps/anthropic-esm.mjs'],
+      env({ ANTHROPIC_BASE_URL: llm.baseUrl.replace(/\/v1$/, ''), ANTHROPIC_API_KEY: 'sk-ant-test' }),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(llm.calls).toHaveLength(1);
+    expect(txs()).toHaveLength(1);
+    const t = txs()[0]!;
+    expect(t).toMatchObject({ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' });
+    expect(t.usage[0]).toMatchObject({ type: 'tokens', metrics: { input_tokens: 100, output_tokens: 20 } });
+    expect(t.context).toMatchObject({ billable_customer_id: 'cus_anthropic', request_id: 'msg_fake_0' });
+  });
+
   it('SIGTERM flushes, then the process ends by the signal', async () => {
     // Batches wait up to 60 s: only the shutdown flush can deliver in time.
     const run = startNode(
