@@ -153,7 +153,10 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       (config.forward ? ` and pass-through to ${config.forward}` : ''),
   );
   if (!config.apiKey)
-    log.warn('no Fenra API key (FENRA_API_KEY): transactions are queued but Fenra will refuse them');
+    log.warn(
+      'no Fenra API key (FENRA_API_KEY): nothing is sent to Fenra' +
+        (config.spoolDir ? '; the spool keeps what arrives for a start with a key' : ''),
+    );
 
   let closing: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
