@@ -52,6 +52,11 @@ export function localUrl(address: { host: string; port: number }): string {
   return `http://${host}:${address.port}`;
 }
 
+/** How to run the CLI: from a checkout (`npm start`), its bin file; once installed, `npx fenra-otel`. */
+function cliName(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return env['npm_lifecycle_event'] === 'start' ? 'node bin/fenra-otel.js' : 'npx fenra-otel';
+}
+
 export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtras> {
   const local = !i.config.apiKey;
   const ledger = new Ledger();
@@ -95,7 +100,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
       } else out(`fenra-otel: sending transactions to ${i.config.endpoint}`);
       out(`  point your app at it:   OTEL_EXPORTER_OTLP_ENDPOINT=${base}`);
       out(`  inspector:              ${base}/`);
-      out(`  totals in the terminal: npx fenra-otel report --by customer`);
+      out(`  totals in the terminal: ${cliName(i.env)} report --by customer`);
       out('');
       if (i.demo) {
         const dir = demoTracesDir();
