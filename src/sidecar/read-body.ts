@@ -46,13 +46,19 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > limits.maxBodyBytes) {
-      throw new BodyError(413, `body is over the limit of ${limits.maxBodyBytes} bytes`);
+  try {
+    for await (const chunk of req) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > limits.maxBodyBytes) {
+        throw new BodyError(413, `body is over the limit of ${limits.maxBodyBytes} bytes`);
+      }
+      chunks.push(b);
     }
-    chunks.push(b);
+  } catch (e) {
+    if (e instanceof BodyError) throw e;
+    // The client went away (or timed out) mid-body.
+    throw new BodyError(400, `incomplete request body: ${(e as Error).message}`);
   }
   const raw = Buffer.concat(chunks, size);
   if (encoding === 'identity') return { raw, body: raw };

@@ -119,6 +119,23 @@ describe('readBody', () => {
     expect(r.status).toBe(413);
   });
 
+  it('a client that goes away mid-body is a 400, not an internal error', async () => {
+    const r = await withServer(
+      { maxBodyBytes: 1000, maxDecompressedBytes: 10_000 },
+      (port) =>
+        new Promise<void>((resolve) => {
+          const req = request({ port, host: '127.0.0.1', method: 'POST' });
+          req.on('error', () => resolve());
+          req.write(Buffer.alloc(100));
+          setTimeout(() => {
+            req.destroy();
+            resolve();
+          }, 50);
+        }),
+    );
+    expect(r.status).toBe(400);
+  });
+
   it('inflates deflate bodies', async () => {
     const r = await withServer({ maxBodyBytes: 1000, maxDecompressedBytes: 10_000 }, (port) =>
       chunked(port, [deflateSync(Buffer.from('hello hello hello'))], { 'content-encoding': 'deflate' }),
