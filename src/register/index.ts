@@ -1,10 +1,12 @@
 /**
  * `node --import @fenra/otel/register app.mjs` (or `--require` for CommonJS, or in
  * NODE_OPTIONS): zero-code tracing and billing of LLM calls, configured by the environment
- * (`FENRA_API_KEY`, `FENRA_BILLABLE_CUSTOMER_ID`, `OTEL_SERVICE_NAME`, ...). See README.
+ * (`FENRA_API_KEY`, `FENRA_BILLABLE_CUSTOMER_ID`, `OTEL_SERVICE_NAME`, ...). See examples/README.md.
  */
-import { registerEsmHook } from './esm-hook.js';
+import { needsEsmHook, registerEsmHook } from './esm-hook.js';
 import { startRegister } from './start.js';
 
 const result = startRegister();
-if (result.started) registerEsmHook(result.handle.hookedModules, import.meta.url);
+if (result.started && needsEsmHook(process.argv[1])) {
+  registerEsmHook(result.handle.hookedModules, import.meta.url);
+}
