@@ -55,6 +55,7 @@ export class BillingPath {
   /** Resolved traces whose transactions the delivery queue had no room for yet. */
   private readonly _backlog: { txs: PricedTransaction[]; group: Group }[] = [];
   private _timer: NodeJS.Timeout | undefined;
+  private _timerAt = 0;
   /** Traces in requests whose spool write is under way. */
   private readonly _incoming = new Map<string, number>();
   private _feedChain: Promise<unknown> = Promise.resolve();
@@ -362,19 +363,23 @@ export class BillingPath {
     group.records = [];
   }
 
-  /** Keeps one timer for the assembler's next deadline and the stale-hold sweep. */
+  /** Keeps one timer for the assembler's next deadline (moved earlier when needed) and the sweep. */
   private _kick(): void {
-    if (this._timer) return;
     const next = this._assembler.nextDeadline();
     if (next === undefined && this._held.size === 0) return;
-    const delay = Math.max(10, (next ?? Date.now() + this._o.waitMillis) - Date.now());
+    const at = Math.max(Date.now() + 10, next ?? Date.now() + this._o.waitMillis);
+    if (this._timer) {
+      if (this._timerAt <= at) return;
+      clearTimeout(this._timer);
+    }
+    this._timerAt = at;
     this._timer = setTimeout(() => {
       this._timer = undefined;
       this._assembler.expire();
       this._sweep();
       if (this._backlog.length) this._drainBacklog();
       this._kick();
-    }, delay);
+    }, at - Date.now());
     this._timer.unref?.();
   }
 

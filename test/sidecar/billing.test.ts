@@ -173,6 +173,18 @@ describe('BillingPath with a disk spool', () => {
     billing.stop();
   });
 
+  it('a straggler does not wait behind a trace held for the long wait', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d, 60_000);
+    await billing.ingest([trace(25, 'waiting').llm]); // held up to 60 s for its root
+    const t = trace(26, 'quick');
+    await billing.ingest([t.root]);
+    await billing.ingest([t.llm]); // a straggler: about 1 s
+    await until(() => d.items.length === 1, 'the straggler to resolve', 10_000);
+    expect(d.items[0]!.tx.transaction.context.billable_customer_id).toBe('quick');
+    billing.stop();
+  });
+
   it('keeps nothing for requests without GenAI spans', async () => {
     const d = new HeldDelivery();
     const { billing } = open(d);
