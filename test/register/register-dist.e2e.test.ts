@@ -73,6 +73,15 @@ describe('register entry from the built dist', () => {
     expectOnePerCall(2);
   });
 
+  it('node --require @fenra/otel/register app.mjs (the CommonJS build registers the ESM hook too)', async () => {
+    const r = await runNode(
+      ['--require', '@fenra/otel/register', 'test/register/apps/openai-esm-plain.mjs'],
+      env(),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expectOnePerCall(2);
+  });
+
   it('NODE_OPTIONS="--import @fenra/otel/register" with an ESM app', async () => {
     const r = await runNode(
       ['test/register/apps/openai-esm-plain.mjs'],
