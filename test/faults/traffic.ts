@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { toTransactions } from '../../src/genai/to-transactions.js';
+import { PriceBook } from '../../src/pricing/price-book.js';
+import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { readableSpans, recordedFixtures } from '../sidecar/otlp-replay.js';
+
+/**
+ * Valid OTLP traffic for the sidecar fault tests: the recorded real traces, each copy with new
+ * trace ids, and the transaction keys (trace id / span id) the converter bills for them.
+ */
+const fixtures = recordedFixtures();
+const pricer = new PriceBook();
+
+export interface Payload {
+  /** OTLP/JSON text. */
+  json: string;
+  /** OTLP/protobuf bytes of the same spans. */
+  proto: Uint8Array;
+  /** Keys of the transactions it must produce. */
+  keys: string[];
+}
+
+/** Copy number `tag` (< 2^32) of every recorded trace, as one request. */
+export function payload(tag: number, names?: readonly string[]): Payload {
+  const prefix = tag.toString(16).padStart(8, '0');
+  const rename = (id: string): string => prefix + id.slice(8);
+  const chosen = fixtures.filter((f) => names === undefined || names.includes(f.name));
+  const resourceSpans: unknown[] = [];
+  for (const f of chosen) {
+    const text = JSON.stringify(f.json).replace(
+      /"traceId":\s*"([0-9a-f]{32})"/g,
+      (_m, id: string) => `"traceId":"${rename(id)}"`,
+    );
+    resourceSpans.push(...((JSON.parse(text) as { resourceSpans: unknown[] }).resourceSpans ?? []));
+  }
+  const request = { resourceSpans };
+  const keys = toTransactions(spansFromOtlpJson(request).spans, { pricer }).transactions.map(
+    (t) => `${t.span.traceId}/${t.span.spanId}`,
+  );
+  const proto = ProtobufTraceSerializer.serializeRequest(readableSpans(request));
+  if (proto === undefined) throw new Error('serializer produced nothing');
+  return { json: JSON.stringify(request), proto, keys };
+}
+
+export const keyOf = (a: { transaction: { context: Record<string, unknown> } }): string =>
+  `${String(a.transaction.context['trace_id'])}/${String(a.transaction.context['span_id'])}`;
+
+/** Distinct keys the ingest server recorded and the number of extra copies. */
+export function recordedKeys(ingest: IngestServer): { distinct: Set<string>; duplicates: number } {
+  const distinct = new Set<string>();
+  let duplicates = 0;
+  for (const a of ingest.accepted) {
+    const k = keyOf(a);
+    if (distinct.has(k)) duplicates++;
+    else distinct.add(k);
+  }
+  return { distinct, duplicates };
+}
+
+export async function post(
+  base: string,
+  body: Uint8Array | string,
+  headers: Record<string, string> = { 'content-type': 'application/x-protobuf' },
+): Promise<{ status: number; text: string }> {
+  const r = await fetch(`${base}/v1/traces`, { method: 'POST', body, headers });
+  return { status: r.status, text: await r.text() };
+}
+
+/** Resident set size of a process, MiB (Linux /proc). */
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
