@@ -35,9 +35,10 @@ const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar' });
 export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}): Promise<RunningSidecar> {
   const metrics = new Metrics();
   let spool: Spool;
+  let disk: DiskSpool | undefined;
   let replay: ReturnType<DiskSpool['load']> | undefined;
   if (config.spoolDir) {
-    const disk = new DiskSpool(config.spoolDir, config.spoolMaxBytes);
+    disk = new DiskSpool(config.spoolDir, config.spoolMaxBytes);
     replay = disk.load();
     spool = disk;
   } else spool = new MemorySpool(config.spoolMaxBytes);
@@ -146,7 +147,14 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'),
   );
 
-  const address = await server.listen(config.port, config.host);
+  let address: { host: string; port: number };
+  try {
+    address = await server.listen(config.port, config.host);
+  } catch (e) {
+    billing.stop();
+    disk?.unlock();
+    throw e;
+  }
   log.info(
     `fenra-otel ${VERSION} serving OTLP/HTTP on http://${address.host}:${address.port}/v1/traces → ${config.endpoint}` +
       (config.spoolDir ? ` (spool ${config.spoolDir})` : ' (no spool: in memory only)') +
@@ -170,6 +178,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       await Promise.all([delivery.forceFlush(left()), forwarder?.shutdown(left())]);
       await delivery.shutdown();
       await spool.settle();
+      disk?.unlock();
       const s = delivery.stats();
       log.info(
         `stopped: ${s.accepted} transaction(s) accepted, ${s.rejected} rejected` +

@@ -47,6 +47,16 @@ export interface SpoolContents {
 
 const RECORD = /^rec-(\d{12})\.json$/;
 const ACKS = 'acks.log';
+const LOCK = 'lock.pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 function replacer(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? { $bytes: Buffer.from(value).toString('base64') } : value;
@@ -145,9 +155,13 @@ export class DiskSpool implements Spool {
     this._max = maxBytes;
   }
 
-  /** Creates the directory if needed and reads what a previous run left behind. */
+  /**
+   * Creates the directory if needed, takes it (one process per spool: throws if a live process
+   * holds it) and reads what a previous run left behind.
+   */
   load(): SpoolContents {
     mkdirSync(this._dir, { recursive: true });
+    this._lock();
     const names = readdirSync(this._dir).sort();
     const records: SpoolContents['records'] = [];
     let discarded = 0;
@@ -204,6 +218,36 @@ export class DiskSpool implements Spool {
   }
   hasRoom(): boolean {
     return this._bytes < this._max;
+  }
+
+  /** A pid file; a stale one (dead process, or our own pid after a container restart) is taken over. */
+  private _lock(): void {
+    const path = join(this._dir, LOCK);
+    let holder: number | undefined;
+    try {
+      holder = Number(readFileSync(path, 'utf8').trim());
+    } catch {
+      // no lock yet
+    }
+    if (
+      holder !== undefined &&
+      Number.isInteger(holder) &&
+      holder > 0 &&
+      holder !== process.pid &&
+      alive(holder)
+    ) {
+      throw new Error(`the spool ${this._dir} is in use by process ${holder}`);
+    }
+    writeDurably(path, `${process.pid}\n`);
+  }
+
+  /** Gives the directory up (clean shutdown). */
+  unlock(): void {
+    try {
+      unlinkSync(join(this._dir, LOCK));
+    } catch {
+      // already gone
+    }
   }
 
   async append(spans: readonly SpanView[]): Promise<number> {

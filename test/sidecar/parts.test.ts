@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, request } from 'node:http';
@@ -180,6 +181,18 @@ describe('DiskSpool', () => {
     const contents = new DiskSpool(dir, 1e9).load();
     expect([...contents.acked]).toEqual(['t2:s2']);
     expect(readFileSync(join(dir, 'acks.log'), 'utf8')).toBe(`${b} t2:s2\n`);
+  });
+
+  it('refuses a spool held by another live process, takes over a stale lock', () => {
+    writeFileSync(join(dir, 'lock.pid'), `${process.ppid}\n`);
+    expect(() => new DiskSpool(dir, 1e9).load()).toThrow(/in use by process/);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(join(dir, 'lock.pid'), `${dead}\n`);
+    const s = new DiskSpool(dir, 1e9);
+    s.load();
+    expect(readFileSync(join(dir, 'lock.pid'), 'utf8')).toBe(`${process.pid}\n`);
+    s.unlock();
+    expect(readdirSync(dir)).not.toContain('lock.pid');
   });
 
   it('reports no room past its size bound', async () => {
