@@ -5,7 +5,8 @@ import type { RunningSidecar, SidecarDeps } from '../sidecar/sidecar.js';
 import { createInspector, routeInspector } from '../sidecar/inspector/index.js';
 import { droppedFromMetrics } from '../sidecar/inspector/summary.js';
 import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
-import { Ledger } from './ledger.js';
+import { Ledger, toRow } from './ledger.js';
+import type { LocalRecord } from './records.js';
 import { LocalSink, defaultDataDir } from './sink.js';
 import { LocalSinkDelivery } from './sink-delivery.js';
 
@@ -40,6 +41,18 @@ export interface ServeExtras {
 }
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/local' });
+
+/** Billed transactions printed one per line in local mode, before only the inspector shows them. */
+const MAX_PRINTED = 40;
+
+/** One line for a billed transaction: customer, provider/model, tokens, estimated USD. */
+export function describeRecord(r: LocalRecord): string {
+  const row = toRow(r);
+  return (
+    `${row.customer}  ${row.provider}/${row.model}  ${row.inputTokens} in / ${row.outputTokens} out  ` +
+    (row.usd === null ? `unpriced (${row.unpricedReason})` : `$${row.usd.toFixed(6)}`)
+  );
+}
 
 /** The URL an app on this machine should use for a listening address. */
 export function localUrl(address: { host: string; port: number }): string {
@@ -95,6 +108,13 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
       );
       out('');
       if (local) {
+        let shown = 0;
+        sink!.onRecord((r) => {
+          shown++;
+          if (shown <= MAX_PRINTED) out(`billed: ${describeRecord(r)}`);
+          else if (shown === MAX_PRINTED + 1)
+            out(`billed: … more transactions: see the inspector or 'report' (not printed any more)`);
+        });
         out(`fenra-otel: LOCAL MODE (no FENRA_API_KEY): transactions are written to ${sink!.file}`);
         if (ledger.count) out(`            (${ledger.count} transaction(s) from earlier runs)`);
       } else out(`fenra-otel: sending transactions to ${i.config.endpoint}`);
@@ -126,8 +146,11 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
           },
         }).then(
           (r) => {
+            const sent = `${r.sent} trace(s) sent${r.failed ? `, ${r.failed} failed` : ''}`;
             out(
-              `demo: done, ${r.sent} trace(s) sent${r.failed ? `, ${r.failed} failed` : ''}; ${ledger.count} transaction(s) billed so far. The sidecar keeps running (Ctrl+C to stop).`,
+              abort.signal.aborted
+                ? `demo: stopped, ${sent}`
+                : `demo: done, ${sent}; ${ledger.count} transaction(s) billed in all. The sidecar keeps running (Ctrl+C to stop).`,
             );
           },
           (e: unknown) => log.error(`demo failed: ${(e as Error).message}`),

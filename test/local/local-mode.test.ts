@@ -72,6 +72,11 @@ describe('local mode (no API key)', () => {
     await until(() => extras.ledger.count >= expected.count, 'the demo transactions');
     await extras.stop();
     expect(printed).toMatch(/demo: done, 10 trace\(s\) sent/);
+    // Each billed transaction is printed once, e.g. the recorded openai-chat call.
+    expect(printed.match(/^billed: /gm)).toHaveLength(expected.count);
+    expect(printed).toMatch(
+      /^billed: cus_acme_001 {2}openai\/o4-mini-2025-04-16 {2}1250 in \/ 340 out {2}\$0\.\d{6}$/m,
+    );
 
     // The file holds exactly what the pure converter bills for the same recorded traces.
     const onDisk = parseRecordLines(readFileSync(join(dir, 'transactions.jsonl'), 'utf8'));
