@@ -10,6 +10,7 @@ import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
 import { toTransactions } from '../../src/genai/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/span/otlp-proto-schema.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import type { ReadableSpans } from './otlp-replay.js';
@@ -221,6 +222,32 @@ describe('fenra-otel serve, end to end with the real OTLP exporters', () => {
       const json = (await res.json()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
       expect(json.partialSuccess.rejectedSpans).toBe('1');
       expect(json.partialSuccess.errorMessage).toMatch(/spans\[1\]/);
+    });
+
+    it('protobuf with an unreadable span → 200 with a protobuf partial_success', async () => {
+      const span = (spanId: Uint8Array) => ({
+        traceId: new Uint8Array(16).fill(1),
+        spanId,
+        name: 'n',
+        startTimeUnixNano: 1,
+        endTimeUnixNano: 2,
+      });
+      const request = ExportTraceServiceRequest.encode(
+        ExportTraceServiceRequest.fromObject({
+          resourceSpans: [
+            { scopeSpans: [{ spans: [span(new Uint8Array(8).fill(2)), span(new Uint8Array(3))] }] },
+          ],
+        }),
+      ).finish();
+      const res = await post(Buffer.from(request), { 'content-type': 'application/x-protobuf' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+      const decoded = ExportTraceServiceResponse.toObject(
+        ExportTraceServiceResponse.decode(new Uint8Array(await res.arrayBuffer())),
+        { longs: Number },
+      ) as { partialSuccess?: { rejectedSpans: number; errorMessage: string } };
+      expect(decoded.partialSuccess?.rejectedSpans).toBe(1);
+      expect(decoded.partialSuccess?.errorMessage).toMatch(/spanId/);
     });
 
     it('an empty request is a success with an empty response', async () => {
