@@ -70,6 +70,10 @@ function cliName(env: Readonly<Record<string, string | undefined>> = process.env
   return env['npm_lifecycle_event'] === 'start' ? 'node bin/fenra-otel.js' : 'npx fenra-otel';
 }
 
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '::ffff:127.0.0.1';
+}
+
 export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtras> {
   const local = !i.config.apiKey;
   const ledger = new Ledger();
@@ -96,16 +100,24 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
     ledger,
     afterStart(sidecar) {
       const base = localUrl(sidecar.address);
-      routeInspector(
-        sidecar.server,
-        createInspector({
-          ledger,
-          mode: local ? 'local' : 'fenra',
-          destination: sink?.file ?? i.config.endpoint,
-          otlpEndpoint: base,
-          dropped: () => droppedFromMetrics(sidecar.metrics.render()),
-        }),
-      );
+      // The page shows customer ids and spend, without the receiver's token: in front of a
+      // network (a Fenra-mode sidecar on 0.0.0.0) it stays off.
+      const inspector = local || isLoopback(sidecar.address.host);
+      if (inspector) {
+        routeInspector(
+          sidecar.server,
+          createInspector({
+            ledger,
+            mode: local ? 'local' : 'fenra',
+            destination: sink?.file ?? i.config.endpoint,
+            otlpEndpoint: base,
+            dropped: () => droppedFromMetrics(sidecar.metrics.render()),
+          }),
+        );
+      } else
+        log.info(
+          `inspector not served: listening on ${sidecar.address.host} (it is served on a loopback address, or in local mode)`,
+        );
       out('');
       if (local) {
         let shown = 0;
@@ -119,7 +131,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
         if (ledger.count) out(`            (${ledger.count} transaction(s) from earlier runs)`);
       } else out(`fenra-otel: sending transactions to ${i.config.endpoint}`);
       out(`  point your app at it:   OTEL_EXPORTER_OTLP_ENDPOINT=${base}`);
-      out(`  inspector:              ${base}/`);
+      if (inspector) out(`  inspector:              ${base}/`);
       out(`  totals in the terminal: ${cliName(i.env)} report --by customer`);
       out('');
       if (i.demo) {

@@ -133,6 +133,26 @@ describe('local mode (no API key)', () => {
     expect(printed).toContain(`(${expected} transaction(s) from earlier runs)`);
   });
 
+  it('serves the inspector on all interfaces only in local mode', async () => {
+    const quiet = (): PassThrough => new PassThrough().resume();
+    const local = resolveServeConfig({ flags: { port: '0', host: '0.0.0.0' }, env: {} }).config;
+    const extras = await prepareServeExtras({ config: local, dataDir: dir, stdout: quiet() });
+    sidecar = await startSidecar(local, extras.deps);
+    extras.afterStart(sidecar);
+    expect((await fetch(`http://127.0.0.1:${sidecar.address.port}/`)).status).toBe(200);
+    await sidecar.shutdown();
+
+    const fenra = resolveServeConfig({
+      flags: { port: '0', host: '0.0.0.0' },
+      env: { FENRA_API_KEY: 'k', FENRA_ENDPOINT: 'http://127.0.0.1:9/usage/transactions' },
+    }).config;
+    const other = await prepareServeExtras({ config: fenra, dataDir: dir, stdout: quiet() });
+    sidecar = await startSidecar(fenra, other.deps);
+    other.afterStart(sidecar);
+    expect((await fetch(`http://127.0.0.1:${sidecar.address.port}/`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${sidecar.address.port}/healthz`)).status).toBe(200);
+  });
+
   it('is not local mode when an API key is set', async () => {
     const { config } = resolveServeConfig({ flags: { port: '0' }, env: { FENRA_API_KEY: 'k-test' } });
     const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
