@@ -61,12 +61,15 @@ export class BillingPath {
   private _feedChain: Promise<unknown> = Promise.resolve();
   /** Recent root spans (bounded like the assembler's own memory of them), for stragglers' records. */
   private readonly _roots = new Map<string, SpanView>();
+  private readonly _rootRing: (string | undefined)[];
+  private _rootPos = 0;
 
   constructor(options: BillingOptions, spool: Spool, delivery: TransactionDelivery, metrics: Metrics) {
     this._o = options;
     this._spool = spool;
     this._delivery = delivery;
     this._metrics = metrics;
+    this._rootRing = new Array<string | undefined>(Math.max(1, options.maxTraces));
     this._assembler = new TraceAssembler({
       waitMillis: options.waitMillis,
       maxTraces: options.maxTraces,
@@ -220,12 +223,16 @@ export class BillingPath {
     return { record, feed, otherRoots, traces };
   }
 
+  /** FIFO-bounded by a ring of trace ids (evicting through a Map iterator gets slow after many deletes). */
   private _rememberRoot(root: SpanView): void {
-    if (this._roots.size >= this._o.maxTraces && !this._roots.has(root.traceId)) {
-      const oldest = this._roots.keys().next().value;
-      if (oldest !== undefined) this._roots.delete(oldest);
+    const t = root.traceId;
+    if (!this._roots.has(t)) {
+      const old = this._rootRing[this._rootPos];
+      if (old !== undefined) this._roots.delete(old);
+      this._rootRing[this._rootPos] = t;
+      this._rootPos = (this._rootPos + 1) % this._rootRing.length;
     }
-    this._roots.set(root.traceId, root);
+    this._roots.set(t, root);
   }
 
   /** Registers the record's traces as held, then hands `feed` to the assembler. */

@@ -149,6 +149,10 @@ export class DiskSpool implements Spool {
   private _next = 1;
   private readonly _removals = new Set<Promise<void>>();
   private _ackChain: Promise<void> = Promise.resolve();
+  /** Ack lines waiting for the next write, and the callers waiting for them to be durable. */
+  private _ackLines: string[] = [];
+  private _ackWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private _ackWriting = false;
 
   constructor(dir: string, maxBytes: number) {
     this._dir = dir;
@@ -284,18 +288,38 @@ export class DiskSpool implements Spool {
   ack(keys: readonly string[], recordIds: readonly number[]): Promise<void> {
     if (keys.length === 0) return Promise.resolve();
     const ids = recordIds.join(',');
-    const text = keys.map((k) => `${ids} ${k}\n`).join('');
-    const next = this._ackChain.then(async () => {
-      const fh = await open(join(this._dir, ACKS), 'a');
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
+    for (const k of keys) this._ackLines.push(`${ids} ${k}\n`);
+    const done = new Promise<void>((resolve, reject) => this._ackWaiters.push({ resolve, reject }));
+    // One append + fsync for everything acknowledged meanwhile: a serial fsync per trace falls
+    // behind under load, and every ack still queued at a crash is a transaction billed again.
+    if (!this._ackWriting) this._ackChain = this._writeAcks();
+    return done;
+  }
+
+  private async _writeAcks(): Promise<void> {
+    this._ackWriting = true;
+    try {
+      while (this._ackLines.length > 0) {
+        const text = this._ackLines.join('');
+        const waiters = this._ackWaiters;
+        this._ackLines = [];
+        this._ackWaiters = [];
+        try {
+          const fh = await open(join(this._dir, ACKS), 'a');
+          try {
+            await fh.writeFile(text);
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          for (const w of waiters) w.resolve();
+        } catch (e) {
+          for (const w of waiters) w.reject(e);
+        }
       }
-    });
-    this._ackChain = next.catch(() => undefined);
-    return next;
+    } finally {
+      this._ackWriting = false;
+    }
   }
 
   async settle(): Promise<void> {
