@@ -54,11 +54,15 @@ export class TraceAssembler {
    * that ends its span after the request span, or a root exported in an earlier batch).
    */
   private readonly _recentRoots = new Map<string, SpanView>();
+  /** Insertion ring of `_recentRoots` keys: O(1) eviction of the oldest. */
+  private readonly _rootRing: Array<string | undefined>;
+  private _rootPos = 0;
   private readonly _resolved: Record<ResolveCause, number> = { root: 0, timeout: 0, overflow: 0, flush: 0 };
 
   constructor(options: TraceAssemblerOptions) {
     this._opts = options;
     this._now = options.now ?? Date.now;
+    this._rootRing = new Array<string | undefined>(Math.max(1, options.maxTraces));
   }
 
   /** Adds spans (any traces, any order). Traces whose root arrived resolve at once. */
@@ -129,9 +133,11 @@ export class TraceAssembler {
   }
 
   private _rememberRoot(span: SpanView): void {
-    if (this._recentRoots.size >= this._opts.maxTraces) {
-      const oldest = this._recentRoots.keys().next().value;
-      if (oldest !== undefined) this._recentRoots.delete(oldest);
+    if (!this._recentRoots.has(span.traceId)) {
+      const evicted = this._rootRing[this._rootPos];
+      if (evicted !== undefined) this._recentRoots.delete(evicted);
+      this._rootRing[this._rootPos] = span.traceId;
+      this._rootPos = (this._rootPos + 1) % this._rootRing.length;
     }
     this._recentRoots.set(span.traceId, span);
   }

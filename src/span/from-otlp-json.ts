@@ -222,8 +222,11 @@ function keyValues(v: unknown): Attributes {
 }
 
 /** An OTLP/JSON AnyValue → AttrValue; an empty or unknown AnyValue → null. */
-export function anyValue(v: unknown): AttrValue {
-  if (!isObject(v)) return null;
+/** Deeper AnyValue nesting than this is cut (null): no billing attribute nests, and recursion must stay bounded. */
+const MAX_ANY_VALUE_DEPTH = 64;
+
+export function anyValue(v: unknown, depth = 0): AttrValue {
+  if (!isObject(v) || depth > MAX_ANY_VALUE_DEPTH) return null;
   for (const key in v) {
     const x = v[key];
     switch (key) {
@@ -250,7 +253,7 @@ export function anyValue(v: unknown): AttrValue {
       case 'arrayValue':
       case 'array_value': {
         const values = isObject(x) ? x['values'] : undefined;
-        return Array.isArray(values) ? (values as unknown[]).map(anyValue) : [];
+        return Array.isArray(values) ? (values as unknown[]).map((e) => anyValue(e, depth + 1)) : [];
       }
       case 'kvlistValue':
       case 'kvlist_value': {
@@ -258,7 +261,8 @@ export function anyValue(v: unknown): AttrValue {
         const out: Record<string, AttrValue> = {};
         if (Array.isArray(values)) {
           for (const kv of values as unknown[]) {
-            if (isObject(kv) && typeof kv['key'] === 'string') out[kv['key']] = anyValue(kv['value']);
+            if (isObject(kv) && typeof kv['key'] === 'string')
+              out[kv['key']] = anyValue(kv['value'], depth + 1);
           }
         }
         return out;

@@ -106,3 +106,18 @@ describe('TraceAssembler: GenAI spans that end after their root', () => {
     expect(out.map((o) => o.spans[0]!.traceId)).toEqual([T]);
   });
 });
+
+describe('TraceAssembler: remembered roots are bounded', () => {
+  it('keeps the most recent maxTraces roots', () => {
+    const { a, out, advance } = setup({ maxTraces: 2, waitMillis: 5_000 });
+    const roots = ['1', '2', '3'].map((c) => makeSpan({ 'user.id': c }, { traceId: c.repeat(32) }));
+    a.add(roots);
+    // trace 1's root was evicted; traces 2 and 3 still find theirs.
+    for (const r of roots) a.add([makeSpan(llm, { traceId: r.traceId, parentSpanId: 'a'.repeat(16) })]);
+    advance(5_000);
+    a.expire();
+    const withRoot = out.map((o) => o.spans.some((s) => s.parentSpanId === undefined));
+    expect(out.map((o) => o.spans.at(-1)!.traceId[0])).toEqual(['1', '2', '3']);
+    expect(withRoot).toEqual([false, true, true]);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { fromReadableSpan } from '../../src/span/from-readable-span.js';
-import { parseOtlpJsonText, spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
+import { anyValue, parseOtlpJsonText, spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import { SpanKind, StatusCode, type SpanView } from '../../src/span/span-view.js';
 import { recordRealSpans } from './real-spans.js';
 
@@ -315,5 +315,21 @@ describe('parseOtlpJsonText', () => {
 
   it('strips a byte-order mark', () => {
     expect(parseOtlpJsonText('\ufeff{"resourceSpans":[]}').requests).toEqual([{ resourceSpans: [] }]);
+  });
+});
+
+describe('anyValue nesting', () => {
+  it('cuts values nested deeper than 64 levels instead of throwing', () => {
+    let v: unknown = { stringValue: 'leaf' };
+    for (let i = 0; i < 20_000; i++) v = { arrayValue: { values: [v] } };
+    expect(() => anyValue(v)).not.toThrow();
+    let depth = 0;
+    let cur = anyValue(v);
+    while (Array.isArray(cur)) {
+      depth++;
+      cur = cur[0] as never;
+    }
+    expect(depth).toBe(65);
+    expect(cur).toBeNull();
   });
 });
