@@ -40,8 +40,8 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * - `beforeExit`: the process then exits as it would have, with `process.exitCode`; if the
  *   flush is still hanging at the bound, it exits at the bound.
  * - A signal: if no other listener of that signal exists, the signal is raised again once the
- *   flush is done, so the process ends by it as it would have without us. If the app listens
- *   too, exiting is the app's business.
+ *   flush is done, so the process ends by it as it would have without us; a second signal
+ *   during the flush ends it at once. If the app listens too, exiting is the app's business.
  *
  * A `process.exit()` called by the app skips all of this (Node runs no async work after it).
  */
@@ -59,9 +59,17 @@ export function installShutdownHooks(shutdown: () => Promise<void>, timeoutMs: n
     });
   };
 
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     // Decided now: did the app ask to handle this signal itself?
     const appHandles = process.listenerCount(signal) > 1;
+    if (signalled && !appHandles) {
+      // A second signal while flushing: the user insists, stop waiting.
+      remove();
+      process.kill(process.pid, signal);
+      return;
+    }
+    signalled = true;
     void once().then((outcome) => {
       if (outcome === 'timeout') log.warn(`flush did not finish within ${timeoutMs} ms on ${signal}`);
       if (appHandles) return;

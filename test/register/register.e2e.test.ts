@@ -153,6 +153,19 @@ describe('register entry from source (node --import tsx --import ./src/register/
     expect(run.stderr()).toContain('did not finish within 300 ms on SIGTERM');
   });
 
+  it('a second signal during a (hanging) flush ends the process at once', async () => {
+    ingest.script([{ kind: 'hang' }]);
+    const run = startNode(
+      [...SOURCE_REGISTER, 'test/register/apps/wait-for-signal.mjs'],
+      env({ FENRA_SHUTDOWN_TIMEOUT_MILLIS: '600000', FENRA_SCHEDULED_DELAY_MILLIS: '60000' }),
+    );
+    await run.waitForStdout('ready');
+    run.child.kill('SIGINT');
+    await ingest.waitForRequests(1); // the flush is under way, and hangs
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGINT' });
+  });
+
   it('keeps the exit code the app set', async () => {
     const r = await runNode(
       [...SOURCE_REGISTER, '--eval', 'process.exitCode = 3'],
