@@ -1,22 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
-import { ROOT, runNode } from './run-node.js';
+import { ensureBuilt, runNode } from './run-node.js';
 
 // The built package, as users load it. `npm test` builds first (pretest); a lone run builds
 // here when the register bundle is missing.
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist/register.js')) || !existsSync(join(ROOT, 'dist/register.cjs'))) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/tsup/dist/cli-default.js'), '--silent'], {
-      cwd: ROOT,
-    });
-  }
-}, 120_000);
+beforeAll(ensureBuilt, 120_000);
 
 let ingest: IngestServer;
 let llm: FakeOpenAiServer;

@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -70,4 +72,21 @@ export async function runNode(
   const run = startNode(args, env);
   const end = await run.exited;
   return { ...end, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/**
+ * Builds the package when its bundles are missing (`npm test` builds first: pretest). Under a
+ * lock, so that two test files never build (and clean dist) at the same time.
+ */
+export function ensureBuilt(): void {
+  const built = (): boolean =>
+    ['dist/register.js', 'dist/register.cjs', 'dist/index.js', 'dist/index.cjs'].every((f) =>
+      existsSync(join(ROOT, f)),
+    );
+  if (built()) return;
+  const build = `test -f dist/register.js -a -f dist/register.cjs -a -f dist/index.js -a -f dist/index.cjs || "${process.execPath}" node_modules/tsup/dist/cli-default.js --silent`;
+  execFileSync('flock', ['/tmp/fenra-otel-test-build.lock', 'sh', '-c', build], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
 }
