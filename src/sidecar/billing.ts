@@ -41,6 +41,33 @@ const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar' });
 
 export const txKey = (t: PricedTransaction): string => `${t.span.traceId}:${t.span.spanId}`;
 
+/**
+ * How many recently billed transactions are remembered, so spans an exporter sends again (its
+ * request timed out or its answer was lost after we took it) are not billed twice.
+ */
+const RECENT_BILLED = 100_000;
+
+/** A bounded set of keys: the oldest leaves when a new one comes (ring, no iterator eviction). */
+class RecentKeys {
+  private readonly _set = new Set<string>();
+  private readonly _ring: (string | undefined)[];
+  private _pos = 0;
+  constructor(size: number) {
+    this._ring = new Array<string | undefined>(size);
+  }
+  has(key: string): boolean {
+    return this._set.has(key);
+  }
+  add(key: string): void {
+    if (this._set.has(key)) return;
+    const old = this._ring[this._pos];
+    if (old !== undefined) this._set.delete(old);
+    this._ring[this._pos] = key;
+    this._pos = (this._pos + 1) % this._ring.length;
+    this._set.add(key);
+  }
+}
+
 export class BillingPath {
   private readonly _o: BillingOptions;
   private readonly _spool: Spool;
@@ -52,6 +79,8 @@ export class BillingPath {
   private _feeding: { id: number; traces: Set<string> } | undefined;
   /** Transactions a previous run saw accepted (from the spool's ack log): not sent again. */
   private _acked: ReadonlySet<string> = new Set<string>();
+  /** Transactions this run already billed (bounded): a span received again is not billed again. */
+  private readonly _billed = new RecentKeys(RECENT_BILLED);
   /** Resolved traces whose transactions the delivery queue had no room for yet. */
   private readonly _backlog: { txs: PricedTransaction[]; group: Group }[] = [];
   private _timer: NodeJS.Timeout | undefined;
@@ -295,7 +324,17 @@ export class BillingPath {
       if (s.reason !== 'not_genai')
         this._metrics.add('fenra_otel_transactions_total', 1, { outcome: `skipped_${s.reason}` });
     }
-    const txs = result.transactions.filter((t) => !this._acked.has(txKey(t)));
+    const txs: PricedTransaction[] = [];
+    for (const t of result.transactions) {
+      const key = txKey(t);
+      if (this._acked.has(key)) continue;
+      if (this._billed.has(key)) {
+        this._metrics.add('fenra_otel_transactions_total', 1, { outcome: 'skipped_duplicate' });
+        continue;
+      }
+      this._billed.add(key);
+      txs.push(t);
+    }
     if (txs.length === 0) {
       this._release(group);
       return;
