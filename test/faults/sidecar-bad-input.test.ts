@@ -51,6 +51,12 @@ async function valid(): Promise<number> {
   return r.status;
 }
 
+/**
+ * Well-formed requests whose one odd value the receiver may cut instead of refusing the
+ * request (OTLP/JSON AnyValue nesting beyond its bound becomes null): any answer but a 5xx.
+ */
+const TOLERATED = new Set(['JSON: attribute kvlist nested 5k deep']);
+
 const PROTO = { 'content-type': 'application/x-protobuf' };
 const JSON_CT = { 'content-type': 'application/json' };
 
@@ -136,6 +142,7 @@ describe('fenra-otel serve under bad input', () => {
     sample();
     for (const r of results) {
       if (r.name.startsWith('valid')) expect(r, r.name).toEqual({ name: r.name, status: 200 });
+      else if (TOLERATED.has(r.name)) expect(r.status, r.name).toBeLessThan(500);
       else {
         expect(r.status, r.name).toBeGreaterThanOrEqual(400);
         expect(r.status, r.name).toBeLessThan(500);
