@@ -200,7 +200,7 @@ if (side) {
 rows.push(['Startup: added time of --import @fenra/otel/register', fmt(registerMs, ' ms'), '', '']);
 
 const header: Row = ['Measure', 'Result', 'Target', ''];
-const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
 const line = (r: Row): string => `| ${r.map((x, c) => x.padEnd(widths[c] as number)).join(' | ')} |`;
 const table = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join(
   '\n',

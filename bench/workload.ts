@@ -175,16 +175,14 @@ export interface Tracers {
  */
 export function runRequest(tracers: Tracers, i: number): void {
   const genai = genAiTemplates();
-  const root = tracers
-    .get(SERVER.scope, SERVER.scopeVersion)
-    .startSpan(
-      SERVER.name,
-      {
-        kind: SERVER.kind,
-        attributes: { ...SERVER.attributes, 'fenra.billable_customer_id': `cust_${i % 50}` },
-      },
-      ROOT_CONTEXT,
-    );
+  const root = tracers.get(SERVER.scope, SERVER.scopeVersion).startSpan(
+    SERVER.name,
+    {
+      kind: SERVER.kind,
+      attributes: { ...SERVER.attributes, 'fenra.billable_customer_id': `cust_${i % 50}` },
+    },
+    ROOT_CONTEXT,
+  );
   const ctx: Context = trace.setSpan(ROOT_CONTEXT, root);
   for (let k = 0; k < SPANS_PER_REQUEST - 2; k++) {
     const t = OTHERS[k % OTHERS.length] as SpanTemplate;
@@ -252,16 +250,14 @@ export async function buildSidecarPayload(): Promise<{
   const genai = genAiTemplates();
   const traces = 256;
   for (let i = 0; i < traces; i++) {
-    const root = tracers
-      .get(SERVER.scope, SERVER.scopeVersion)
-      .startSpan(
-        SERVER.name,
-        {
-          kind: SERVER.kind,
-          attributes: { ...SERVER.attributes, 'fenra.billable_customer_id': `cust_${i % 50}` },
-        },
-        ROOT_CONTEXT,
-      );
+    const root = tracers.get(SERVER.scope, SERVER.scopeVersion).startSpan(
+      SERVER.name,
+      {
+        kind: SERVER.kind,
+        attributes: { ...SERVER.attributes, 'fenra.billable_customer_id': `cust_${i % 50}` },
+      },
+      ROOT_CONTEXT,
+    );
     const g = genai[i % genai.length] as SpanTemplate;
     tracers
       .get(g.scope, g.scopeVersion)

@@ -131,8 +131,9 @@ describe('fenra-otel serve killed with SIGKILL under load, with a spool', () => 
 
     expect(lost).toBe(0);
     expect([...distinct].filter((k) => !acked.has(k) && !retried.has(k))).toEqual([]);
-    // A crash between Fenra accepting a batch and the ack log write re-sends that batch on replay.
-    expect(unexplained).toBeLessThanOrEqual(KILLS * BATCH);
+    // A crash between Fenra accepting a batch and its ack reaching the log re-sends that batch
+    // on replay: per kill at most the batches in flight (2 connections) and one ack write's worth.
+    expect(unexplained).toBeLessThanOrEqual(KILLS * 3 * BATCH);
     report({
       scenario: `sidecar: ${KILLS}× kill -9 under load, spool`,
       sent: acked.size,
