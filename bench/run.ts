@@ -146,7 +146,7 @@ if (decode)
 if (side) {
   const s = side;
   rows.push([
-    'Sidecar: GenAI spans/s answered and delivered (4 conns)',
+    'Sidecar: GenAI spans/s answered and delivered (--batch-size 1000)',
     fmt(s.sidecar_genai_spans_per_s),
     '≥ 50,000',
     verdict(s.sidecar_genai_spans_per_s, (v) => v >= 50_000),
@@ -184,6 +184,25 @@ if (side) {
   ]);
   rows.push(['  peak RSS', fmt(s.sidecar_rss_mb, ' MiB'), '', '']);
   rows.push([
+    'Sidecar with default flags (batches of 100): GenAI spans/s',
+    fmt(s.sidecar_default_genai_spans_per_s),
+    '',
+    '',
+  ]);
+  rows.push([
+    '  429 push-back answers; delivered / expected',
+    `${s.sidecar_default_429}; ${s.sidecar_default_delivered} / ${s.sidecar_default_expected}`,
+    'equal',
+    verdict(s.sidecar_default_delivered, (v) => v === s.sidecar_default_expected),
+  ]);
+  rows.push(['Sidecar with --spool-dir: GenAI spans/s', fmt(s.sidecar_spool_genai_spans_per_s), '', '']);
+  rows.push([
+    '  with spool: latency p50 / p99; delivered / expected',
+    `${s.sidecar_spool_p50_ms} / ${s.sidecar_spool_p99_ms} ms; ${s.sidecar_spool_delivered} / ${s.sidecar_spool_expected}`,
+    'equal',
+    verdict(s.sidecar_spool_delivered, (v) => v === s.sidecar_spool_expected),
+  ]);
+  rows.push([
     'Sidecar RSS when fed faster than Fenra answers',
     fmt(s.sidecar_rss_mb_overload, ' MiB'),
     '',
@@ -191,7 +210,7 @@ if (side) {
   ]);
   rows.push(['  429 answers given meanwhile (push-back)', fmt(s.sidecar_overload_429), '', '']);
   rows.push([
-    'Wire: HTTP requests per 1,000 transactions (sidecar)',
+    'Wire: HTTP requests per 1,000 transactions (sidecar, defaults)',
     fmt(s.sidecar_requests_per_1000_tx),
     '',
     '',

@@ -2,7 +2,7 @@
  * The load generator of the sidecar benchmark, run as its own process: posts one OTLP/protobuf
  * payload (512 spans) again and again over keep-alive connections, with every request's trace
  * ids made new (a counter written into each trace id), and reports statuses and latencies.
- * Input (argv[2]): a JSON file { url, payloadFile, traceIdOffsets, durationMs, concurrency }.
+ * Input (argv[2]): a JSON file { url, payloadFile, traceIdOffsets, durationMs, concurrency, counterStart }.
  */
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
@@ -13,6 +13,8 @@ interface Job {
   traceIdOffsets: number[];
   durationMs: number;
   concurrency: number;
+  /** First request number (written into the trace ids): runs must not reuse each other's ids. */
+  counterStart: number;
   /** Pause between a worker's requests, ms (0: as fast as answered). */
   pauseMs?: number;
 }
@@ -21,7 +23,7 @@ const job = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as Job;
 const template = readFileSync(job.payloadFile);
 const url = new URL(job.url);
 const pool = new Pool(url.origin, { connections: job.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
-let counter = 0;
+let counter = job.counterStart;
 const latencies: number[] = [];
 const statuses: Record<string, number> = {};
 const end = performance.now() + job.durationMs;

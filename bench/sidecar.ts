@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { toTransactions } from '../src/genai/to-transactions.js';
 import { PriceBook } from '../src/pricing/price-book.js';
 import { decodeTraceRequest } from '../src/span/otlp-proto.js';
+import type { SinkStats } from './sinks.js';
 import type { Sinks } from './util.js';
 import {
   API_KEY,
@@ -44,10 +45,21 @@ export interface SidecarResult {
   sidecar_rss_mb: number;
   sidecar_delivered: number;
   sidecar_expected: number;
+  /** With the default flags (batches of 100, queue 20,000): Fenra delivery is the cap, 429s push back. */
+  sidecar_default_genai_spans_per_s: number;
+  sidecar_default_429: number;
+  sidecar_default_delivered: number;
+  sidecar_default_expected: number;
   sidecar_requests_per_1000_tx: number;
   sidecar_bytes_per_1000_tx: number;
   sidecar_rss_mb_overload: number;
   sidecar_overload_429: number;
+  /** The same load with `--spool-dir` (fsync before every 200). */
+  sidecar_spool_genai_spans_per_s: number;
+  sidecar_spool_p50_ms: number;
+  sidecar_spool_p99_ms: number;
+  sidecar_spool_delivered: number;
+  sidecar_spool_expected: number;
 }
 
 interface SenderResult {
@@ -114,6 +126,9 @@ export async function startBuiltSidecar(
   return { proc, url, logs: () => logs };
 }
 
+/** Request numbers already used by earlier senders (trace ids stay unique across the run). */
+let nextCounter = 1;
+
 async function send(
   dir: string,
   url: string,
@@ -123,9 +138,18 @@ async function send(
   concurrency: number,
 ): Promise<SenderResult> {
   const jobFile = join(dir, `job-${Date.now()}.json`);
+  const counterStart = nextCounter;
+  nextCounter += 10_000_000;
   writeFileSync(
     jobFile,
-    JSON.stringify({ url: `${url}/v1/traces`, payloadFile, traceIdOffsets, durationMs, concurrency }),
+    JSON.stringify({
+      url: `${url}/v1/traces`,
+      payloadFile,
+      traceIdOffsets,
+      durationMs,
+      concurrency,
+      counterStart,
+    }),
   );
   const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/sidecar-sender.ts', jobFile], {
     cwd: ROOT,
@@ -138,6 +162,22 @@ async function send(
   return JSON.parse(out) as SenderResult;
 }
 
+/** Waits until `expected` distinct transactions arrived, or delivery stalls for `stallMs`. */
+async function drained(sinks: Sinks, expected: number, stallMs = 5_000): Promise<SinkStats> {
+  let st = await sinks.stats();
+  let last = st.fastDistinct;
+  let since = Date.now();
+  while (st.fastDistinct < expected && Date.now() - since < stallMs) {
+    await sleep(100);
+    st = await sinks.stats();
+    if (st.fastDistinct !== last) {
+      last = st.fastDistinct;
+      since = Date.now();
+    }
+  }
+  return st;
+}
+
 async function stop(proc: ChildProcess): Promise<void> {
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
@@ -145,12 +185,63 @@ async function stop(proc: ChildProcess): Promise<void> {
   if (proc.exitCode === null) proc.kill('SIGKILL');
 }
 
+/** Flags of the throughput run: batches of 1,000 and a deeper queue, so Fenra delivery is not the cap. */
+export const THROUGHPUT_FLAGS = ['--batch-size', '1000', '--max-queue', '100000'];
+
+interface Phase {
+  spansPerS: number;
+  cpuUsPerRequest: number;
+  p50: number;
+  p99: number;
+  rssPeak: number;
+  delivered: number;
+  expected: number;
+  status429: number;
+  stats: SinkStats;
+}
+
+/** One sidecar process: warm-up, then `durationMs` of load; waits for delivery. */
+async function phase(
+  sinks: Sinks,
+  dir: string,
+  args: string[],
+  load: { payloadFile: string; traceIdOffsets: number[]; genAiSpans: number },
+  durationMs: number,
+): Promise<Phase> {
+  const sc = await startBuiltSidecar(['--endpoint', sinks.fastIngest, ...args]);
+  try {
+    await send(dir, sc.url, load.payloadFile, load.traceIdOffsets, 1_000, 4); // warm-up
+    await drained(sinks, Infinity, 1_000);
+    await sinks.reset();
+    const cpu0 = procCpuSeconds(sc.proc.pid as number);
+    const r = await send(dir, sc.url, load.payloadFile, load.traceIdOffsets, durationMs, 4);
+    const ok = r.statuses['200'] ?? 0;
+    const expected = ok * load.genAiSpans;
+    const st = await drained(sinks, expected);
+    const cpu = procCpuSeconds(sc.proc.pid as number) - cpu0;
+    return {
+      spansPerS: Math.round(expected / (r.elapsedMs / 1000)),
+      cpuUsPerRequest: (cpu * 1e6) / ok,
+      p50: round(percentile(r.latencies, 0.5)),
+      p99: round(percentile(r.latencies, 0.99)),
+      rssPeak: round(procRssMb(sc.proc.pid as number).peak, 1),
+      delivered: st.fastDistinct,
+      expected,
+      status429: r.statuses['429'] ?? 0,
+      stats: st,
+    };
+  } finally {
+    await stop(sc.proc);
+  }
+}
+
 export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } = {}): Promise<SidecarResult> {
-  const durationMs = opts.durationMs ?? 6_000;
+  const durationMs = opts.durationMs ?? 5_000;
   const { payload, traceIdOffsets, genAiSpans } = await buildSidecarPayload();
   const dir = mkdtempSync(join(tmpdir(), 'fenra-bench-'));
   const payloadFile = join(dir, 'payload.bin');
   writeFileSync(payloadFile, payload);
+  const load = { payloadFile, traceIdOffsets, genAiSpans };
   try {
     // The physical baseline: protobuf decode of the same payload to SpanViews, and decode + convert.
     const pricer = new PriceBook();
@@ -162,47 +253,19 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
       if (r.transactions.length !== genAiSpans) throw new Error(`convert gave ${r.transactions.length}`);
     });
 
-    // Throughput.
-    const sc = await startBuiltSidecar(['--endpoint', sinks.fastIngest]);
-    let result: Omit<SidecarResult, 'sidecar_rss_mb_overload' | 'sidecar_overload_429'>;
-    try {
-      await send(dir, sc.url, payloadFile, traceIdOffsets, 1_500, 4); // warm-up
-      await sleep(1_500);
-      await sinks.reset();
-      const cpu0 = procCpuSeconds(sc.proc.pid as number);
-      const r = await send(dir, sc.url, payloadFile, traceIdOffsets, durationMs, 4);
-      const ok = r.statuses['200'] ?? 0;
-      const expected = ok * genAiSpans;
-      const deadline = Date.now() + 20_000;
-      let st = await sinks.stats();
-      while (st.fastDistinct < expected && Date.now() < deadline) {
-        await sleep(100);
-        st = await sinks.stats();
-      }
-      const cpu = procCpuSeconds(sc.proc.pid as number) - cpu0;
-      const rss = procRssMb(sc.proc.pid as number);
-      const cpuPerRequest = (cpu * 1e6) / ok;
-      result = {
-        sidecar_genai_spans_per_s: Math.round(expected / (r.elapsedMs / 1000)),
-        sidecar_genai_spans_per_cpu_s: Math.round(genAiSpans / (cpuPerRequest / 1e6)),
-        sidecar_vs_bare_decode: round(cpuPerRequest / bare),
-        decode_convert_vs_bare_decode: round(withConvert / bare),
-        bare_decode_us_per_request: Math.round(bare),
-        sidecar_cpu_us_per_request: Math.round(cpuPerRequest),
-        sidecar_p50_ms: round(percentile(r.latencies, 0.5)),
-        sidecar_p99_ms: round(percentile(r.latencies, 0.99)),
-        sidecar_rss_mb: round(rss.peak, 1),
-        sidecar_delivered: st.fastDistinct,
-        sidecar_expected: expected,
-        sidecar_requests_per_1000_tx: round((st.fastRequests / st.fastTransactions) * 1000, 1),
-        sidecar_bytes_per_1000_tx: Math.round((st.fastBytes / st.fastTransactions) * 1000),
-      };
-    } finally {
-      await stop(sc.proc);
-    }
+    const tuned = await phase(sinks, dir, THROUGHPUT_FLAGS, load, durationMs);
+    const defaults = await phase(sinks, dir, [], load, durationMs / 2);
+    const spool = await phase(
+      sinks,
+      dir,
+      [...THROUGHPUT_FLAGS, '--spool-dir', join(dir, 'spool')],
+      load,
+      durationMs / 2,
+    );
 
     // Overload: Fenra answers every request after 250 ms; the sender keeps going.
     const over = await startBuiltSidecar(['--endpoint', sinks.fastIngest]);
+    let overload: { peak: number; status429: number };
     try {
       await sinks.slow(250);
       let peak = 0;
@@ -216,15 +279,43 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
       const r = await send(dir, over.url, payloadFile, traceIdOffsets, durationMs, 4);
       clearInterval(sampler);
       peak = Math.max(peak, procRssMb(over.proc.pid as number).peak);
-      return {
-        ...result,
-        sidecar_rss_mb_overload: round(peak, 1),
-        sidecar_overload_429: r.statuses['429'] ?? 0,
-      };
+      overload = { peak: round(peak, 1), status429: r.statuses['429'] ?? 0 };
     } finally {
       await sinks.slow(0);
       await stop(over.proc);
     }
+
+    return {
+      sidecar_genai_spans_per_s: tuned.spansPerS,
+      sidecar_genai_spans_per_cpu_s: Math.round(genAiSpans / (tuned.cpuUsPerRequest / 1e6)),
+      sidecar_vs_bare_decode: round(tuned.cpuUsPerRequest / bare),
+      decode_convert_vs_bare_decode: round(withConvert / bare),
+      bare_decode_us_per_request: Math.round(bare),
+      sidecar_cpu_us_per_request: Math.round(tuned.cpuUsPerRequest),
+      sidecar_p50_ms: tuned.p50,
+      sidecar_p99_ms: tuned.p99,
+      sidecar_rss_mb: tuned.rssPeak,
+      sidecar_delivered: tuned.delivered,
+      sidecar_expected: tuned.expected,
+      sidecar_default_genai_spans_per_s: defaults.spansPerS,
+      sidecar_default_429: defaults.status429,
+      sidecar_default_delivered: defaults.delivered,
+      sidecar_default_expected: defaults.expected,
+      sidecar_requests_per_1000_tx: round(
+        (defaults.stats.fastRequests / defaults.stats.fastTransactions) * 1000,
+        1,
+      ),
+      sidecar_bytes_per_1000_tx: Math.round(
+        (defaults.stats.fastBytes / defaults.stats.fastTransactions) * 1000,
+      ),
+      sidecar_spool_genai_spans_per_s: spool.spansPerS,
+      sidecar_spool_p50_ms: spool.p50,
+      sidecar_spool_p99_ms: spool.p99,
+      sidecar_spool_delivered: spool.delivered,
+      sidecar_spool_expected: spool.expected,
+      sidecar_rss_mb_overload: overload.peak,
+      sidecar_overload_429: overload.status429,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
