@@ -1,0 +1,156 @@
+/**
+ * Micro-benchmark of the per-span conversion, stage by stage, on the recorded fixtures
+ * (test/fixtures/recorded). Run: `npx tsx bench/convert-micro.ts [--rounds 9] [--iters 20000]`.
+ *
+ * Stages (median ns per span over the rounds; one warmed PriceBook, as in the processor):
+ * - convertSpan: the whole in-process conversion of a billed span (detect, attribute,
+ *   render, validate, price);
+ * - detect / resolveContext / render+validate / price: the parts alone on the same spans;
+ * - non-GenAI: the processor's per-span work for a span that is not a model call
+ *   (AttributionTracker.onStart with a parent in context, then the GenAI marker check).
+ */
+import { ROOT_CONTEXT, propagation, trace } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
+import { renderTransaction, validateTransaction } from '../src/fenra/render-transaction.js';
+import { resolveContext } from '../src/genai/context.js';
+import type { AttributionLayers } from '../src/genai/context.js';
+import { detectModelCall, hasGenAiMarker } from '../src/genai/detect.js';
+import type { ConversionOptions } from '../src/genai/to-transactions.js';
+import type { ModelCall, Usage } from '../src/genai/types.js';
+import { AttributionTracker } from '../src/otel/attribution.js';
+import { convertSpan } from '../src/otel/span-converter.js';
+import { PriceBook } from '../src/pricing/price-book.js';
+import type { Attributes, SpanView } from '../src/span/span-view.js';
+import { loadFixture } from '../test/otel/replay.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const arg = (name: string, dflt: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const ROUNDS = arg('--rounds', 9);
+const ITERS = arg('--iters', 20000);
+
+const fixtureDir = join(import.meta.dirname, '..', 'test', 'fixtures', 'recorded');
+const names = readdirSync(fixtureDir)
+  .filter((f) => f.endsWith('.otlp.json'))
+  .map((f) => f.slice(0, -'.otlp.json'.length))
+  .sort();
+
+interface Case {
+  fixture: string;
+  span: SpanView;
+  ancestors: Attributes[];
+}
+
+function ancestorsOf(span: SpanView, byId: Map<string, SpanView>): Attributes[] {
+  const out: Attributes[] = [];
+  let p = span.parentSpanId;
+  const seen = new Set<string>([span.spanId]);
+  while (p !== undefined && !seen.has(p)) {
+    seen.add(p);
+    const a = byId.get(p);
+    if (!a) break;
+    out.push(a.attributes);
+    p = a.parentSpanId;
+  }
+  return out;
+}
+
+const options: ConversionOptions = { pricer: new PriceBook() };
+const billed: Case[] = [];
+const others: SpanView[] = [];
+for (const name of names) {
+  const spans = loadFixture(name);
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  for (const span of spans) {
+    if (!hasGenAiMarker(span.attributes)) {
+      others.push(span);
+      continue;
+    }
+    const ancestors = ancestorsOf(span, byId);
+    const out = convertSpan(span, ancestors, undefined, options);
+    if ('transaction' in out) billed.push({ fixture: name, span, ancestors });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+let sink = 0;
+/** Median ns per call of `fn(i)`, cycling over `n` inputs. */
+function time(n: number, fn: (i: number) => unknown): number {
+  const per: number[] = [];
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < ITERS; i++) if (fn(i % n) !== undefined) sink++;
+    const ns = Number(process.hrtime.bigint() - t0) / ITERS;
+    if (r > 0) per.push(ns); // the first round warms up
+  }
+  return median(per);
+}
+
+const layers: AttributionLayers[] = billed.map((c) => ({
+  span: c.span.attributes,
+  ancestors: c.ancestors,
+  baggage: undefined,
+  resource: c.span.resource,
+}));
+const calls = billed.map((c) => {
+  const d = detectModelCall(c.span, options);
+  if (!('call' in d)) throw new Error(`not a call: ${c.fixture}`);
+  return d.call as ModelCall & { model: string; usage: Usage };
+});
+const contexts = calls.map((call, i) => resolveContext(call, layers[i]!, options).context);
+const txs = calls.map((call, i) => renderTransaction(call, contexts[i]!));
+
+const results: Record<string, number> = {};
+results['convertSpan (billed GenAI span)'] = time(billed.length, (i) =>
+  convertSpan(billed[i]!.span, billed[i]!.ancestors, undefined, options),
+);
+results['  detectModelCall'] = time(billed.length, (i) => detectModelCall(billed[i]!.span, options));
+results['  resolveContext'] = time(billed.length, (i) => resolveContext(calls[i]!, layers[i]!, options));
+results['  renderTransaction'] = time(billed.length, (i) => renderTransaction(calls[i]!, contexts[i]!));
+results['  validateTransaction'] = time(billed.length, (i) => validateTransaction(txs[i]));
+results['  PriceBook.price'] = time(billed.length, (i) => {
+  const call = calls[i]!;
+  return options.pricer.price({
+    provider: call.provider.fenra,
+    canonicalProvider: call.provider.canonical,
+    model: call.model,
+    usage: call.usage,
+    modelTier: call.modelTier,
+    timestampMs: call.span.endTimeMs,
+  });
+});
+
+// Non-GenAI spans: what the processor does for them (onStart, then the marker check in onEnd).
+const tracker = new AttributionTracker();
+const tracer = trace.getTracer('bench');
+const parent = tracer.startSpan('parent');
+const parentCtx: Context = trace.setSpan(ROOT_CONTEXT, parent);
+const baggageCtx: Context = propagation.setBaggage(
+  parentCtx,
+  propagation.createBaggage({ 'customer.id': { value: 'c-1' } }),
+);
+const objs = others.map(() => ({}));
+results['non-GenAI: onStart (parent, no baggage)'] = time(others.length, (i) =>
+  tracker.onStart(objs[i]!, parentCtx),
+);
+results['non-GenAI: onStart (parent + baggage)'] = time(others.length, (i) =>
+  tracker.onStart(objs[i]!, baggageCtx),
+);
+results['non-GenAI: hasGenAiMarker'] = time(others.length, (i) =>
+  hasGenAiMarker(others[i]!.attributes) ? 1 : undefined,
+);
+
+console.log(
+  `Node ${process.version}; ${billed.length} billed spans from ${names.length} fixtures, ` +
+    `${others.length} non-GenAI spans; ${ROUNDS} rounds × ${ITERS} calls, median ns/span`,
+);
+for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(42)} ${v.toFixed(0).padStart(7)} ns`);
+if (sink < 0) console.log(sink);
