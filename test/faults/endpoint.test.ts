@@ -8,6 +8,8 @@
  * Every transaction ends delivered or counted with a reason; copies at the server only where a
  * server fault explains them (a request recorded but never answered); memory stays bounded.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -164,6 +166,84 @@ describe('endpoint faults through FenraSpanProcessor (the app view)', () => {
       counted: counted(d),
       maxRssMb,
       note: `${d.retries} retries, ${server.requests.length} requests`,
+    });
+  });
+});
+
+/** A loopback port nobody listens on (connections refused). */
+async function deadPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('an unreachable endpoint through FenraSpanProcessor', () => {
+  it('keeps memory bounded and counts every transaction while 20,000 LLM calls happen with Fenra down', async () => {
+    const port = await deadPort();
+    const fenra = new FenraSpanProcessor({
+      apiKey: KEY,
+      endpoint: `http://127.0.0.1:${port}/usage/transactions`,
+      requestTimeoutMillis: 200,
+      exportTimeoutMillis: 1_000,
+      scheduledDelayMillis: 100,
+    });
+    const provider = new NodeTracerProvider({ spanProcessors: [fenra] });
+    const openai = provider.getTracer('@opentelemetry/instrumentation-openai', '0.21.0');
+    const rss = rssSampler();
+    const before = process.memoryUsage.rss();
+    const sent = 20_000;
+    let appErrors = 0;
+    let maxQueue = 0;
+    for (let i = 0; i < sent; i++) {
+      try {
+        openai
+          .startSpan('chat gpt-4o-mini', {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'gen_ai.operation.name': 'chat',
+              'gen_ai.system': 'openai',
+              'gen_ai.request.model': 'gpt-4o-mini',
+              'gen_ai.response.id': `chatcmpl-down-${i}`,
+              'gen_ai.usage.input_tokens': 1000,
+              'gen_ai.usage.output_tokens': 10,
+              'fenra.billable_customer_id': 'acme',
+            },
+          })
+          .end();
+      } catch {
+        appErrors++;
+      }
+      if (i % 500 === 499) {
+        maxQueue = Math.max(maxQueue, fenra.stats().delivery.queueDepth);
+        await sleep(50);
+      }
+    }
+    const mid = fenra.stats().delivery;
+    await provider.shutdown();
+    const maxRssMb = rss.stop();
+    const d = fenra.stats().delivery;
+
+    expect(appErrors).toBe(0);
+    expect(fenra.stats().internalErrors).toBe(0);
+    expect(maxQueue).toBeLessThanOrEqual(2_048); // the default maxQueueSize
+    expect(mid.dropped.queue_full).toBeGreaterThan(0);
+    expect(d.accepted).toBe(0);
+    expect(settled(d)).toBe(sent); // every one counted with a reason after shutdown
+    expect(d.queueDepth).toBe(0);
+    expect(maxRssMb - before / 1024 / 1024).toBeLessThan(150);
+    report({
+      scenario: 'processor: Fenra unreachable, 20k calls',
+      sent,
+      delivered: 0,
+      duplicates: 0,
+      counted: counted(d),
+      maxRssMb,
+      note: `dropped: ${Object.entries(d.dropped)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
     });
   });
 });
