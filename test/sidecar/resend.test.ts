@@ -1,0 +1,73 @@
+/**
+ * An OTLP exporter re-sends a request the sidecar already took (its attempt timed out, or the
+ * answer was lost): the spans are billed once, whether the copy arrives at once or after the
+ * trace was billed. In-process `runServe`, real HTTP, strict ingest server.
+ */
+import { Writable } from 'node:stream';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runServe } from '../../src/cli/serve.js';
+import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { readableSpans, recordedFixtures } from './otlp-replay.js';
+import { until } from './spawn-sidecar.js';
+
+class Sink extends Writable {
+  override _write(_chunk: Buffer, _enc: string, cb: () => void): void {
+    cb();
+  }
+}
+
+const KEY = 'resend-key';
+let ingest: IngestServer;
+let url: string;
+const ctl = new AbortController();
+let done: Promise<number>;
+
+beforeAll(async () => {
+  ingest = await startIngestServer({ apiKey: KEY });
+  let ready!: (s: RunningSidecar) => void;
+  const started = new Promise<RunningSidecar>((r) => (ready = r));
+  done = runServe(['--port', '0', '--endpoint', ingest.url, '--flush-ms', '20', '--trace-wait-ms', '100'], {
+    stdout: new Sink(),
+    stderr: new Sink(),
+    env: { FENRA_API_KEY: KEY },
+    stop: ctl.signal,
+    handleSignals: false,
+    onReady: ready,
+  });
+  url = `http://127.0.0.1:${(await started).address.port}/v1/traces`;
+});
+
+afterAll(async () => {
+  ctl.abort();
+  await done;
+  await ingest.close();
+});
+
+const keys = (): string[] =>
+  ingest.accepted.map(
+    (a) => `${String(a.transaction.context['trace_id'])}/${String(a.transaction.context['span_id'])}`,
+  );
+
+async function post(body: Uint8Array): Promise<number> {
+  const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+describe('fenra-otel serve, a request received twice', () => {
+  it('bills the spans once, for an immediate copy and for a copy after billing', async () => {
+    const fixture = recordedFixtures().find((f) => f.name === 'openai-chat');
+    const body = ProtobufTraceSerializer.serializeRequest(readableSpans(fixture!.json)) as Uint8Array;
+    expect(await Promise.all([post(body), post(body)])).toEqual([200, 200]);
+    await until(() => ingest.accepted.length > 0, 'the first copy billed');
+    await new Promise((r) => setTimeout(r, 300));
+    const billed = new Set(keys()).size;
+    expect(billed).toBeGreaterThan(0);
+    expect(await post(body)).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(keys()).toHaveLength(billed);
+  });
+});
