@@ -1,5 +1,8 @@
 /**
- * `npm run bench [-- --json FILE] [-- --only inprocess,pricing,sidecar,startup,decode]`
+ * `npm run bench [-- --json FILE] [--only inprocess,pricing,decode,sidecar,startup] [--results bench/RESULTS.md]`
+ *
+ * `--results FILE` replaces the text between `<!-- bench:table -->` and `<!-- /bench:table -->`
+ * in FILE with this run's table and machine.
  *
  * Every figure is measured against a baseline taken in the same run on the same machine.
  * The in-process and sidecar benches run the BUILT package (.tmp-bench-dist, built by the npm
@@ -17,7 +20,7 @@ import { benchSidecar } from './sidecar.js';
 import { DIST, startSinks } from './util.js';
 
 const { values } = parseArgs({
-  options: { json: { type: 'string' }, only: { type: 'string' } },
+  options: { json: { type: 'string' }, only: { type: 'string' }, results: { type: 'string' } },
   allowPositionals: false,
 });
 const only = values.only?.split(',');
@@ -228,6 +231,18 @@ const elapsed = ((performance.now() - started) / 1000).toFixed(0);
 console.log(
   `\n${table}\n\nNode ${machine.node}, ${machine.cpu} (${machine.cores} cores), ${machine.platform}; bench took ${elapsed} s.`,
 );
+
+if (values.results !== undefined) {
+  const text = readFileSync(values.results, 'utf8');
+  const begin = '<!-- bench:table -->';
+  const end = '<!-- /bench:table -->';
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${values.results} has no ${begin} ... ${end} section`);
+  const block = `${begin}\nMeasured on ${machine.date.slice(0, 10)}: Node ${machine.node}, ${machine.cpu} (${machine.cores} cores), ${machine.platform}; the bench took ${elapsed} s.\n\n${table}\n`;
+  writeFileSync(values.results, text.slice(0, a) + block + text.slice(b));
+  console.log(`table written to ${values.results}`);
+}
 
 if (values.json !== undefined) {
   const figures = {
