@@ -1,5 +1,6 @@
 import type { ContextValue } from '../genai/context.js';
 import type { ModelCall, Usage } from '../genai/types.js';
+import { compileAcceptance } from './compiled-check.js';
 import { IMAGE_COUNT_METRIC, tokenMetrics } from './metric-names.js';
 import type { FenraTransaction, UsageEntry } from './transaction-schema.js';
 import { FenraTransactionSchema } from './transaction-schema.js';
@@ -28,8 +29,16 @@ export function renderTransaction(
   return tx;
 }
 
-/** Validates against the wire schema; returns a readable reason on failure. */
+/** Compiled from the schema: true only for transactions the schema accepts. */
+const acceptable = compileAcceptance(FenraTransactionSchema);
+
+/**
+ * Validates against the wire schema; returns a readable reason on failure. The common case (a
+ * valid transaction) is answered by the check compiled from the schema; anything it does not
+ * accept is parsed by zod itself, which gives the verdict and the reason.
+ */
 export function validateTransaction(tx: unknown): string | undefined {
+  if (acceptable(tx)) return undefined;
   const r = FenraTransactionSchema.safeParse(tx);
   if (r.success) return undefined;
   return r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
