@@ -22,3 +22,5 @@ export type { FenraTransaction } from './fenra/transaction-schema.js';
 export type { SpanView } from './span/span-view.js';
 export { fromReadableSpan } from './span/from-readable-span.js';
 export { spansFromOtlpJson, parseOtlpJsonText } from './span/from-otlp-json.js';
+export { withFenraContext, fenraContext, FENRA_CONTEXT_KEYS } from './otel/with-fenra-context.js';
+export type { FenraContext } from './otel/with-fenra-context.js';

@@ -47,6 +47,9 @@ export class FenraSpanProcessor implements SpanProcessor {
   private readonly _billedBelow = new WeakSet<object>();
   private readonly _recentResponses = new Set<string>();
   private readonly _explained = new Set<SkipReason>();
+  /** Conversions waiting for a resource's async attributes. */
+  private readonly _pending = new Set<Promise<void>>();
+  private _shutdown: Promise<void> | undefined;
 
   constructor(options?: FenraOptions) {
     this._runtime = new FenraRuntime(options);
@@ -67,6 +70,18 @@ export class FenraSpanProcessor implements SpanProcessor {
     rt.stats.spansSeen++;
     if (!hasGenAiMarker(span.attributes as Attributes)) return;
     try {
+      // A resource still waiting for async detectors (e.g. NodeSDK's host detector) must not be
+      // read yet (the SDK logs an error on every such read): convert once it has settled.
+      const resource = span.resource;
+      if (resource?.asyncAttributesPending && resource.waitForAsyncAttributes) {
+        const pending: Promise<void> = resource
+          .waitForAsyncAttributes()
+          .then(() => this._convert(span))
+          .catch((e: unknown) => rt.internalError(e))
+          .finally(() => this._pending.delete(pending));
+        this._pending.add(pending);
+        return;
+      }
       this._convert(span);
     } catch (e) {
       rt.internalError(e);
@@ -120,13 +135,18 @@ export class FenraSpanProcessor implements SpanProcessor {
   }
 
   /** Sends everything queued; resolves when Fenra has answered (bounded by the export timeout). */
-  forceFlush(): Promise<void> {
+  async forceFlush(): Promise<void> {
+    if (this._pending.size > 0) await Promise.all([...this._pending]);
     return this._runtime.forceFlush();
   }
 
   /** Flushes, then closes. Once; later calls return the same promise. */
   shutdown(): Promise<void> {
-    return this._runtime.shutdown();
+    this._shutdown ??= (async () => {
+      if (this._pending.size > 0) await Promise.all([...this._pending]);
+      await this._runtime.shutdown();
+    })();
+    return this._shutdown;
   }
 
   /** Counters: conversion (spans, LLM calls, billed, skipped by reason, USD) and delivery. */

@@ -5,6 +5,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { OpenAI as OpenAIClass } from 'openai';
@@ -357,5 +358,39 @@ describe('self-metrics', () => {
     expect(Number(usd[0]?.value)).toBeGreaterThan(0);
     await provider.shutdown();
     await meterProvider.shutdown();
+  });
+});
+
+describe('resources with async attributes', () => {
+  it('waits for them to settle instead of reading them early (no SDK error per span)', async () => {
+    diagLog = captureDiag();
+    let settle: (v: Record<string, string>) => void = () => undefined;
+    const asyncAttrs = new Promise<Record<string, string>>((r) => (settle = r));
+    const resource = resourceFromAttributes({
+      'service.name': 'svc',
+      'deployment.environment.name': asyncAttrs as never,
+    });
+    const before = ingest.accepted.length;
+    const processor = new FenraSpanProcessor(options());
+    const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
+    provider
+      .getTracer('app')
+      .startSpan('chat', {
+        attributes: {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.request.model': 'gpt-4o',
+          'gen_ai.usage.input_tokens': 3,
+          'gen_ai.usage.output_tokens': 1,
+        },
+      })
+      .end();
+    expect(processor.stats().billed).toBe(0);
+    settle({});
+    await processor.forceFlush();
+    expect(processor.stats().billed).toBe(1);
+    expect(ingest.accepted.slice(before)[0]!.transaction.context).toMatchObject({ service: 'svc' });
+    expect(diagLog.messages('error').filter((m) => m.includes('async attributes'))).toEqual([]);
+    await provider.shutdown();
   });
 });

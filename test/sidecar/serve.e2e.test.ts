@@ -190,13 +190,13 @@ describe('fenra-otel serve, end to end with the real OTLP exporters', () => {
       expect(res.status).toBe(413);
     });
 
-    it('an attribute nested 40,000 levels deep → 400, not a crash', async () => {
+    it('an attribute nested 40,000 levels deep is cut (the span is kept), not a crash', async () => {
       const depth = 40_000;
       const value = '{"arrayValue":{"values":['.repeat(depth) + '{"stringValue":"x"}' + ']}}'.repeat(depth);
       const span = `{"traceId":"${'ab'.repeat(16)}","spanId":"${'cd'.repeat(8)}","name":"n","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"deep","value":${value}}]}`;
       const body = gzipSync(`{"resourceSpans":[{"scopeSpans":[{"spans":[${span}]}]}]}`);
       const res = await post(body, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(200);
     });
 
     it('corrupt gzip → 400', async () => {
