@@ -4,6 +4,7 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { jsonDiagLogger } from '../sidecar/json-logger.js';
 import type { ServeConfig } from '../sidecar/serve-config.js';
 import { resolveServeConfig } from '../sidecar/serve-config.js';
+import { prepareServeExtras } from '../local/local-mode.js';
 import type { RunningSidecar } from '../sidecar/sidecar.js';
 import { startSidecar } from '../sidecar/sidecar.js';
 import type { CliStreams } from './convert.js';
@@ -14,6 +15,15 @@ Runs an OTLP/HTTP receiver. Point any OpenTelemetry SDK or Collector at it
 (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318): it reads the LLM spans, waits
 for each trace's root span to learn the customer, prices every provider call and
 sends the transactions to Fenra. Other spans are not kept (see --forward).
+
+With no API key it runs in LOCAL MODE: transactions are written to
+<data dir>/transactions.jsonl instead (see them at http://127.0.0.1:4318/ or with
+'fenra-otel report').
+
+Local mode and the inspector:
+  --data-dir DIR            local sink directory ($FENRA_DATA_DIR, default .fenra)
+  --demo                    replay the bundled recorded GenAI traces through the OTLP
+                            exporter once started, so something is billed at once
 
 Receiver:
   --host HOST               interface to listen on ($FENRA_SERVE_HOST, default 127.0.0.1;
@@ -64,8 +74,8 @@ Pass-through and the rest:
                             logs are JSON lines on stderr
   -h, --help                this help
 
-Endpoints: POST /v1/traces (protobuf or JSON, gzip or not), GET /healthz, GET /readyz,
-GET /metrics (Prometheus).
+Endpoints: POST /v1/traces (protobuf or JSON, gzip or not), GET / (inspector page),
+GET /inspector/summary.json, GET /healthz, GET /readyz, GET /metrics (Prometheus).
 `;
 
 export interface ServeIo extends CliStreams {
@@ -128,6 +138,8 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
         'azure-deployment': { type: 'string', multiple: true },
         config: { type: 'string' },
         'log-level': { type: 'string' },
+        'data-dir': { type: 'string' },
+        demo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -175,8 +187,16 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     suppressOverrideMessage: true,
   });
   let sidecar: RunningSidecar;
+  let extras;
   try {
-    sidecar = await startSidecar(config);
+    extras = await prepareServeExtras({
+      config,
+      dataDir: values['data-dir'],
+      demo: values.demo === true,
+      env,
+      stdout: io.stdout,
+    });
+    sidecar = await startSidecar(config, extras.deps);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     io.stderr.write(
@@ -184,6 +204,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     );
     return 1;
   }
+  extras.afterStart(sidecar);
   io.onReady?.(sidecar);
 
   await new Promise<void>((resolve) => {
@@ -191,7 +212,10 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       io.stop?.removeEventListener('abort', stop);
-      void sidecar.shutdown().then(resolve, resolve);
+      void extras
+        .stop()
+        .then(() => sidecar.shutdown())
+        .then(resolve, resolve);
     };
     if (io.handleSignals !== false) {
       process.once('SIGTERM', stop);

@@ -6,6 +6,7 @@ import { createInspector, routeInspector } from '../sidecar/inspector/index.js';
 import { droppedFromMetrics } from '../sidecar/inspector/summary.js';
 import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
 import { Ledger, toRow } from './ledger.js';
+import { RecordingDelivery } from './recording-delivery.js';
 import type { LocalRecord } from './records.js';
 import { LocalSink, defaultDataDir } from './sink.js';
 import { LocalSinkDelivery } from './sink-delivery.js';
@@ -86,7 +87,8 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
       maxQueue: i.config.maxQueueSize,
       maxBatch: i.config.batchSize,
     });
-  }
+    deps.destination = `local sink ${sink.file}`;
+  } else deps.wrapDelivery = (d) => new RecordingDelivery(d, ledger);
   const abort = new AbortController();
   let demo: Promise<unknown> | undefined;
   const out = (line: string): void => {

@@ -146,7 +146,10 @@ export class LocalSinkSender implements TransactionSender {
     this._sink = sink;
   }
 
-  async send(transactions: readonly FenraTransaction[]): Promise<SendResult> {
+  async send(
+    transactions: readonly FenraTransaction[],
+    _options?: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<SendResult> {
     if (this._closed) return { outcome: { kind: 'aborted', message: 'local sink closed' }, bytes: 0 };
     const bytes = Buffer.byteLength(JSON.stringify({ transactions }));
     try {

@@ -28,6 +28,10 @@ export interface RunningSidecar {
 export interface SidecarDeps {
   pricer?: Pricer;
   delivery?: TransactionDelivery;
+  /** Where `delivery` sends transactions, for the start-up log (default: the Fenra endpoint). */
+  destination?: string;
+  /** Wraps the delivery (given or built), e.g. to watch what is accepted. */
+  wrapDelivery?: (delivery: TransactionDelivery) => TransactionDelivery;
 }
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar' });
@@ -43,7 +47,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     spool = disk;
   } else spool = new MemorySpool(config.spoolMaxBytes);
 
-  const delivery =
+  const built =
     deps.delivery ??
     new PipelineDelivery({
       endpoint: config.endpoint,
@@ -56,6 +60,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       flushTimeoutMillis: config.shutdownTimeoutMillis,
       concurrencyLimit: 2,
     });
+  const delivery = deps.wrapDelivery ? deps.wrapDelivery(built) : built;
   const billing = new BillingPath(
     {
       conversion: {
@@ -156,11 +161,11 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     throw e;
   }
   log.info(
-    `fenra-otel ${VERSION} serving OTLP/HTTP on http://${address.host}:${address.port}/v1/traces → ${config.endpoint}` +
+    `fenra-otel ${VERSION} serving OTLP/HTTP on http://${address.host}:${address.port}/v1/traces → ${deps.destination ?? config.endpoint}` +
       (config.spoolDir ? ` (spool ${config.spoolDir})` : ' (no spool: in memory only)') +
       (config.forward ? ` and pass-through to ${config.forward}` : ''),
   );
-  if (!config.apiKey)
+  if (!config.apiKey && !deps.delivery)
     log.warn(
       'no Fenra API key (FENRA_API_KEY): nothing is sent to Fenra' +
         (config.spoolDir ? '; the spool keeps what arrives for a start with a key' : ''),

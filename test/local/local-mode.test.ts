@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,6 +13,7 @@ import type { InspectorSummary } from '../../src/sidecar/inspector/summary.js';
 import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { startSidecar } from '../../src/sidecar/sidecar.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
 
 let dir: string;
 let sidecar: RunningSidecar | undefined;
@@ -153,11 +154,47 @@ describe('local mode (no API key)', () => {
     expect((await fetch(`http://127.0.0.1:${sidecar.address.port}/healthz`)).status).toBe(200);
   });
 
+  it('with an API key, sends to Fenra and the inspector shows what Fenra accepted', async () => {
+    const ingest = await startIngestServer({ apiKey: 'k-demo' });
+    try {
+      const { config } = resolveServeConfig({
+        flags: { port: '0', 'flush-ms': '50' },
+        env: { FENRA_API_KEY: 'k-demo', FENRA_ENDPOINT: ingest.url },
+      });
+      const extras = await prepareServeExtras({
+        config,
+        dataDir: dir,
+        demo: true,
+        demoExtra: 0,
+        stdout: new PassThrough().resume(),
+      });
+      expect(extras.mode).toBe('fenra');
+      sidecar = await startSidecar(config, extras.deps);
+      extras.afterStart(sidecar);
+      const expected = expectedFromDemoTraces();
+      await until(() => extras.ledger.count >= expected.count, 'the accepted transactions');
+      await extras.stop();
+      expect(ingest.accepted).toHaveLength(expected.count);
+      const summary = (await (
+        await fetch(`http://127.0.0.1:${sidecar.address.port}/inspector/summary.json`)
+      ).json()) as InspectorSummary;
+      expect(summary.mode).toBe('fenra');
+      expect(summary.destination).toBe(ingest.url);
+      expect(summary.totals.transactions).toBe(expected.count);
+      // Nothing was written locally.
+      expect(existsSync(join(dir, 'transactions.jsonl'))).toBe(false);
+    } finally {
+      await sidecar?.shutdown();
+      await ingest.close();
+    }
+  });
+
   it('is not local mode when an API key is set', async () => {
     const { config } = resolveServeConfig({ flags: { port: '0' }, env: { FENRA_API_KEY: 'k-test' } });
     const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
     expect(extras.mode).toBe('fenra');
     expect(extras.deps.delivery).toBeUndefined();
+    expect(extras.deps.wrapDelivery).toBeDefined();
     expect(extras.sink).toBeUndefined();
   });
 });
