@@ -21,9 +21,8 @@ import { AttributionTracker } from '../src/otel/attribution.js';
 import { convertSpan } from '../src/otel/span-converter.js';
 import { PriceBook } from '../src/pricing/price-book.js';
 import type { Attributes, SpanView } from '../src/span/span-view.js';
-import { loadFixture } from '../test/otel/replay.js';
+import { FIXTURES, loadFixture } from '../test/otel/replay.js';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number): number => {
@@ -33,8 +32,7 @@ const arg = (name: string, dflt: number): number => {
 const ROUNDS = arg('--rounds', 9);
 const ITERS = arg('--iters', 20000);
 
-const fixtureDir = join(import.meta.dirname, '..', 'test', 'fixtures', 'recorded');
-const names = readdirSync(fixtureDir)
+const names = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.otlp.json'))
   .map((f) => f.slice(0, -'.otlp.json'.length))
   .sort();

@@ -87,21 +87,72 @@ function scalar(v: AttrValue | undefined): ContextValue | undefined {
 
 /** The first key (in key order) found on any layer (in layer order). */
 export function lookup(layers: AttributionLayers, keys: readonly string[]): ContextValue | undefined {
-  for (const key of keys) {
-    let v = scalar(layers.span[key]);
+  return lookupWith(layers, keys, firstHit(layers.resource, keys));
+}
+
+/** Where a key list first hits on a resource: the key's index and its value. */
+interface Hit {
+  index: number;
+  value: ContextValue | undefined;
+}
+const NO_HIT: Hit = { index: -1, value: undefined };
+
+/**
+ * `lookup` with the resource's answer known: keys after the resource's first hit cannot win
+ * (an earlier key on any layer beats a later one), so they are not probed anywhere.
+ */
+function lookupWith(layers: AttributionLayers, keys: readonly string[], res: Hit): ContextValue | undefined {
+  const { span, ancestors, baggage } = layers;
+  const last = res.index >= 0 ? res.index : keys.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const key = keys[i]!;
+    let v = scalar(span[key]);
     if (v !== undefined) return v;
-    for (const a of layers.ancestors) {
-      v = scalar(a[key]);
+    for (let j = 0; j < ancestors.length; j++) {
+      v = scalar(ancestors[j]![key]);
       if (v !== undefined) return v;
     }
-    if (layers.baggage) {
-      v = scalar(layers.baggage[key]);
+    if (baggage) {
+      v = scalar(baggage[key]);
       if (v !== undefined) return v;
     }
-    v = scalar(layers.resource[key]);
-    if (v !== undefined) return v;
   }
-  return undefined;
+  return res.value;
+}
+
+function firstHit(resource: Attributes, keys: readonly string[]): Hit {
+  for (let i = 0; i < keys.length; i++) {
+    const value = scalar(resource[keys[i]!]);
+    if (value !== undefined) return { index: i, value };
+  }
+  return NO_HIT;
+}
+
+/** Resource attributes never change: what each key list finds there is read once per resource. */
+interface ResourceInfo {
+  prefixed: Prefixed;
+  hits: Map<readonly string[], Hit>;
+  service: ContextValue | undefined;
+}
+const resourceInfos = new WeakMap<Attributes, ResourceInfo>();
+
+function resourceInfo(resource: Attributes): ResourceInfo {
+  let info = resourceInfos.get(resource);
+  if (info === undefined) {
+    info = { prefixed: prefixedOf(resource), hits: new Map(), service: scalar(resource['service.name']) };
+    resourceInfos.set(resource, info);
+  }
+  return info;
+}
+
+function resourceHit(resource: Attributes, keys: readonly string[], info = resourceInfo(resource)): Hit {
+  let hit = info.hits.get(keys);
+  if (hit === undefined) {
+    hit = firstHit(resource, keys);
+    // Key lists here are the module's constants and the configured customer keys.
+    if (info.hits.size < 16) info.hits.set(keys, hit);
+  }
+  return hit;
 }
 
 export interface ResolvedContext {
@@ -141,16 +192,12 @@ function prefixedOf(a: Attributes): Prefixed {
   return found ?? NONE;
 }
 
-/** Resource attributes never change: their `fenra.context.*` entries are read once per resource. */
-const resourcePrefixed = new WeakMap<Attributes, Prefixed>();
-
-function collectPrefixed(layers: AttributionLayers, out: Record<string, ContextValue>): void {
+function collectPrefixed(
+  layers: AttributionLayers,
+  fromResource: Prefixed,
+  out: Record<string, ContextValue>,
+): void {
   // Farthest first, so nearer layers overwrite.
-  let fromResource = resourcePrefixed.get(layers.resource);
-  if (fromResource === undefined) {
-    fromResource = prefixedOf(layers.resource);
-    resourcePrefixed.set(layers.resource, fromResource);
-  }
   for (const [k, v] of fromResource) out[k] = v;
   if (layers.baggage) for (const [k, v] of prefixedOf(layers.baggage)) out[k] = v;
   for (let i = layers.ancestors.length - 1; i >= 0; i--) {
@@ -165,10 +212,12 @@ export function resolveContext(
   layers: AttributionLayers,
   options: ContextOptions = {},
 ): ResolvedContext {
-  const found = lookup(layers, options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS);
+  const res = resourceInfo(layers.resource);
+  const customerKeys = options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS;
+  const found = lookupWith(layers, customerKeys, resourceHit(layers.resource, customerKeys, res));
   const customer = found !== undefined ? String(found) : options.defaultCustomerId;
   const ctx: Record<string, ContextValue> = {};
-  collectPrefixed(layers, ctx);
+  collectPrefixed(layers, res.prefixed, ctx);
   if (options.contextKeys) {
     for (const key of options.contextKeys) {
       const v = lookup(layers, [key]);
@@ -176,18 +225,18 @@ export function resolveContext(
     }
   }
   ctx['billable_customer_id'] = customer ?? UNATTRIBUTED;
-  const env = lookup(layers, ENVIRONMENT_KEYS);
+  const env = lookupWith(layers, ENVIRONMENT_KEYS, resourceHit(layers.resource, ENVIRONMENT_KEYS, res));
   if (env !== undefined) ctx['environment'] = String(env);
-  const service = scalar(layers.resource['service.name']) ?? scalar(layers.span['service.name']);
+  const service = res.service ?? scalar(layers.span['service.name']);
   if (service !== undefined) ctx['service'] = String(service);
   ctx['trace_id'] = call.span.traceId;
   ctx['span_id'] = call.span.spanId;
   ctx['operation'] = call.operation;
-  const user = lookup(layers, USER_ID_KEYS);
+  const user = lookupWith(layers, USER_ID_KEYS, resourceHit(layers.resource, USER_ID_KEYS, res));
   if (user !== undefined) ctx['user_id'] = String(user);
-  const session = lookup(layers, SESSION_ID_KEYS);
+  const session = lookupWith(layers, SESSION_ID_KEYS, resourceHit(layers.resource, SESSION_ID_KEYS, res));
   if (session !== undefined) ctx['session_id'] = String(session);
-  const feature = lookup(layers, FEATURE_KEYS);
+  const feature = lookupWith(layers, FEATURE_KEYS, resourceHit(layers.resource, FEATURE_KEYS, res));
   if (feature !== undefined) ctx['feature'] = String(feature);
   if (call.responseId !== undefined) ctx['request_id'] = call.responseId;
   const p = call.provider;
