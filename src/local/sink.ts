@@ -38,6 +38,7 @@ export class LocalSink {
   private readonly _fsync: boolean;
   private _tail: Promise<unknown> = Promise.resolve();
   private _opened: Promise<void> | undefined;
+  private _madeDir: Promise<void> | undefined;
   private readonly _listeners = new Set<(r: LocalRecord) => void>();
   private _loadProblems: string[] = [];
 
@@ -48,10 +49,12 @@ export class LocalSink {
     this.ledger = options.ledger ?? new Ledger();
   }
 
-  /** Creates the directory and loads what earlier runs wrote into the ledger. Idempotent. */
+  /**
+   * Loads what earlier runs wrote into the ledger. Idempotent. The directory is created by the
+   * first append, so a run that bills nothing leaves no trace.
+   */
   open(): Promise<void> {
     this._opened ??= (async () => {
-      await mkdir(this.dir, { recursive: true });
       let text = '';
       try {
         text = await readFile(this.file, 'utf8');
@@ -100,6 +103,11 @@ export class LocalSink {
         else invalid.push({ index, problem });
       });
       if (good.length) {
+        this._madeDir ??= mkdir(this.dir, { recursive: true }).then(() => undefined);
+        await this._madeDir.catch((e: unknown) => {
+          this._madeDir = undefined; // try again next time
+          throw e;
+        });
         const text = good.map((r) => JSON.stringify(r)).join('\n') + '\n';
         if (this._fsync) {
           const fh = await open(this.file, 'a');

@@ -40,7 +40,8 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
   const io: ServeIo = {
     stdout: new Sink(),
     stderr,
-    env,
+    // Without an API key serve runs in local mode: keep its sink out of the working directory.
+    env: { FENRA_DATA_DIR: join(dir, 'local-sink'), ...env },
     stop: ctl.signal,
     handleSignals: false,
     onReady: ready,
