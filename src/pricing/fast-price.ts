@@ -35,7 +35,12 @@ interface PlanEntry {
   dir: 0 | 1 | 2;
   flat: number | undefined;
   tiered: Tiered | undefined;
+  /** Where the entry's count comes from: a leaf index, REQUEST_COUNT (1) or NO_COUNT (0). */
+  source: number;
 }
+
+const REQUEST_COUNT = -1;
+const NO_COUNT = -2;
 
 interface Leaf {
   unit: UnitDef;
@@ -126,7 +131,7 @@ export function buildPlan(price: ModelPrice): PricePlan | undefined {
       if (tiered === undefined) return undefined;
     }
     const dir = unit.direction === 'input' ? 0 : unit.direction === 'output' ? 1 : 2;
-    entries.push({ usageKey: unit.usageKey, per: unit.per, dir, flat, tiered });
+    entries.push({ usageKey: unit.usageKey, per: unit.per, dir, flat, tiered, source: NO_COUNT });
     units.push(unit);
   }
   // calcPrice's validation: every ancestor and every join of priced units must be priced.
@@ -169,11 +174,19 @@ export function buildPlan(price: ModelPrice): PricePlan | undefined {
     }
     return { unit, minus, descendants, joins };
   });
+  const hasRequests = units.some((x) => x.usageKey === 'requests');
+  // Each entry's count: the (last) leaf of its usage key; `requests` is 1 when priced.
+  for (const e of entries) {
+    if (hasRequests && e.usageKey === 'requests') e.source = REQUEST_COUNT;
+    else {
+      for (let i = 0; i < leaves.length; i++) if (leaves[i]!.unit.usageKey === e.usageKey) e.source = i;
+    }
+  }
   return {
     entries,
     leaves,
     hasTiered: entries.some((e) => e.tiered !== undefined),
-    hasRequests: units.some((x) => x.usageKey === 'requests'),
+    hasRequests,
   };
 }
 
@@ -202,9 +215,6 @@ export function priceWithPlan(plan: PricePlan, usage: CatalogUsage): PlanPrice |
     if (r < 0) return undefined;
     values[i] = r;
   }
-  const byKey: Record<string, number> = {};
-  for (let i = 0; i < n; i++) byKey[(leaves[i] as Leaf).unit.usageKey] = values[i] as number;
-  if (plan.hasRequests) byKey.requests = 1;
 
   // Tier thresholds compare against total input tokens (a whole-request cliff).
   const tierBasis = plan.hasTiered ? (usage.input_tokens ?? 0) : 0;
@@ -212,7 +222,7 @@ export function priceWithPlan(plan: PricePlan, usage: CatalogUsage): PlanPrice |
   let out = 0;
   let other = 0;
   for (const e of plan.entries) {
-    const count = byKey[e.usageKey] ?? 0;
+    const count = e.source >= 0 ? (values[e.source] as number) : e.source === REQUEST_COUNT ? 1 : 0;
     let cost: number;
     if (e.flat !== undefined) cost = (e.flat * count) / e.per;
     else {

@@ -142,22 +142,23 @@ function isCount(v: number | undefined): boolean {
  * anomalies; a price built on a guess would look exact): it is left unpriced as `invalid_usage`.
  */
 export function isImpossibleUsage(u: Usage): boolean {
-  const parts = [
-    u.inputTokens,
-    u.outputTokens,
-    u.cacheReadTokens,
-    u.cacheWriteTokens,
-    u.cacheWrite5mTokens,
-    u.cacheWrite1hTokens,
-    u.reasoningTokens,
-    u.audioInputTokens,
-    u.audioOutputTokens,
-    u.imageInputTokens,
-    u.imageOutputTokens,
-    u.videoInputTokens,
-  ];
   if (typeof u.inputTokens !== 'number' || typeof u.outputTokens !== 'number') return true;
-  for (const p of parts) if (!isCount(p)) return true;
+  if (
+    !isCount(u.inputTokens) ||
+    !isCount(u.outputTokens) ||
+    !isCount(u.cacheReadTokens) ||
+    !isCount(u.cacheWriteTokens) ||
+    !isCount(u.cacheWrite5mTokens) ||
+    !isCount(u.cacheWrite1hTokens) ||
+    !isCount(u.reasoningTokens) ||
+    !isCount(u.audioInputTokens) ||
+    !isCount(u.audioOutputTokens) ||
+    !isCount(u.imageInputTokens) ||
+    !isCount(u.imageOutputTokens) ||
+    !isCount(u.videoInputTokens)
+  ) {
+    return true;
+  }
   const input = u.inputTokens;
   const output = u.outputTokens;
   const cacheWrite = u.cacheWriteTokens ?? 0;
@@ -204,7 +205,9 @@ export class PriceBook implements Pricer {
   private readonly overrides: CompiledOverride[];
   private readonly tiers: readonly TierMultiplier[];
   private readonly maxEntries: number;
-  private readonly resolutions = new Map<string, Resolution>();
+  /** Catalog provider id → model → resolution (nested: no key string built per call). */
+  private readonly resolutions = new Map<string, Map<string, Resolution>>();
+  private resolutionCount = 0;
   private readonly overrideHits = new Map<string, CompiledOverride | null>();
   private readonly plans = new WeakMap<ModelPrice, PricePlan | null>();
   private readonly catalog = catalogVersion();
@@ -227,6 +230,7 @@ export class PriceBook implements Pricer {
   /** Forget memoised resolutions (after swapping catalog data with `updatePrices`). */
   clearCache(): void {
     this.resolutions.clear();
+    this.resolutionCount = 0;
     this.overrideHits.clear();
   }
 
@@ -334,7 +338,14 @@ export class PriceBook implements Pricer {
         }
         if (plan !== null) {
           const fast = priceWithPlan(plan, usage);
-          if (fast !== undefined) return { ...fast, model_price: modelPrice };
+          if (fast !== undefined) {
+            return {
+              input_price: fast.input_price,
+              output_price: fast.output_price,
+              total_price: fast.total_price,
+              model_price: modelPrice,
+            };
+          }
         }
       }
     }
@@ -349,12 +360,18 @@ export class PriceBook implements Pricer {
   }
 
   private resolve(providerId: string, model: string): Resolution {
-    const key = `${providerId}\u0000${model}`;
-    const hit = this.resolutions.get(key);
+    let byModel = this.resolutions.get(providerId);
+    const hit = byModel?.get(model);
     if (hit !== undefined) return hit;
     const resolution = resolveModel(providerId, model);
-    if (this.resolutions.size >= this.maxEntries) this.resolutions.clear();
-    this.resolutions.set(key, resolution);
+    if (this.resolutionCount >= this.maxEntries) {
+      this.resolutions.clear();
+      this.resolutionCount = 0;
+      byModel = undefined;
+    }
+    if (byModel === undefined) this.resolutions.set(providerId, (byModel = new Map()));
+    byModel.set(model, resolution);
+    this.resolutionCount++;
     return resolution;
   }
 
