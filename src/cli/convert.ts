@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
+import { parseVerbArgs } from './args.js';
 import { toTransactions } from '../genai/to-transactions.js';
 import { PriceBook } from '../pricing/price-book.js';
 import { parseOtlpJsonText, spansFromOtlpJson } from '../span/from-otlp-json.js';
@@ -38,30 +38,23 @@ export interface CliStreams {
 }
 
 export async function runConvert(argv: string[], io: CliStreams): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'customer-id': { type: 'string' },
-        'customer-id-key': { type: 'string', multiple: true },
-        'context-key': { type: 'string', multiple: true },
-        'azure-deployment': { type: 'string', multiple: true },
-        send: { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.stderr.write(`fenra-otel convert: ${(e as Error).message}\n\n${CONVERT_HELP}`);
-    return 2;
-  }
+  const args = parseVerbArgs(
+    'convert',
+    CONVERT_HELP,
+    argv,
+    {
+      'customer-id': { type: 'string' },
+      'customer-id-key': { type: 'string', multiple: true },
+      'context-key': { type: 'string', multiple: true },
+      'azure-deployment': { type: 'string', multiple: true },
+      send: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    io,
+  );
+  if (typeof args === 'number') return args;
   const { values, positionals } = args;
-  if (values.help) {
-    io.stdout.write(CONVERT_HELP);
-    return 0;
-  }
   if (positionals.length !== 1) {
     io.stderr.write(`fenra-otel convert: expected one FILE (or - for standard input)\n\n${CONVERT_HELP}`);
     return 2;

@@ -1,5 +1,5 @@
+import { parseVerbArgs } from './args.js';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Dimension, LedgerSnapshot, Totals } from '../local/ledger.js';
 import { DIMENSIONS, Ledger } from '../local/ledger.js';
 import { parseRecordLines } from '../local/records.js';
@@ -65,27 +65,20 @@ export function formatReport(s: LedgerSnapshot, by: Dimension): string {
 }
 
 export async function runReport(argv: string[], io: CliStreams): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        by: { type: 'string', default: 'customer' },
-        'data-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.stderr.write(`fenra-otel report: ${(e as Error).message}\n\n${REPORT_HELP}`);
-    return 2;
-  }
+  const args = parseVerbArgs(
+    'report',
+    REPORT_HELP,
+    argv,
+    {
+      by: { type: 'string', default: 'customer' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    io,
+  );
+  if (typeof args === 'number') return args;
   const { values, positionals } = args;
-  if (values.help) {
-    io.stdout.write(REPORT_HELP);
-    return 0;
-  }
   const by = values.by as Dimension;
   if (!DIMENSIONS.includes(by)) {
     io.stderr.write(`fenra-otel report: --by takes ${DIMENSIONS.join(', ')}; got '${values.by}'\n`);
