@@ -7,10 +7,15 @@
  *   render, validate, price);
  * - detect / resolveContext / render+validate / price: the parts alone on the same spans;
  * - non-GenAI: the processor's per-span work for a span that is not a model call
- *   (AttributionTracker.onStart with a parent in context, then the GenAI marker check).
+ *   (AttributionTracker.onStart with a parent in context, then the GenAI marker check);
+ * - non-GenAI, real provider: CPU per span of a BasicTracerProvider making HTTP-like spans
+ *   (a root and nine children) with FenraSpanProcessor added, minus the same without it.
  */
 import { ROOT_CONTEXT, propagation, trace } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { FenraSpanProcessor } from '../src/otel/span-processor.js';
 import { renderTransaction, validateTransaction } from '../src/fenra/render-transaction.js';
 import { resolveContext } from '../src/genai/context.js';
 import type { AttributionLayers } from '../src/genai/context.js';
@@ -146,9 +151,43 @@ results['non-GenAI: hasGenAiMarker'] = time(others.length, (i) =>
   hasGenAiMarker(others[i]!.attributes) ? 1 : undefined,
 );
 
+// The same, end to end through a real tracer provider (CPU time, with minus without).
+const httpAttrs = {
+  'http.request.method': 'GET',
+  'url.full': 'https://api.example.com/v1/items',
+  'server.address': 'api.example.com',
+  'server.port': 443,
+  'http.response.status_code': 200,
+  'network.protocol.version': '1.1',
+};
+function providerRun(withFenra: boolean, requests: number): number {
+  const processors: SpanProcessor[] = withFenra
+    ? [new FenraSpanProcessor({ apiKey: 'bench', endpoint: 'http://127.0.0.1:9' })]
+    : [];
+  const provider = new BasicTracerProvider({ spanProcessors: processors });
+  const t = provider.getTracer('bench');
+  const c0 = process.cpuUsage();
+  for (let r = 0; r < requests; r++) {
+    const root = t.startSpan('GET /items', { attributes: httpAttrs });
+    const ctx = trace.setSpan(ROOT_CONTEXT, root);
+    for (let i = 0; i < 9; i++) t.startSpan('child', { attributes: httpAttrs }, ctx).end();
+    root.end();
+  }
+  const c = process.cpuUsage(c0);
+  return ((c.user + c.system) * 1000) / (requests * 10);
+}
+const without: number[] = [];
+const withF: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  without.push(providerRun(false, 20000));
+  withF.push(providerRun(true, 20000));
+}
+results['non-GenAI, real provider: added CPU/span'] = median(withF) - median(without);
+
 console.log(
   `Node ${process.version}; ${billed.length} billed spans from ${names.length} fixtures, ` +
     `${others.length} non-GenAI spans; ${ROUNDS} rounds × ${ITERS} calls, median ns/span`,
 );
 for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(42)} ${v.toFixed(0).padStart(7)} ns`);
 if (sink < 0) console.log(sink);
+process.exit(0); // the processors' delivery timers
