@@ -137,8 +137,29 @@ function providerFromModel(model: string | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * Memo for the two string → provider functions below: their inputs (`gen_ai.system`, host
+ * names) take few distinct values in a process. Bounded; cleared when full.
+ */
+const MEMO_MAX = 512;
+function memoised(fn: (s: string) => string | undefined): (s: string) => string | undefined {
+  const memo = new Map<string, string | null>();
+  return (s) => {
+    const hit = memo.get(s);
+    if (hit !== undefined) return hit ?? undefined;
+    const v = fn(s);
+    if (s.length <= 256) {
+      if (memo.size >= MEMO_MAX) memo.clear();
+      memo.set(s, v ?? null);
+    }
+    return v;
+  };
+}
+
 /** Canonicalises one raw value; undefined when unknown or not a provider. */
-export function canonicalProvider(raw: string): string | undefined {
+export const canonicalProvider: (raw: string) => string | undefined = memoised(canonicalOf);
+
+function canonicalOf(raw: string): string | undefined {
   let v = raw.trim().toLowerCase();
   if (NOT_A_PROVIDER.has(v)) return undefined;
   const direct = CANONICAL[v];
@@ -156,8 +177,14 @@ export function canonicalProvider(raw: string): string | undefined {
   return undefined;
 }
 
+const hostProvider = memoised(hostOf);
+
 function fromHost(host: string | undefined): string | undefined {
   if (!host) return undefined;
+  return hostProvider(host);
+}
+
+function hostOf(host: string): string | undefined {
   const h = host.toLowerCase();
   if (h.endsWith('.amazonaws.com') && h.includes('bedrock')) return 'aws.bedrock';
   for (const [suffix, canonical] of HOSTS) {
