@@ -73,6 +73,15 @@ export class AttributionTracker {
     return { ancestors, baggage };
   }
 
+  /** Adds every ancestor (up to `maxDepth`) to `set`: `ancestorSpans` without a generator. */
+  addAncestorsTo(span: object, set: WeakSet<object>, maxDepth = 64): void {
+    let cur: object | undefined = this._parentOf(span);
+    for (let depth = 0; cur !== undefined && depth < maxDepth; depth++) {
+      set.add(cur);
+      cur = this._parentOf(cur);
+    }
+  }
+
   /** The parent chain, for marking ancestors (in-process dedupe). */
   *ancestorSpans(span: object, maxDepth = 64): Generator<object> {
     let cur: object | undefined = this._parentOf(span);

@@ -107,7 +107,7 @@ export class FenraSpanProcessor implements SpanProcessor {
       this._skip('duplicate');
       return;
     }
-    for (const a of this._tracker.ancestorSpans(span)) this._billedBelow.add(a);
+    this._tracker.addAncestorsTo(span, this._billedBelow);
     countBilled(rt.stats, out.transaction, out.attributed);
     rt.enqueue([out.transaction]);
   }

@@ -27,6 +27,9 @@ describe('AttributionTracker', () => {
     expect(ancestors).toEqual([{ a: 1 }, { 'customer.id': 'c-root', late: 'set after the leaf started' }]);
     expect(baggage).toBeUndefined();
     expect([...t.ancestorSpans(leaf)]).toEqual([mid, root]);
+    const marked = new WeakSet<object>();
+    t.addAncestorsTo(leaf, marked);
+    expect([marked.has(mid), marked.has(root), marked.has(leaf)]).toEqual([true, true, false]);
     expect(t.layers(root)).toEqual({ ancestors: [], baggage: undefined });
   });
 
