@@ -23,11 +23,17 @@ const first = (u: Record<string, unknown>, keys: readonly string[]): number | un
 
 /**
  * Langfuse `usage_details` are additive (Langfuse's total is the sum of all keys): `input`
- * excludes the cached and cache-write parts, `output` excludes reasoning. A raw OpenAI-shaped
- * object (`prompt_tokens`...) is read as the provider's usage.
+ * excludes the cached and cache-write parts, `output` excludes reasoning. An object without
+ * Langfuse's own `input`/`output` keys but with a provider's (`prompt_tokens`, or
+ * `input_tokens` as OpenAI Responses and Anthropic name it) is the provider's raw usage,
+ * passed through by the app, and read as such.
  */
 function countsFromUsageDetails(u: Record<string, unknown>): RawCounts {
-  if ('prompt_tokens' in u || 'completion_tokens' in u || 'cache_creation_input_tokens' in u) {
+  const langfuseKeys = 'input' in u || 'output' in u;
+  if (
+    !langfuseKeys &&
+    ('prompt_tokens' in u || 'completion_tokens' in u || 'input_tokens' in u || 'output_tokens' in u)
+  ) {
     return countsFromProviderUsage(u);
   }
   const cacheRead = first(u, [
