@@ -1,6 +1,6 @@
 import { attrJsonObject, attrString } from '../../span/attributes.js';
 import type { Attributes } from '../../span/span-view.js';
-import type { RawCounts } from '../usage.js';
+import type { Inclusivity, RawCounts } from '../usage.js';
 import {
   countOf,
   countsFromProviderUsage,
@@ -90,11 +90,47 @@ export const vercelAi: Dialect = {
     const counts = mergeCounts(sdk, fromProvider?.counts);
     // Without the provider's raw usage: v7 legacy spans say so explicitly (noCacheTokens);
     // otherwise the numbers follow v6+ (inclusive), checked at run time by normaliseUsage.
-    const noCache = countOf(a, ['ai.usage.inputTokenDetails.noCacheTokens']);
+    const noCache = countOf(a, NO_CACHE);
     if (noCache !== undefined && counts.input !== undefined && noCache === counts.input) {
-      return normaliseUsage(counts, { inputIncludesCache: false, outputIncludesReasoning: true });
+      return normaliseUsage(counts, EXCLUSIVE_INPUT);
     }
     void provider;
-    return normaliseUsage(counts, SEMCONV_INCLUSIVE);
+    return normaliseUsage(counts, isBeforeV6(a) ? v5Inclusivity(a) : SEMCONV_INCLUSIVE);
   },
 };
+
+const NO_CACHE = ['ai.usage.inputTokenDetails.noCacheTokens'];
+const EXCLUSIVE_INPUT: Inclusivity = { inputIncludesCache: false, outputIncludesReasoning: true };
+const EXCLUSIVE_OUTPUT: Inclusivity = { inputIncludesCache: true, outputIncludesReasoning: false };
+/** Attributes only AI SDK 6 and later write (usage details of LanguageModelV3). */
+const V6_DETAILS = [
+  'ai.usage.inputTokenDetails.noCacheTokens',
+  'ai.usage.inputTokenDetails.cacheReadTokens',
+  'ai.usage.inputTokenDetails.cacheWriteTokens',
+  'ai.usage.outputTokenDetails.textTokens',
+  'ai.usage.outputTokenDetails.reasoningTokens',
+];
+
+/**
+ * AI SDK 4 and 5 (no usage details, or a `user-agent` header of `ai/4.x`/`ai/5.x`): their
+ * provider packages passed some providers' numbers through without the parts.
+ */
+function isBeforeV6(a: Attributes): boolean {
+  const ua = attrString(a, 'ai.request.headers.user-agent');
+  const major = ua === undefined ? undefined : /(?:^|\s)ai\/(\d+)\./.exec(ua)?.[1];
+  if (major !== undefined) return Number(major) < 6;
+  for (const k of V6_DETAILS) if (a[k] !== undefined) return false;
+  return true;
+}
+
+/**
+ * What AI SDK 5 (and 4) numbers mean per provider package: Anthropic (direct or on Vertex) and
+ * Amazon Bedrock report input WITHOUT cache reads and writes; Google (Gemini, Vertex) reports
+ * output WITHOUT thinking tokens; OpenAI-compatible ones include both.
+ */
+function v5Inclusivity(a: Attributes): Inclusivity {
+  const p = (attrString(a, 'ai.model.provider') ?? '').toLowerCase();
+  if (p.includes('anthropic') || p.includes('bedrock')) return EXCLUSIVE_INPUT;
+  if (p.startsWith('google') || p.startsWith('vertex')) return EXCLUSIVE_OUTPUT;
+  return SEMCONV_INCLUSIVE;
+}
