@@ -1,4 +1,5 @@
 import { attrString } from '../../span/attributes.js';
+import type { SpanView } from '../../span/span-view.js';
 import type { Inclusivity } from '../usage.js';
 import { normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
@@ -12,14 +13,26 @@ const EXCLUSIVE_INPUT = { inputIncludesCache: false, outputIncludesReasoning: tr
 
 /**
  * Where OpenLLMetry's input excludes the cache it reports beside it:
- * - `@traceloop/instrumentation-anthropic` (JS): its source folds the cache into input, but a
- *   real run of 0.27.0 (fixture `openllmetry-anthropic`) emits Anthropic's raw `input_tokens`;
+ * - `@traceloop/instrumentation-anthropic` (JS) up to 0.27 (the latest release when this was
+ *   written): a real run of 0.27.0 (fixture `openllmetry-anthropic`) emits Anthropic's raw
+ *   `input_tokens`. Its unreleased source folds the cache into input, so later versions are read
+ *   as inclusive (the run-time check still catches a cache larger than the input);
  * - Python Bedrock Converse passes Bedrock's `inputTokens` (without cache) through.
  */
-function inclusivity(scope: string, provider: string | undefined): Inclusivity {
-  if (scope === '@traceloop/instrumentation-anthropic') return EXCLUSIVE_INPUT;
-  if (provider === 'aws.bedrock' && !scope.startsWith('@traceloop/')) return EXCLUSIVE_INPUT;
+function inclusivity(scope: SpanView['scope'], provider: string | undefined): Inclusivity {
+  if (scope.name === '@traceloop/instrumentation-anthropic') {
+    return foldsCache(scope.version) ? SEMCONV_INCLUSIVE : EXCLUSIVE_INPUT;
+  }
+  if (provider === 'aws.bedrock' && !scope.name.startsWith('@traceloop/')) return EXCLUSIVE_INPUT;
   return SEMCONV_INCLUSIVE;
+}
+
+/** True for a version after 0.27 (unknown or unparsable versions: false, as released ones). */
+function foldsCache(version: string | undefined): boolean {
+  const m = version === undefined ? null : /^(\d+)\.(\d+)/.exec(version);
+  if (m === null) return false;
+  const major = Number(m[1]);
+  return major > 0 || Number(m[2]) > 27;
 }
 
 /**
@@ -47,9 +60,6 @@ export const openllmetry: Dialect = {
     return classifySemconv(span, attrString(a, 'gen_ai.operation.name') ?? attrString(a, 'llm.request.type'));
   },
   usage(span, provider) {
-    return normaliseUsage(
-      readGenericCounts(span.attributes),
-      inclusivity(span.scope.name, provider.canonical),
-    );
+    return normaliseUsage(readGenericCounts(span.attributes), inclusivity(span.scope, provider.canonical));
   },
 };
