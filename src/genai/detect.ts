@@ -97,6 +97,19 @@ function readTier(span: SpanView): string | undefined {
   return v === 'batch' || v === 'flex' || v === 'priority' ? v : undefined;
 }
 
+/** Model families whose Bedrock InvokeModel usage the instrumentations estimate. */
+const ESTIMATED_INVOKE_MODEL = /^(?:[a-z]{2,4}(?:-gov)?\.|global\.)?(?:cohere\.command|mistral\.)/;
+
+/**
+ * Bedrock `InvokeModel` of Cohere Command and Mistral models: the response carries no token
+ * counts, so the OTel AWS SDK instrumentations (JS and Python) estimate them from the text length
+ * (characters / 6). Billed, but marked as estimated.
+ */
+function isEstimatedInvokeModel(span: SpanView, model: string): boolean {
+  const method = attrString(span.attributes, 'rpc.method') ?? span.name;
+  return method.includes('InvokeModel') && ESTIMATED_INVOKE_MODEL.test(model.toLowerCase());
+}
+
 /**
  * Detection and extraction for one span: is it a billable model call, and if so its
  * provider, model, usage and tier. Pure; never throws on odd attribute values.
@@ -135,6 +148,7 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
     );
   }
   if (model === undefined) return skip(span, 'missing_model', 'model call with usage but no model id');
+  if (provider.fenra === 'bedrock' && isEstimatedInvokeModel(span, model)) usage.estimated = true;
   return {
     call: {
       span,
