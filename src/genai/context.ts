@@ -174,6 +174,7 @@ const RESERVED = new Set([
   'provider_raw',
   'region',
   'usage_estimated',
+  'usage_corrected',
 ]);
 
 type Prefixed = ReadonlyArray<readonly [string, ContextValue]>;
@@ -240,12 +241,19 @@ export function resolveContext(
   if (feature !== undefined) ctx['feature'] = String(feature);
   if (call.responseId !== undefined) ctx['request_id'] = call.responseId;
   const p = call.provider;
-  if (p.fenra === 'custom' || (p.canonical !== undefined && p.canonical.startsWith('azure'))) {
-    const raw = p.canonical ?? p.raw;
-    if (raw !== undefined) ctx['provider_raw'] = raw;
-  }
+  // The provider as the span spelt it, for custom providers (`mistral.chat`, `ollama`...);
+  // Azure's canonical id (the span may only say `openai`, the host told us Azure).
+  const raw =
+    p.fenra === 'custom'
+      ? (p.raw ?? p.canonical)
+      : p.canonical?.startsWith('azure')
+        ? p.canonical
+        : undefined;
+  if (raw !== undefined) ctx['provider_raw'] = raw;
   if (p.fenra === 'bedrock' && call.region !== undefined) ctx['region'] = call.region;
   if (call.usage?.estimated) ctx['usage_estimated'] = true;
+  // Counts that contradicted the dialect's convention and were read the other way (F1, F3).
+  if (call.usage?.anomalies) ctx['usage_corrected'] = call.usage.anomalies.join(',');
   return {
     context: ctx as ResolvedContext['context'],
     attributed: found !== undefined || options.defaultCustomerId !== undefined,
