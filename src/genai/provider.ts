@@ -228,6 +228,8 @@ export function resolveProvider(attrs: Attributes, model: string | undefined): R
     canonical = canonicalProvider(vendor === 'google' ? 'gcp.gemini' : vendor);
   }
   canonical ??= providerFromModel(model);
+  // OpenRouter's own model ids (`openrouter/auto`...) name no upstream: the catalog prices them.
+  if (canonical === undefined && raw?.toLowerCase() === 'openrouter') canonical = 'openrouter';
   return { fenra: toFenra(canonical, model), raw, canonical };
 }
 

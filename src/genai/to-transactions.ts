@@ -141,11 +141,20 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
   for (const entries of traces.values()) {
     dedupeTrace(entries);
     const byId = new Map<string, SpanView>();
-    for (const e of entries) byId.set(e.span.spanId, e.span);
+    let root: SpanView | undefined;
+    let roots = 0;
+    for (const e of entries) {
+      byId.set(e.span.spanId, e.span);
+      if (e.span.parentSpanId === undefined) {
+        root = e.span;
+        roots++;
+      }
+    }
+    const trace: TraceIndex = { byId, root: roots === 1 ? root : undefined };
     for (const e of entries) {
       if (e.call) {
         result.llmCalls++;
-        const out = convertModelCall(e.call, layersFor(e.span, byId), options);
+        const out = convertModelCall(e.call, layersFor(e.span, trace), options);
         if ('skipped' in out) result.skipped.push(out.skipped);
         else {
           result.transactions.push(out.transaction);
@@ -160,16 +169,31 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
   return result;
 }
 
-function layersFor(span: SpanView, byId: ReadonlyMap<string, SpanView>): AttributionLayers {
+interface TraceIndex {
+  byId: ReadonlyMap<string, SpanView>;
+  /** The trace's root span, when it has exactly one. */
+  root: SpanView | undefined;
+}
+
+/**
+ * The span's ancestors, nearest first. When the chain breaks (a span between the call and the
+ * root was dropped by a sampler or a Collector filter, or never arrived), the trace's root,
+ * which usually carries the request's customer, is still consulted, last.
+ */
+function layersFor(span: SpanView, trace: TraceIndex): AttributionLayers {
   const ancestors: Attributes[] = [];
   const seen = new Set<string>([span.spanId]);
   let p = span.parentSpanId;
+  let reachedRoot = p === undefined;
   while (p !== undefined && !seen.has(p)) {
     seen.add(p);
-    const a = byId.get(p);
+    const a = trace.byId.get(p);
     if (!a) break;
     ancestors.push(a.attributes);
     p = a.parentSpanId;
+    if (p === undefined) reachedRoot = true;
   }
+  const root = trace.root;
+  if (!reachedRoot && root !== undefined && !seen.has(root.spanId)) ancestors.push(root.attributes);
   return { span: span.attributes, ancestors, resource: span.resource };
 }

@@ -143,6 +143,45 @@ describe('resolveContext', () => {
     expect(resolveContext(azure, { span: {}, ancestors: [], resource: {} }).context.provider_raw).toBe(
       'azure.ai.openai',
     );
+    // The span's own spelling, not the canonical id, for custom providers.
+    const mistral = callOf({
+      'ai.operationId': 'ai.generateText.doGenerate',
+      'ai.model.provider': 'mistral.chat',
+      'ai.model.id': 'mistral-large-latest',
+      'ai.usage.promptTokens': 10,
+      'ai.usage.completionTokens': 2,
+    });
+    expect(mistral.provider.fenra).toBe('custom');
+    expect(resolveContext(mistral, { span: {}, ancestors: [], resource: {} }).context.provider_raw).toBe(
+      'mistral.chat',
+    );
+    // An OpenAI client with an Azure host: the span says `openai`, the context says Azure.
+    const azureHost = callOf({ ...chat(), 'server.address': 'acme.openai.azure.com' });
+    expect(resolveContext(azureHost, { span: {}, ancestors: [], resource: {} }).context.provider_raw).toBe(
+      'azure.ai.openai',
+    );
+  });
+
+  it('says when counts contradicted their convention and were corrected, and when they are estimates', () => {
+    const corrected = callOf({
+      ...chat(),
+      'gen_ai.usage.input_tokens': 100,
+      'gen_ai.usage.cache_read.input_tokens': 500,
+    });
+    const ctx = resolveContext(corrected, { span: {}, ancestors: [], resource: {} }).context;
+    expect(ctx.usage_corrected).toBe('input_excluded_cache');
+    expect(ctx.usage_estimated).toBeUndefined();
+    expect(
+      resolveContext(call, { span: {}, ancestors: [], resource: {} }).context.usage_corrected,
+    ).toBeUndefined();
+    // Nobody can forge them through fenra.context.*.
+    const forged = resolveContext(call, {
+      span: { 'fenra.context.usage_corrected': 'x', 'fenra.context.usage_estimated': 'y' },
+      ancestors: [],
+      resource: {},
+    }).context;
+    expect(forged.usage_corrected).toBeUndefined();
+    expect(forged.usage_estimated).toBeUndefined();
   });
 });
 
@@ -284,6 +323,32 @@ describe('toTransactions: dedupe and attribution across a trace', () => {
       source: 'unpriced',
       reason: 'pricing_error',
     });
+  });
+
+  it('when the parent chain breaks, the trace root still attributes the call', () => {
+    // root (customer) → [dropped by a Collector filter or a sampler] → LLM span
+    const root = makeSpan(
+      { 'fenra.billable_customer_id': 'cus_root', 'http.route': '/chat' },
+      { traceId: T, spanId: 'a'.repeat(16) },
+    );
+    const llm = makeSpan(chat(), { traceId: T, spanId: 'c'.repeat(16), parentSpanId: 'b'.repeat(16) });
+    const r = toTransactions([llm, root], { pricer });
+    expect(r.transactions[0]!.transaction.context.billable_customer_id).toBe('cus_root');
+    expect(r.unattributed).toBe(0);
+    // A nearer ancestor that is present still wins over the root.
+    const mid = makeSpan(
+      { 'fenra.billable_customer_id': 'cus_mid' },
+      { traceId: T, spanId: 'b'.repeat(16), parentSpanId: 'd'.repeat(16) },
+    );
+    expect(
+      toTransactions([llm, mid, root], { pricer }).transactions[0]!.transaction.context.billable_customer_id,
+    ).toBe('cus_mid');
+    // With two roots (e.g. remote parents), none is guessed.
+    const other = makeSpan(
+      { 'fenra.billable_customer_id': 'cus_other' },
+      { traceId: T, spanId: 'e'.repeat(16) },
+    );
+    expect(toTransactions([llm, root, other], { pricer }).unattributed).toBe(1);
   });
 
   it('a span cycle in parent ids does not hang', () => {
