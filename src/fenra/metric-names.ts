@@ -47,7 +47,8 @@ export const IMAGE_COUNT_METRIC = 'count';
 /**
  * Renders inclusive Usage into the token metrics of the provider's style. A part the span did
  * not report (e.g. cached tokens from an instrumentation that doesn't emit them) is left out,
- * never sent as 0.
+ * never sent as 0; a reported 0 is sent for the documented parts (cached, reasoning: "there
+ * were none") and left out for the modality parts.
  */
 export function tokenMetrics(provider: FenraProvider, u: Usage): Record<string, number> {
   const m: Record<string, number> = {};
@@ -69,10 +70,11 @@ export function tokenMetrics(provider: FenraProvider, u: Usage): Record<string, 
     if (cacheWrite > 0) m[TOKEN_METRICS.cacheWrite] = cacheWrite;
   }
   if (u.reasoningTokens !== undefined) m[TOKEN_METRICS.reasoning] = u.reasoningTokens;
-  if (u.audioInputTokens !== undefined) m[TOKEN_METRICS.audioInput] = u.audioInputTokens;
-  if (u.audioOutputTokens !== undefined) m[TOKEN_METRICS.audioOutput] = u.audioOutputTokens;
-  if (u.imageInputTokens !== undefined) m[TOKEN_METRICS.imageInput] = u.imageInputTokens;
-  if (u.imageOutputTokens !== undefined) m[TOKEN_METRICS.imageOutput] = u.imageOutputTokens;
-  if (u.videoInputTokens !== undefined) m[TOKEN_METRICS.videoInput] = u.videoInputTokens;
+  // Modality parts (names not in Fenra's public docs): only when there were some.
+  if (u.audioInputTokens) m[TOKEN_METRICS.audioInput] = u.audioInputTokens;
+  if (u.audioOutputTokens) m[TOKEN_METRICS.audioOutput] = u.audioOutputTokens;
+  if (u.imageInputTokens) m[TOKEN_METRICS.imageInput] = u.imageInputTokens;
+  if (u.imageOutputTokens) m[TOKEN_METRICS.imageOutput] = u.imageOutputTokens;
+  if (u.videoInputTokens) m[TOKEN_METRICS.videoInput] = u.videoInputTokens;
   return m;
 }

@@ -9,7 +9,7 @@ import type { PriceOverride, PriceRequest, PriceResult, Pricer, UnpricedReason }
 /**
  * Version of the bundled `@pydantic/genai-prices` catalog. Kept as a constant (no file I/O
  * at import, works in both the ESM and CJS builds); the dependency is pinned exactly and
- * `test/pricing/catalog-version.test.ts` fails if this drifts from the installed package.
+ * `test/pricing/provider-ids.test.ts` fails if this drifts from the installed package.
  */
 const GENAI_PRICES_VERSION = '0.1.8';
 

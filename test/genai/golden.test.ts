@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { calcPrice } from '@pydantic/genai-prices';
 import { toTransactions } from '../../src/genai/to-transactions.js';
-import type { Pricer } from '../../src/pricing/types.js';
+import { PriceBook } from '../../src/pricing/price-book.js';
 import { parseOtlpJsonText, spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 
 /**
@@ -32,7 +33,7 @@ interface Expected {
  * What the instrumentation of a fixture does not put on its spans at all, so no converter can
  * know it (a fact about the library, each checked in the recorded trace). Keyed by fixture.
  */
-const LIMITS: Record<string, { unreported?: string[]; noUsageCalls?: number }> = {
+const LIMITS: Record<string, { unreported?: string[]; noUsageCalls?: number; noCacheTtl?: boolean }> = {
   // @opentelemetry/instrumentation-openai 0.21: input/output totals only.
   'openai-chat': { unreported: ['cached_tokens', 'reasoning_tokens'] },
   'openai-stream-include-usage': { unreported: ['cached_tokens', 'reasoning_tokens'] },
@@ -47,6 +48,8 @@ const LIMITS: Record<string, { unreported?: string[]; noUsageCalls?: number }> =
   'bedrock-converse': {
     unreported: ['cache_read_input_tokens', 'cache_creation_input_tokens', 'total_tokens'],
   },
+  // Traceloop anthropic 0.27: cache writes without their 5m/1h split (all priced at the 5m rate).
+  'openllmetry-anthropic': { noCacheTtl: true },
   // AI SDK v5 OpenAI: cached tokens only in providerMetadata when the provider sent them.
   'vercel-ai5-openai-tools': { unreported: ['cached_tokens'] },
 };
@@ -113,7 +116,43 @@ const COMPARED = [
   'cache_creation_input_tokens',
 ];
 
-const pricer: Pricer = { price: () => ({ usd: 1, source: 'catalog', catalog: 'test' }) };
+/**
+ * The price of the provider's true usage, by the catalog library's own `calcPrice` (not our
+ * memoised PriceBook path), in its usage keys: input INCLUDING cache reads and writes.
+ */
+const CATALOG_PROVIDER: Record<ExpectedCall['provider'], string> = {
+  openai: 'openai',
+  anthropic: 'anthropic',
+  gemini: 'google',
+  bedrock: 'aws',
+};
+function truthPrice(
+  call: ExpectedCall,
+  want: Record<string, number>,
+  endTimeMs: number,
+  noCacheTtl = false,
+): number | null {
+  const m = want;
+  const style = call.provider === 'anthropic' || call.provider === 'bedrock';
+  const read = style ? (m['cache_read_input_tokens'] ?? 0) : (m['cached_tokens'] ?? 0);
+  const write = style ? (m['cache_creation_input_tokens'] ?? 0) : 0;
+  const input = style ? m['input_tokens']! + read + write : m['input_tokens']!;
+  const write1h = noCacheTtl ? 0 : n(o(call.usage!['cache_creation']).ephemeral_1h_input_tokens);
+  const reasoning = m['reasoning_tokens'] ?? 0;
+  const usage = {
+    input_tokens: input,
+    output_tokens: m['output_tokens']!,
+    ...(read > 0 ? { cache_read_tokens: read } : {}),
+    ...(write > 0 ? { cache_write_tokens: write } : {}),
+    ...(write1h > 0 ? { cache_write_1h_tokens: write1h } : {}),
+    ...(reasoning > 0 ? { output_reasoning_tokens: reasoning } : {}),
+  };
+  const r = calcPrice(usage, call.model, {
+    providerId: CATALOG_PROVIDER[call.provider],
+    timestamp: new Date(endTimeMs),
+  });
+  return r?.total_price ?? null;
+}
 
 const fixtures = readdirSync(DIR)
   .filter((f) => f.endsWith('.expected.json'))
@@ -130,7 +169,7 @@ describe('golden: recorded real traces convert exactly', () => {
     const { requests, errors } = parseOtlpJsonText(readFileSync(join(DIR, `${name}.otlp.json`), 'utf8'));
     expect(errors).toEqual([]);
     const spans = requests.flatMap((r) => spansFromOtlpJson(r).spans);
-    const result = toTransactions(spans, { pricer });
+    const result = toTransactions(spans, { pricer: new PriceBook() });
     const limits = LIMITS[name] ?? {};
     const noUsage = limits.noUsageCalls ?? 0;
 
@@ -160,19 +199,32 @@ describe('golden: recorded real traces convert exactly', () => {
           )}`,
         );
       }
-      const tx = unmatched.splice(idx, 1)[0]!.transaction;
+      const priced = unmatched.splice(idx, 1)[0]!;
+      const tx = priced.transaction;
       expect(tx.provider).toBe(FENRA_PROVIDER[call.provider]);
-      const got: Record<string, number> = {};
-      for (const k of COMPARED) {
-        const v = tx.usage[0]!.metrics[k];
-        if (v !== undefined && k in want) got[k] = v;
-      }
+      expect(tx.usage).toHaveLength(1);
+      // Every metric the transaction carries, so a stray one (cache writes on an OpenAI call,
+      // a part the instrumentation never reported) fails too.
+      const got = { ...tx.usage[0]!.metrics };
+      for (const k of limits.unreported ?? []) delete got[k];
       const wantCompared = Object.fromEntries(
         Object.entries(want).filter(
           ([k, v]) => COMPARED.includes(k) && (v !== 0 || tx.usage[0]!.metrics[k] !== undefined),
         ),
       );
       expect(got).toEqual(wantCompared);
+      // Priced end to end: the catalog's own calculation on the provider's truth.
+      if (!(limits.unreported ?? []).some((k) => k.startsWith('cache'))) {
+        const truth = truthPrice(
+          call,
+          metricsFromTruth(call.provider, call.usage!),
+          priced.endTimeMs,
+          limits.noCacheTtl,
+        );
+        expect(priced.price.source).toBe('catalog');
+        expect(truth).not.toBeNull();
+        expect(priced.price.usd).toBeCloseTo(truth!, 12);
+      }
       expect(tx.context.billable_customer_id).toBe(expected.customer);
       expect(tx.context['environment']).toBe(expected.environment);
       expect(tx.context['service']).toBe(expected.service);
