@@ -1,11 +1,15 @@
 import type { Writable } from 'node:stream';
 import { parseVerbArgs } from './args.js';
-import { toTransactions } from '../genai/to-transactions.js';
+import { readEnvConfig } from '../config/env.js';
+import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { ConversionResult } from '../genai/to-transactions.js';
+import { TraceStream } from '../genai/trace-stream.js';
 import { PriceBook } from '../pricing/price-book.js';
-import { parseOtlpJsonText, spansFromOtlpJson } from '../span/from-otlp-json.js';
-import type { SpanView } from '../span/span-view.js';
-import { readInput, writeLine } from './io.js';
-import { summarise } from './summary.js';
+import { spansFromOtlpJson } from '../span/from-otlp-json.js';
+import { writeLine } from './io.js';
+import type { InputProgress } from './otlp-input.js';
+import { readOtlpJson } from './otlp-input.js';
+import { ConvertTotals } from './summary.js';
 
 export const CONVERT_HELP = `Usage: fenra-otel convert FILE|- [options]
 
@@ -14,6 +18,8 @@ OpenTelemetry Collector's file exporter writes) and prints one JSON object per l
 billed provider call:
   {"transaction": <Fenra wire body>, "price": {...}, "span": {"trace_id","span_id","name"}}
 A one-line summary goes to stderr. Nothing is sent anywhere, unless --send.
+JSON Lines are read as they stream (files larger than memory are fine); spans are
+grouped by trace (up to 100,000 held at once) so a call is attributed from its ancestors.
 
 Options:
   --customer-id ID          billable customer for calls with no customer attribute
@@ -28,6 +34,10 @@ Options:
                             stderr; with no API key, write them to the local sink
   --data-dir DIR            the local sink's directory ($FENRA_DATA_DIR, default .fenra)
   -h, --help                this help
+
+Exit status: 0 when all of the input was read; 1 when it could not be read, holds no
+trace data, or part of it was invalid (the rest is still converted), or when --send
+could not deliver everything; 2 for a usage error.
 `;
 
 export interface CliStreams {
@@ -70,9 +80,44 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
   }
 
   const file = positionals[0]!;
-  let text: string;
+  const env = io.env ?? process.env;
+  const fromEnv = readEnvConfig(env).config;
+  const stream = new TraceStream({
+    pricer: new PriceBook(),
+    defaultCustomerId: values['customer-id'] ?? fromEnv.billableCustomerId,
+    customerIdKeys: values['customer-id-key'] ?? fromEnv.customerIdKeys,
+    contextKeys: values['context-key'],
+    azureDeployments,
+  });
+  const totals = new ConvertTotals();
+  const problem = (text: string): void => {
+    totals.problems++;
+    if (totals.problems <= MAX_PROBLEMS_SHOWN) io.stderr.write(`fenra-otel convert: ${text}\n`);
+  };
+  // With --send the transactions are kept for the back-fill; otherwise printed as they come.
+  const toSend: PricedTransaction[] = [];
+  const take = async (r: ConversionResult): Promise<void> => {
+    totals.add(r);
+    for (const t of r.transactions) {
+      if (values.send) toSend.push(t);
+      else await writeLine(io.stdout, transactionLine(t));
+    }
+  };
+
+  let traceDocuments = 0;
+  const progress: InputProgress = { bytesRead: 0, totalBytes: undefined };
   try {
-    text = await readInput(file, io.stdin);
+    for await (const item of readOtlpJson(file, io.stdin ?? process.stdin, progress)) {
+      if ('error' in item) {
+        problem(item.error);
+        continue;
+      }
+      if (holdsTraceData(item.request)) traceDocuments++;
+      const r = spansFromOtlpJson(item.request);
+      for (const e of r.errors) problem(e);
+      const early = stream.add(r.spans);
+      if (early) await take(early);
+    }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     io.stderr.write(
@@ -80,44 +125,40 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     );
     return 1;
   }
-  const parsed = parseOtlpJsonText(text);
-  const errors = [...parsed.errors];
-  const spans: SpanView[] = [];
-  for (const request of parsed.requests) {
-    const r = spansFromOtlpJson(request);
-    spans.push(...r.spans);
-    errors.push(...r.errors);
+  await take(stream.end());
+  if (totals.problems > MAX_PROBLEMS_SHOWN) {
+    io.stderr.write(`fenra-otel convert: … and ${totals.problems - MAX_PROBLEMS_SHOWN} more problems\n`);
   }
-  for (const e of errors.slice(0, 20)) io.stderr.write(`fenra-otel convert: ${e}\n`);
-  if (errors.length > 20) io.stderr.write(`fenra-otel convert: … and ${errors.length - 20} more problems\n`);
-  if (parsed.requests.length === 0) {
-    io.stderr.write(`fenra-otel convert: ${file} holds no OTLP/JSON trace data\n`);
+  io.stderr.write(totals.line() + '\n');
+  if (traceDocuments === 0) {
+    io.stderr.write(`fenra-otel convert: ${file} holds no OTLP/JSON trace data (no resourceSpans)\n`);
     return 1;
   }
-
-  const env = io.env ?? process.env;
-  const result = toTransactions(spans, {
-    pricer: new PriceBook(),
-    defaultCustomerId: values['customer-id'] ?? (env['FENRA_BILLABLE_CUSTOMER_ID'] || undefined),
-    customerIdKeys: values['customer-id-key'],
-    contextKeys: values['context-key'],
-    azureDeployments,
-  });
   if (values.send) {
-    io.stderr.write(summarise(result, errors.length) + '\n');
     const { sendConverted } = await import('./convert-send.js');
-    return sendConverted(result.transactions, result.spans, { io, env, dataDir: values['data-dir'] });
+    const sent = await sendConverted(toSend, totals.spans, { io, env, dataDir: values['data-dir'] });
+    return sent !== 0 || totals.problems > 0 ? 1 : 0;
   }
-  for (const t of result.transactions) {
-    await writeLine(
-      io.stdout,
-      JSON.stringify({
-        transaction: t.transaction,
-        price: t.price,
-        span: { trace_id: t.span.traceId, span_id: t.span.spanId, name: t.span.name },
-      }),
-    );
-  }
-  io.stderr.write(summarise(result, errors.length) + '\n');
-  return 0;
+  // Part of the input could not be read: what could be read was converted, and the exit status
+  // says the rest was not.
+  return totals.problems > 0 ? 1 : 0;
+}
+
+const MAX_PROBLEMS_SHOWN = 20;
+
+/** Whether a document is an ExportTraceServiceRequest (possibly with no spans). */
+function holdsTraceData(request: unknown): boolean {
+  return (
+    typeof request === 'object' &&
+    request !== null &&
+    ('resourceSpans' in request || 'resource_spans' in request)
+  );
+}
+
+function transactionLine(t: PricedTransaction): string {
+  return JSON.stringify({
+    transaction: t.transaction,
+    price: t.price,
+    span: { trace_id: t.span.traceId, span_id: t.span.spanId, name: t.span.name },
+  });
 }

@@ -79,21 +79,19 @@ export function parseOtlpJsonText(text: string): { requests: unknown[]; errors: 
   try {
     return { requests: [JSON.parse(body) as unknown], errors: [] };
   } catch (wholeError) {
+    // Not one document: JSON Lines. A bad line (the first one too) is reported by number and
+    // the others are kept; if no line is JSON by itself, it was one broken document.
     const lines = body.split('\n');
-    const firstLine = lines.findIndex((l) => l.trim() !== '');
-    // A document that is not JSON Lines (its first line is not JSON by itself): one error.
-    if (firstLine < 0 || 'error' in tryParse(lines[firstLine]!)) {
-      return { requests: [], errors: [`invalid JSON: ${messageOf(wholeError)}`] };
-    }
     const requests: unknown[] = [];
     const errors: string[] = [];
-    for (let i = firstLine; i < lines.length; i++) {
+    for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       if (line.trim() === '') continue;
       const parsed = tryParse(line);
       if ('error' in parsed) errors.push(`line ${i + 1}: invalid JSON: ${parsed.error}`);
       else requests.push(parsed.value);
     }
+    if (requests.length === 0) return { requests, errors: [`invalid JSON: ${messageOf(wholeError)}`] };
     return { requests, errors };
   }
 }

@@ -95,9 +95,67 @@ describe('fenra-otel convert', () => {
     const good = JSON.stringify(JSON.parse(readFileSync(join(FIXTURES, 'openai-chat.otlp.json'), 'utf8')));
     writeFileSync(file, `${good}\n{"resourceSpans": [\n`);
     const r = await run(['convert', file]);
-    expect(r.code).toBe(0);
+    // The rest is converted; the exit status says part of the input was not.
+    expect(r.code).toBe(1);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/line 2/);
+    expect(r.stderr).toContain('input_problems=1');
+    // A garbage FIRST line does not throw away the good lines after it.
+    writeFileSync(file, `garbage\n${good}\n`);
+    const first = await run(['convert', file]);
+    expect(first.code).toBe(1);
+    expect(first.stdout.trim().split('\n')).toHaveLength(1);
+    expect(first.stderr).toMatch(/line 1: invalid JSON/);
+  });
+
+  it('exits 1 for JSON that holds no trace data, or is not a trace request', async () => {
+    const notOtlp = await run(['convert', '-'], '{"foo": 1}');
+    expect(notOtlp.code).toBe(1);
+    expect(notOtlp.stderr).toContain('holds no OTLP/JSON trace data');
+    const array = await run(['convert', '-'], '[1, 2, 3]');
+    expect(array.code).toBe(1);
+    expect(array.stderr).toMatch(/expected an ExportTraceServiceRequest object/);
+    // A valid request with no spans is fine: nothing to bill.
+    const empty = await run(['convert', '-'], '{"resourceSpans": []}');
+    expect(empty.code).toBe(0);
+    expect(empty.stderr).toContain('spans=0');
+  });
+
+  it('uses FENRA_CUSTOMER_ID_KEYS like the library does', async () => {
+    const f = join(FIXTURES, 'openai-chat.otlp.json');
+    const r = await run(['convert', f], undefined, { FENRA_CUSTOMER_ID_KEYS: 'nope.key, also.not' });
+    expect(JSON.parse(r.stdout).transaction.context.billable_customer_id).toBe('unattributed');
+    const flag = await run(['convert', f, '--customer-id-key', 'nope.key'], undefined, {
+      FENRA_CUSTOMER_ID_KEYS: 'fenra.billable_customer_id',
+    });
+    expect(JSON.parse(flag.stdout).transaction.context.billable_customer_id).toBe('unattributed');
+  });
+
+  it('streams a large JSON Lines input in bounded memory and bills each call once', async () => {
+    // 3,000 copies of a 2-call trace, each with new ids: more spans than one batch of the stream.
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'vercel-ai6-openai-tools.otlp.json'), 'utf8')) as {
+      resourceSpans: {
+        scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string }[] }[];
+      }[];
+    };
+    const lines: string[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const tid = (i + 1).toString(16).padStart(32, '0');
+      const copy = structuredClone(doc);
+      for (const rs of copy.resourceSpans)
+        for (const ss of rs.scopeSpans)
+          for (const s of ss.spans) {
+            s.traceId = tid;
+          }
+      lines.push(JSON.stringify(copy));
+    }
+    // One line delivered twice (an exporter retry) is billed once.
+    lines.push(lines[0]!);
+    const r = await run(['convert', '-'], lines.join('\n'));
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(6_000);
+    expect(r.stderr).toMatch(/billed=6000 /);
+    expect(r.stderr).toMatch(/duplicate=\d+/);
   });
 
   it('works as `node <bin> convert FILE` from the repository root (built package)', async () => {
