@@ -31,11 +31,10 @@ export class TraceStream {
   private _held = 0;
   private readonly _converted = new Set<string>();
   private _repeats: SkippedSpan[] = [];
+  private readonly _options: ConversionOptions;
 
-  constructor(
-    private readonly _options: ConversionOptions,
-    limits: Partial<TraceStreamLimits> = {},
-  ) {
+  constructor(options: ConversionOptions, limits: Partial<TraceStreamLimits> = {}) {
+    this._options = options;
     this._limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
