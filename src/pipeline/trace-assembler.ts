@@ -13,6 +13,14 @@ import type { SpanView } from '../span/span-view.js';
 /** How long a GenAI span that arrives after its trace's root waits for its wrappers, ms. */
 const STRAGGLER_WAIT_MS = 1_000;
 
+/**
+ * The local root of its trace in this process: no parent, or a parent in another process (an
+ * incoming `traceparent`), whose end would never arrive here.
+ */
+export function isLocalRoot(span: SpanView): boolean {
+  return span.parentSpanId === undefined || span.parentIsRemote === true;
+}
+
 export type ResolveCause = 'root' | 'timeout' | 'overflow' | 'flush';
 
 export interface TraceAssemblerOptions {
@@ -69,13 +77,14 @@ export class TraceAssembler {
   add(spans: readonly SpanView[]): void {
     const roots: string[] = [];
     for (const span of spans) {
-      if (span.parentSpanId === undefined) this._rememberRoot(span);
+      const isRoot = isLocalRoot(span);
+      if (isRoot) this._rememberRoot(span);
       let p = this._pending.get(span.traceId);
       if (!p) {
         // A trace is held only from its first GenAI span on; its ancestors end later.
         if (!mayBeGenAi(span)) continue;
         if (this._pending.size >= this._opts.maxTraces) this._resolveOldest();
-        const root = span.parentSpanId === undefined ? undefined : this._recentRoots.get(span.traceId);
+        const root = isRoot ? undefined : this._recentRoots.get(span.traceId);
         // A straggler (its root already ended) waits only briefly, for the spans wrapping it.
         const wait =
           root === undefined ? this._opts.waitMillis : Math.min(this._opts.waitMillis, STRAGGLER_WAIT_MS);
@@ -89,7 +98,7 @@ export class TraceAssembler {
       }
       p.spans.push(span);
       this._pendingSpans++;
-      if (span.parentSpanId === undefined) roots.push(span.traceId);
+      if (isRoot) roots.push(span.traceId);
       else if (p.spans.length >= this._opts.maxSpansPerTrace) this._resolve(span.traceId, 'overflow');
     }
     for (const traceId of roots) this._resolve(traceId, 'root');

@@ -6,6 +6,7 @@ import {
   kindFromJson,
   nanosNumberToMs,
   nanosStringToMs,
+  parentIsRemoteFromFlags,
   statusCodeFrom,
 } from './otlp-common.js';
 
@@ -171,6 +172,7 @@ function spanOf(v: unknown, resource: Attributes, scope: SpanView['scope']): Spa
     traceId,
     spanId,
     parentSpanId,
+    parentIsRemote: (parentSpanId !== undefined && parentIsRemoteFromFlags(v['flags'])) || undefined,
     name: typeof name === 'string' ? name : '',
     kind: kindFromJson(v['kind']),
     startTimeMs,

@@ -12,12 +12,14 @@ import { EMPTY_ATTRIBUTES, EMPTY_EVENTS, UNKNOWN_SCOPE, epochMs } from './otlp-c
  */
 export function fromReadableSpan(span: ReadableSpan): SpanView {
   const ctx = span.spanContext();
-  const parentId = span.parentSpanContext?.spanId;
+  const parent = span.parentSpanContext;
+  const parentId = parent?.spanId;
   const sdkEvents = span.events;
   return {
     traceId: ctx.traceId,
     spanId: ctx.spanId,
     parentSpanId: parentId !== undefined && parentId !== '' ? parentId : undefined,
+    parentIsRemote: parent?.isRemote === true || undefined,
     name: span.name,
     kind: (span.kind ?? 0) as SpanKindValue,
     startTimeMs: hrTimeToMs(span.startTime),

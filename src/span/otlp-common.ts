@@ -14,6 +14,17 @@ export function epochMs(seconds: number, nanos: number): number {
   return seconds * 1000 + nanos / 1e6;
 }
 
+/**
+ * OTLP span `flags` (fixed32): bit 0x100 says whether the parent's remoteness is known, bit
+ * 0x200 that the parent is remote. True only when both are set. Accepts a number or a numeric
+ * string (JSON encoders differ).
+ */
+export function parentIsRemoteFromFlags(flags: unknown): boolean {
+  const n =
+    typeof flags === 'number' ? flags : typeof flags === 'string' && /^\d+$/.test(flags) ? Number(flags) : 0;
+  return (n & 0x300) === 0x300;
+}
+
 /** OTLP wire span kind (0 unspecified, 1 internal … 5 consumer) → @opentelemetry/api SpanKind. */
 export function kindFromOtlp(n: number): SpanKindValue {
   switch (n) {

@@ -7,6 +7,7 @@ import {
   kindFromOtlp,
   nanosBitsToMs,
   nanosNumberToMs,
+  parentIsRemoteFromFlags,
   statusCodeFrom,
 } from './otlp-common.js';
 
@@ -94,6 +95,8 @@ interface PbSpan {
   traceId: Uint8Array;
   spanId: Uint8Array;
   parentSpanId: Uint8Array;
+  /** fixed32; bits 0x100/0x200: the parent's remoteness is known / the parent is remote. */
+  flags: number;
   name: string;
   kind: number;
   startTimeUnixNano: PbInt64;
@@ -167,6 +170,7 @@ function spanOf(s: PbSpan, resource: Attributes, scope: SpanView['scope']): Span
     traceId,
     spanId,
     parentSpanId,
+    parentIsRemote: (parentSpanId !== undefined && parentIsRemoteFromFlags(s.flags)) || undefined,
     name: s.name,
     kind: kindFromOtlp(s.kind),
     startTimeMs,

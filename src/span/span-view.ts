@@ -43,6 +43,12 @@ export interface SpanView {
   readonly spanId: string;
   /** 16 lower-case hex characters, or undefined for a root span. */
   readonly parentSpanId: string | undefined;
+  /**
+   * The parent lives in another process (the span continues an incoming `traceparent`): this
+   * span is then the local root of its trace. From `parentSpanContext.isRemote`, or the OTLP
+   * span `flags` bits 0x100 (known) and 0x200 (remote). Absent means not known to be remote.
+   */
+  readonly parentIsRemote?: boolean;
   readonly name: string;
   readonly kind: SpanKindValue;
   /** Epoch milliseconds (fractional). */

@@ -1,6 +1,17 @@
+import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import type { ResolveCause } from '../../src/pipeline/trace-assembler.js';
 import { TraceAssembler } from '../../src/pipeline/trace-assembler.js';
+import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
+import { fromReadableSpan } from '../../src/span/from-readable-span.js';
+import { decodeTraceRequest } from '../../src/span/otlp-proto.js';
 import type { SpanView } from '../../src/span/span-view.js';
 import { makeSpan } from '../helpers/span.js';
 
@@ -119,5 +130,107 @@ describe('TraceAssembler: remembered roots are bounded', () => {
     const withRoot = out.map((o) => o.spans.some((s) => s.parentSpanId === undefined));
     expect(out.map((o) => o.spans.at(-1)!.traceId[0])).toEqual(['1', '2', '3']);
     expect(withRoot).toEqual([false, true, true]);
+  });
+});
+
+describe('TraceAssembler: a span whose parent is remote is the local root', () => {
+  it('resolves the trace when it arrives, without waiting', () => {
+    const { a, out } = setup();
+    const T = 'd'.repeat(32);
+    const root = {
+      ...makeSpan({ 'user.id': 'u' }, { traceId: T, parentSpanId: 'e'.repeat(16) }),
+      parentIsRemote: true,
+    };
+    const call = makeSpan(llm, { traceId: T, parentSpanId: root.spanId });
+    a.add([call]);
+    expect(out).toHaveLength(0);
+    a.add([root]);
+    expect(out).toEqual([{ spans: [call, root], cause: 'root' }]);
+  });
+
+  it('an LLM span with a remote parent resolves at once', () => {
+    const { a, out } = setup();
+    const call = { ...makeSpan(llm, { parentSpanId: 'e'.repeat(16) }), parentIsRemote: true };
+    a.add([call]);
+    expect(out).toEqual([{ spans: [call], cause: 'root' }]);
+  });
+
+  it('a parent that is not known to be remote still waits', () => {
+    const { a, out, advance } = setup();
+    a.add([{ ...makeSpan(llm, { parentSpanId: 'e'.repeat(16) }), parentIsRemote: false }]);
+    expect(out).toHaveLength(0);
+    advance(100);
+    a.expire();
+    expect(out.map((o) => o.cause)).toEqual(['timeout']);
+  });
+
+  describe('from every source: an SDK span, and the OTLP JSON and protobuf the real OTel exporters send', () => {
+    const remote = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    const ended = (): ReadableSpan[] => {
+      const exporter = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      const tracer = provider.getTracer('app');
+      const root = tracer.startSpan('POST /chat', { kind: SpanKind.SERVER }, remote);
+      tracer.startSpan('chat', { attributes: llm }, trace.setSpan(remote, root)).end();
+      root.end();
+      return exporter.getFinishedSpans();
+    };
+    const views: Record<string, () => SpanView[]> = {
+      ReadableSpan: () => ended().map(fromReadableSpan),
+      'OTLP/JSON': () =>
+        spansFromOtlpJson(JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(ended()))))
+          .spans,
+      'OTLP/protobuf': () => decodeTraceRequest(ProtobufTraceSerializer.serializeRequest(ended())!).spans,
+    };
+
+    it.each(Object.keys(views))('%s', (source) => {
+      const spans = views[source]!();
+      const [call, root] = spans;
+      expect(call).toMatchObject({ parentSpanId: root!.spanId });
+      expect(call!.parentIsRemote).toBeFalsy();
+      expect(root).toMatchObject({ parentSpanId: '00f067aa0ba902b7', parentIsRemote: true });
+      const { a, out } = setup();
+      a.add(spans);
+      expect(out.map((o) => o.cause)).toEqual(['root']);
+    });
+
+    it('OTLP flags: only both bits (0x100 known, 0x200 remote) mean remote', () => {
+      const span = (flags: unknown) =>
+        spansFromOtlpJson({
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+                      spanId: 'b7ad6b7169203331',
+                      parentSpanId: '00f067aa0ba902b7',
+                      startTimeUnixNano: '1700000000000000000',
+                      flags,
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }).spans[0]!.parentIsRemote === true;
+      expect([0x301, 0x300, '769', 0x201, 0x101, 0x100, 1, undefined, 'x'].map(span)).toEqual([
+        true,
+        true,
+        true,
+        false,
+        false,
+        false,
+        false,
+        false,
+        false,
+      ]);
+    });
   });
 });
