@@ -29,6 +29,11 @@ export async function bounded(work: () => Promise<void>, timeoutMs: number): Pro
 export interface ShutdownHooks {
   /** Removes the listeners (the SDK is not shut down). */
   remove(): void;
+  /**
+   * Runs the (once-only, bounded) shutdown now, e.g. when the app took over; the exit and signal
+   * listeners stay and wait for it, then let the process end as they would.
+   */
+  now(): Promise<ShutdownOutcome>;
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -85,5 +90,5 @@ export function installShutdownHooks(shutdown: () => Promise<void>, timeoutMs: n
 
   process.on('beforeExit', onBeforeExit);
   for (const s of SIGNALS) process.on(s, onSignal);
-  return { remove };
+  return { remove, now: once };
 }

@@ -1,6 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
 import type { TextMapPropagator } from '@opentelemetry/api';
-import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { DiagConsoleLogger, DiagLogLevel, ProxyTracerProvider, diag, trace } from '@opentelemetry/api';
 import {
   CompositePropagator,
   W3CBaggagePropagator,
@@ -24,11 +24,15 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { FenraSpanProcessor } from '../otel/span-processor.js';
+import { publishFlushHandle } from './flush.js';
+import { HandOverTracerProvider } from './hand-over-provider.js';
 import { createInstrumentations, hookedModuleNames } from './instrumentations.js';
 import type { PropagatorName, RegisterSettings, ResourceDetectorName } from './settings.js';
 import { readRegisterSettings } from './settings.js';
 import type { ShutdownHooks } from './shutdown.js';
-import { installShutdownHooks } from './shutdown.js';
+import { bounded, installShutdownHooks } from './shutdown.js';
+import type { YieldWatch } from './yield-to-app.js';
+import { yieldToLateRegistrations } from './yield-to-app.js';
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/register' });
 
@@ -42,6 +46,18 @@ export const EXISTING_PROVIDER_WARNING =
   'Remove the register flag and add the processor to your own setup instead: ' +
   "import { FenraSpanProcessor } from '@fenra/otel'; new NodeSDK({ spanProcessors: [new FenraSpanProcessor(), ...yours] })";
 
+export const LATE_PROVIDER_WARNING =
+  'the app registered its own tracer provider after @fenra/otel/register started, so the register entry steps aside: ' +
+  "your provider is the global one (the LLM instrumentations report to it), the register entry's own provider is shut down, and LLM calls are not billed. " +
+  'Remove the register flag and add the processor (and the LLM instrumentations) to your own setup instead: ' +
+  "import { FenraSpanProcessor } from '@fenra/otel'; new NodeSDK({ spanProcessors: [new FenraSpanProcessor(), ...yours], " +
+  'instrumentations: [new OpenAIInstrumentation(), ...yours] })';
+
+export const LATE_REGISTRATION_FAILED_WARNING = (type: string): string =>
+  `the app tried to register its own global ${type} after @fenra/otel/register started, with another exact version of ` +
+  '@opentelemetry/api than the one registered first, so OpenTelemetry refused it. Use one copy of @opentelemetry/api, ' +
+  "or remove the register flag and add FenraSpanProcessor to your own setup (import { FenraSpanProcessor } from '@fenra/otel')";
+
 export interface RegisterHandle {
   readonly provider: NodeTracerProvider;
   readonly processor: FenraSpanProcessor;
@@ -51,6 +67,10 @@ export interface RegisterHandle {
   /** Flushes and shuts the tracer provider down (what the exit hooks call). */
   shutdown(): Promise<void>;
   readonly hooks: ShutdownHooks;
+  /** Watches for the app's own later registration of a tracer provider (then steps aside). */
+  readonly watch: YieldWatch | undefined;
+  /** True once the app registered its own tracer provider and the register entry stepped aside. */
+  steppedAside(): boolean;
 }
 
 export type RegisterResult =
@@ -101,7 +121,10 @@ function otlpProcessor(settings: RegisterSettings): SpanProcessor | undefined {
  * Starts a Node tracer provider with `FenraSpanProcessor`, the LLM instrumentations and the
  * exit hooks, configured by the environment only. Does nothing (and says why) when disabled,
  * when it already ran in this process, or when a tracer provider is already registered (it
- * never replaces one). `FENRA_*` values are read (and their problems reported) by the
+ * never replaces one). When the app registers its own tracer provider later (its own
+ * `NodeSDK` started in its main module), that registration succeeds and the register entry
+ * steps aside: it warns once, its instrumentations report to the app's provider and its own
+ * provider is shut down. `FENRA_*` values are read (and their problems reported) by the
  * processor's configuration, as for `new FenraSpanProcessor()`.
  *
  * Built on the pieces `NodeSDK` is made of (tracer provider, async-hooks context manager,
@@ -133,12 +156,46 @@ export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterRes
   );
   // Sampler and span limits: from OTEL_TRACES_SAMPLER etc., read by the provider itself.
   const provider = new NodeTracerProvider({ resource, spanProcessors });
+  // The global provider, its context manager and propagator; then the tracers handed out
+  // become hand-over tracers (see HandOverTracerProvider), for the case the app registers its
+  // own provider later.
   provider.register({ propagator: propagator(settings.propagators) });
+  const handOver = new HandOverTracerProvider(provider);
+  const global = trace.getTracerProvider();
+  if (global instanceof ProxyTracerProvider) global.setDelegate(handOver);
   const instrumentations = createInstrumentations(settings.instrumentations);
-  registerInstrumentations({ instrumentations, tracerProvider: provider });
+  registerInstrumentations({ instrumentations, tracerProvider: handOver });
 
   const shutdown = (): Promise<void> => provider.shutdown();
   const hooks = installShutdownHooks(shutdown, settings.shutdownTimeoutMillis);
+  let aside = false;
+  const stepAside = (): void => {
+    if (aside) return;
+    aside = true;
+    log.warn(LATE_PROVIDER_WARNING);
+    // Every tracer handed out so far (ours, the app's instrumentations', libraries') reports to
+    // the app's provider from now on. Our instrumentations stay patched: an instrumentation
+    // package patches a module once (the last one enabled unwraps the other), so an app that
+    // enables the same one gets each call once, from whichever won; unwrapping ours now could
+    // remove the app's patch with it.
+    handOver.handOver();
+    publishFlushHandle(undefined);
+    // Whatever was recorded before the switch is still delivered; exit hooks wait for it.
+    void hooks.now();
+  };
+  const watch = yieldToLateRegistrations({
+    onYield: (type) => {
+      if (type === 'trace') stepAside();
+    },
+    onFailed: (type) => log.warn(LATE_REGISTRATION_FAILED_WARNING(type)),
+  });
+  publishFlushHandle({
+    flush: async (timeoutMillis = settings.shutdownTimeoutMillis) => {
+      if (aside) return;
+      const outcome = await bounded(() => provider.forceFlush(), timeoutMillis);
+      if (outcome === 'timeout') log.warn(`flushFenra: flush did not finish within ${timeoutMillis} ms`);
+    },
+  });
   return {
     started: true,
     handle: {
@@ -148,6 +205,8 @@ export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterRes
       hookedModules: hookedModuleNames(instrumentations),
       shutdown,
       hooks,
+      watch,
+      steppedAside: () => aside,
     },
   };
 }
