@@ -30,7 +30,7 @@ export interface EnvConfig {
   billableCustomerId?: string;
   /** `FENRA_DISABLED=true`. */
   fenraDisabled?: boolean;
-  /** `OTEL_SDK_DISABLED=true`. */
+  /** `OTEL_SDK_DISABLED=true` (only `true`, any case, means true: the OTel spec). */
   otelSdkDisabled?: boolean;
   maxExportBatchSize?: number;
   scheduledDelayMillis?: number;
@@ -51,6 +51,7 @@ export interface EnvReadResult {
   problems: EnvProblem[];
 }
 
+/** FENRA_DISABLED is lenient; OTel's own booleans follow the spec (see `otelBool`). */
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
@@ -74,6 +75,20 @@ export function readEnvConfig(env: EnvSource): EnvReadResult {
     if (FALSE.has(lower)) return false;
     problems.push({ variable: name, value: v, expected: 'true or false' });
     return undefined;
+  };
+
+  // https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/#boolean
+  // Only the case-insensitive "true" is true; any other value is false, and a value other than
+  // "false" is warned about.
+  const otelBool = (name: EnvVarName): boolean | undefined => {
+    const v = text(env, name);
+    if (v === undefined) return undefined;
+    const lower = v.toLowerCase();
+    if (lower === 'true') return true;
+    if (lower !== 'false') {
+      problems.push({ variable: name, value: v, expected: 'true or false (any other value means false)' });
+    }
+    return false;
   };
 
   const positiveInt = (name: EnvVarName): number | undefined => {
@@ -105,7 +120,7 @@ export function readEnvConfig(env: EnvSource): EnvReadResult {
 
   const fenraDisabled = bool('FENRA_DISABLED');
   if (fenraDisabled !== undefined) config.fenraDisabled = fenraDisabled;
-  const otelDisabled = bool('OTEL_SDK_DISABLED');
+  const otelDisabled = otelBool('OTEL_SDK_DISABLED');
   if (otelDisabled !== undefined) config.otelSdkDisabled = otelDisabled;
 
   const batch = positiveInt('FENRA_MAX_EXPORT_BATCH_SIZE');

@@ -9,6 +9,7 @@ export const DEFAULTS = {
   maxExportBatchSize: 100,
   scheduledDelayMillis: 5_000,
   maxQueueSize: 2_048,
+  traceWaitMillis: 10_000,
   exportTimeoutMillis: 30_000,
   requestTimeoutMillis: 10_000,
   concurrencyLimit: 2,
@@ -63,8 +64,18 @@ export const FenraOptionsSchema = z.strictObject({
   azureDeployments: z.record(z.string().min(1), z.string().min(1)).optional(),
   /** Local price overrides (USD per million tokens), checked before the catalog. No env var. Default none. */
   priceOverrides: z.array(PriceOverrideSchema).optional(),
-  /** Where to record the exporter's own metrics. No env var. Default none (no metrics). */
+  /** Where to record the exporter's own metrics. No env var. Default: the global MeterProvider (`metrics.getMeterProvider()`, also when registered after construction); without one, metrics are no-ops. */
   meterProvider: MeterProviderSchema.optional(),
+});
+
+/** Options of `FenraSpanExporter` beyond {@link FenraOptionsSchema}. */
+export const ExporterOptionsSchema = z.strictObject({
+  /**
+   * How long a GenAI span waits for its trace's local root span (which carries the customer id
+   * and ends last) before it is converted with what has arrived, ms. No env var. Default 10000.
+   * 0 converts at once.
+   */
+  traceWaitMillis: z.number().int().nonnegative().optional(),
 });
 
 /** Options accepted in code. See {@link FenraOptionsSchema} for each field. */

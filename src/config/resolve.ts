@@ -1,9 +1,10 @@
 import { diag } from '@opentelemetry/api';
 import { z } from 'zod';
+import { warnProcessOnce } from '../internal/process-warning.js';
 import type { EnvProblem, EnvSource } from './env.js';
 import { readEnvConfig } from './env.js';
 import type { DisabledBy, ResolvedConfig } from './options.js';
-import { DEFAULTS, FenraOptionsSchema } from './options.js';
+import { DEFAULTS, ExporterOptionsSchema, FenraOptionsSchema } from './options.js';
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/config' });
 
@@ -18,19 +19,37 @@ export function describeEnvProblem(p: EnvProblem): string {
   return `Ignoring ${p.variable}${shown}: expected ${p.expected}; using the default instead`;
 }
 
+export interface ResolveReporting {
+  /**
+   * Also emit each warning as a Node process warning (once per process per cause), visible
+   * without a diag logger. The in-process processor and exporter set it. Default false.
+   */
+  processWarnings?: boolean;
+}
+
 /**
  * Merges options from code, the environment and {@link DEFAULTS} (in that order of
  * precedence). Invalid code options throw a {@link ConfigurationError}; invalid environment
- * values are warned about (through `diag`) and ignored.
+ * values are warned about (through `diag`, and as process warnings when asked) and ignored.
  */
-export function resolveConfig(options: unknown, env: EnvSource = process.env): ResolvedConfig {
+export function resolveConfig(
+  options: unknown,
+  env: EnvSource = process.env,
+  reporting: ResolveReporting = {},
+): ResolvedConfig {
   const parsed = FenraOptionsSchema.safeParse(options ?? {});
   if (!parsed.success) {
     throw new ConfigurationError(`Invalid @fenra/otel options:\n${z.prettifyError(parsed.error)}`);
   }
   const code = parsed.data;
   const { config: fromEnv, problems } = readEnvConfig(env);
-  for (const p of problems) log.warn(describeEnvProblem(p));
+  for (const p of problems) {
+    const message = describeEnvProblem(p);
+    log.warn(message);
+    if (reporting.processWarnings === true) {
+      warnProcessOnce('FENRA_INVALID_ENV', `@fenra/otel: ${message}`, `env:${p.variable}=${p.value ?? ''}`);
+    }
+  }
 
   let disabledBy: DisabledBy | undefined;
   if (code.disabled !== undefined) disabledBy = code.disabled ? 'option' : undefined;
@@ -41,9 +60,11 @@ export function resolveConfig(options: unknown, env: EnvSource = process.env): R
   let maxExportBatchSize =
     code.maxExportBatchSize ?? fromEnv.maxExportBatchSize ?? DEFAULTS.maxExportBatchSize;
   if (maxExportBatchSize > maxQueueSize) {
-    log.warn(
-      `maxExportBatchSize (${maxExportBatchSize}) is larger than maxQueueSize (${maxQueueSize}); using ${maxQueueSize}`,
-    );
+    const message = `maxExportBatchSize (${maxExportBatchSize}) is larger than maxQueueSize (${maxQueueSize}); using ${maxQueueSize}`;
+    log.warn(message);
+    if (reporting.processWarnings === true) {
+      warnProcessOnce('FENRA_INVALID_CONFIG', `@fenra/otel: ${message}`, 'batch_above_queue');
+    }
     maxExportBatchSize = maxQueueSize;
   }
 
@@ -67,4 +88,22 @@ export function resolveConfig(options: unknown, env: EnvSource = process.env): R
     priceOverrides: code.priceOverrides,
     meterProvider: code.meterProvider,
   };
+}
+
+/**
+ * Splits `FenraSpanExporter` options into its own (validated, defaults applied) and the shared
+ * ones (validated by {@link resolveConfig}). Throws a {@link ConfigurationError} like it.
+ */
+export function resolveExporterOptions<T extends { traceWaitMillis?: unknown }>(
+  options: T | undefined,
+): { traceWaitMillis: number; rest: Omit<T, 'traceWaitMillis'> | undefined } {
+  if (options === undefined || options === null) {
+    return { traceWaitMillis: DEFAULTS.traceWaitMillis, rest: undefined };
+  }
+  const { traceWaitMillis, ...rest } = options;
+  const parsed = ExporterOptionsSchema.safeParse(traceWaitMillis === undefined ? {} : { traceWaitMillis });
+  if (!parsed.success) {
+    throw new ConfigurationError(`Invalid @fenra/otel options:\n${z.prettifyError(parsed.error)}`);
+  }
+  return { traceWaitMillis: parsed.data.traceWaitMillis ?? DEFAULTS.traceWaitMillis, rest };
 }

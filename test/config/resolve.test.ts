@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError, DEFAULTS, readEnvConfig, resolveConfig } from '../../src/config/index.js';
+import { resetOncePerProcess } from '../../src/internal/process-warning.js';
 import type { CapturedDiag } from '../helpers/capture-diag.js';
 import { captureDiag } from '../helpers/capture-diag.js';
 
@@ -74,6 +75,47 @@ describe('resolveConfig', () => {
     const c = resolveConfig({}, env);
     expect(c.disabled).toBe(true);
     expect(c.disabledBy).toBe(by);
+  });
+
+  it.each([
+    ['True', true, false],
+    ['TRUE', true, false],
+    ['false', false, false],
+    ['FALSE', false, false],
+    ['1', false, true],
+    ['yes', false, true],
+    ['on', false, true],
+  ])('OTEL_SDK_DISABLED=%s follows the OTel spec (only "true" disables)', (value, disabled, warns) => {
+    const c = resolveConfig({}, { OTEL_SDK_DISABLED: value });
+    expect(c.disabled).toBe(disabled);
+    expect(logs.messages('warn').length > 0).toBe(warns);
+    if (warns) expect(logs.messages('warn')[0]).toContain('any other value means false');
+  });
+
+  it('FENRA_DISABLED stays lenient (1, yes, on)', () => {
+    for (const v of ['1', 'yes', 'on']) expect(resolveConfig({}, { FENRA_DISABLED: v }).disabled).toBe(true);
+  });
+
+  it('also emits a bad environment value as a process warning, once per process, when asked', async () => {
+    resetOncePerProcess();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      resolveConfig({}, { FENRA_MAX_QUEUE_SIZE: 'lots', FENRA_API_KEY: ' ' }, { processWarnings: true });
+      resolveConfig({}, { FENRA_MAX_QUEUE_SIZE: 'lots' }, { processWarnings: true });
+      resolveConfig({}, { FENRA_MAX_QUEUE_SIZE: 'many' }); // not asked: diag only
+      await new Promise((r) => setImmediate(r));
+      const ours = warnings.filter((w) => w.name === 'FenraOtelWarning');
+      expect(ours.map((w) => (w as Error & { code: string }).code)).toEqual([
+        'FENRA_INVALID_ENV',
+        'FENRA_INVALID_ENV',
+      ]);
+      expect(ours[0]!.message).toContain('FENRA_API_KEY');
+      expect(ours[1]!.message).toContain('FENRA_MAX_QUEUE_SIZE value "lots"');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('disables from code', () => {
