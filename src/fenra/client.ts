@@ -2,6 +2,7 @@ import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Dispatcher } from 'undici';
 import { Agent, request } from 'undici';
+import { timerDelay } from '../internal/timers.js';
 import { VERSION } from '../version.js';
 import type { SendOutcome } from './response.js';
 import { classifyError, classifyResponse } from './response.js';
@@ -87,7 +88,7 @@ export class FenraClient implements TransactionSender {
     if (this._closed !== undefined) {
       return { outcome: { kind: 'aborted', message: 'client closed' }, bytes: 0 };
     }
-    const timeout = AbortSignal.timeout(Math.max(1, Math.floor(options.timeoutMs)));
+    const timeout = AbortSignal.timeout(Math.max(1, Math.floor(timerDelay(options.timeoutMs))));
     const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
     try {
       const res = await request(this._endpoint, {

@@ -12,6 +12,8 @@
  *   carry their trace and span ids in `context` and stay identifiable, while a lost
  *   transaction cannot be recovered.
  * - 202 is "all queued" whatever its body says.
+ * - 404, 405, 410 and redirects say the endpoint is wrong (a configuration error, like a bad
+ *   key): `misconfigured`. 413 says the batch is too large: `rejected`, so the batch is split.
  */
 
 /** What happened to one transaction of a 207. */
@@ -23,10 +25,12 @@ export type SendOutcome =
   | { kind: 'accepted'; status: number }
   /** 207: one outcome per transaction, in request order. */
   | { kind: 'partial'; status: 207; items: ItemOutcome[]; retryAfterMs?: number }
-  /** 400: a server-side rule refused the batch as is; not retryable unchanged. */
+  /** 400/422/413: a server-side rule (or the size limit) refused the batch as is; not retryable unchanged. */
   | { kind: 'rejected'; status: number; message: string }
   /** 401/403: the API key is missing, invalid or revoked. */
   | { kind: 'unauthorized'; status: number; message: string }
+  /** 404/405/410/3xx: the endpoint is wrong (not Fenra's usage-transactions URL). */
+  | { kind: 'misconfigured'; status: number; message: string }
   /** 408/429/5xx, network errors, timeouts: try again later. */
   | { kind: 'retryable'; status?: number; reason: RetryReason; message: string; retryAfterMs?: number }
   /** Any other 4xx, an oversized response: retrying will not help. */
@@ -49,20 +53,29 @@ export interface HttpResult {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Answers that mean "this URL is not the usage-transactions endpoint". */
+const WRONG_ENDPOINT_STATUS = new Set([404, 405, 410]);
+/** Largest `Retry-After` returned, ms (what `setTimeout` can wait); callers cap it further. */
+const MAX_RETRY_AFTER_MS = 2 ** 31 - 1;
 const TRANSIENT_CODES = /rate|throttl|timeout|unavailable|internal|overload|retry|temporar|busy/i;
 
 /**
  * `Retry-After` as milliseconds from now: delay-seconds or an HTTP date. Undefined when absent
- * or unreadable; a date in the past gives 0.
+ * or unreadable; a date in the past gives 0; a huge value is clamped to 2^31-1 ms (about 24
+ * days), so it can never overflow a timer.
  */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
   if (v === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const date = Date.parse(v);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(v)) ms = Math.round(Number(v) * 1000);
+  else {
+    const date = Date.parse(v);
+    if (Number.isNaN(date)) return undefined;
+    ms = Math.max(0, date - nowMs);
+  }
+  return Number.isFinite(ms) ? Math.min(ms, MAX_RETRY_AFTER_MS) : MAX_RETRY_AFTER_MS;
 }
 
 function errorMessage(body: string, fallback: string): string {
@@ -171,6 +184,18 @@ export function classifyResponse(r: HttpResult): SendOutcome {
   }
   if (status === 400 || status === 422) {
     return { kind: 'rejected', status, message: errorMessage(r.body, 'validation error') };
+  }
+  if (status === 413) {
+    return { kind: 'rejected', status, message: `HTTP 413: ${errorMessage(r.body, 'request too large')}` };
+  }
+  if (WRONG_ENDPOINT_STATUS.has(status) || (status >= 300 && status < 400)) {
+    const location = r.header('location');
+    const where = location === undefined ? '' : ` (redirects to ${location.slice(0, 200)})`;
+    return {
+      kind: 'misconfigured',
+      status,
+      message: `HTTP ${status}: ${errorMessage(r.body, 'no body')}${where}`,
+    };
   }
   return { kind: 'failed', status, message: `HTTP ${status}: ${errorMessage(r.body, 'no body')}` };
 }

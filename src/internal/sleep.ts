@@ -1,3 +1,5 @@
+import { timerDelay } from './timers.js';
+
 /** Waits `ms` (unref'd: never keeps the process alive), or less if `signal` aborts. Never rejects. */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
@@ -9,7 +11,7 @@ export const abortableSleep: Sleep = (ms, signal) =>
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, Math.max(0, ms));
+    const timer = setTimeout(done, timerDelay(ms));
     timer.unref();
     signal.addEventListener('abort', done, { once: true });
   });

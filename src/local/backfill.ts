@@ -91,10 +91,8 @@ export async function backfill(
   let stoppedBecause: string | undefined;
   let next = 0;
   while (next < items.length) {
-    if (pipeline.state === 'unauthorized') {
-      stoppedBecause = 'Fenra refused the API key (401): check FENRA_API_KEY';
-      break;
-    }
+    stoppedBecause = blockedBecause(pipeline.state);
+    if (stoppedBecause !== undefined) break;
     const room = pipeline.spaceLeft();
     if (room > 0) {
       const chunk = items.slice(next, next + room);
@@ -106,9 +104,8 @@ export async function backfill(
   while (stoppedBecause === undefined && settled() < next) {
     const before = settled();
     await pipeline.forceFlush();
-    if (pipeline.state === 'unauthorized')
-      stoppedBecause = 'Fenra refused the API key (401): check FENRA_API_KEY';
-    else if (settled() === before) break;
+    stoppedBecause = blockedBecause(pipeline.state);
+    if (stoppedBecause === undefined && settled() === before) break;
   }
   await pipeline.shutdown();
   // Transactions never queued because we stopped early are counted as dropped too.
@@ -120,4 +117,12 @@ export async function backfill(
     destination: config.endpoint,
     ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
   };
+}
+
+/** Why sending stopped for a configuration error Fenra answered (the pipeline keeps the data). */
+function blockedBecause(state: DeliveryPipeline['state']): string | undefined {
+  if (state === 'unauthorized') return 'Fenra refused the API key (401): check FENRA_API_KEY';
+  if (state === 'endpoint_rejected')
+    return "the endpoint is not Fenra's usage-transactions URL (404/405/redirect): check FENRA_ENDPOINT";
+  return undefined;
 }

@@ -7,10 +7,13 @@ import type { SendOutcome } from '../fenra/response.js';
 import type { RetryPolicy } from '../fenra/retry-policy.js';
 import { DEFAULT_RETRY_POLICY, planRetry } from '../fenra/retry-policy.js';
 import type { PricedTransaction } from '../genai/priced-transaction.js';
+import { boundedKey } from '../internal/meter-binding.js';
+import type { FenraWarningCode } from '../internal/process-warning.js';
+import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
 import { RateLimitedReport } from '../internal/rate-limited.js';
 import { errorText, safely } from '../internal/safe.js';
 import type { Sleep } from '../internal/sleep.js';
-import { abortableSleep } from '../internal/sleep.js';
+import { KeepAlive } from '../internal/timers.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { DropReason, FailReason, PipelineState, PipelineStats } from './stats.js';
 import { emptyStats, PipelineMetrics } from './stats.js';
@@ -33,8 +36,19 @@ export interface DeliveryPipelineDeps {
   dispatcher?: Dispatcher;
   /** Clock, epoch ms. */
   now?: () => number;
-  /** Backoff and probe waits; must resolve early when the signal aborts. */
+  /**
+   * Backoff and probe waits; must resolve early when the signal aborts. Default: timers that
+   * keep the process alive only while a flush, shutdown or export wait is awaited.
+   */
   sleep?: Sleep;
+  /** The timers' keep-alive (shared with the owner's own waits). Default: the pipeline's own. */
+  keepAlive?: KeepAlive;
+  /**
+   * Also emit the one-time configuration and health messages (no key, key or endpoint
+   * refused, queue full) as Node process warnings, visible without a diag logger. Default
+   * false (the sidecar and the CLI report through their own logs).
+   */
+  processWarnings?: boolean;
   random?: () => number;
   retryPolicy?: RetryPolicy;
   /** Wait between key probes while unauthorized, ms. Default 60000. */
@@ -49,6 +63,19 @@ export interface DeliveryPipelineDeps {
 const REPORT_INTERVAL_MS = 60_000;
 /** How long shutdown waits for aborted requests and the agent to close, ms. */
 const CLOSE_WAIT_MS = 2_000;
+/**
+ * Longest pause after a batch used its retry budget, ms: a server asking for more (a huge
+ * `Retry-After`) is honoured up to this, then the queue is tried again.
+ */
+export const MAX_PAUSE_MS = 5 * 60_000;
+
+/** The states in which sending is paused for a configuration error and probed now and then. */
+type BlockedState = 'unauthorized' | 'endpoint_rejected';
+
+/** An export waiting for its transactions (see {@link DeliveryPipeline.enqueueAndWait}). */
+interface ItemWaiter {
+  left: number;
+}
 
 /**
  * The bounded queue, batcher and delivery loop between the converter and Fenra. `enqueue` is
@@ -69,6 +96,11 @@ export class DeliveryPipeline {
   private readonly _probeMillis: number;
   private readonly _flushMillis: number;
   private readonly _onSettled: DeliveryPipelineDeps['onSettled'];
+  private readonly _keepAlive: KeepAlive;
+  private readonly _processWarnings: boolean;
+  private readonly _usdByModel = new Map<string, { provider: string; model: string; usd: number }>();
+  /** Transactions an export waits for, and its waiter (empty unless an export waits). */
+  private readonly _itemWaiters = new Map<PricedTransaction, ItemWaiter>();
   private readonly _queue: BoundedQueue<PricedTransaction>;
   private readonly _stats: PipelineStats;
   private readonly _metrics: PipelineMetrics;
@@ -96,7 +128,9 @@ export class DeliveryPipeline {
   constructor(config: ResolvedConfig, deps: DeliveryPipelineDeps = {}) {
     this._config = config;
     this._now = deps.now ?? Date.now;
-    this._sleep = deps.sleep ?? abortableSleep;
+    this._keepAlive = deps.keepAlive ?? new KeepAlive();
+    this._processWarnings = deps.processWarnings === true;
+    this._sleep = deps.sleep ?? this._keepAlive.sleep;
     this._random = deps.random ?? Math.random;
     this._policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this._probeMillis = deps.unauthorizedProbeMillis ?? 60_000;
@@ -109,9 +143,11 @@ export class DeliveryPipeline {
       log.debug(`export disabled by ${config.disabledBy ?? 'option'}`);
     } else if (config.apiKey === undefined) {
       this._disabledReason = 'no_api_key';
-      log.warn(
-        'No Fenra API key: set FENRA_API_KEY (or the apiKey option). Usage transactions will not be sent; the application is not affected.',
-      );
+      const message =
+        'No Fenra API key: set FENRA_API_KEY (or the apiKey option). Usage transactions will not be sent; the application is not affected.';
+      // Once per process, however many processors or exporters were made.
+      if (firstInProcess('diag:no_api_key')) log.warn(message);
+      this._warnProcess('FENRA_NO_API_KEY', message);
     }
     this._state = this._disabledReason === undefined ? 'running' : 'disabled';
     this._stats = emptyStats(this._state);
@@ -126,19 +162,19 @@ export class DeliveryPipeline {
             now: this._now,
             ...(deps.dispatcher === undefined ? {} : { dispatcher: deps.dispatcher }),
           }));
-    this._metrics =
-      this._disabledReason === undefined
-        ? new PipelineMetrics(config.meterProvider, () => ({
-            queueDepth: this._queue.length,
-            inFlight: this._stats.inFlight,
-          }))
-        : new PipelineMetrics(undefined, () => ({ queueDepth: 0, inFlight: 0 }));
-
-    this._queueFull = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
-      log.warn(
-        `Dropped ${n} transaction(s): export queue full (maxQueueSize=${config.maxQueueSize}); Fenra is slow, unreachable or refusing the key`,
-      ),
+    this._metrics = new PipelineMetrics(
+      this._disabledReason === undefined ? config.meterProvider : null,
+      () => ({ stats: this.stats(), usdByModel: this._usdByModel }),
     );
+
+    this._queueFull = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) => {
+      const message = `Dropped ${n} transaction(s): export queue full (maxQueueSize=${config.maxQueueSize}); Fenra is slow, unreachable or refusing the key`;
+      log.warn(message);
+      this._warnProcess(
+        'FENRA_QUEUE_FULL',
+        `${message}. Further drops are counted in stats() and reported through OpenTelemetry diag.`,
+      );
+    });
     this._rejections = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
       log.error(`Fenra refused ${n} transaction(s) for good; last reason: ${this._lastRejection}`),
     );
@@ -166,31 +202,85 @@ export class DeliveryPipeline {
         else (overflow ??= []).push(item);
       }
       this._stats.enqueued += taken;
-      this._metrics.add('fenra.otel.transactions.enqueued', taken);
       if (overflow !== undefined) {
         this._drop(overflow, 'queue_full');
         this._queueFull.note(overflow.length);
       }
       this._schedulePump();
+      this._metrics.refresh();
     } catch (e) {
       log.error(`internal error while queueing: ${errorText(e)}`);
     }
   }
 
-  /** Sends everything queued; resolves when Fenra has answered for it, or after a bounded wait. Never rejects. */
-  forceFlush(): Promise<void> {
+  /**
+   * Queues `items` and sends them at once (no scheduled delay); resolves when Fenra has
+   * answered for each of them (accepted, refused, or counted as dropped), when sending is
+   * paused (refused key or endpoint, retry budget used up: they stay queued), or after
+   * `timeoutMs` (default `exportTimeoutMillis`). While it waits, its timers keep the process
+   * alive. For an exporter whose caller waits for the export result. Never rejects.
+   */
+  enqueueAndWait(
+    items: readonly PricedTransaction[],
+    timeoutMs = this._config.exportTimeoutMillis,
+  ): Promise<void> {
+    try {
+      if (items.length === 0) return Promise.resolve();
+      const waiter: ItemWaiter = { left: 0 };
+      if (this._disabledReason === undefined && !this._closing) {
+        for (const item of items) {
+          if (this._itemWaiters.has(item)) continue;
+          this._itemWaiters.set(item, waiter);
+          waiter.left++;
+        }
+      }
+      this.enqueue(items); // what is dropped at once settles (and leaves the waiter) here
+      if (waiter.left === 0) return Promise.resolve();
+      return this._keepAlive
+        .hold(() => this._waitUntil(() => waiter.left === 0 || !this._canSend(), timeoutMs))
+        .then(
+          () => undefined,
+          (e: unknown) => log.error(`internal error while waiting for delivery: ${errorText(e)}`),
+        )
+        .finally(() => {
+          if (waiter.left === 0) return;
+          for (const item of items)
+            if (this._itemWaiters.get(item) === waiter) this._itemWaiters.delete(item);
+        });
+    } catch (e) {
+      log.error(`internal error while queueing: ${errorText(e)}`);
+      return Promise.resolve();
+    }
+  }
+
+  /**
+   * Sends everything queued; resolves when Fenra has answered for it, or after `timeoutMs`
+   * (default: the flush limit). While it runs, the process is kept alive by the timers it
+   * depends on (retry waits). Never rejects.
+   */
+  forceFlush(timeoutMs = this._flushMillis): Promise<void> {
     if (this._shutdown !== undefined) return this._shutdown;
-    return this._flush(this._flushMillis).catch((e: unknown) => {
-      log.error(`internal error while flushing: ${errorText(e)}`);
-    });
+    this._metrics.refresh();
+    return this._keepAlive
+      .hold(() => this._flush(timeoutMs))
+      .catch((e: unknown) => {
+        log.error(`internal error while flushing: ${errorText(e)}`);
+      });
   }
 
   /** Flushes, then stops: aborts backoffs, drops (and counts) what is left, closes connections. Once only. */
   shutdown(): Promise<void> {
-    this._shutdown ??= this._doShutdown().catch((e: unknown) => {
-      log.error(`internal error during shutdown: ${errorText(e)}`);
-    });
+    this._shutdown ??= this._keepAlive
+      .hold(() => this._doShutdown())
+      .catch((e: unknown) => {
+        log.error(`internal error during shutdown: ${errorText(e)}`);
+      });
     return this._shutdown;
+  }
+
+  /** The flush limit, ms: the bound of `forceFlush()` and of the flush inside `shutdown()`. */
+  get flushTimeoutMillis(): number {
+    return this._flushMillis;
   }
 
   /** Free places in the queue: lets a caller (the sidecar) push back before dropping. */
@@ -235,12 +325,11 @@ export class DeliveryPipeline {
     }
     if (this._queue.length === 0) this._due = false;
     if (this._queue.length > 0 && !this._due && this._timer === undefined) {
-      this._timer = setTimeout(() => {
+      this._timer = this._keepAlive.setTimeout(() => {
         this._timer = undefined;
         this._due = true;
         this._pump();
       }, this._config.scheduledDelayMillis);
-      this._timer.unref();
     }
   }
 
@@ -262,7 +351,7 @@ export class DeliveryPipeline {
       .finally(() => {
         this._inFlightBatches--;
         this._deliveries.delete(p);
-        if (probe && this._state === 'unauthorized') this._scheduleProbe();
+        if (probe && this._blocked()) this._scheduleProbe();
         this._schedulePump();
         this._notify();
       });
@@ -287,10 +376,10 @@ export class DeliveryPipeline {
       switch (outcome.kind) {
         case 'accepted':
           this._accept(pending);
-          if (this._state === 'unauthorized') this._recover();
+          if (this._blocked()) this._recover();
           return;
         case 'partial': {
-          if (this._state === 'unauthorized') this._recover();
+          if (this._blocked()) this._recover();
           const retry: PricedTransaction[] = [];
           const accepted: PricedTransaction[] = [];
           outcome.items.forEach((r, i) => {
@@ -307,8 +396,10 @@ export class DeliveryPipeline {
           break;
         }
         case 'rejected':
+          if (this._blocked()) this._recover();
           if (pending.length === 1) return this._fail(pending, 'rejected', outcome.message);
-          // A server rule refused something in the batch: split it to find the culprits.
+          // A server rule (or the size limit: 413) refused something in the batch: split it to
+          // find the culprits.
           {
             const half = Math.ceil(pending.length / 2);
             const left = pending.slice(0, half);
@@ -318,7 +409,9 @@ export class DeliveryPipeline {
           }
           return;
         case 'unauthorized':
-          return this._unauthorized(pending, outcome.status, outcome.message);
+          return this._block('unauthorized', pending, outcome.status, outcome.message);
+        case 'misconfigured':
+          return this._block('endpoint_rejected', pending, outcome.status, outcome.message);
         case 'failed':
           return this._fail(pending, 'http_error', outcome.message);
         case 'aborted':
@@ -333,7 +426,6 @@ export class DeliveryPipeline {
       if (!plan.retry) return this._giveUp(pending, why, retryAfterMs);
       log.verbose(`retrying ${pending.length} transaction(s) in ${plan.delayMs} ms: ${why}`);
       this._stats.retries++;
-      this._metrics.add('fenra.otel.export.retries', 1);
       await this._sleep(plan.delayMs, this._abort.signal);
     }
   }
@@ -343,14 +435,12 @@ export class DeliveryPipeline {
     this._stats.requests++;
     this._stats.sent += items.length;
     this._stats.inFlight += items.length;
-    this._metrics.add('fenra.otel.export.requests', 1);
     try {
       const { outcome, bytes } = await sender.send(
         items.map((i) => i.transaction),
         { timeoutMs, signal: this._abort.signal },
       );
       this._stats.bytes += bytes;
-      this._metrics.add('fenra.otel.export.bytes', bytes);
       return outcome;
     } finally {
       this._stats.inFlight -= items.length;
@@ -364,7 +454,9 @@ export class DeliveryPipeline {
     if (this._closing || this._shutdownDone()) return this._drop(items, 'retries_exhausted');
     this._stats.requeued++;
     this._requeue(items);
-    this._pause(Math.max(retryAfterMs ?? 0, this._policy.maxMillis));
+    // Never sooner than the server asked, but never longer than MAX_PAUSE_MS (a huge
+    // Retry-After must not park the queue for days, nor overflow a timer).
+    this._pause(Math.min(Math.max(retryAfterMs ?? 0, this._policy.maxMillis), MAX_PAUSE_MS));
   }
 
   private _requeue(items: readonly PricedTransaction[]): void {
@@ -386,18 +478,49 @@ export class DeliveryPipeline {
     });
   }
 
-  // ---- 401 / 403 ------------------------------------------------------------------------
+  // ---- 401 / 403, wrong endpoint -------------------------------------------------------
 
-  private _unauthorized(items: PricedTransaction[], status: number, message: string): void {
+  private _blocked(): boolean {
+    return this._state === 'unauthorized' || this._state === 'endpoint_rejected';
+  }
+
+  /** Whether queued transactions can leave now (not paused, not blocked, not shut down). */
+  private _canSend(): boolean {
+    return this._state === 'running' && !this._paused && !this._shutdownDone();
+  }
+
+  /**
+   * A configuration error answered by Fenra (refused key, wrong endpoint): keep the data
+   * (bounded by the queue), stop sending, say so once, and probe with one request now and then.
+   */
+  private _block(state: BlockedState, items: PricedTransaction[], status: number, message: string): void {
     this._requeue(items);
-    if (this._state !== 'unauthorized') {
-      this._setState('unauthorized');
-      log.error(
-        `Fenra rejected the API key (HTTP ${status}: ${message}). Nothing is sent until it is fixed: set FENRA_API_KEY (or the apiKey option) to a valid key. Up to ${this._config.maxQueueSize} transactions are kept meanwhile; the key is tried again every ${Math.round(this._probeMillis / 1000)} s.`,
-      );
+    if (this._state !== state) {
+      this._setState(state);
+      const { code, text } = this._blockedMessage(state, status, message);
+      log.error(text);
+      this._warnProcess(code, text);
       this._scheduleProbe();
     }
     this._notify();
+  }
+
+  private _blockedMessage(
+    state: BlockedState,
+    status: number,
+    message: string,
+  ): { code: FenraWarningCode; text: string } {
+    const kept = `Sending is paused; up to ${this._config.maxQueueSize} transactions are kept in memory meanwhile (newer ones beyond that are dropped and counted), and one request probes Fenra every ${Math.round(this._probeMillis / 1000)} s.`;
+    if (state === 'unauthorized') {
+      return {
+        code: 'FENRA_API_KEY_REJECTED',
+        text: `Fenra rejected the API key (HTTP ${status}: ${message}). ${kept} The key is read once, at startup: if the key itself is wrong, fix FENRA_API_KEY (or the apiKey option) and restart the application; if the key is re-enabled in Fenra, sending resumes by itself at the next probe.`,
+      };
+    }
+    return {
+      code: 'FENRA_ENDPOINT_REJECTED',
+      text: `Fenra endpoint ${displayUrl(this._config.endpoint)} answered HTTP ${status} (${message}): it is not Fenra's usage-transactions URL. ${kept} The endpoint is read once, at startup: fix FENRA_ENDPOINT (or the endpoint option) and restart the application; if the server starts accepting at that URL, sending resumes by itself at the next probe.`,
+    };
   }
 
   private _scheduleProbe(): void {
@@ -405,7 +528,7 @@ export class DeliveryPipeline {
     this._probeScheduled = true;
     void this._sleep(this._probeMillis, this._abort.signal).then(() => {
       this._probeScheduled = false;
-      if (this._state !== 'unauthorized' || this._shutdownDone()) return;
+      if (!this._blocked() || this._shutdownDone()) return;
       const batch = this._queue.take(this._config.maxExportBatchSize);
       if (batch.length === 0) {
         this._scheduleProbe();
@@ -416,9 +539,18 @@ export class DeliveryPipeline {
   }
 
   private _recover(): void {
+    const was = this._state;
     this._setState('running');
-    log.info('Fenra accepted the API key; sending resumes');
+    log.info(
+      was === 'unauthorized'
+        ? 'Fenra accepted the API key; sending resumes'
+        : 'Fenra endpoint answered; sending resumes',
+    );
     this._schedulePump();
+  }
+
+  private _warnProcess(code: FenraWarningCode, message: string): void {
+    if (this._processWarnings) warnProcessOnce(code, message);
   }
 
   private _setState(state: PipelineState): void {
@@ -431,16 +563,12 @@ export class DeliveryPipeline {
   private _accept(items: readonly PricedTransaction[]): void {
     if (items.length === 0) return;
     this._stats.accepted += items.length;
-    this._metrics.add('fenra.otel.transactions.accepted', items.length);
     for (const item of items) {
       const usd = item.price.usd;
       if (usd === null) this._stats.unpriced++;
       else {
         this._stats.estimatedUsd += usd;
-        this._metrics.add('fenra.otel.cost.estimated', usd, {
-          provider: item.transaction.provider,
-          model: item.transaction.model,
-        });
+        this._addUsd(item.transaction.provider, item.transaction.model, usd);
       }
     }
     this._settle(items, { kind: 'accepted' });
@@ -449,7 +577,6 @@ export class DeliveryPipeline {
   private _fail(items: readonly PricedTransaction[], reason: FailReason, message: string): void {
     if (items.length === 0) return;
     this._stats.failed[reason] += items.length;
-    this._metrics.add('fenra.otel.transactions.failed', items.length, { reason });
     this._lastRejection = message;
     this._rejections.note(items.length);
     this._settle(items, { kind: 'failed', reason, message });
@@ -458,12 +585,24 @@ export class DeliveryPipeline {
   private _drop(items: readonly PricedTransaction[], reason: DropReason): void {
     if (items.length === 0) return;
     this._stats.dropped[reason] += items.length;
-    this._metrics.add('fenra.otel.transactions.dropped', items.length, { reason });
     this._settle(items, { kind: 'dropped', reason });
+  }
+
+  /** Per provider/model for the metrics, at most 200 pairs (the rest under `other`). */
+  private _addUsd(provider: string, model: string, usd: number): void {
+    const key = boundedKey(this._usdByModel, `${provider}/${model}`);
+    const entry = this._usdByModel.get(key);
+    if (entry !== undefined) entry.usd += usd;
+    else
+      this._usdByModel.set(
+        key,
+        key === 'other' ? { provider: 'other', model: 'other', usd } : { provider, model, usd },
+      );
   }
 
   private _settle(items: readonly PricedTransaction[], outcome: Settlement): void {
     for (const i of items) this._settled.add(i);
+    if (this._itemWaiters.size > 0) this._releaseWaiters(items);
     const cb = this._onSettled;
     if (cb === undefined) return;
     safely(
@@ -471,6 +610,17 @@ export class DeliveryPipeline {
       (e) => log.error(`onSettled callback threw: ${errorText(e)}`),
       undefined,
     );
+  }
+
+  private _releaseWaiters(items: readonly PricedTransaction[]): void {
+    let released = false;
+    for (const item of items) {
+      const w = this._itemWaiters.get(item);
+      if (w === undefined) continue;
+      this._itemWaiters.delete(item);
+      if (--w.left === 0) released = true;
+    }
+    if (released) this._notify();
   }
 
   // ---- flush / shutdown -----------------------------------------------------------------
@@ -487,35 +637,43 @@ export class DeliveryPipeline {
 
   /** Nothing left that could be delivered now. */
   private _idle(): boolean {
-    // While unauthorized only a key probe can be in flight; wait for its answer.
-    if (this._state === 'unauthorized') return this._inFlightBatches === 0;
+    // While blocked only a probe can be in flight; wait for its answer.
+    if (this._blocked()) return this._inFlightBatches === 0;
     if (this._state !== 'running') return true;
     return this._queue.length === 0 && this._inFlightBatches === 0;
   }
 
   private async _flush(boundMs: number): Promise<void> {
-    if (this._state === 'disabled') return;
+    const done = await this._waitUntil(() => this._idle(), boundMs);
+    if (!done) {
+      log.warn(
+        `flush gave up after ${boundMs} ms with ${this._queue.length} queued and ${this._stats.inFlight} in flight`,
+      );
+    }
+  }
+
+  /**
+   * Sends queued transactions at once (no scheduled delay) until `done()` or `boundMs` passed.
+   * Resolves true when done.
+   */
+  private async _waitUntil(done: () => boolean, boundMs: number): Promise<boolean> {
+    if (this._state === 'disabled') return true;
     this._flushing++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), boundMs);
-      timer.unref();
+      timer = this._keepAlive.setTimeout(() => resolve('timeout'), boundMs);
     });
     try {
-      while (!this._idle()) {
+      while (!done()) {
         this._pump();
-        if (this._idle()) break;
+        if (done()) break;
         const r = await Promise.race([this._changed(), timedOut]);
-        if (r === 'timeout') {
-          log.warn(
-            `flush gave up after ${boundMs} ms with ${this._queue.length} queued and ${this._stats.inFlight} in flight`,
-          );
-          break;
-        }
+        if (r === 'timeout') return false;
       }
+      return true;
     } finally {
       this._flushing--;
-      clearTimeout(timer);
+      this._keepAlive.clearTimeout(timer);
     }
   }
 
@@ -527,8 +685,8 @@ export class DeliveryPipeline {
     }
     await this._flush(this._flushMillis);
     this._abort.abort();
-    if (this._timer !== undefined) clearTimeout(this._timer);
-    await boundedWait(Promise.allSettled([...this._deliveries]), CLOSE_WAIT_MS);
+    this._keepAlive.clearTimeout(this._timer);
+    await this._boundedWait(Promise.allSettled([...this._deliveries]), CLOSE_WAIT_MS);
     const left = this._queue.take(this._queue.length);
     if (left.length > 0) {
       log.warn(`Shutting down with ${left.length} undelivered transaction(s) (state: ${this._state})`);
@@ -539,20 +697,29 @@ export class DeliveryPipeline {
     this._giveUps.flush();
     this._setState('shut_down');
     this._notify();
-    if (this._sender !== undefined) await boundedWait(this._sender.close(), CLOSE_WAIT_MS);
+    if (this._sender !== undefined) await this._boundedWait(this._sender.close(), CLOSE_WAIT_MS);
+  }
+
+  private _boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([
+      p.then(
+        () => undefined,
+        () => undefined,
+      ),
+      new Promise<void>((resolve) => {
+        timer = this._keepAlive.setTimeout(resolve, ms);
+      }),
+    ]).finally(() => this._keepAlive.clearTimeout(timer));
   }
 }
 
-function boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
+/** The endpoint for a message: no credentials, query or fragment. */
+function displayUrl(endpoint: string): string {
+  try {
+    const u = new URL(endpoint);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
 }

@@ -1,7 +1,12 @@
-import type { Attributes, Counter, MeterProvider } from '@opentelemetry/api';
-import { VERSION } from '../version.js';
+import type { BatchObservableResult, Meter, MeterProvider, ObservableCounter } from '@opentelemetry/api';
+import { MeterBinding } from '../internal/meter-binding.js';
 
-export type PipelineState = 'running' | 'unauthorized' | 'disabled' | 'shut_down';
+/**
+ * `unauthorized`: Fenra refused the API key (401/403); `endpoint_rejected`: the endpoint is not
+ * Fenra's usage-transactions URL (404/405/410, a redirect). In both, sending is paused, the
+ * queue is kept and one request probes now and then.
+ */
+export type PipelineState = 'running' | 'unauthorized' | 'endpoint_rejected' | 'disabled' | 'shut_down';
 
 /** Refused by Fenra for good. */
 export type FailReason = 'rejected' | 'http_error';
@@ -64,49 +69,79 @@ export function emptyStats(state: PipelineState): PipelineStats {
   };
 }
 
-/** OTel instruments mirroring {@link PipelineStats}; every call is a no-op without a MeterProvider. */
+/** What the metrics read at collection time. */
+export interface PipelineReading {
+  stats: PipelineStats;
+  /** Local price estimate of accepted transactions by provider and model (bounded). */
+  usdByModel: ReadonlyMap<string, { provider: string; model: string; usd: number }>;
+}
+
+/**
+ * OTel instruments mirroring {@link PipelineStats}, all observable (read at collection time,
+ * nothing added on the delivery path), on the given MeterProvider or else the global one.
+ * Each metric is either a total or a split by one attribute, never both, so summing the
+ * points of a metric never counts a transaction twice.
+ */
 export class PipelineMetrics {
-  private readonly _counters: Record<string, Counter> = {};
+  private readonly _binding: MeterBinding | undefined;
 
-  constructor(provider: MeterProvider | undefined, observe: () => { queueDepth: number; inFlight: number }) {
-    if (provider === undefined) return;
-    const meter = provider.getMeter('@fenra/otel', VERSION);
-    const counter = (name: string, description: string, unit = '{transaction}'): void => {
-      this._counters[name] = meter.createCounter(name, { description, unit });
-    };
-    counter('fenra.otel.transactions.enqueued', 'Transactions taken into the export queue');
-    counter('fenra.otel.transactions.accepted', 'Transactions queued by Fenra');
-    counter('fenra.otel.transactions.failed', 'Transactions refused by Fenra for good, by reason');
-    counter('fenra.otel.transactions.dropped', 'Transactions never delivered, by reason');
-    counter('fenra.otel.export.requests', 'HTTP requests to Fenra', '{request}');
-    counter('fenra.otel.export.retries', 'Retry attempts', '{retry}');
-    counter('fenra.otel.export.bytes', 'Request body bytes sent to Fenra', 'By');
-    counter('fenra.otel.cost.estimated', 'Local price estimate of accepted transactions', 'USD');
-    const queue = meter.createObservableGauge('fenra.otel.queue.depth', {
-      description: 'Transactions waiting in the export queue',
-      unit: '{transaction}',
-    });
-    const inFlight = meter.createObservableGauge('fenra.otel.export.in_flight', {
-      description: 'Transactions in requests to Fenra',
-      unit: '{transaction}',
-    });
-    meter.addBatchObservableCallback(
-      (result) => {
-        const o = observe();
-        result.observe(queue, o.queueDepth);
-        result.observe(inFlight, o.inFlight);
-      },
-      [queue, inFlight],
-    );
+  /** `provider` null: no metrics at all (a disabled pipeline). */
+  constructor(provider: MeterProvider | undefined | null, read: () => PipelineReading) {
+    if (provider === null) return;
+    this._binding = new MeterBinding(provider, (meter) => bind(meter, read));
   }
 
-  add(name: string, value: number, attributes?: Attributes): void {
-    const c = this._counters[name];
-    if (c === undefined || value === 0) return;
-    try {
-      c.add(value, attributes);
-    } catch {
-      // a faulty metrics SDK must not break delivery
-    }
+  /** Follows a global MeterProvider registered after construction. Cheap; never throws. */
+  refresh(): void {
+    this._binding?.refresh();
   }
+}
+
+function bind(meter: Meter, read: () => PipelineReading): () => void {
+  const counter = (name: string, description: string, unit = '{transaction}'): ObservableCounter =>
+    meter.createObservableCounter(name, { description, unit });
+  const enqueued = counter('fenra.otel.transactions.enqueued', 'Transactions taken into the export queue');
+  const sent = counter(
+    'fenra.otel.transactions.sent',
+    'Transactions put on the wire to Fenra, resends included',
+  );
+  const accepted = counter('fenra.otel.transactions.accepted', 'Transactions queued by Fenra');
+  const failed = counter(
+    'fenra.otel.transactions.failed',
+    'Transactions refused by Fenra for good, by reason',
+  );
+  const dropped = counter('fenra.otel.transactions.dropped', 'Transactions never delivered, by reason');
+  const requests = counter('fenra.otel.export.requests', 'HTTP requests to Fenra', '{request}');
+  const retries = counter('fenra.otel.export.retries', 'Retry attempts', '{retry}');
+  const bytes = counter('fenra.otel.export.bytes', 'Request body bytes sent to Fenra', 'By');
+  const usd = meter.createObservableCounter('fenra.otel.cost.estimated', {
+    description:
+      'Local price estimate of accepted transactions, by provider and model (at most 200 pairs, then other)',
+    unit: 'USD',
+  });
+  const queue = meter.createObservableGauge('fenra.otel.queue.depth', {
+    description: 'Transactions waiting in the export queue',
+    unit: '{transaction}',
+  });
+  const inFlight = meter.createObservableGauge('fenra.otel.export.in_flight', {
+    description: 'Transactions in requests to Fenra',
+    unit: '{transaction}',
+  });
+  const all = [enqueued, sent, accepted, failed, dropped, requests, retries, bytes, usd, queue, inFlight];
+  const callback = (r: BatchObservableResult): void => {
+    const { stats: s, usdByModel } = read();
+    r.observe(enqueued, s.enqueued);
+    r.observe(sent, s.sent);
+    r.observe(accepted, s.accepted);
+    for (const reason of FAIL_REASONS) r.observe(failed, s.failed[reason], { reason });
+    for (const reason of DROP_REASONS) r.observe(dropped, s.dropped[reason], { reason });
+    r.observe(requests, s.requests);
+    r.observe(retries, s.retries);
+    r.observe(bytes, s.bytes);
+    for (const v of usdByModel.values()) r.observe(usd, v.usd, { provider: v.provider, model: v.model });
+    r.observe(queue, s.queueDepth);
+    r.observe(inFlight, s.inFlight);
+  };
+  meter.addBatchObservableCallback(callback, all);
+  return () => meter.removeBatchObservableCallback(callback, all);
 }

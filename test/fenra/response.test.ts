@@ -15,8 +15,13 @@ describe('classifyResponse', () => {
     [400, 'rejected'],
     [401, 'unauthorized'],
     [403, 'unauthorized'],
-    [404, 'failed'],
-    [413, 'failed'],
+    [404, 'misconfigured'],
+    [405, 'misconfigured'],
+    [410, 'misconfigured'],
+    [301, 'misconfigured'],
+    [308, 'misconfigured'],
+    [413, 'rejected'],
+    [415, 'failed'],
     [408, 'retryable'],
     [429, 'retryable'],
     [500, 'retryable'],
@@ -26,6 +31,18 @@ describe('classifyResponse', () => {
     [501, 'failed'],
   ])('HTTP %i is %s', (status, kind) => {
     expect(respond(status).kind).toBe(kind);
+  });
+
+  it('names a wrong endpoint and where it redirects', () => {
+    expect(respond(404, '{"error":{"code":"not_found","message":"Not found"}}')).toEqual({
+      kind: 'misconfigured',
+      status: 404,
+      message: 'HTTP 404: Not found',
+    });
+    expect(respond(301, '', { location: 'https://ingest.fenra.io/usage/transactions' })).toMatchObject({
+      kind: 'misconfigured',
+      message: expect.stringContaining('redirects to https://ingest.fenra.io/usage/transactions'),
+    });
   });
 
   it('keeps the server message of a 401', () => {
@@ -110,6 +127,12 @@ describe('parseRetryAfter', () => {
     ['1.5', 1500],
     ['soon', undefined],
     [new Date(NOW - 5000).toUTCString(), 0],
+    [new Date(NOW + 7000).toUTCString(), 7000],
+    // Huge values never overflow a timer: clamped to 2^31-1 ms.
+    ['9999999', 2 ** 31 - 1],
+    ['1e400', undefined],
+    ['99999999999999999999999', 2 ** 31 - 1],
+    [new Date(Date.UTC(9999, 0, 1)).toUTCString(), 2 ** 31 - 1],
   ])('%s → %s', (value, expected) => {
     expect(parseRetryAfter(value, NOW)).toBe(expected);
   });

@@ -73,6 +73,8 @@ export interface IngestServer {
   readonly requests: RecordedRequest[];
   /** Most requests open at the same time so far. */
   maxConcurrent(): number;
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  connections(): number;
   /** Replies for the next requests, in order (appended to what is still scripted). */
   script(plan: readonly Reply[]): void;
   /** Scripted replies not used yet. */
@@ -118,6 +120,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
   let waiters: { n: number; resolve: () => void }[] = [];
   let open = 0;
   let maxOpen = 0;
+  let connections = 0;
 
   const notify = (): void => {
     waiters = waiters.filter((w) => {
@@ -326,6 +329,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     });
   });
   server.on('connection', (s: Socket) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -337,6 +341,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     accepted,
     requests,
     maxConcurrent: () => maxOpen,
+    connections: () => connections,
     script: (replies) => {
       plan.push(...replies);
     },

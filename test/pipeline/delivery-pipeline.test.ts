@@ -5,7 +5,7 @@ import type { FenraOptions } from '../../src/config/options.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
 import type { DeliveryPipelineDeps, Settlement } from '../../src/pipeline/delivery-pipeline.js';
-import { DeliveryPipeline } from '../../src/pipeline/delivery-pipeline.js';
+import { DeliveryPipeline, MAX_PAUSE_MS } from '../../src/pipeline/delivery-pipeline.js';
 import type { CapturedDiag } from '../helpers/capture-diag.js';
 import { captureDiag } from '../helpers/capture-diag.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
@@ -212,6 +212,151 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(p.state).toBe('running');
     expect(server.accepted).toHaveLength(7);
     expect(logs.messages('error')).toHaveLength(1);
+  });
+
+  it('after 401 says what is kept, that it probes, and that the key needs a restart unless re-enabled', async () => {
+    server.setApiKey('another-key');
+    const p = pipeline();
+    p.enqueue(makeBatch(1));
+    await p.forceFlush();
+    const [error] = logs.messages('error');
+    expect(error).toContain('up to 2048 transactions are kept in memory');
+    expect(error).toContain('probes Fenra every 60 s');
+    expect(error).toMatch(/fix FENRA_API_KEY \(or the apiKey option\) and restart/);
+    expect(error).toContain('re-enabled in Fenra, sending resumes by itself');
+  });
+
+  it('on 404 (wrong endpoint) keeps the data, stops, logs once, probes, and resumes', async () => {
+    server.script([{ kind: 'status', status: 404 }]);
+    const { log, onSettled } = settlements();
+    const p = pipeline({}, { onSettled });
+    p.enqueue(makeBatch(3));
+    await p.forceFlush();
+    expect(p.state).toBe('endpoint_rejected');
+    p.enqueue(makeBatch(2));
+    await p.forceFlush();
+    expect(server.requests).toHaveLength(1);
+    expect(p.stats()).toMatchObject({ queueDepth: 5, failed: { http_error: 0 } });
+    expect(log).toEqual([]);
+    const errors = logs.messages('error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(`${server.url} answered HTTP 404`);
+    expect(errors[0]).toContain('FENRA_ENDPOINT');
+    expect(sleeper.delays).toContain(60_000);
+
+    sleeper.release(); // the probe: the server now answers
+    await server.waitForRequests(2);
+    await p.forceFlush();
+    expect(p.state).toBe('running');
+    expect(server.accepted).toHaveLength(5);
+    expect(logs.messages('error')).toHaveLength(1);
+  });
+
+  it.each([405, 410, 301])('treats HTTP %i as a wrong endpoint too', async (status) => {
+    server.script([{ kind: 'status', status }]);
+    const p = pipeline();
+    p.enqueue(makeBatch(1));
+    await p.forceFlush();
+    expect(p.state).toBe('endpoint_rejected');
+    expect(p.stats().queueDepth).toBe(1);
+  });
+
+  it('on 413 splits the batch; a single transaction answered 413 is failed and counted', async () => {
+    const small = makeBatch(4);
+    const big = makePriced({ customer: 'x'.repeat(3_000) });
+    const items = [...small, big];
+    const limit = JSON.stringify({ transactions: [big.transaction] }).length - 1;
+    await server.close();
+    server = await startIngestServer({ apiKey: 'test-key', maxBodyBytes: limit });
+    const { log, onSettled } = settlements();
+    const p = pipeline({}, { onSettled });
+    p.enqueue(items);
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds(small).sort());
+    expect(p.stats()).toMatchObject({ accepted: 4, failed: { rejected: 1 }, state: 'running' });
+    const failed = log.filter((l) => l.outcome.kind === 'failed');
+    expect(failed.flatMap((l) => l.ids)).toEqual(spanIds([big]));
+    expect(failed[0]!.outcome).toMatchObject({ message: expect.stringContaining('HTTP 413') });
+  });
+
+  it('honours a Retry-After HTTP date through the real client and server', async () => {
+    // Second resolution: a date 5 s ahead means a wait of (4, 5] s.
+    server.script([{ kind: 'status', status: 503, retryAfter: new Date(Date.now() + 5_000).toUTCString() }]);
+    const p = pipeline({ exportTimeoutMillis: 60_000 });
+    p.enqueue(makeBatch(1));
+    await p.forceFlush();
+    expect(sleeper.delays).toHaveLength(1);
+    expect(sleeper.delays[0]).toBeGreaterThan(3_000);
+    expect(sleeper.delays[0]).toBeLessThanOrEqual(5_000);
+    expect(server.accepted).toHaveLength(1);
+  });
+
+  it('a huge Retry-After: no retry storm, no timer overflow, a pause capped at MAX_PAUSE_MS', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      server.script(
+        Array.from({ length: 20 }, () => ({ kind: 'status' as const, status: 503, retryAfter: '9999999' })),
+      );
+      // Real timers: before the cap the pause overflowed to 1 ms and the queue was resent at once.
+      const p = pipeline({}, { sleep: undefined as never, flushTimeoutMillis: 300 });
+      p.enqueue(makeBatch(2));
+      await p.forceFlush();
+      expect(server.requests).toHaveLength(1);
+      expect(p.stats()).toMatchObject({ queueDepth: 2, requeued: 1, retries: 0 });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('pauses at most MAX_PAUSE_MS after a huge Retry-After', async () => {
+    server.script([
+      { kind: 'status', status: 429, retryAfter: new Date(Date.UTC(9999, 0, 1)).toUTCString() },
+    ]);
+    const p = pipeline({}, { flushTimeoutMillis: 300 });
+    p.enqueue(makeBatch(1));
+    await p.forceFlush();
+    expect(sleeper.delays).toEqual([MAX_PAUSE_MS]);
+    expect(MAX_PAUSE_MS).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+
+  it('reuses one keep-alive connection for successive requests', async () => {
+    const p = pipeline({ concurrencyLimit: 1 });
+    for (let i = 0; i < 4; i++) {
+      p.enqueue(makeBatch(2));
+      await p.forceFlush();
+    }
+    expect(server.requests).toHaveLength(4);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('enqueueAndWait sends at once and resolves when Fenra answered for those items', async () => {
+    server.script([{ kind: 'status', status: 500 }]);
+    const p = pipeline(); // scheduledDelayMillis 60 s: only the wait makes it leave now
+    const items = makeBatch(3);
+    await p.enqueueAndWait(items);
+    expect(acceptedIds()).toEqual(spanIds(items).sort());
+    expect(p.stats()).toMatchObject({ accepted: 3, retries: 1, queueDepth: 0 });
+  });
+
+  it('enqueueAndWait resolves when sending is paused (refused key), the items kept', async () => {
+    server.setApiKey('another-key');
+    const p = pipeline();
+    await p.enqueueAndWait(makeBatch(2));
+    expect(p.stats()).toMatchObject({ state: 'unauthorized', queueDepth: 2 });
+    await p.enqueueAndWait(makeBatch(1)); // already paused: at once
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('enqueueAndWait resolves for items dropped at once (queue full)', async () => {
+    server.setApiKey('another-key');
+    const p = pipeline({ maxQueueSize: 2, maxExportBatchSize: 2 });
+    await p.enqueueAndWait(makeBatch(2));
+    await p.enqueueAndWait(makeBatch(3));
+    expect(p.stats().dropped.queue_full).toBe(3);
   });
 
   it('retries after a response slower than the request timeout', async () => {
