@@ -4,7 +4,9 @@ import { resolveConfig } from '../config/resolve.js';
 import type { ResolvedConfig } from '../config/options.js';
 import type { PricedTransaction } from '../genai/priced-transaction.js';
 import type { ConversionOptions } from '../genai/to-transactions.js';
+import type { MeterBinding } from '../internal/meter-binding.js';
 import { errorText } from '../internal/safe.js';
+import { KeepAlive } from '../internal/timers.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import type { PipelineStats } from '../pipeline/stats.js';
@@ -20,20 +22,28 @@ const log = diag.createComponentLogger({ namespace: '@fenra/otel' });
 /**
  * What the processor and the exporter share: resolved configuration, the converter's options
  * (price book, attribution keys), conversion counters and the delivery pipeline.
+ *
+ * `enabled` is false when disabled or without an API key: the processor and the exporter then
+ * return at once for every span (nothing converted, priced or held); the missing key is
+ * warned about once per process (diag and a process warning).
  */
 export class FenraRuntime {
   readonly config: ResolvedConfig;
   readonly enabled: boolean;
   readonly stats: ConversionStats = emptyConversionStats();
   readonly conversion: ConversionOptions;
+  /** Timers of the pipeline and of the owner's own waits: ref'd only while a flush is awaited. */
+  readonly keepAlive: KeepAlive;
   private readonly _pipeline: DeliveryPipeline;
+  private readonly _metrics: MeterBinding | undefined;
   private _internalErrors = 0;
   private _shutdown: Promise<void> | undefined;
 
   constructor(options: FenraOptions | undefined, deps: DeliveryPipelineDeps = {}) {
     // Invalid options in code throw here, once, with a readable message (ConfigurationError).
-    this.config = resolveConfig(options);
-    this.enabled = !this.config.disabled;
+    this.config = resolveConfig(options, undefined, { processWarnings: true });
+    this.enabled = !this.config.disabled && this.config.apiKey !== undefined;
+    this.keepAlive = deps.keepAlive ?? new KeepAlive();
     this.conversion = {
       pricer: new PriceBook({ overrides: this.config.priceOverrides }),
       defaultCustomerId: this.config.billableCustomerId,
@@ -41,12 +51,31 @@ export class FenraRuntime {
       contextKeys: this.config.contextKeys,
       azureDeployments: this.config.azureDeployments,
     };
-    this._pipeline = new DeliveryPipeline(this.config, deps);
-    if (this.enabled) observeConversion(this.config.meterProvider, () => this.stats);
+    this._pipeline = new DeliveryPipeline(this.config, {
+      processWarnings: true,
+      ...deps,
+      keepAlive: this.keepAlive,
+    });
+    if (this.enabled) this._metrics = observeConversion(this.config.meterProvider, () => this.stats);
   }
 
   enqueue(items: readonly PricedTransaction[]): void {
     this._pipeline.enqueue(items);
+  }
+
+  /** Queues and waits for Fenra's answer (bounded by `exportTimeoutMillis`); never rejects. */
+  enqueueAndWait(items: readonly PricedTransaction[]): Promise<void> {
+    return this._pipeline.enqueueAndWait(items);
+  }
+
+  /** Follows a global MeterProvider registered after construction. Off the span path. */
+  refreshMetrics(): void {
+    this._metrics?.refresh();
+  }
+
+  /** The flush limit, ms: bounds every wait of `forceFlush()` and of `shutdown()`'s flush. */
+  get flushTimeoutMillis(): number {
+    return this._pipeline.flushTimeoutMillis;
   }
 
   /** A bug of ours met at run time: logged (rarely), counted, never thrown into the app. */
@@ -61,9 +90,33 @@ export class FenraRuntime {
     return this._internalErrors;
   }
 
-  forceFlush(): Promise<void> {
+  /**
+   * Waits for `work` at most `ms` (the process is kept alive meanwhile, like every awaited
+   * flush); true when it settled in time. Never rejects.
+   */
+  async boundedWait(work: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ka = this.keepAlive;
+    return ka.hold(() =>
+      Promise.race([
+        work.then(
+          () => true,
+          () => true,
+        ),
+        new Promise<boolean>((resolve) => {
+          timer = ka.setTimeout(() => resolve(false), ms);
+        }),
+      ]).finally(() => ka.clearTimeout(timer)),
+    );
+  }
+
+  /** Flushes, spending at most `timeoutMs` (default: the flush limit). */
+  forceFlush(timeoutMs = this.flushTimeoutMillis): Promise<void> {
     if (this._shutdown !== undefined) return this._shutdown;
-    return this._pipeline.forceFlush().catch((e: unknown) => log.error(`forceFlush failed: ${errorText(e)}`));
+    this.refreshMetrics();
+    return this._pipeline
+      .forceFlush(Math.max(0, timeoutMs))
+      .catch((e: unknown) => log.error(`forceFlush failed: ${errorText(e)}`));
   }
 
   /** Once: later calls return the same promise. */

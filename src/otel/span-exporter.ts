@@ -1,8 +1,11 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { resolveExporterOptions } from '../config/resolve.js';
 import { UNATTRIBUTED } from '../genai/context.js';
+import type { PricedTransaction } from '../genai/priced-transaction.js';
 import { toTransactions } from '../genai/to-transactions.js';
+import { safely } from '../internal/safe.js';
 import type { ResolveCause } from '../pipeline/trace-assembler.js';
 import { TraceAssembler } from '../pipeline/trace-assembler.js';
 import { fromReadableSpan } from '../span/from-readable-span.js';
@@ -15,8 +18,9 @@ import { countBilled, countSkip } from './span-converter.js';
 /** Extra options of the exporter. */
 export interface FenraSpanExporterOptions extends FenraOptions {
   /**
-   * How long a GenAI span waits for its trace's root span (which carries the customer id and
-   * ends last) before it is converted with what has arrived, ms. Default 10000.
+   * How long a GenAI span waits for its trace's local root span (which carries the customer id
+   * and ends last) before it is converted with what has arrived, ms: a non-negative integer.
+   * A span whose parent is remote (an incoming `traceparent`) is a local root. Default 10000.
    */
   traceWaitMillis?: number;
 }
@@ -27,18 +31,27 @@ const MAX_SPANS_PER_TRACE = 1_000;
 /**
  * An OpenTelemetry `SpanExporter` for pipelines that already batch spans (inside your own
  * `BatchSpanProcessor`). It sees spans only after they ended, so it holds GenAI spans per trace
- * until the trace's root span arrives (or `traceWaitMillis` passes) to find the customer id on
- * the ancestors and to bill each provider call once. `export()` always reports SUCCESS for
- * spans it accepted: delivery to Fenra is its own queue's business, with its own retries.
+ * until the trace's local root span arrives (or `traceWaitMillis` passes) to find the customer
+ * id on the ancestors and to bill each provider call once.
+ *
+ * `export()` reports its result once Fenra has answered for the transactions that batch
+ * completed (accepted, refused or counted as dropped), or once sending is paused (refused key
+ * or endpoint, retry budget used up), bounded by `exportTimeoutMillis`; so
+ * `provider.forceFlush()` through a `BatchSpanProcessor` returns after delivery, as serverless
+ * functions need. GenAI spans still waiting for their root are not waited for (the root
+ * normally comes in a later batch and releases them). The result is SUCCESS (what Fenra did with
+ * each transaction is in `stats()`), FAILED only after `shutdown()`.
  */
 export class FenraSpanExporter implements SpanExporter {
   private readonly _runtime: FenraRuntime;
   private readonly _assembler: TraceAssembler;
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _shutdown: Promise<void> | undefined;
+  /** Set while `export()` adds spans: the transactions its batch completed. */
+  private _collecting: PricedTransaction[] | undefined;
 
   constructor(options: FenraSpanExporterOptions = {}) {
-    const { traceWaitMillis = 10_000, ...rest } = options;
+    const { traceWaitMillis, rest } = resolveExporterOptions(options);
     this._runtime = new FenraRuntime(rest);
     this._assembler = new TraceAssembler({
       waitMillis: traceWaitMillis,
@@ -56,16 +69,34 @@ export class FenraSpanExporter implements SpanExporter {
       });
       return;
     }
+    let completed: PricedTransaction[] | undefined;
     try {
-      if (this._runtime.enabled) {
-        this._runtime.stats.spansSeen += spans.length;
-        this._assembler.add(spans.map(fromReadableSpan));
+      const rt = this._runtime;
+      if (rt.enabled) {
+        rt.stats.spansSeen += spans.length;
+        this._collecting = [];
+        try {
+          this._assembler.add(spans.map(fromReadableSpan));
+        } finally {
+          completed = this._collecting;
+          this._collecting = undefined;
+        }
         this._schedule();
       }
     } catch (e) {
       this._runtime.internalError(e);
     }
-    resultCallback({ code: ExportResultCode.SUCCESS });
+    if (completed === undefined || completed.length === 0) {
+      resultCallback({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    void this._runtime.enqueueAndWait(completed).then(() =>
+      safely(
+        () => resultCallback({ code: ExportResultCode.SUCCESS }),
+        (e) => this._runtime.internalError(e),
+        undefined,
+      ),
+    );
   }
 
   private _convert(spans: SpanView[], _cause: ResolveCause): void {
@@ -76,7 +107,11 @@ export class FenraSpanExporter implements SpanExporter {
       for (const t of r.transactions) {
         countBilled(rt.stats, t, t.transaction.context.billable_customer_id !== UNATTRIBUTED);
       }
-      if (r.transactions.length > 0) rt.enqueue(r.transactions);
+      rt.refreshMetrics();
+      if (r.transactions.length === 0) return;
+      // Inside export(): its caller waits for these; otherwise (a wait expired) just queue them.
+      if (this._collecting !== undefined) this._collecting.push(...r.transactions);
+      else rt.enqueue(r.transactions);
     } catch (e) {
       this._runtime.internalError(e);
     }
@@ -86,27 +121,42 @@ export class FenraSpanExporter implements SpanExporter {
     if (this._timer !== undefined) return;
     const next = this._assembler.nextDeadline();
     if (next === undefined) return;
-    this._timer = setTimeout(
+    // Unref'd unless a flush is awaited: a held trace never keeps the process alive by itself.
+    this._timer = this._runtime.keepAlive.setTimeout(
       () => {
         this._timer = undefined;
-        this._assembler.expire();
+        try {
+          this._assembler.expire();
+        } catch (e) {
+          this._runtime.internalError(e);
+        }
         this._schedule();
       },
       Math.max(next - Date.now(), 10),
     );
-    this._timer.unref();
   }
 
-  /** Converts everything held (without waiting for roots) and sends it. */
+  /** Converts everything held (without waiting for roots) and sends it. Never rejects. */
   forceFlush(): Promise<void> {
-    this._assembler.flush();
+    if (this._shutdown !== undefined) return this._shutdown;
+    try {
+      this._assembler.flush();
+    } catch (e) {
+      this._runtime.internalError(e);
+    }
     return this._runtime.forceFlush();
   }
 
+  /** Converts what is held, flushes, then closes. Once; later calls return the same promise. */
   shutdown(): Promise<void> {
     this._shutdown ??= (async () => {
-      if (this._timer !== undefined) clearTimeout(this._timer);
-      this._assembler.flush();
+      this._runtime.keepAlive.clearTimeout(this._timer);
+      this._timer = undefined;
+      try {
+        this._assembler.flush();
+      } catch (e) {
+        this._runtime.internalError(e);
+      }
       await this._runtime.shutdown();
     })();
     return this._shutdown;

@@ -67,9 +67,12 @@ export class FenraSpanProcessor implements SpanProcessor {
   onEnd(span: ReadableSpan): void {
     const rt = this._runtime;
     if (!rt.enabled) return;
-    rt.stats.spansSeen++;
-    if (!hasGenAiMarker(span.attributes as Attributes)) return;
+    // One try around everything: a null span, a span without attributes or an attributes
+    // getter that throws is counted as an internal error, never thrown into the application.
     try {
+      rt.stats.spansSeen++;
+      if (!hasGenAiMarker(span.attributes as Attributes)) return;
+      rt.refreshMetrics();
       // A resource still waiting for async detectors (e.g. NodeSDK's host detector) must not be
       // read yet (the SDK logs an error on every such read): convert once it has settled.
       const resource = span.resource;
@@ -134,19 +137,38 @@ export class FenraSpanProcessor implements SpanProcessor {
     }
   }
 
-  /** Sends everything queued; resolves when Fenra has answered (bounded by the export timeout). */
+  /**
+   * Sends everything queued; resolves when Fenra has answered, or at the flush limit
+   * (`exportTimeoutMillis` + 1 s), conversions waiting for a resource's async attributes
+   * included. Never rejects.
+   */
   async forceFlush(): Promise<void> {
-    if (this._pending.size > 0) await Promise.all([...this._pending]);
-    return this._runtime.forceFlush();
+    if (this._shutdown !== undefined) return this._shutdown;
+    const rt = this._runtime;
+    const limit = rt.flushTimeoutMillis;
+    const start = Date.now();
+    await this._awaitPending(limit);
+    return rt.forceFlush(limit - (Date.now() - start));
   }
 
-  /** Flushes, then closes. Once; later calls return the same promise. */
+  /** Flushes, then closes. Once; later calls return the same promise. Never rejects. */
   shutdown(): Promise<void> {
     this._shutdown ??= (async () => {
-      if (this._pending.size > 0) await Promise.all([...this._pending]);
+      await this._awaitPending(this._runtime.flushTimeoutMillis);
       await this._runtime.shutdown();
-    })();
+    })().catch((e: unknown) => this._runtime.internalError(e));
     return this._shutdown;
+  }
+
+  /** Conversions waiting for async resource attributes, at most `ms` (a detector may hang). */
+  private async _awaitPending(ms: number): Promise<void> {
+    if (this._pending.size === 0) return;
+    const settled = await this._runtime.boundedWait(Promise.all([...this._pending]), ms);
+    if (!settled) {
+      log.warn(
+        `${this._pending.size} GenAI span(s) still wait for their resource's async attributes after ${ms} ms; they are converted when those settle`,
+      );
+    }
   }
 
   /** Counters: conversion (spans, LLM calls, billed, skipped by reason, USD) and delivery. */
