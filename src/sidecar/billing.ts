@@ -4,12 +4,13 @@ import type { PricedTransaction } from '../genai/priced-transaction.js';
 import type { ConversionOptions } from '../genai/to-transactions.js';
 import { toTransactions } from '../genai/to-transactions.js';
 import type { ResolveCause } from '../pipeline/trace-assembler.js';
-import { TraceAssembler } from '../pipeline/trace-assembler.js';
+import { isLocalRoot, TraceAssembler } from '../pipeline/trace-assembler.js';
 import type { SpanView } from '../span/span-view.js';
 import type { Settlement, TransactionDelivery } from './delivery.js';
 import type { Metrics } from './metrics.js';
 import { slimSpan } from './slim-span.js';
 import type { Spool } from './spool.js';
+import { SpoolFullError } from './spool.js';
 
 /**
  * The sidecar's billing path: accepted spans → spool record → trace assembly → `toTransactions`
@@ -88,10 +89,20 @@ export class BillingPath {
   /** Traces in requests whose spool write is under way. */
   private readonly _incoming = new Map<string, number>();
   private _feedChain: Promise<unknown> = Promise.resolve();
+  /** A record was refused for want of room, and no record has left the spool since. */
+  private _spoolRefused = false;
   /** Recent root spans (bounded like the assembler's own memory of them), for stragglers' records. */
   private readonly _roots = new Map<string, SpanView>();
   private readonly _rootRing: (string | undefined)[];
   private _rootPos = 0;
+  /**
+   * Recent other spans of traces holding nothing (an app span ending before the LLM span it
+   * wraps is exported), by span id, bounded the same way: when an LLM span comes, its parent
+   * chain is walked through them, so attribution sees the same ancestors as `convert`.
+   */
+  private readonly _recent = new Map<string, SpanView>();
+  private readonly _recentRing: (string | undefined)[];
+  private _recentPos = 0;
 
   constructor(options: BillingOptions, spool: Spool, delivery: TransactionDelivery, metrics: Metrics) {
     this._o = options;
@@ -99,6 +110,7 @@ export class BillingPath {
     this._delivery = delivery;
     this._metrics = metrics;
     this._rootRing = new Array<string | undefined>(Math.max(1, options.maxTraces));
+    this._recentRing = new Array<string | undefined>(Math.max(1, options.maxTraces));
     this._assembler = new TraceAssembler({
       waitMillis: options.waitMillis,
       maxTraces: options.maxTraces,
@@ -142,26 +154,29 @@ export class BillingPath {
    * with a disk spool), so the caller can acknowledge the request.
    */
   async ingest(spans: readonly SpanView[]): Promise<IngestOutcome> {
-    const { record, feed, otherRoots, traces } = this._select(spans);
+    const { record, feed, otherRoots, traces, completes } = this._select(spans);
     if (record.length === 0) {
       // Roots of traces with no LLM call (yet): remembered by the assembler for stragglers.
       if (otherRoots.length) this._assembler.add(otherRoots);
       return { status: 'ok', billable: 0 };
     }
-    if (!this._spool.hasRoom()) return { status: 'full', why: 'spool' };
+    // A request completing held traces may use the spool's reserve: it lets their records leave.
+    if (!this._spool.hasRoom(completes)) return { status: 'full', why: 'spool' };
     if (this._backlog.length > 0 && !this._drainBacklog()) return { status: 'full', why: 'queue' };
     // Requests still being written count as held for the ones arriving meanwhile, and are fed
     // to the assembler in arrival order, whichever write finishes first.
     for (const t of traces) this._incoming.set(t, (this._incoming.get(t) ?? 0) + 1);
-    const appended = this._spool.append(record);
+    const appended = this._spool.append(record, completes);
     const previous = this._feedChain;
     let fed: Promise<boolean>;
     this._feedChain = fed = (async () => {
       let id: number;
       try {
         id = await appended;
+        this._spoolRefused = false;
       } catch (e) {
-        log.error(`cannot write to the spool: ${(e as Error).message}`);
+        if (e instanceof SpoolFullError) this._spoolRefused = true;
+        else log.error(`cannot write to the spool: ${(e as Error).message}`);
         return false;
       } finally {
         await previous;
@@ -184,8 +199,9 @@ export class BillingPath {
     this._assembler.flush();
   }
 
+  /** No room for new traces (the reserve may still take requests completing held ones). */
   isFull(): boolean {
-    return !this._spool.hasRoom();
+    return this._spoolRefused || !this._spool.hasRoom(false);
   }
 
   stop(): void {
@@ -198,58 +214,104 @@ export class BillingPath {
    * assembler with it (GenAI spans first, so a root earlier in the same request still finds its
    * trace held), `otherRoots` the root spans of traces holding no GenAI span, which the
    * assembler only remembers for GenAI spans arriving after their root. A GenAI span whose root
-   * came earlier gets that root copied into its record, so a replay still attributes it.
+   * came earlier gets that root copied into its record, so a replay still attributes it; one
+   * whose wrapping spans came earlier gets them added (from the recent spans) the same way.
+   * `completes`: the request holds the root of a trace already held or being written.
    */
   private _select(spans: readonly SpanView[]): {
     record: SpanView[];
     feed: SpanView[];
     otherRoots: SpanView[];
     traces: Set<string>;
+    completes: boolean;
   } {
     const feed: SpanView[] = [];
     const otherRoots: SpanView[] = [];
     const genAiTraces = new Set<string>();
     const isGenAi = new Uint8Array(spans.length);
+    let completes = false;
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!;
       if (mayBeGenAi(s)) {
         isGenAi[i] = 1;
         feed.push(slimSpan(s));
         genAiTraces.add(s.traceId);
+        if (isLocalRoot(s) && this._isHeld(s.traceId)) completes = true;
       }
     }
+    const genAiCount = feed.length;
     const rootsHere = new Set<string>();
-    if (feed.length < spans.length) {
+    if (genAiCount < spans.length) {
       for (let i = 0; i < spans.length; i++) {
         if (isGenAi[i]) continue;
         const s = spans[i]!;
-        const isRoot = s.parentSpanId === undefined;
-        if (genAiTraces.has(s.traceId) || this._held.has(s.traceId) || this._incoming.has(s.traceId)) {
+        // A span whose parent is in another process is this trace's root here (as the assembler sees it).
+        const isRoot = isLocalRoot(s);
+        const held = this._isHeld(s.traceId);
+        if (genAiTraces.has(s.traceId) || held) {
           const slim = slimSpan(s);
           feed.push(slim);
           if (isRoot) {
             rootsHere.add(s.traceId);
             this._rememberRoot(slim);
+            if (held) completes = true;
           }
         } else if (isRoot) {
           const slim = slimSpan(s);
           otherRoots.push(slim);
           this._rememberRoot(slim);
-        }
+        } else this._rememberSpan(s);
       }
     }
+    if (this._recent.size > 0) this._addRecentAncestors(feed, genAiCount);
     const traces = new Set<string>();
     for (const s of feed) traces.add(s.traceId);
     let record = feed;
     for (const t of genAiTraces) {
-      if (rootsHere.has(t) || this._held.has(t) || this._incoming.has(t)) continue;
+      if (rootsHere.has(t) || this._isHeld(t)) continue;
       const root = this._roots.get(t);
       if (root) {
         if (record === feed) record = [...feed];
         record.push(root);
       }
     }
-    return { record, feed, otherRoots, traces };
+    return { record, feed, otherRoots, traces, completes };
+  }
+
+  private _isHeld(traceId: string): boolean {
+    return this._held.has(traceId) || this._incoming.has(traceId);
+  }
+
+  /**
+   * Appends to `feed` the remembered spans on the parent chains of its first `genAiCount`
+   * spans (stopping at a span already in the request or not remembered), once each.
+   */
+  private _addRecentAncestors(feed: SpanView[], genAiCount: number): void {
+    let added: Set<string> | undefined;
+    for (let i = 0; i < genAiCount; i++) {
+      const s = feed[i]!;
+      let parent = s.parentSpanId;
+      // Bounded: a parent cycle cannot loop, a chain is at most the remembered spans.
+      for (let steps = 0; parent !== undefined && steps < 64; steps++) {
+        const a = this._recent.get(parent);
+        if (a === undefined || a.traceId !== s.traceId || added?.has(parent)) break;
+        (added ??= new Set()).add(parent);
+        feed.push(slimSpan(a));
+        parent = a.parentSpanId;
+      }
+    }
+  }
+
+  /** FIFO-bounded by a ring of span ids, like the roots. */
+  private _rememberSpan(span: SpanView): void {
+    const id = span.spanId;
+    if (!this._recent.has(id)) {
+      const old = this._recentRing[this._recentPos];
+      if (old !== undefined) this._recent.delete(old);
+      this._recentRing[this._recentPos] = id;
+      this._recentPos = (this._recentPos + 1) % this._recentRing.length;
+    }
+    this._recent.set(id, span);
   }
 
   /** FIFO-bounded by a ring of trace ids (evicting through a Map iterator gets slow after many deletes). */
@@ -295,6 +357,7 @@ export class BillingPath {
     }
     this._refs.delete(id);
     this._spool.release(id);
+    this._spoolRefused = false;
   }
 
   private _onResolved(spans: SpanView[], cause: ResolveCause): void {

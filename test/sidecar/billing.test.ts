@@ -7,7 +7,8 @@ import type { Pricer } from '../../src/pricing/types.js';
 import { BillingPath } from '../../src/sidecar/billing.js';
 import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
-import { DiskSpool, MemorySpool } from '../../src/sidecar/spool.js';
+import { DiskSpool, MemorySpool, RESERVE_FRACTION, serialiseSpans } from '../../src/sidecar/spool.js';
+import { toTransactions } from '../../src/genai/to-transactions.js';
 import type { Attributes, SpanView } from '../../src/span/span-view.js';
 import { makeSpan } from '../helpers/span.js';
 import { until } from './spawn-sidecar.js';
@@ -185,6 +186,51 @@ describe('BillingPath with a disk spool', () => {
     billing.stop();
   });
 
+  it('an app span that arrived before its LLM span still attributes it, as convert does, also after a crash', async () => {
+    const traceId = '7'.repeat(32);
+    const root = makeSpan({}, { traceId, name: 'POST /chat', kind: 1 });
+    const app = makeSpan(
+      { 'fenra.billable_customer_id': 'middle-corp' },
+      { traceId, parentSpanId: root.spanId, name: 'answer', kind: 0 },
+    );
+    const llm = makeSpan(chat, { traceId, parentSpanId: app.spanId, name: 'chat gpt-4o' });
+    const expected = toTransactions([root, app, llm], { pricer }).transactions.map(
+      (t) => t.transaction.context.billable_customer_id,
+    );
+    expect(expected).toEqual(['middle-corp']);
+
+    const first = open(new HeldDelivery());
+    expect(await first.billing.ingest([app])).toEqual({ status: 'ok', billable: 0 });
+    expect(records()).toHaveLength(0); // remembered in memory only
+    await first.billing.ingest([llm]); // spooled with the app span it needs
+    first.billing.stop(); // crash before the root comes
+
+    const d = new HeldDelivery();
+    const second = open(d);
+    await second.billing.ingest([root]);
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(expected);
+    second.billing.stop();
+  });
+
+  it('remembers a bounded number of such spans (the oldest leave first)', async () => {
+    const d = new HeldDelivery();
+    const { billing } = open(d); // maxTraces 100
+    const traceId = '8'.repeat(32);
+    const app = makeSpan(
+      { 'fenra.billable_customer_id': 'forgotten' },
+      { traceId, parentSpanId: 'a'.repeat(16) },
+    );
+    await billing.ingest([app]);
+    for (let i = 0; i < 100; i++)
+      await billing.ingest([
+        makeSpan({}, { traceId: i.toString(16).padStart(32, '9'), parentSpanId: 'b'.repeat(16) }),
+      ]);
+    await billing.ingest([makeSpan(chat, { traceId, parentSpanId: app.spanId })]);
+    billing.flushTraces();
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['unattributed']);
+    billing.stop();
+  });
+
   it('keeps nothing for requests without GenAI spans', async () => {
     const d = new HeldDelivery();
     const { billing } = open(d);
@@ -306,16 +352,28 @@ describe('BillingPath and undelivered (dropped) transactions', () => {
 });
 
 describe('BillingPath bounds', () => {
-  it('answers full when the spool is over its size', async () => {
-    const spool = new MemorySpool(1);
+  it('answers full when the spool is over its size, but takes the roots of held traces (the reserve)', async () => {
+    const d = new HeldDelivery();
+    const held = trace(8, 'held-corp');
+    const llmSize = Buffer.byteLength(serialiseSpans([held.llm]));
+    const rootSize = Buffer.byteLength(serialiseSpans([held.root]));
+    // Room for one held LLM span; its root fits only in the reserve.
+    const max = llmSize + rootSize;
+    expect(Math.floor(max * (1 - RESERVE_FRACTION))).toBeLessThan(llmSize + rootSize);
+    const spool = new DiskSpool(dir, max);
+    spool.load();
     const billing = new BillingPath(
       { conversion: { pricer }, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
       spool,
-      new HeldDelivery(),
+      d,
       new Metrics(),
     );
-    await billing.ingest([trace(8, 'a').llm]);
+    expect(await billing.ingest([held.llm])).toEqual({ status: 'ok', billable: 1 });
     expect(await billing.ingest([trace(9, 'a').llm])).toEqual({ status: 'full', why: 'spool' });
+    expect(billing.isFull()).toBe(true);
+    // A request completing a held trace lets records leave: it may use the reserve.
+    expect(await billing.ingest([held.root])).toEqual({ status: 'ok', billable: 1 });
+    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['held-corp']);
     billing.stop();
   });
 

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
@@ -13,9 +14,11 @@ import { Forwarder } from '../../src/sidecar/forwarder.js';
 import { jsonDiagLogger } from '../../src/sidecar/json-logger.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
 import { BodyError, readBody } from '../../src/sidecar/read-body.js';
-import { DiskSpool } from '../../src/sidecar/spool.js';
+import { DiskSpool, RESERVE_FRACTION, serialiseSpans, SpoolFullError } from '../../src/sidecar/spool.js';
 import { makeSpan } from '../helpers/span.js';
 import { until } from './spawn-sidecar.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('Metrics', () => {
   it('renders Prometheus text with escaped label values', () => {
@@ -196,11 +199,102 @@ describe('DiskSpool', () => {
   });
 
   it('reports no room past its size bound', async () => {
-    const s = new DiskSpool(dir, 10);
+    const size = Buffer.byteLength(serialiseSpans([makeSpan({})]));
+    const s = new DiskSpool(dir, Math.ceil(size / (1 - RESERVE_FRACTION)));
     s.load();
     expect(s.hasRoom()).toBe(true);
     await s.append([makeSpan({})]);
     expect(s.hasRoom()).toBe(false);
+  });
+
+  it('reserves room before writing: concurrent appends never pass the bound; the reserve is for priority records', async () => {
+    const span = makeSpan({});
+    const size = Buffer.byteLength(serialiseSpans([span]));
+    const s = new DiskSpool(dir, 10 * size);
+    s.load();
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => s.append([span])));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(9);
+    for (const r of results.filter((r) => r.status === 'rejected'))
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(SpoolFullError);
+    expect(s.bytes()).toBe(9 * size);
+    expect(s.hasRoom()).toBe(false);
+    expect(s.hasRoom(true)).toBe(true);
+    await s.append([span], true);
+    await expect(s.append([span], true)).rejects.toBeInstanceOf(SpoolFullError);
+    expect(s.bytes()).toBe(10 * size);
+    expect(readdirSync(dir).filter((f) => f.startsWith('rec-'))).toHaveLength(10);
+  });
+
+  it('a write that fails (file size limit) leaves no partial record and gives its room back', () => {
+    const script = `
+      import { readdirSync } from 'node:fs';
+      import { DiskSpool } from './src/sidecar/spool.ts';
+      const s = new DiskSpool(${JSON.stringify(dir)}, 1e9);
+      s.load();
+      let error = '';
+      try { await s.append([${JSON.stringify(makeSpan({ big: 'x'.repeat(8000) }))}]); } catch (e) { error = e.code; }
+      console.log(JSON.stringify({ error, bytes: s.bytes(), files: readdirSync(${JSON.stringify(dir)}) }));`;
+    const r = spawnSync(
+      'bash',
+      ['-c', 'ulimit -f 4; exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    );
+    const out = JSON.parse(r.stdout) as { error: string; bytes: number; files: string[] };
+    expect(out.error).toBe('EFBIG');
+    expect(out.bytes).toBe(0);
+    expect(out.files.filter((f) => f.startsWith('rec-'))).toEqual([]);
+  });
+
+  it('counts the ack log, drops it once no record is left, and compacts it past its size', async () => {
+    const s = new DiskSpool(dir, 1e9);
+    s.load();
+    const a = await s.append([makeSpan({})]);
+    const b = await s.append([makeSpan({})]);
+    const records = s.bytes();
+    await s.ack(['t1:s1'], [a, b]);
+    const ackSize = `${a},${b} t1:s1\n`.length;
+    expect(s.bytes()).toBe(records + ackSize);
+    s.release(a);
+    s.release(b);
+    await s.settle();
+    expect(readdirSync(dir)).not.toContain('acks.log');
+    expect(s.bytes()).toBe(0);
+
+    // Past 1 MiB, entries whose records are gone are dropped while running.
+    const c = await s.append([makeSpan({})]);
+    const d = await s.append([makeSpan({})]);
+    const keys = Array.from({ length: 30_000 }, (_, i) => `${'f'.repeat(32)}:${String(i).padStart(16, '0')}`);
+    await s.ack(keys, [d]);
+    expect(statSync(join(dir, 'acks.log')).size).toBeGreaterThan(1024 * 1024);
+    s.release(d);
+    await s.ack(['t2:s2'], [c]);
+    await s.settle();
+    expect(readFileSync(join(dir, 'acks.log'), 'utf8')).toBe(`${c} t2:s2\n`);
+    expect(s.bytes()).toBe(
+      statSync(join(dir, `rec-${String(c).padStart(12, '0')}.json`)).size + `${c} t2:s2\n`.length,
+    );
+  });
+
+  it('on close keeps only live ack entries, or none, and gives the directory up', async () => {
+    const s = new DiskSpool(dir, 1e9);
+    s.load();
+    const a = await s.append([makeSpan({})]);
+    const b = await s.append([makeSpan({})]);
+    await s.ack(['t1:s1'], [a]);
+    await s.ack(['t2:s2'], [b]);
+    s.release(a);
+    await s.close();
+    expect(readdirSync(dir).sort()).toEqual(['acks.log', `rec-${String(b).padStart(12, '0')}.json`]);
+    expect(readFileSync(join(dir, 'acks.log'), 'utf8')).toBe(`${b} t2:s2\n`);
+
+    const again = new DiskSpool(dir, 1e9);
+    expect([...again.load().acked]).toEqual(['t2:s2']);
+    again.release(b);
+    await again.close();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
