@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
+import { compileFunction } from 'node:vm';
 
 /** The loader hook of OpenTelemetry's Node instrumentations (import-in-the-middle). */
 export const ESM_HOOK_SPECIFIER = '@opentelemetry/instrumentation/hook.mjs';
@@ -35,12 +36,50 @@ function packageType(startDir: string): string | undefined {
   return undefined;
 }
 
+/** V8's messages for syntax that only an ES module may hold (those Node's detection goes by). */
+const ESM_ONLY_SYNTAX = [
+  'Cannot use import statement outside a module',
+  "Unexpected token 'export'",
+  "Cannot use 'import.meta' outside a module",
+  'await is only valid in async functions and the top level bodies of modules',
+];
+
+/** Larger main scripts are not parsed: the hook is registered (the safe side). */
+const MAX_DETECT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Whether a `.js` (or extensionless) file in a package with no `"type"` has ES module syntax,
+ * so that Node (20.19+, 22.7+; earlier with `--experimental-detect-module`) runs it as ESM. The
+ * file is compiled (not run) as a CommonJS module body, as Node does first; an unreadable or
+ * too large file counts as ESM.
+ */
+export function hasModuleSyntax(file: string): boolean {
+  let source: string;
+  try {
+    if (statSync(file).size > MAX_DETECT_BYTES) return true;
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return true;
+  }
+  // A byte-order mark and a hashbang line are not part of the body Node compiles.
+  source = source.replace(/^\uFEFF/, '').replace(/^#!.*/, '');
+  try {
+    compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+    return false;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : '';
+    return ESM_ONLY_SYNTAX.some((m) => message.includes(m));
+  }
+}
+
 /**
  * Whether the ESM loader hook is needed. The hook costs a loader thread that every import goes
  * through (~0.15 s of startup on Node 20), and CommonJS apps load the instrumented SDKs with
  * `require`, which is patched without it. So: `FENRA_ESM_HOOK=true|false` decides if set;
- * otherwise yes unless the main script is CommonJS (`.cjs`, or `.js` / no extension outside a
- * `"type": "module"` package). No main script (`-e`, REPL): yes.
+ * otherwise no only when the main script is CommonJS for sure: `.cjs`/`.cts`, or a `.js` /
+ * extensionless file in a package whose `"type"` is `"commonjs"`, or, with no `"type"`, one
+ * without ES module syntax (Node runs such a file as ESM otherwise). No main script (`-e`,
+ * REPL) or any other kind of file: yes.
  */
 export function needsEsmHook(mainScript: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   const forced = env['FENRA_ESM_HOOK']?.trim().toLowerCase();
@@ -51,5 +90,11 @@ export function needsEsmHook(mainScript: string | undefined, env: NodeJS.Process
   if (ext === '.mjs' || ext === '.mts') return true;
   if (ext === '.cjs' || ext === '.cts') return false;
   if (ext !== '.js' && ext !== '.ts' && ext !== '') return true;
-  return packageType(dirname(resolve(mainScript))) === 'module';
+  const file = resolve(mainScript);
+  const type = packageType(dirname(file));
+  if (type === 'module') return true;
+  if (type === 'commonjs') return false;
+  // No "type": TypeScript (run by a loader such as tsx) may go either way; hook.
+  if (ext === '.ts') return true;
+  return hasModuleSyntax(file);
 }

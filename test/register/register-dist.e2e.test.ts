@@ -73,6 +73,29 @@ describe('register entry from the built dist', () => {
     expectOnePerCall(2);
   });
 
+  it('node --import @fenra/otel/register app.js: ESM syntax in a package with no "type" (run as ESM by detection)', async () => {
+    const r = await runNode(
+      ['--import', '@fenra/otel/register', 'test/register/apps/typeless/app.js'],
+      env(),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null });
+    // Node's own notice about the detection is the only thing on stderr.
+    expect(
+      r.stderr.replace(/\(node:\d+\) \[MODULE_TYPELESS_PACKAGE_JSON\][^]*?--trace-warnings[^\n]*\n/, ''),
+    ).toBe('');
+    expect(r.stdout).toContain('app done');
+    expectOnePerCall(2);
+  });
+
+  it('node --import @fenra/otel/register app.js: CommonJS in a package with no "type"', async () => {
+    const r = await runNode(
+      ['--import', '@fenra/otel/register', 'test/register/apps/typeless/app-cjs.js'],
+      env(),
+    );
+    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expectOnePerCall(2);
+  });
+
   it('NODE_OPTIONS="--import @fenra/otel/register" with an ESM app', async () => {
     const r = await runNode(
       ['test/register/apps/openai-esm-plain.mjs'],
