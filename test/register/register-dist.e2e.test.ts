@@ -89,7 +89,7 @@ describe('register entry from the built dist', () => {
 
   it('node --import @fenra/otel/register app.js: CommonJS in a package with no "type"', async () => {
     const r = await runNode(
-      ['--import', '@fenra/otel/register', 'test/register/apps/typeless/app-cjs.js'],
+      ['--import', '@fenra/otel/register', 'test/register/apps/typeless/app-commonjs.js'],
       env(),
     );
     expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
