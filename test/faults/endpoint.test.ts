@@ -4,7 +4,8 @@
  *   mixed storm of 5xx, 429 + Retry-After, timeouts, resets, a hang and 207 partials while
  *   the app keeps making LLM spans;
  * - through the DeliveryPipeline with a compressed clock (backoffs and probes 100× shorter):
- *   a long outage with the queue overflowing, and a key revoked mid-run then restored.
+ *   a long outage with the queue overflowing, a key revoked mid-run then restored, a wrong
+ *   endpoint (404) fixed server-side, and absurd Retry-After values.
  * Every transaction ends delivered or counted with a reason; copies at the server only where a
  * server fault explains them (a request recorded but never answered); memory stays bounded.
  */
@@ -374,5 +375,99 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
       maxRssMb,
       note: `${during} requests while revoked`,
     });
+  });
+
+  it('the endpoint answers 404 for a while (a path not deployed yet), then accepts: data kept, one request per probe, nothing refused, nothing copied', async () => {
+    const server = await ingest();
+    server.script(Array.from({ length: 6 }, (): Reply => ({ kind: 'status', status: 404 })));
+    const clock = compressed(100);
+    const pipeline = new DeliveryPipeline(
+      resolveConfig(
+        {
+          apiKey: KEY,
+          endpoint: server.url,
+          maxQueueSize: 5_000,
+          maxExportBatchSize: 50,
+          scheduledDelayMillis: 50,
+          requestTimeoutMillis: 500,
+        },
+        {},
+      ),
+      { ...clock, unauthorizedProbeMillis: 60_000, flushTimeoutMillis: 60_000 },
+    );
+    const rss = rssSampler();
+    let sent = 0;
+    let blockedSeen = false;
+    for (let r = 0; r < 80; r++) {
+      pipeline.enqueue(Array.from({ length: 10 }, () => makePriced()));
+      sent += 10;
+      blockedSeen ||= pipeline.state === 'endpoint_rejected';
+      await sleep(10);
+    }
+    for (let i = 0; i < 60 && pipeline.stats().accepted < sent; i++) await sleep(50);
+    await pipeline.forceFlush();
+    await pipeline.shutdown();
+    const maxRssMb = rss.stop();
+    const s = pipeline.stats();
+    const { distinct, duplicates } = recorded(server);
+    expect(blockedSeen).toBe(true);
+    expect(server.pending()).toBe(0);
+    expect(server.requests.filter((q) => q.status === 404)).toHaveLength(6); // the first, then probes
+    expect(s.failed).toEqual({ rejected: 0, http_error: 0 });
+    expect(s.accepted).toBe(sent);
+    expect(distinct.size).toBe(sent);
+    expect(duplicates).toBe(0);
+    report({
+      scenario: 'pipeline: wrong endpoint (404) until fixed',
+      sent,
+      delivered: distinct.size,
+      duplicates,
+      counted: counted(s),
+      maxRssMb,
+      note: `${server.requests.length} requests`,
+    });
+  });
+
+  it('absurd Retry-After values (9999999 s, the year 9999): no retry storm, no timer overflow, delivered after the capped pause', async () => {
+    const server = await ingest();
+    server.script([
+      { kind: 'status', status: 503, retryAfter: '9999999' },
+      { kind: 'status', status: 429, retryAfter: new Date(Date.UTC(9999, 0, 1)).toUTCString() },
+    ]);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    const clock = compressed(100); // the 5-minute cap lasts 3 s
+    const pipeline = new DeliveryPipeline(
+      resolveConfig(
+        { apiKey: KEY, endpoint: server.url, maxExportBatchSize: 50, scheduledDelayMillis: 50 },
+        {},
+      ),
+      { ...clock, flushTimeoutMillis: 60_000 },
+    );
+    try {
+      const sent = 100;
+      pipeline.enqueue(Array.from({ length: sent }, () => makePriced()));
+      for (let i = 0; i < 200 && pipeline.stats().accepted < sent; i++) await sleep(50);
+      await pipeline.shutdown();
+      const s = pipeline.stats();
+      const { distinct, duplicates } = recorded(server);
+      expect(s.accepted).toBe(sent);
+      expect(duplicates).toBe(0);
+      // Two refusals, each followed by one pause: a handful of requests, not thousands.
+      expect(server.requests.length).toBeLessThanOrEqual(6);
+      expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
+      report({
+        scenario: 'pipeline: absurd Retry-After',
+        sent,
+        delivered: distinct.size,
+        duplicates,
+        counted: counted(s),
+        maxRssMb: 0,
+        note: `${server.requests.length} requests`,
+      });
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
