@@ -8,6 +8,7 @@ export { FenraSpanExporter } from './otel/span-exporter.js';
 export type { FenraSpanExporterOptions } from './otel/span-exporter.js';
 export type { FenraOptions } from './config/options.js';
 export { ConfigurationError } from './config/resolve.js';
+export type { FenraWarningCode } from './internal/process-warning.js';
 
 export { toTransactions } from './genai/to-transactions.js';
 export type { ConversionOptions, ConversionResult } from './genai/to-transactions.js';
