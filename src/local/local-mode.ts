@@ -1,9 +1,13 @@
+import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { diag } from '@opentelemetry/api';
+import { toTransactions } from '../genai/to-transactions.js';
+import { PriceBook } from '../pricing/price-book.js';
 import type { ServeConfig } from '../sidecar/serve-config.js';
 import type { RunningSidecar, SidecarDeps } from '../sidecar/sidecar.js';
 import { createInspector, routeInspector } from '../sidecar/inspector/index.js';
 import { droppedFromMetrics } from '../sidecar/inspector/summary.js';
+import type { DemoTrace } from './demo.js';
 import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
 import { Ledger, toRow } from './ledger.js';
 import { RecordingDelivery } from './recording-delivery.js';
@@ -22,13 +26,28 @@ export interface ServeExtrasInput {
   config: ServeConfig;
   /** `--data-dir`, else `FENRA_DATA_DIR`, else `.fenra`. */
   dataDir?: string | undefined;
+  /** `--demo`: replay the bundled traces. Local mode only (see {@link DEMO_NEEDS_LOCAL_MODE}). */
   demo?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
+  /** The CLI's script and working directory, to tell how to run it again (default: this process's). */
+  argv1?: string | undefined;
+  cwd?: string;
   stdout: Writable;
   /** Demo pacing (tests). */
   demoExtra?: number;
   demoIntervalMillis?: number;
+  /** Longest wait, after the demo's last trace, for its transactions to be written (ms). */
+  demoSettleMillis?: number;
 }
+
+/**
+ * Why `--demo` does not run with an API key: the demo's transactions are made up (recorded
+ * traces replayed as new calls) and must never reach a real Fenra account.
+ */
+export const DEMO_NEEDS_LOCAL_MODE =
+  'fenra-otel: --demo ignored: FENRA_API_KEY is set, and the demo only ever writes to the local sink ' +
+  '(its made-up transactions must not reach your Fenra account). Unset FENRA_API_KEY to see the demo; ' +
+  'the sidecar runs on, sending real traffic to Fenra.';
 
 export interface ServeExtras {
   mode: 'local' | 'fenra';
@@ -66,9 +85,26 @@ export function localUrl(address: { host: string; port: number }): string {
   return `http://${host}:${address.port}`;
 }
 
-/** How to run the CLI: from a checkout (`npm start`), its bin file; once installed, `npx fenra-otel`. */
-function cliName(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return env['npm_lifecycle_event'] === 'start' ? 'node bin/fenra-otel.js' : 'npx fenra-otel';
+/**
+ * How to run the CLI again: inside this package's own checkout (`npm start` there, or its bin
+ * file run from its root), `node bin/fenra-otel.js`; anywhere else (installed in a project),
+ * `npx fenra-otel`.
+ */
+export function cliName(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  argv1: string | undefined = process.argv[1],
+  cwd: string = process.cwd(),
+): string {
+  const inCheckout =
+    env['npm_package_name'] === '@fenra/otel' ||
+    (argv1 !== undefined && resolve(cwd, argv1) === join(resolve(cwd), 'bin', 'fenra-otel.js'));
+  return inCheckout ? 'node bin/fenra-otel.js' : 'npx fenra-otel';
+}
+
+/** How many transactions each demo trace bills (the pure converter over the same spans). */
+function billableCounts(traces: readonly DemoTrace[]): Map<string, number> {
+  const pricer = new PriceBook();
+  return new Map(traces.map((t) => [t.name, toTransactions(t.spans, { pricer }).transactions.length]));
 }
 
 export function isLoopback(host: string): boolean {
@@ -134,8 +170,14 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
       } else out(`fenra-otel: sending transactions to ${i.config.endpoint}`);
       out(`  point your app at it:   OTEL_EXPORTER_OTLP_ENDPOINT=${base}`);
       if (inspector) out(`  inspector:              ${base}/`);
-      out(`  totals in the terminal: ${cliName(i.env)} report --by customer`);
+      // `report` reads the local sink: only local mode writes it.
+      if (local) out(`  totals in the terminal: ${cliName(i.env, i.argv1, i.cwd)} report --by customer`);
       out('');
+      if (i.demo && !local) {
+        out(DEMO_NEEDS_LOCAL_MODE);
+        log.warn('--demo ignored: an API key is set (the demo only writes to the local sink)');
+        return;
+      }
       if (i.demo) {
         const dir = demoTracesDir();
         const traces = dir ? loadDemoTraces(dir) : [];
@@ -144,6 +186,8 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
           return;
         }
         const extra = i.demoExtra ?? 20;
+        const perTrace = billableCounts(traces);
+        let expected = ledger.count;
         out(
           `demo: replaying ${traces.length} recorded GenAI traces through the OTLP exporter to ${base}/v1/traces` +
             (extra ? `, then ${extra} more over the next minute` : ''),
@@ -156,10 +200,20 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
           intervalMillis: i.demoIntervalMillis ?? 3_000,
           signal: abort.signal,
           onSent: (name, ok, error) => {
-            if (!ok) out(`demo: ${name}: not sent (${error?.message ?? 'export failed'})`);
+            if (ok) expected += perTrace.get(name) ?? 0;
+            else out(`demo: ${name}: not sent (${error?.message ?? 'export failed'})`);
           },
         }).then(
-          (r) => {
+          async (r) => {
+            // The sidecar acknowledges a trace before its transactions are written (they wait
+            // for the batch): count once the last ones are in, or after a bounded wait.
+            if (!abort.signal.aborted)
+              await settled(
+                sink!,
+                () => ledger.count >= expected,
+                i.demoSettleMillis ?? 15_000,
+                abort.signal,
+              );
             const sent = `${r.sent} trace(s) sent${r.failed ? `, ${r.failed} failed` : ''}`;
             out(
               abort.signal.aborted
@@ -176,4 +230,22 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
       await demo;
     },
   };
+}
+
+/** Resolves once `done()` holds (checked at each record written), at the bound, or on abort. */
+function settled(sink: LocalSink, done: () => boolean, limitMs: number, signal: AbortSignal): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      off();
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, limitMs);
+    const off = sink.onRecord(() => {
+      if (done()) finish();
+    });
+    signal.addEventListener('abort', finish, { once: true });
+  });
 }

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toTransactions } from '../../src/genai/to-transactions.js';
-import { demoTracesDir, loadDemoTraces } from '../../src/local/demo.js';
+import { demoTracesDir, loadDemoTraces, runDemo } from '../../src/local/demo.js';
 import { Ledger } from '../../src/local/ledger.js';
-import { prepareServeExtras } from '../../src/local/local-mode.js';
+import { DEMO_NEEDS_LOCAL_MODE, cliName, prepareServeExtras } from '../../src/local/local-mode.js';
 import { parseRecordLines } from '../../src/local/records.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import type { InspectorSummary } from '../../src/sidecar/inspector/summary.js';
@@ -70,9 +70,13 @@ describe('local mode (no API key)', () => {
 
     const expected = expectedFromDemoTraces();
     expect(expected.count).toBeGreaterThanOrEqual(10);
-    await until(() => extras.ledger.count >= expected.count, 'the demo transactions');
+    await until(() => /^demo: done/m.test(printed), 'the end of the demo');
     await extras.stop();
-    expect(printed).toMatch(/demo: done, 10 trace\(s\) sent/);
+    expect(extras.ledger.count).toBe(expected.count);
+    // The end line counts every transaction the demo billed (all written by then).
+    expect(printed).toContain(
+      `demo: done, 12 trace(s) sent; ${expected.count} transaction(s) billed in all.`,
+    );
     // Each billed transaction is printed once, e.g. the recorded openai-chat call.
     expect(printed.match(/^billed: /gm)).toHaveLength(expected.count);
     expect(printed).toMatch(
@@ -87,7 +91,10 @@ describe('local mode (no API key)', () => {
     for (const r of onDisk.records) {
       const c = r.transaction.context.billable_customer_id;
       perCustomer.set(c, (perCustomer.get(c) ?? 0) + 1);
-      expect(r.price?.source).toBe('catalog');
+      // The fine-tuned model of the demo is not in the catalog: unpriced, with the reason.
+      if (r.transaction.model.startsWith('ft:'))
+        expect(r.price).toMatchObject({ source: 'unpriced', reason: 'unknown_model' });
+      else expect(r.price?.source).toBe('catalog');
       // Moved to the present: billed now, not at the recording's date.
       expect(Date.now() - Date.parse(r.time!)).toBeLessThan(10 * 60_000);
     }
@@ -154,6 +161,32 @@ describe('local mode (no API key)', () => {
     expect((await fetch(`http://127.0.0.1:${sidecar.address.port}/healthz`)).status).toBe(200);
   });
 
+  it('with an API key, --demo is not run (made-up transactions never go to Fenra) and says so', async () => {
+    const ingest = await startIngestServer({ apiKey: 'k-demo' });
+    try {
+      const { config } = resolveServeConfig({
+        flags: { port: '0' },
+        env: { FENRA_API_KEY: 'k-demo', FENRA_ENDPOINT: ingest.url },
+      });
+      let printed = '';
+      const stdout = new PassThrough();
+      stdout.on('data', (c: Buffer) => (printed += c.toString()));
+      const extras = await prepareServeExtras({ config, dataDir: dir, demo: true, demoExtra: 0, stdout });
+      sidecar = await startSidecar(config, extras.deps);
+      extras.afterStart(sidecar);
+      expect(printed).toContain(DEMO_NEEDS_LOCAL_MODE);
+      expect(printed).not.toContain('demo: replaying');
+      await extras.stop();
+      await sidecar.shutdown();
+      expect(ingest.requests).toHaveLength(0);
+      // `report` reads the local sink, which Fenra mode does not write: no hint to run it.
+      expect(printed).not.toContain('report --by');
+    } finally {
+      await sidecar?.shutdown();
+      await ingest.close();
+    }
+  });
+
   it('with an API key, sends to Fenra and the inspector shows what Fenra accepted', async () => {
     const ingest = await startIngestServer({ apiKey: 'k-demo' });
     try {
@@ -161,19 +194,15 @@ describe('local mode (no API key)', () => {
         flags: { port: '0', 'flush-ms': '50' },
         env: { FENRA_API_KEY: 'k-demo', FENRA_ENDPOINT: ingest.url },
       });
-      const extras = await prepareServeExtras({
-        config,
-        dataDir: dir,
-        demo: true,
-        demoExtra: 0,
-        stdout: new PassThrough().resume(),
-      });
+      const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
       expect(extras.mode).toBe('fenra');
       sidecar = await startSidecar(config, extras.deps);
       extras.afterStart(sidecar);
+      // An instrumented app sends the recorded traces (what the demo would replay).
+      const traces = loadDemoTraces(demoTracesDir()!);
+      await runDemo({ url: `http://127.0.0.1:${sidecar.address.port}/v1/traces`, traces });
       const expected = expectedFromDemoTraces();
       await until(() => extras.ledger.count >= expected.count, 'the accepted transactions');
-      await extras.stop();
       expect(ingest.accepted).toHaveLength(expected.count);
       const summary = (await (
         await fetch(`http://127.0.0.1:${sidecar.address.port}/inspector/summary.json`)
@@ -187,6 +216,23 @@ describe('local mode (no API key)', () => {
       await sidecar?.shutdown();
       await ingest.close();
     }
+  });
+
+  it('tells how to run report: the bin file inside this checkout, npx fenra-otel elsewhere', () => {
+    expect(cliName({ npm_package_name: '@fenra/otel', npm_lifecycle_event: 'start' }, undefined, '/x')).toBe(
+      'node bin/fenra-otel.js',
+    );
+    expect(cliName({}, 'bin/fenra-otel.js', '/repo')).toBe('node bin/fenra-otel.js');
+    expect(cliName({}, '/repo/bin/fenra-otel.js', '/repo')).toBe('node bin/fenra-otel.js');
+    // A project whose own `npm start` runs fenra-otel: not this checkout.
+    expect(
+      cliName(
+        { npm_package_name: 'my-app', npm_lifecycle_event: 'start' },
+        '/proj/node_modules/.bin/fenra-otel',
+        '/proj',
+      ),
+    ).toBe('npx fenra-otel');
+    expect(cliName({}, '/proj/node_modules/@fenra/otel/bin/fenra-otel.js', '/proj')).toBe('npx fenra-otel');
   });
 
   it('is not local mode when an API key is set', async () => {

@@ -53,6 +53,8 @@ describe('serve --demo through the built CLI', () => {
         `LOCAL MODE (no FENRA_API_KEY): transactions are written to ${join(dir, 'transactions.jsonl')}`,
       );
       expect(out).toContain(`inspector:              ${base}/`);
+      // Run from this checkout: the hint names its bin file (elsewhere: npx fenra-otel).
+      expect(out).toContain('totals in the terminal: node bin/fenra-otel.js report --by customer');
       expect(err).toContain('→ local sink');
       expect(err).not.toContain('Fenra will refuse them');
       let summary: InspectorSummary | undefined;
