@@ -29,6 +29,7 @@ section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1
 .card .v{font-size:22px;font-weight:600}.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
 th{color:var(--muted);font-weight:500;font-size:12px}td.wrap{white-space:normal}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.key{white-space:normal;overflow-wrap:anywhere;min-width:14ch}
 .scroll{overflow-x:auto}.warn{color:var(--warn)}.muted{color:var(--muted)}
 .badge{display:inline-block;font-size:12px;padding:1px 8px;border-radius:10px;background:#e7ecff;color:var(--accent);margin-left:8px}
 svg text{font-size:11px;fill:var(--muted)}svg rect.bar{fill:var(--accent)}
@@ -64,7 +65,7 @@ const SCRIPT = `
   function totalsTable(rows, label){
     if (!rows.length) return '<p class="muted">no transactions yet</p>';
     return '<table><thead><tr><th>' + label + '</th><th class="n">transactions</th><th class="n">in tokens</th><th class="n">out tokens</th><th class="n">est. USD</th><th class="n">unpriced</th></tr></thead><tbody>' +
-      rows.map(function(r){ var t = r.totals; return '<tr><td>' + esc(r.key) + '</td><td class="n">' + num(t.transactions) + '</td><td class="n">' + num(t.inputTokens) + '</td><td class="n">' + num(t.outputTokens) + '</td><td class="n">' + usd(t.usd) + '</td><td class="n">' + num(t.unpriced) + '</td></tr>'; }).join('') + '</tbody></table>';
+      rows.map(function(r){ var t = r.totals; return '<tr><td class="key">' + esc(r.key) + '</td><td class="n">' + num(t.transactions) + '</td><td class="n">' + num(t.inputTokens) + '</td><td class="n">' + num(t.outputTokens) + '</td><td class="n">' + (t.unpriced && t.unpriced === t.transactions ? '<span class="muted" title="unpriced">—</span>' : usd(t.usd)) + '</td><td class="n">' + num(t.unpriced) + '</td></tr>'; }).join('') + '</tbody></table>';
   }
   function chart(series){
     if (!series.length) return '<p class="muted">no data yet</p>';
@@ -98,7 +99,7 @@ const SCRIPT = `
     $('unpriced').innerHTML = reasons(s.unpricedReasons);
     $('dropped').innerHTML = reasons(s.dropped);
     $('rows').innerHTML = s.recent.length ? s.recent.map(function(r){
-      return '<tr><td>' + time(r.time) + '</td><td>' + esc(r.customer) + '</td><td>' + esc(r.provider) + '</td><td>' + esc(r.model) + '</td><td class="n">' + num(r.inputTokens) + '</td><td class="n">' + num(r.outputTokens) + '</td><td class="n">' + usd(r.usd) + '</td><td>' + esc(r.priceSource) + (r.unpricedReason ? ' <span class="warn">(' + esc(r.unpricedReason) + ')</span>' : '') + '</td></tr>';
+      return '<tr><td>' + time(r.time) + '</td><td>' + esc(r.customer) + '</td><td>' + esc(r.provider) + '</td><td class="key">' + esc(r.model) + '</td><td class="n">' + num(r.inputTokens) + '</td><td class="n">' + num(r.outputTokens) + '</td><td class="n">' + usd(r.usd) + '</td><td>' + esc(r.priceSource) + (r.unpricedReason ? ' <span class="warn">(' + esc(r.unpricedReason) + ')</span>' : '') + '</td></tr>';
     }).join('') : '<tr><td colspan="8" class="muted">no transactions yet</td></tr>';
     $('updated').textContent = new Date(s.generatedAt).toLocaleTimeString();
     document.body.setAttribute('data-transactions', String(s.totals.transactions));
