@@ -25,3 +25,5 @@ export { fromReadableSpan } from './span/from-readable-span.js';
 export { spansFromOtlpJson, parseOtlpJsonText } from './span/from-otlp-json.js';
 export { withFenraContext, fenraContext, FENRA_CONTEXT_KEYS } from './otel/with-fenra-context.js';
 export type { FenraContext } from './otel/with-fenra-context.js';
+export { flushFenra } from './register/flush.js';
+export type { FlushFenraOptions } from './register/flush.js';
