@@ -1,6 +1,6 @@
 // A server-like app with its own SIGTERM handler that ends in process.exit() (which skips the
 // register entry's exit flush): it calls flushFenra() first.
-import { setInterval } from 'node:timers';
+import { clearInterval, setInterval } from 'node:timers';
 import OpenAI from 'openai';
 import { flushFenra } from '@fenra/otel';
 
