@@ -1,14 +1,24 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
+import { AiSdkTelemetryInstrumentation } from './ai-sdk-telemetry.js';
 import type { InstrumentationName } from './settings.js';
+
+export interface InstrumentationOptions {
+  /** False once the register entry stepped aside for the app's own provider. */
+  isActive?: () => boolean;
+}
 
 /**
  * The maintained instrumentation packages the register entry installs. Anthropic needs none
- * (`@anthropic-ai/sdk` >= 0.134 traces itself through the global tracer provider), nor does
- * the Vercel AI SDK (per call: `experimental_telemetry: { isEnabled: true }`).
+ * (`@anthropic-ai/sdk` >= 0.134 traces itself through the global tracer provider); the Vercel
+ * AI SDK traces itself too, once its telemetry is on (`ai`: on by default, see
+ * {@link AiSdkTelemetryInstrumentation}).
  */
-export function createInstrumentations(names: readonly InstrumentationName[]): Instrumentation[] {
+export function createInstrumentations(
+  names: readonly InstrumentationName[],
+  options: InstrumentationOptions = {},
+): Instrumentation[] {
   const out: Instrumentation[] = [];
   for (const name of names) {
     switch (name) {
@@ -18,6 +28,9 @@ export function createInstrumentations(names: readonly InstrumentationName[]): I
         break;
       case 'aws-sdk':
         out.push(new AwsInstrumentation({ suppressInternalInstrumentation: true }));
+        break;
+      case 'ai':
+        out.push(new AiSdkTelemetryInstrumentation(options.isActive ? { isActive: options.isActive } : {}));
         break;
     }
   }

@@ -5,7 +5,7 @@
  */
 
 /** The instrumentations the register entry can install, by the names used in the env lists. */
-export const INSTRUMENTATION_NAMES = ['openai', 'aws-sdk'] as const;
+export const INSTRUMENTATION_NAMES = ['openai', 'aws-sdk', 'ai'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -72,7 +72,7 @@ function isName(s: string): s is InstrumentationName {
 /**
  * Instrumentations: all by default; `OTEL_NODE_ENABLED_INSTRUMENTATIONS` (comma list) keeps
  * only those named, then `OTEL_NODE_DISABLED_INSTRUMENTATIONS` removes those named (the
- * variables of OpenTelemetry's Node auto-instrumentation; names: `openai`, `aws-sdk`).
+ * variables of OpenTelemetry's Node auto-instrumentation; names: `openai`, `aws-sdk`, `ai`).
  */
 function selectInstrumentations(env: Env, problems: string[]): InstrumentationName[] {
   const check = (key: string, names: string[]): InstrumentationName[] => {

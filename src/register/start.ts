@@ -163,12 +163,12 @@ export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterRes
   const handOver = new HandOverTracerProvider(provider);
   const global = trace.getTracerProvider();
   if (global instanceof ProxyTracerProvider) global.setDelegate(handOver);
-  const instrumentations = createInstrumentations(settings.instrumentations);
+  let aside = false;
+  const instrumentations = createInstrumentations(settings.instrumentations, { isActive: () => !aside });
   registerInstrumentations({ instrumentations, tracerProvider: handOver });
 
   const shutdown = (): Promise<void> => provider.shutdown();
   const hooks = installShutdownHooks(shutdown, settings.shutdownTimeoutMillis);
-  let aside = false;
   const stepAside = (): void => {
     if (aside) return;
     aside = true;

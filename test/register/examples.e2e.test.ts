@@ -74,7 +74,7 @@ describe('examples', () => {
     expect(ctx[0]).toMatchObject({ user_id: 'user_7' });
   });
 
-  it('ai-sdk (generateText with experimental_telemetry, under the register entry)', async () => {
+  it('ai-sdk (generateText with no telemetry opt-in, under the register entry)', async () => {
     const r = await runNode(['--import', '@fenra/otel/register', 'examples/ai-sdk/app.mjs'], env());
     expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
     const ctx = expectBilled(['cus_globex', 'cus_acme']);

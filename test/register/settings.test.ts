@@ -5,7 +5,7 @@ describe('readRegisterSettings', () => {
   it('defaults: every instrumentation, no OTLP, W3C trace context only, 5 s flush bound', () => {
     expect(readRegisterSettings({})).toEqual({
       disabled: false,
-      instrumentations: ['openai', 'aws-sdk'],
+      instrumentations: ['openai', 'aws-sdk', 'ai'],
       shutdownTimeoutMillis: DEFAULT_SHUTDOWN_TIMEOUT_MILLIS,
       otlp: undefined,
       propagators: ['tracecontext'],
@@ -31,14 +31,14 @@ describe('readRegisterSettings', () => {
     ]);
     expect(
       readRegisterSettings({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: ' openai ,' }).instrumentations,
-    ).toEqual(['aws-sdk']);
+    ).toEqual(['aws-sdk', 'ai']);
     const s = readRegisterSettings({
       OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'openai,aws-sdk,langchain',
       OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'aws-sdk',
     });
     expect(s.instrumentations).toEqual(['openai']);
     expect(s.problems).toEqual([
-      'OTEL_NODE_ENABLED_INSTRUMENTATIONS: unknown instrumentation "langchain" (known: openai, aws-sdk)',
+      'OTEL_NODE_ENABLED_INSTRUMENTATIONS: unknown instrumentation "langchain" (known: openai, aws-sdk, ai)',
     ]);
   });
 
