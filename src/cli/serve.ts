@@ -32,7 +32,12 @@ Receiver:
   --receiver-token-file F   require 'Authorization: Bearer <token>', token read from F
                             (or $FENRA_RECEIVER_TOKEN)
   --max-body-mb N           largest request body on the wire (default 20) → 413
-  --max-decompressed-mb N   largest body after gunzip (default 100) → 413
+  --max-decompressed-mb N   largest body once decompressed (default 20) → 413
+  --max-inflight-mb N       request bodies held at once, all requests together, as
+                            received plus decompressed (default 40); past it → 429 +
+                            Retry-After. Peak memory is about 100 MB + 5-6x this for
+                            JSON bodies (decoded spans; less for protobuf)
+  --max-connections N       open client connections (default 512); more are closed
 
 Fenra:
   --endpoint URL            ingest URL ($FENRA_ENDPOINT,
@@ -50,7 +55,10 @@ Durability:
                             replayed on restart. Without it, data lives in memory only.
   --spool-max-mb N          spool size bound (default 512); when full → 503 + Retry-After
   --retry-after-s N         Retry-After sent with 429/503 (default 5)
-  --shutdown-timeout-ms N   SIGTERM/SIGINT: time to deliver before exiting (default 10000)
+  --drain-ms N              SIGTERM/SIGINT: keep accepting for N ms first, not ready
+                            (default 0), so an app stopping at the same time can flush
+  --shutdown-timeout-ms N   then: stop accepting, deliver, exit, all within N ms
+                            (default 10000); what is left stays in the spool
 
 Trace assembly:
   --trace-wait-ms N         how long to hold LLM spans for their root span (default 10000)
@@ -66,12 +74,17 @@ Attribution (as in 'convert'):
 Pass-through and the rest:
   --forward URL             also send every request, unchanged, to this OTLP/HTTP URL
                             (e.g. http://collector:4318/v1/traces); extra headers from
-                            $FENRA_FORWARD_HEADERS (k=v,k2=v2)
-  --config FILE             JSON file with any of the settings above (camelCase keys,
-                            e.g. {"spoolDir": "/var/lib/fenra", "traceWaitMillis": 5000});
-                            flags beat environment variables, which beat the file
+                            $FENRA_FORWARD_HEADERS (k=v,k2=v2, percent-encoded). Bodies
+                            waiting to be forwarded are held in memory only (up to
+                            64 MiB, then dropped and counted), never spooled
+  --config FILE             JSON file with any of the settings above, named as in
+                            the README (e.g. {"spoolDir": "/var/lib/fenra",
+                            "traceWaitMillis": 5000, "spoolMaxBytes": 536870912}):
+                            sizes in bytes, times in ms; a wrong type is an error.
+                            Flags beat environment variables, which beat the file
   --log-level LEVEL         error|warn|info|debug ($FENRA_LOG_LEVEL, default info);
-                            logs are JSON lines on stderr
+                            logs are JSON lines on stderr; the start-up banner (where
+                            to point apps, local mode) is plain text on stdout
   -h, --help                this help
 
 Endpoints: POST /v1/traces (protobuf or JSON, gzip or not), GET / (inspector page),
@@ -126,6 +139,9 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
         'max-spans-per-trace': { type: 'string' },
         'max-body-mb': { type: 'string' },
         'max-decompressed-mb': { type: 'string' },
+        'max-inflight-mb': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'drain-ms': { type: 'string' },
         'max-queue': { type: 'string' },
         'batch-size': { type: 'string' },
         'flush-ms': { type: 'string' },
@@ -208,18 +224,26 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   io.onReady?.(sidecar);
 
   await new Promise<void>((resolve) => {
+    let stopping: Promise<void> | undefined;
     const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
+      if (stopping) {
+        // A second signal ends the drain (--drain-ms) at once.
+        void sidecar.shutdown();
+        return;
+      }
       io.stop?.removeEventListener('abort', stop);
-      void extras
+      stopping = extras
         .stop()
         .then(() => sidecar.shutdown())
-        .then(resolve, resolve);
+        .finally(() => {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+        });
+      stopping.then(resolve, resolve);
     };
     if (io.handleSignals !== false) {
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
     }
     if (io.stop?.aborted) stop();
     else io.stop?.addEventListener('abort', stop, { once: true });

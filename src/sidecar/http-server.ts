@@ -30,20 +30,59 @@ export function send(
   res.end(body);
 }
 
+export interface RouteServerOptions {
+  /** Open connections at once; more are closed as they arrive (`server.maxConnections`). */
+  maxConnections?: number;
+  /** A request's headers must arrive within this time, ms (default 10000) → 408. */
+  headersTimeoutMillis?: number;
+  /** A whole request (headers and body) must arrive within this time, ms (default 30000) → 408. */
+  requestTimeoutMillis?: number;
+  /** How often those timeouts are checked, ms (default 1000; Node's own default is 30000). */
+  timeoutCheckMillis?: number;
+}
+
+/** What goes back on a connection the HTTP parser gave up on (Node's own answers, plus a count). */
+const CLIENT_ERRORS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
 export class RouteServer {
   private readonly _routes = new Map<string, Map<string, Handler>>();
   private readonly _server: Server;
+  /** The latest response on each connection, so a client error never cuts into one under way. */
+  private readonly _responses = new WeakMap<object, ServerResponse>();
+  private _guard: ((req: IncomingMessage, path: string) => boolean) | undefined;
 
-  constructor() {
-    this._server = createServer((req, res) => this._dispatch(req, res));
-    // Slow-body defence: a request must arrive completely within this time.
-    this._server.requestTimeout = 30_000;
-    this._server.headersTimeout = 10_000;
-    this._server.keepAliveTimeout = 5_000;
-    this._server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-      else socket.destroy();
+  constructor(o: RouteServerOptions = {}) {
+    const requestTimeout = o.requestTimeoutMillis ?? 30_000;
+    const headersTimeout = Math.min(o.headersTimeoutMillis ?? 10_000, requestTimeout);
+    // Slow-client defence: headers and the whole request must arrive in time, checked often
+    // enough for the bounds to hold (Node checks every 30 s by default).
+    this._server = createServer(
+      {
+        requestTimeout,
+        headersTimeout,
+        connectionsCheckingInterval: o.timeoutCheckMillis ?? Math.min(1_000, headersTimeout),
+        keepAliveTimeout: 5_000,
+      },
+      (req, res) => this._dispatch(req, res),
+    );
+    if (o.maxConnections !== undefined) this._server.maxConnections = o.maxConnections;
+    this._server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const r = this._responses.get(socket);
+      // Mid-response (headers sent, body not ended): the connection can only be cut.
+      if (socket.writable && !(r !== undefined && r.headersSent && !r.writableEnded)) {
+        const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
+        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      } else socket.destroy();
     });
+  }
+
+  /** Requests the guard refuses get 401 (`path` without the query string). */
+  guard(check: (req: IncomingMessage, path: string) => boolean): this {
+    this._guard = check;
+    return this;
   }
 
   /** Adds a route; `path` matches exactly (without the query string). */
@@ -82,11 +121,17 @@ export class RouteServer {
   }
 
   private _dispatch(req: IncomingMessage, res: ServerResponse): void {
+    this._responses.set(req.socket, res);
     const path = (req.url ?? '/').split('?')[0]!;
     const byMethod = this._routes.get(path);
     if (!byMethod) {
       req.resume();
       send(res, 404, `no route for ${path}\n`);
+      return;
+    }
+    if (this._guard !== undefined && !this._guard(req, path)) {
+      req.resume();
+      send(res, 401, 'missing or wrong bearer token\n', undefined, { 'www-authenticate': 'Bearer' });
       return;
     }
     const handler = byMethod.get(req.method ?? 'GET');

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
 import protobuf from 'protobufjs/minimal.js';
@@ -59,19 +60,50 @@ function sendError(
   else send(res, status, JSON.stringify({ code: grpc, message }), 'application/json', headers);
 }
 
-function timingSafeEqualStr(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return d === 0;
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Checks `Authorization: Bearer <token>` (the scheme in any case, RFC 7235) against the token's
+ * digest: equal-length digests compared in constant time, so neither the token's length nor
+ * its prefix shows in the timing.
+ */
+export function bearerChecker(token: string): (authorization: string | undefined) => boolean {
+  const expected = sha256(token);
+  return (authorization) => {
+    const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
+    const same = timingSafeEqual(sha256(m ? m[1]! : ''), expected);
+    return m !== null && same;
+  };
 }
 
+/**
+ * protobufjs refuses messages nested deeper than `Reader.recursionLimit` (100 by default), which
+ * failed a whole request over one deeply nested attribute where OTLP/JSON only cuts the value.
+ * Room for attribute values nested past the depth both decoders cut at (64: request → resource
+ * spans → scope spans → span → key/value, then three messages per kvlist level), still bounded.
+ * Only the sidecar raises it (a process-wide setting of protobufjs).
+ */
+export const PROTOBUF_RECURSION_LIMIT = 256;
+
 export function otlpTracesHandler(o: OtlpRouteOptions) {
+  if (protobuf.Reader.recursionLimit < PROTOBUF_RECURSION_LIMIT)
+    protobuf.Reader.recursionLimit = PROTOBUF_RECURSION_LIMIT;
   const m = o.metrics;
   m.define('fenra_otel_requests_total', 'counter', 'OTLP requests by encoding and HTTP status');
   m.define('fenra_otel_spans_received_total', 'counter', 'Spans decoded from OTLP requests');
   m.define('fenra_otel_spans_rejected_total', 'counter', 'Spans reported back as rejected (partial_success)');
   m.define('fenra_otel_request_bytes_total', 'counter', 'Request body bytes as received');
+
+  const authorized = o.bearerToken !== undefined ? bearerChecker(o.bearerToken) : undefined;
+  const retryAfter = String(o.retryAfterSeconds);
+  /** Why requests are being refused (429/503), logged once when it starts and once when it ends. */
+  let refusing: string | undefined;
+  const pressure = (why: string | undefined): void => {
+    if (why === refusing) return;
+    if (why !== undefined) log.warn(`refusing requests (429/503 + Retry-After): ${why}`);
+    else log.info(`accepting requests again (was: ${refusing})`);
+    refusing = why;
+  };
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const enc = encodingOf(req.headers['content-type']);
@@ -82,9 +114,8 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
       req.resume();
       sendError(res, enc ?? 'json', status, grpc, message, headers);
     };
-    if (o.bearerToken !== undefined) {
-      const auth = req.headers.authorization ?? '';
-      if (!auth.startsWith('Bearer ') || !timingSafeEqualStr(auth.slice(7).trim(), o.bearerToken)) {
+    if (authorized !== undefined) {
+      if (!authorized(req.headers.authorization)) {
         fail(401, GRPC.UNAUTHENTICATED, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
         return;
       }
@@ -98,23 +129,42 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
       return;
     }
     if (!o.accepting()) {
-      fail(503, GRPC.UNAVAILABLE, 'shutting down', {
-        'retry-after': String(o.retryAfterSeconds),
-        connection: 'close',
-      });
+      fail(503, GRPC.UNAVAILABLE, 'shutting down', { 'retry-after': retryAfter, connection: 'close' });
       return;
     }
     let raw: Buffer;
     let body: Buffer;
+    let held: number;
     try {
-      ({ raw, body } = await readBody(req, o));
+      ({ raw, body, held } = await readBody(req, o));
     } catch (e) {
       if (e instanceof BodyError) {
-        fail(e.status, GRPC.INVALID_ARGUMENT, e.message, e.status === 413 ? { connection: 'close' } : {});
+        if (e.status === 429) {
+          // OTLP: retryable, after Retry-After. The rest of the body is read and discarded.
+          pressure('too many request bytes in flight (--max-inflight-mb)');
+          fail(429, GRPC.RESOURCE_EXHAUSTED, e.message, { 'retry-after': retryAfter, connection: 'close' });
+        } else
+          fail(e.status, GRPC.INVALID_ARGUMENT, e.message, e.status === 413 ? { connection: 'close' } : {});
         return;
       }
       throw e;
     }
+    try {
+      await handle(req, res, enc, raw, body, count, fail);
+    } finally {
+      o.budget?.give(held);
+    }
+  };
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    enc: Encoding,
+    raw: Buffer,
+    body: Buffer,
+    count: (status: number) => void,
+    fail: (status: number, grpc: number, message: string, headers?: Record<string, string>) => void,
+  ): Promise<void> {
     m.add('fenra_otel_request_bytes_total', raw.length, { encoding: enc });
 
     let spans: SpanView[];
@@ -150,17 +200,16 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
     if (outcome.status === 'full') {
       // The spool (or the queue in front of Fenra) is full: the sender keeps the data and retries.
       const status = outcome.why === 'spool' ? 503 : 429;
-      log.warn(`refusing a request: the ${outcome.why} is full`);
+      pressure(outcome.why === 'spool' ? 'the spool is full' : 'the queue to Fenra is full');
       fail(
         status,
         outcome.why === 'spool' ? GRPC.UNAVAILABLE : GRPC.RESOURCE_EXHAUSTED,
         `the ${outcome.why} is full, retry later`,
-        {
-          'retry-after': String(o.retryAfterSeconds),
-        },
+        { 'retry-after': retryAfter },
       );
       return;
     }
+    if (refusing !== undefined) pressure(undefined);
     o.forwarder?.forward(raw, req.headers['content-type']!, req.headers['content-encoding']);
 
     const partial =
@@ -184,5 +233,5 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
         : {};
       send(res, 200, JSON.stringify(json), 'application/json');
     }
-  };
+  }
 }

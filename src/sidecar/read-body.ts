@@ -2,21 +2,47 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 
-/** Why a request body was refused; `status` is the HTTP answer. */
+/** Why a request body was refused; `status` is the HTTP answer (429: retry later). */
 export class BodyError extends Error {
-  readonly status: 400 | 413 | 415;
-  constructor(status: 400 | 413 | 415, message: string) {
+  readonly status: 400 | 413 | 415 | 429;
+  constructor(status: 400 | 413 | 415 | 429, message: string) {
     super(message);
     this.name = 'BodyError';
     this.status = status;
   }
 }
 
+/**
+ * The bytes all requests hold at once (bodies as received plus decompressed), shared by every
+ * request: what keeps concurrent large requests from adding up past the memory a deployment has.
+ */
+export class ByteBudget {
+  readonly max: number;
+  private _used = 0;
+  constructor(max: number) {
+    this.max = max;
+  }
+  get used(): number {
+    return this._used;
+  }
+  /** Takes `n` bytes, or nothing (false) when that would pass the bound. */
+  take(n: number): boolean {
+    if (this._used + n > this.max) return false;
+    this._used += n;
+    return true;
+  }
+  give(n: number): void {
+    this._used -= n;
+  }
+}
+
 export interface BodyLimits {
   /** Largest body accepted on the wire (compressed), bytes. */
   maxBodyBytes: number;
-  /** Largest body after decompression, bytes (the gzip-bomb bound). */
+  /** Largest body after decompression (or uncompressed), bytes (the gzip-bomb bound). */
   maxDecompressedBytes: number;
+  /** Shared bound of the bytes held by all requests; past it the request gets 429. */
+  budget?: ByteBudget | undefined;
 }
 
 export interface ReadBody {
@@ -24,48 +50,86 @@ export interface ReadBody {
   raw: Buffer;
   /** The decompressed body. */
   body: Buffer;
+  /** Bytes taken from the budget for this request: give them back once it is answered. */
+  held: number;
 }
 
+const overBudget = (b: ByteBudget): BodyError =>
+  new BodyError(
+    429,
+    `too many request bytes in flight (over --max-inflight-mb, ${b.max} bytes for all requests): retry later`,
+  );
+
 /**
- * Reads a request body within limits. `Content-Length` is trusted for an early 413 only when
- * there is no `Transfer-Encoding`; otherwise bytes are counted while reading. Compressed bodies
- * are inflated through a streaming zlib transform that is stopped as soon as the output passes
- * the cap, so a gzip bomb costs at most `maxDecompressedBytes` of memory.
+ * Reads a request body within limits. `Content-Length` is trusted for an early 413 (or 429)
+ * only when there is no `Transfer-Encoding`; otherwise bytes are counted while reading.
+ * Compressed bodies are inflated through a streaming zlib transform that is stopped as soon as
+ * the output passes the cap, so a gzip bomb costs at most `maxDecompressedBytes` of memory.
+ * Every byte held is taken from the shared budget first; on an error what was taken is given
+ * back here, on success the caller gives back `held`.
  */
 export async function readBody(req: IncomingMessage, limits: BodyLimits): Promise<ReadBody> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
     throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip, deflate or none)`);
   }
+  // An uncompressed body is its own decompressed body.
+  const maxRaw =
+    encoding === 'identity'
+      ? Math.min(limits.maxBodyBytes, limits.maxDecompressedBytes)
+      : limits.maxBodyBytes;
+  const budget = limits.budget;
   const declared = req.headers['content-length'];
   if (declared !== undefined && req.headers['transfer-encoding'] === undefined) {
     const n = Number(declared);
-    if (Number.isFinite(n) && n > limits.maxBodyBytes) {
-      throw new BodyError(413, `body of ${n} bytes is over the limit of ${limits.maxBodyBytes} bytes`);
+    if (Number.isFinite(n) && n > maxRaw) {
+      throw new BodyError(413, `body of ${n} bytes is over the limit of ${maxRaw} bytes`);
     }
+    if (budget && Number.isFinite(n) && budget.used + n > budget.max) throw overBudget(budget);
   }
   const chunks: Buffer[] = [];
   let size = 0;
+  let held = 0;
   try {
-    for await (const chunk of req) {
-      const b = chunk as Buffer;
-      size += b.length;
-      if (size > limits.maxBodyBytes) {
-        throw new BodyError(413, `body is over the limit of ${limits.maxBodyBytes} bytes`);
+    try {
+      for await (const chunk of req) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > maxRaw) throw new BodyError(413, `body is over the limit of ${maxRaw} bytes`);
+        if (budget) {
+          if (!budget.take(b.length)) throw overBudget(budget);
+          held += b.length;
+        }
+        chunks.push(b);
       }
-      chunks.push(b);
+    } catch (e) {
+      if (e instanceof BodyError) throw e;
+      // The client went away (or timed out) mid-body.
+      throw new BodyError(400, `incomplete request body: ${(e as Error).message}`);
     }
+    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    if (encoding === 'identity') return { raw, body: raw, held };
+    const z = encoding === 'gzip' ? createGunzip() : createInflate();
+    const body = await inflate(raw, z, limits.maxDecompressedBytes, (n) => {
+      if (!budget) return undefined;
+      if (!budget.take(n)) return overBudget(budget);
+      held += n;
+      return undefined;
+    });
+    return { raw, body, held };
   } catch (e) {
-    if (e instanceof BodyError) throw e;
-    // The client went away (or timed out) mid-body.
-    throw new BodyError(400, `incomplete request body: ${(e as Error).message}`);
+    budget?.give(held);
+    throw e;
   }
-  const raw = Buffer.concat(chunks, size);
-  if (encoding === 'identity') return { raw, body: raw };
-  return { raw, body: await inflate(raw, encoding === 'gzip' ? createGunzip() : createInflate(), limits) };
 }
 
-function inflate(raw: Buffer, z: Transform, limits: BodyLimits): Promise<Buffer> {
+/** `take` answers an error when the bytes cannot be held. */
+function inflate(
+  raw: Buffer,
+  z: Transform,
+  max: number,
+  take: (n: number) => BodyError | undefined,
+): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const out: Buffer[] = [];
     let size = 0;
@@ -77,11 +141,15 @@ function inflate(raw: Buffer, z: Transform, limits: BodyLimits): Promise<Buffer>
       reject(e);
     };
     z.on('data', (chunk: Buffer) => {
+      if (done) return;
       size += chunk.length;
-      if (size > limits.maxDecompressedBytes) {
-        fail(
-          new BodyError(413, `decompressed body is over the limit of ${limits.maxDecompressedBytes} bytes`),
-        );
+      if (size > max) {
+        fail(new BodyError(413, `decompressed body is over the limit of ${max} bytes`));
+        return;
+      }
+      const refused = take(chunk.length);
+      if (refused) {
+        fail(refused);
         return;
       }
       out.push(chunk);

@@ -8,7 +8,8 @@ import { Forwarder } from './forwarder.js';
 import { RouteServer, send } from './http-server.js';
 import { Metrics } from './metrics.js';
 import { PipelineDelivery } from './pipeline-delivery.js';
-import { otlpTracesHandler } from './otlp-route.js';
+import { bearerChecker, otlpTracesHandler } from './otlp-route.js';
+import { ByteBudget } from './read-body.js';
 import type { ServeConfig } from './serve-config.js';
 import type { Spool } from './spool.js';
 import { DiskSpool, MemorySpool } from './spool.js';
@@ -21,7 +22,11 @@ export interface RunningSidecar {
   readonly address: { host: string; port: number };
   readonly server: RouteServer;
   readonly metrics: Metrics;
-  /** Stops accepting, resolves held traces, delivers within the deadline; the rest stays spooled. */
+  /**
+   * Keeps accepting for `drainMillis` (not ready meanwhile), then stops accepting, resolves
+   * held traces and delivers, all within `shutdownTimeoutMillis`; the rest stays spooled.
+   * Called again during the drain, it ends the drain.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -36,6 +41,22 @@ export interface SidecarDeps {
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar' });
 
+/** Paths served without the receiver token: probes and scrapes (the OTLP route checks its own). */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/v1/traces', '/healthz', '/readyz', '/metrics']);
+
+const isLoopbackAddress = (a: string | undefined): boolean =>
+  a !== undefined && (a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.'));
+
+/**
+ * How one shutdown deadline is shared: up to `close` for requests in flight to finish, then
+ * the flush to Fenra, with `reserve` left for aborting what is still in flight and exiting.
+ */
+export function shutdownBudget(deadlineMillis: number): { close: number; flush: number; reserve: number } {
+  const close = Math.min(2_000, Math.floor(deadlineMillis / 5));
+  const reserve = Math.min(1_000, Math.floor(deadlineMillis / 10));
+  return { close, flush: Math.max(1, deadlineMillis - close - reserve), reserve };
+}
+
 export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}): Promise<RunningSidecar> {
   const metrics = new Metrics();
   let spool: Spool;
@@ -47,6 +68,9 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     spool = disk;
   } else spool = new MemorySpool(config.spoolMaxBytes);
 
+  const budget = shutdownBudget(config.shutdownTimeoutMillis);
+  // Our own delivery flushes inside its shutdown, within `budget.flush`; a given one is flushed first.
+  const flushesOnShutdown = deps.delivery === undefined;
   const built =
     deps.delivery ??
     new PipelineDelivery({
@@ -57,7 +81,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       scheduledDelayMillis: config.flushIntervalMillis,
       requestTimeoutMillis: config.requestTimeoutMillis,
       exportTimeoutMillis: Math.max(30_000, config.requestTimeoutMillis),
-      flushTimeoutMillis: config.shutdownTimeoutMillis,
+      flushTimeoutMillis: budget.flush,
       concurrencyLimit: 2,
     });
   const delivery = deps.wrapDelivery ? deps.wrapDelivery(built) : built;
@@ -124,13 +148,36 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     : undefined;
 
   let accepting = true;
-  const server = new RouteServer();
+  let draining = false;
+  const inflight = new ByteBudget(config.maxInflightBytes);
+  metrics.gauge(
+    'fenra_otel_inflight_bytes',
+    'Request body bytes held now (as received and decompressed)',
+    () => inflight.used,
+  );
+  metrics.define(
+    'fenra_otel_connections_dropped_total',
+    'counter',
+    'Client connections closed on arrival (over --max-connections)',
+  );
+  const server = new RouteServer({ maxConnections: config.maxConnections });
+  server.server.on('drop', () => metrics.add('fenra_otel_connections_dropped_total', 1));
+  if (config.receiverToken !== undefined) {
+    // The other pages (the inspector: customer ids and spend) need the token too, except from
+    // this machine (a browser on localhost, `kubectl port-forward`).
+    const authorized = bearerChecker(config.receiverToken);
+    server.guard((req, path) => {
+      if (OPEN_PATHS.has(path) || isLoopbackAddress(req.socket.remoteAddress)) return true;
+      return authorized(req.headers.authorization);
+    });
+  }
   server.route(
     'POST',
     '/v1/traces',
     otlpTracesHandler({
       maxBodyBytes: config.maxBodyBytes,
       maxDecompressedBytes: config.maxDecompressedBytes,
+      budget: inflight,
       bearerToken: config.receiverToken,
       retryAfterSeconds: config.retryAfterSeconds,
       billing,
@@ -143,6 +190,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   server.route('GET', '/readyz', (_req, res) => {
     const problems: string[] = [];
     if (!accepting) problems.push('shutting down');
+    else if (draining) problems.push('draining before shutdown');
     if (delivery.stats().keyRejected) problems.push('Fenra rejects the API key');
     if (billing.isFull()) problems.push('the spool is full');
     if (problems.length) send(res, 503, `not ready: ${problems.join('; ')}\n`);
@@ -165,6 +213,15 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       (config.spoolDir ? ` (spool ${config.spoolDir})` : ' (no spool: in memory only)') +
       (config.forward ? ` and pass-through to ${config.forward}` : ''),
   );
+  if (!isLoopbackAddress(address.host) && address.host !== 'localhost' && !config.receiverToken) {
+    // Without a key (local mode) the inspector is served too, and it shows customers and spend.
+    const open =
+      `listening on ${address.host} without a receiver token: anyone who can reach port ${address.port} can send spans` +
+      (config.apiKey ? '' : ' and read the inspector (customer ids and spend)') +
+      ' and /metrics; set --receiver-token-file or FENRA_RECEIVER_TOKEN to require a token';
+    if (config.apiKey) log.info(open);
+    else log.warn(open);
+  }
   if (!config.apiKey && !deps.delivery)
     log.warn(
       'no Fenra API key (FENRA_API_KEY): nothing is sent to Fenra' +
@@ -172,24 +229,43 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     );
 
   let closing: Promise<void> | undefined;
-  const shutdown = (): Promise<void> =>
-    (closing ??= (async () => {
+  let endDrain: (() => void) | undefined;
+  const shutdown = (): Promise<void> => {
+    // Called again while draining (a second SIGTERM, Ctrl+C twice): stop now.
+    endDrain?.();
+    return (closing ??= (async () => {
+      if (config.drainMillis > 0) {
+        // Apps stopping at the same time still flush to us; readiness already says we are going.
+        draining = true;
+        log.info(`draining: accepting requests for ${config.drainMillis} ms more before stopping`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.drainMillis);
+          endDrain = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        endDrain = undefined;
+      }
       accepting = false;
       const end = Date.now() + config.shutdownTimeoutMillis;
       const left = (): number => Math.max(0, end - Date.now());
-      await server.close(Math.min(2_000, left()));
+      await server.close(Math.min(budget.close, left()));
       billing.flushTraces();
       billing.stop();
-      await Promise.all([delivery.forceFlush(left()), forwarder?.shutdown(left())]);
-      await delivery.shutdown();
-      await spool.settle();
-      disk?.unlock();
+      const deliver = async (): Promise<void> => {
+        if (!flushesOnShutdown) await delivery.forceFlush(Math.max(0, left() - budget.reserve));
+        await delivery.shutdown();
+      };
+      await Promise.all([deliver(), forwarder?.shutdown(Math.max(0, left() - budget.reserve))]);
+      await spool.close();
       const s = delivery.stats();
       log.info(
         `stopped: ${s.accepted} transaction(s) accepted, ${s.rejected} rejected` +
           (spool.records() ? `, ${spool.records()} spool record(s) kept for the next start` : ''),
       );
     })());
+  };
 
   return { address, server, metrics, shutdown };
 }

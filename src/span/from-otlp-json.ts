@@ -223,7 +223,7 @@ function keyValues(v: unknown): Attributes {
 
 /** An OTLP/JSON AnyValue → AttrValue; an empty or unknown AnyValue → null. */
 /** Deeper AnyValue nesting than this is cut (null): no billing attribute nests, and recursion must stay bounded. */
-const MAX_ANY_VALUE_DEPTH = 64;
+export const MAX_ANY_VALUE_DEPTH = 64;
 
 export function anyValue(v: unknown, depth = 0): AttrValue {
   if (!isObject(v) || depth > MAX_ANY_VALUE_DEPTH) return null;

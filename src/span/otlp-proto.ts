@@ -1,4 +1,5 @@
 import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view.js';
+import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.js';
 import {
   EMPTY_ATTRIBUTES,
@@ -216,7 +217,9 @@ function keyValues(list: PbKeyValue[]): Attributes {
 
 const has = Object.hasOwn;
 
-function anyValue(v: PbAnyValue): AttrValue {
+/** Values nested deeper than OTLP/JSON keeps are cut the same way (null). */
+function anyValue(v: PbAnyValue, depth = 0): AttrValue {
+  if (depth > MAX_ANY_VALUE_DEPTH) return null;
   if (has(v, 'stringValue')) return v.stringValue!;
   if (has(v, 'intValue')) return int64(v.intValue!);
   if (has(v, 'doubleValue')) return v.doubleValue!;
@@ -224,13 +227,13 @@ function anyValue(v: PbAnyValue): AttrValue {
   if (has(v, 'arrayValue')) {
     const values = v.arrayValue?.values ?? [];
     const out = new Array<AttrValue>(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = anyValue(values[i]!);
+    for (let i = 0; i < values.length; i++) out[i] = anyValue(values[i]!, depth + 1);
     return out;
   }
   if (has(v, 'kvlistValue')) {
     const values = v.kvlistValue?.values ?? [];
     const out: Record<string, AttrValue> = {};
-    for (const kv of values) out[kv.key] = kv.value !== null ? anyValue(kv.value) : null;
+    for (const kv of values) out[kv.key] = kv.value !== null ? anyValue(kv.value, depth + 1) : null;
     return out;
   }
   if (has(v, 'bytesValue')) return Uint8Array.from(v.bytesValue!); // copy: the input buffer may be reused

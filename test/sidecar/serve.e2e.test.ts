@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ExportResultCode } from '@opentelemetry/core';
+import protobuf from 'protobufjs/minimal.js';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +197,38 @@ describe('fenra-otel serve, end to end with the real OTLP exporters', () => {
       const span = `{"traceId":"${'ab'.repeat(16)}","spanId":"${'cd'.repeat(8)}","name":"n","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"deep","value":${value}}]}`;
       const body = gzipSync(`{"resourceSpans":[{"scopeSpans":[{"spans":[${span}]}]}]}`);
       const res = await post(body, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      expect(res.status).toBe(200);
+    });
+
+    it('protobuf: an attribute nested 70 levels deep is cut like in JSON (the span is kept), not a 400', async () => {
+      // Past protobufjs's default recursion limit (100 messages): 5 levels to the attribute, 3 per kvlist level.
+      const w = (): protobuf.Writer => protobuf.Writer.create();
+      let any = w().uint32(10).string('x').finish(); // AnyValue.string_value
+      for (let i = 0; i < 70; i++) {
+        const kv = w().uint32(10).string('k').uint32(18).bytes(any).finish(); // KeyValue
+        any = w()
+          .uint32(50) // AnyValue.kvlist_value
+          .bytes(w().uint32(10).bytes(kv).finish()) // KeyValueList.values
+          .finish();
+      }
+      const span = w()
+        .uint32(10)
+        .bytes(new Uint8Array(16).fill(3)) // trace_id
+        .uint32(18)
+        .bytes(new Uint8Array(8).fill(4)) // span_id
+        .uint32(42)
+        .string('deep') // name
+        .uint32(57)
+        .fixed64(1) // start_time_unix_nano
+        .uint32(65)
+        .fixed64(2) // end_time_unix_nano
+        .uint32(74)
+        .bytes(w().uint32(10).string('deep').uint32(18).bytes(any).finish()) // attributes
+        .finish();
+      const scopeSpans = w().uint32(18).bytes(span).finish();
+      const resourceSpans = w().uint32(18).bytes(scopeSpans).finish();
+      const request = w().uint32(10).bytes(resourceSpans).finish();
+      const res = await post(Buffer.from(request), { 'content-type': 'application/x-protobuf' });
       expect(res.status).toBe(200);
     });
 

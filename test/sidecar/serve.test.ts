@@ -1,15 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import type { AddressInfo, Socket } from 'node:net';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
 import type { ServeIo } from '../../src/cli/serve.js';
+import { RouteServer, send } from '../../src/sidecar/http-server.js';
 import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import { slimSpan } from '../../src/sidecar/slim-span.js';
+import { serialiseSpans } from '../../src/sidecar/spool.js';
+import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
@@ -83,6 +88,19 @@ function withoutRoot(): string {
     for (const ss of rs.scopeSpans) ss.spans = ss.spans.filter((s) => s.parentSpanId);
   return JSON.stringify(copy);
 }
+/** The recorded trace's root span alone (it completes a trace whose LLM span is held). */
+function rootOnly(): string {
+  const copy = JSON.parse(chatJson) as {
+    resourceSpans: { scopeSpans: { spans: { parentSpanId?: string }[] }[] }[];
+  };
+  for (const rs of copy.resourceSpans)
+    for (const ss of rs.scopeSpans) ss.spans = ss.spans.filter((s) => !s.parentSpanId);
+  return JSON.stringify(copy);
+}
+/** Bytes of a spool record holding these (slimmed) spans. */
+function recordSize(json: string): number {
+  return Buffer.byteLength(serialiseSpans(spansFromOtlpJson(JSON.parse(json)).spans.map(slimSpan)));
+}
 const postJson = (
   url: string,
   body: string | Buffer,
@@ -138,6 +156,81 @@ describe('fenra-otel serve: command line', () => {
     expect(r.err).toMatch(/unknown setting 'spoolDirectory'/);
   });
 
+  it('config file: sizes in bytes under their own names, objects for maps; a size in MiB is named', () => {
+    const { config, problems } = resolveServeConfig({
+      flags: {},
+      env: {},
+      file: {
+        spoolMaxBytes: 536870912,
+        maxInflightBytes: 64 * 1024 * 1024,
+        drainMillis: 0,
+        forwardHeaders: { 'x-tenant': 'a b' },
+        azureDeployments: { prod: 'gpt-4o' },
+        customerIdKeys: ['org.id'],
+        receiverToken: 'tok',
+      },
+    });
+    expect(problems).toEqual([]);
+    expect(config).toMatchObject({
+      spoolMaxBytes: 512 * 1024 * 1024,
+      forwardHeaders: { 'x-tenant': 'a b' },
+      azureDeployments: { prod: 'gpt-4o' },
+      customerIdKeys: ['org.id'],
+      receiverToken: 'tok',
+    });
+    expect(resolveServeConfig({ flags: {}, env: {}, file: { spoolMaxMb: 512 } }).problems).toEqual([
+      "config file: unknown setting 'spoolMaxMb' (did you mean 'spoolMaxBytes', in bytes?)",
+    ]);
+  });
+
+  it('config file: every value of the wrong type is an error naming its key (the secret is not echoed)', () => {
+    const { problems } = resolveServeConfig({
+      flags: {},
+      env: {},
+      file: {
+        receiverToken: 123,
+        apiKey: true,
+        forwardHeaders: 5,
+        spoolMaxBytes: '512',
+        traceWaitMillis: 1.5,
+        port: '4318',
+        host: 7,
+        customerIdKeys: [1],
+        azureDeployments: { a: 1 },
+      },
+    });
+    const text = problems.join('\n');
+    for (const key of [
+      'receiverToken',
+      'apiKey',
+      'forwardHeaders',
+      'spoolMaxBytes',
+      'traceWaitMillis',
+      'port',
+      'host',
+      'customerIdKeys',
+      'azureDeployments',
+    ])
+      expect(text).toContain(`config file '${key}'`);
+    expect(problems).toHaveLength(9);
+    expect(text).not.toContain('123');
+  });
+
+  it('a bad FENRA_FORWARD_HEADERS or a wrongly typed config file exits 2 with a message, not a crash', async () => {
+    const r = await run([], { FENRA_FORWARD_HEADERS: 'a=%zz' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/FENRA_FORWARD_HEADERS: invalid percent-encoding in 'a=%zz'/);
+    expect((await run([], { FENRA_FORWARD_HEADERS: 'novalue' })).code).toBe(2);
+    const file = join(dir, 'typed.json');
+    writeFileSync(file, JSON.stringify({ receiverToken: 123 }));
+    const t = await run(['--config', file]);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/config file 'receiverToken': expected a non-empty string, got number/);
+    const big = await run(['--max-decompressed-mb', '100', '--max-inflight-mb', '50']);
+    expect(big.code).toBe(2);
+    expect(big.err).toMatch(/must fit in --max-inflight-mb/);
+  });
+
   it('flags beat environment variables, which beat the config file, which beats the defaults', () => {
     const { config, problems } = resolveServeConfig({
       flags: { port: '9000' },
@@ -173,6 +266,11 @@ describe('fenra-otel serve: behaviour', () => {
       expect((await postJson(s.url, '{}')).status).toBe(401);
       expect((await postJson(s.url, '{}', { authorization: 'Bearer wrong!' })).status).toBe(401);
       expect((await postJson(s.url, '{}', { authorization: 'Bearer s3cret' })).status).toBe(200);
+      // The scheme is case-insensitive (RFC 7235).
+      expect((await postJson(s.url, '{}', { authorization: 'bearer s3cret' })).status).toBe(200);
+      expect((await postJson(s.url, '{}', { authorization: 'BEARER  s3cret' })).status).toBe(200);
+      expect((await postJson(s.url, '{}', { authorization: 'Basic s3cret' })).status).toBe(401);
+      expect((await postJson(s.url, '{}', { authorization: 'Bearer s3cre' })).status).toBe(401);
     } finally {
       await s.stop();
     }
@@ -209,21 +307,31 @@ describe('fenra-otel serve: behaviour', () => {
     }
   });
 
-  it('when the spool is full it answers 503 with Retry-After and is not ready', async () => {
+  it('when the spool is full it answers 503 with Retry-After and is not ready, but takes the root spans of held traces', async () => {
     const spool = join(dir, 'full');
-    // ~100 bytes: the first record fills it (the LLM span waits for its root, so it stays).
-    const s = await serve([
-      '--endpoint',
-      ingest.url,
-      '--spool-dir',
-      spool,
-      '--spool-max-mb',
-      '0.0001',
-      '--trace-wait-ms',
-      '60000',
-      '--retry-after-s',
-      '7',
-    ]);
+    // Room for one held LLM span, and (in the reserve) for the root that completes its trace.
+    const llm = recordSize(withoutRoot());
+    const root = recordSize(rootOnly());
+    const max = llm + root;
+    expect(Math.floor(max * 0.9)).toBeLessThan(2 * llm);
+    const before = ingest.accepted.length;
+    const s = await serve(
+      [
+        '--endpoint',
+        ingest.url,
+        '--spool-dir',
+        spool,
+        '--spool-max-mb',
+        String(max / 1024 / 1024),
+        '--trace-wait-ms',
+        '60000',
+        '--flush-ms',
+        '20',
+        '--retry-after-s',
+        '7',
+      ],
+      { FENRA_API_KEY: 'k' },
+    );
     try {
       expect((await postJson(s.url, withoutRoot())).status).toBe(200);
       const res = await postJson(s.url, withoutRoot());
@@ -235,6 +343,12 @@ describe('fenra-otel serve: behaviour', () => {
       // Spans that matter for nothing are still accepted (they need no room).
       expect((await postJson(s.url, '{}')).status).toBe(200);
       expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      // The root of the held trace completes it: taken (the reserve), and the call is attributed.
+      expect((await postJson(s.url, rootOnly())).status).toBe(200);
+      await until(() => ingest.accepted.length > before, 'the transaction');
+      expect(ingest.accepted.slice(before).map((t) => t.transaction.context['billable_customer_id'])).toEqual(
+        ['cus_acme_001'],
+      );
     } finally {
       await s.stop();
     }
@@ -269,5 +383,181 @@ describe('fenra-otel serve: behaviour', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { level: string; msg: string });
     expect(logs.at(-1)!.msg).toMatch(/stopped: 1 transaction\(s\) accepted/);
+  });
+});
+
+/** An HTTP/1.1 request on its own socket, sending `first` now; `rest()` sends the remainder. */
+function partialRequest(
+  url: string,
+  head: string,
+  first: string,
+): { rest: (more: string) => void; response: Promise<string>; socket: Socket } {
+  const u = new URL(url);
+  const socket = connect(Number(u.port), u.hostname);
+  socket.write(head + first);
+  let text = '';
+  socket.on('data', (c: Buffer) => (text += c.toString()));
+  const response = new Promise<string>((resolve) => {
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => resolve(text));
+  });
+  return { rest: (more) => socket.write(more), response, socket };
+}
+
+describe('fenra-otel serve: memory and connection bounds', () => {
+  it('answers 429 + Retry-After when the request bytes in flight would pass --max-inflight-mb, and serves again after', async () => {
+    const s = await serve(
+      [
+        '--max-inflight-mb',
+        String(64 / 1024),
+        '--max-decompressed-mb',
+        String(48 / 1024),
+        '--retry-after-s',
+        '3',
+      ],
+      { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url },
+    );
+    try {
+      const pad = (n: number): string => JSON.stringify({ pad: 'x'.repeat(n - 10) }).padEnd(n, ' ');
+      const body = pad(40 * 1024);
+      const head = `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+      // The first request holds 30 KiB while its body trickles in.
+      const slow = partialRequest(s.url, head, body.slice(0, 30 * 1024));
+      await until(
+        () => /fenra_otel_inflight_bytes (\d+)/.exec(s.sidecar.metrics.render())?.[1] === String(30 * 1024),
+        'the first request to be held',
+      );
+      const refused = await postJson(s.url, body);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('3');
+      slow.rest(body.slice(30 * 1024));
+      expect(await slow.response).toMatch(/^HTTP\/1.1 200/);
+      expect((await postJson(s.url, body)).status).toBe(200);
+      expect(s.sidecar.metrics.render()).toMatch(/^fenra_otel_inflight_bytes 0$/m);
+      expect(s.stderr.text).toMatch(/refusing requests.*max-inflight-mb/);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('closes connections past --max-connections (counted)', async () => {
+    const s = await serve(['--max-connections', '1'], { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url });
+    try {
+      const held = partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n', '');
+      await new Promise((r) => held.socket.once('connect', r));
+      await until(() => s.sidecar.server.server.listening, 'listening');
+      const second = partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n', '');
+      expect(await second.response).toBe(''); // closed on arrival
+      held.socket.destroy();
+      await held.response;
+      await until(
+        async () => (await fetch(`${s.url}/healthz`).catch(() => undefined))?.status === 200,
+        'a free slot',
+      );
+      expect(s.sidecar.metrics.render()).toMatch(/^fenra_otel_connections_dropped_total 1$/m);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('answers 408 to a client whose headers do not arrive in time', async () => {
+    const server = new RouteServer({
+      headersTimeoutMillis: 200,
+      requestTimeoutMillis: 400,
+      timeoutCheckMillis: 50,
+    });
+    server.route('POST', '/x', (req, res) => {
+      req.resume();
+      req.on('end', () => send(res, 200, 'ok'));
+    });
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const headers = partialRequest(`http://127.0.0.1:${port}`, 'POST /x HTTP/1.1\r\nhost: x\r\n', '');
+      expect(await headers.response).toMatch(/^HTTP\/1.1 408 /);
+      const body = partialRequest(
+        `http://127.0.0.1:${port}`,
+        'POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n',
+        'abc',
+      );
+      expect(await body.response).toMatch(/^HTTP\/1.1 408 /);
+      const bad = partialRequest(`http://127.0.0.1:${port}`, 'NOT HTTP\r\n\r\n', '');
+      expect(await bad.response).toMatch(/^HTTP\/1.1 400 /);
+    } finally {
+      await server.close(100);
+    }
+  });
+});
+
+describe('fenra-otel serve: shutdown', () => {
+  it('--drain-ms keeps accepting (not ready) after the stop signal, then stops', async () => {
+    const before = ingest.accepted.length;
+    const s = await serve(['--drain-ms', '60000', '--shutdown-timeout-ms', '5000', '--flush-ms', '20'], {
+      FENRA_API_KEY: 'k',
+      FENRA_ENDPOINT: ingest.url,
+    });
+    const stopped = s.stop();
+    await until(async () => (await fetch(`${s.url}/readyz`)).status === 503, 'readiness to drop');
+    expect(await (await fetch(`${s.url}/readyz`)).text()).toMatch(/draining/);
+    // The app's last flush, sent after the signal, is still taken and delivered.
+    expect((await postJson(s.url, chatJson)).status).toBe(200);
+    await until(() => ingest.accepted.length > before, 'the transaction');
+    void s.sidecar.shutdown(); // a second signal ends the drain
+    expect(await stopped).toBe(0);
+    expect(s.stderr.text).toMatch(/draining: accepting requests for 60000 ms more/);
+  });
+
+  it('keeps one overall deadline while Fenra hangs (not a flush, then another)', async () => {
+    const hanging = await startIngestServer({ apiKey: 'k' });
+    hanging.script(Array.from({ length: 20 }, () => ({ kind: 'hang' as const })));
+    const s = await serve(['--shutdown-timeout-ms', '2000', '--flush-ms', '20'], {
+      FENRA_API_KEY: 'k',
+      FENRA_ENDPOINT: hanging.url,
+    });
+    try {
+      expect((await postJson(s.url, chatJson)).status).toBe(200);
+      await until(() => hanging.requests.length > 0, 'a request to Fenra in flight');
+      const t0 = Date.now();
+      expect(await s.stop()).toBe(0);
+      // A bound, not a speed: before, the flush ran twice (about 4 s and more).
+      expect(Date.now() - t0).toBeLessThan(2000 + 1000);
+    } finally {
+      await hanging.close();
+    }
+  });
+});
+
+describe('fenra-otel serve: the other pages with a receiver token', () => {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+  it.skipIf(!external)(
+    'need the token from other machines, not from this one (probes and /metrics stay open)',
+    async () => {
+      const token = join(dir, 'token2');
+      writeFileSync(token, 'tok\n');
+      const s = await serve(['--host', '0.0.0.0', '--receiver-token-file', token]);
+      try {
+        const port = s.sidecar.address.port;
+        const far = `http://${external}:${port}`;
+        expect((await fetch(`${far}/`)).status).toBe(401);
+        expect((await fetch(`${far}/inspector/summary.json`)).status).toBe(401);
+        expect((await fetch(`${far}/`, { headers: { authorization: 'Bearer tok' } })).status).toBe(200);
+        for (const path of ['/healthz', '/readyz', '/metrics'])
+          expect((await fetch(`${far}${path}`)).status).toBe(200);
+        expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+      } finally {
+        await s.stop();
+      }
+    },
+  );
+
+  it('warns when it listens beyond this machine in local mode without a token', async () => {
+    const s = await serve(['--host', '0.0.0.0']);
+    try {
+      expect(s.stderr.text).toMatch(/"level":"warn".*without a receiver token.*inspector/);
+    } finally {
+      await s.stop();
+    }
   });
 });
