@@ -2,8 +2,8 @@ import type { Writable } from 'node:stream';
 import type { BackfillProgress } from '../local/backfill.js';
 
 /**
- * Progress of `convert --send`: a redrawn bar on a terminal, plain lines otherwise (CI logs,
- * pipes), at most one every `intervalMs`. The final state is always printed.
+ * Progress of `convert --send`: a redrawn bar on a terminal (fitted to its width), plain lines
+ * otherwise (CI logs, pipes), at most one every `intervalMs`. The final state is always printed.
  */
 export interface ProgressReporter {
   update(p: BackfillProgress): void;
@@ -33,6 +33,41 @@ export function progressText(p: BackfillProgress, spansRead: number): string {
   );
 }
 
+/** The same numbers in fewer characters, for narrow terminals (spans read last, or left out). */
+export function compactProgressText(p: BackfillProgress, spansRead?: number): string {
+  const done = p.sent + p.failed + p.dropped;
+  const rate = p.elapsedMs > 0 ? (done * 1000) / p.elapsedMs : 0;
+  const eta = done >= p.total ? 0 : rate > 0 ? ((p.total - done) / rate) * 1000 : Infinity;
+  return (
+    `sent ${p.sent}/${p.total}` +
+    (p.failed ? ` · failed ${p.failed}` : '') +
+    (p.dropped ? ` · dropped ${p.dropped}` : '') +
+    ` · ${rate.toFixed(rate < 10 ? 1 : 0)}/s · ${done >= p.total ? duration(p.elapsedMs) : `ETA ${duration(eta)}`}` +
+    (spansRead === undefined ? '' : ` · spans ${spansRead}`)
+  );
+}
+
+/**
+ * The terminal line, fitted to `columns` (it must not wrap, or each redraw adds a line): the
+ * full bar and labels when they fit, then a shorter bar, then short labels, then the
+ * percentage alone, then without the spans read, and at worst cut.
+ */
+export function fitProgressLine(p: BackfillProgress, spansRead: number, columns: number): string {
+  const done = p.sent + p.failed + p.dropped;
+  const fraction = p.total ? done / p.total : 1;
+  const max = Math.max(1, columns - 1); // the last column makes some terminals wrap
+  const full = progressText(p, spansRead);
+  const percent = `${String(Math.floor(Math.min(1, Math.max(0, fraction)) * 100)).padStart(3)}%`;
+  const candidates = [
+    `${bar(fraction)} ${full}`,
+    `${bar(fraction, 10)} ${full}`,
+    `${bar(fraction, 10)} ${compactProgressText(p, spansRead)}`,
+    `${percent} ${compactProgressText(p, spansRead)}`,
+    `${percent} ${compactProgressText(p)}`,
+  ];
+  return candidates.find((c) => c.length <= max) ?? candidates[candidates.length - 1]!.slice(0, max);
+}
+
 export function bar(fraction: number, width = 24): string {
   const f = Math.min(1, Math.max(0, fraction));
   const full = Math.round(f * width);
@@ -42,17 +77,16 @@ export function bar(fraction: number, width = 24): string {
 export function progressReporter(
   out: Writable & { isTTY?: boolean },
   spansRead: number,
-  options: { tty?: boolean; intervalMs?: number; now?: () => number } = {},
+  options: { tty?: boolean; intervalMs?: number; now?: () => number; columns?: number } = {},
 ): ProgressReporter {
   const tty = options.tty ?? out.isTTY === true;
+  // Read at each redraw: the terminal may be resized meanwhile.
+  const columns = (): number => options.columns ?? (out as { columns?: number }).columns ?? 80;
   const interval = options.intervalMs ?? (tty ? 100 : 2_000);
   const now = options.now ?? Date.now;
   let last = -Infinity;
-  const line = (p: BackfillProgress): string => {
-    const done = p.sent + p.failed + p.dropped;
-    const text = progressText(p, spansRead);
-    return tty ? `${bar(p.total ? done / p.total : 1)} ${text}` : `convert --send: ${text}`;
-  };
+  const line = (p: BackfillProgress): string =>
+    tty ? fitProgressLine(p, spansRead, columns()) : `convert --send: ${progressText(p, spansRead)}`;
   return {
     update(p) {
       const t = now();

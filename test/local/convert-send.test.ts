@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { bar, progressReporter, progressText } from '../../src/cli/progress.js';
+import { bar, fitProgressLine, progressReporter, progressText } from '../../src/cli/progress.js';
 import { parseRecordLines } from '../../src/local/records.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
@@ -123,7 +123,7 @@ describe('progress', () => {
     let text = '';
     out.on('data', (c: Buffer) => (text += c.toString()));
     let t = 0;
-    const r = progressReporter(out, 10, { tty: true, intervalMs: 100, now: () => t });
+    const r = progressReporter(out, 10, { tty: true, intervalMs: 100, now: () => t, columns: 120 });
     r.update(p);
     t = 50;
     r.update({ ...p, sent: 60 }); // within the interval: not drawn
@@ -135,5 +135,45 @@ describe('progress', () => {
     expect(frames[1]).toMatch(/^\[#{12}\.{12}\] {2}50% spans read 10 · transactions sent 100\/200/);
     expect(frames[2]!.endsWith('\n')).toBe(true);
     expect(text.split('\n')).toHaveLength(2);
+  });
+
+  it('fits the terminal line to its width, so that redraws never wrap', () => {
+    const busy = { total: 1_250_000, sent: 412_345, failed: 1_234, dropped: 56, elapsedMs: 61_000 };
+    const spans = 9_876_543;
+    for (const columns of [200, 120, 100, 80, 60, 40, 20]) {
+      const line = fitProgressLine(busy, spans, columns);
+      expect(line.length, `${columns} columns: ${line}`).toBeLessThan(columns);
+    }
+    // Wide: the full text. 80 columns: the same numbers, shorter.
+    expect(fitProgressLine(busy, spans, 200)).toBe(
+      `${bar(413_635 / 1_250_000)} ${progressText(busy, spans)}`,
+    );
+    expect(fitProgressLine(busy, spans, 110)).toBe(
+      '[###.......]  33% sent 412345/1250000 · failed 1234 · dropped 56 · 6781/s · ETA 2m04s · spans 9876543',
+    );
+    expect(fitProgressLine(busy, spans, 80)).toBe(
+      ' 33% sent 412345/1250000 · failed 1234 · dropped 56 · 6781/s · ETA 2m04s',
+    );
+    // A quiet run at 80 columns keeps the bar and the full labels.
+    const quiet = { total: 200, sent: 50, failed: 0, dropped: 0, elapsedMs: 5_000 };
+    expect(fitProgressLine(quiet, 900, 80)).toBe(
+      '[###.......]  25% spans read 900 · transactions sent 50/200 · 10/s · ETA 15s',
+    );
+  });
+
+  it('reads the width of the stream it draws on', () => {
+    const out = Object.assign(new PassThrough(), { columns: 60 });
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    progressReporter(out, 10, { tty: true }).done({
+      total: 200,
+      sent: 200,
+      failed: 3,
+      dropped: 0,
+      elapsedMs: 5_000,
+    });
+    const frame = text.replace('\r\x1b[2K', '').replace(/\n$/, '');
+    expect(frame.length).toBeLessThan(60);
+    expect(frame).toContain('sent 200/200');
   });
 });
