@@ -246,6 +246,10 @@ describe('fenra-otel serve: command line', () => {
       apiKey: 'env-key',
     });
     expect(config.maxBodyBytes).toBe(20 * 1024 * 1024);
+    // Memory bounds by default: one request inflated, and all requests together.
+    expect(config.maxDecompressedBytes).toBe(20 * 1024 * 1024);
+    expect(config.maxInflightBytes).toBe(40 * 1024 * 1024);
+    expect(config.maxConnections).toBe(512);
   });
 
   it('says so when the port is taken', async () => {
