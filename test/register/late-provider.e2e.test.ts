@@ -78,4 +78,18 @@ describe('the app starts its own NodeSDK after the register entry', () => {
       expect(ingest.requests).toHaveLength(0);
     },
   );
+
+  it('what the register entry recorded before the switch is still delivered (it flushes as it steps aside)', async () => {
+    const r = await runNode(
+      ['--require', '@fenra/otel/register', 'test/register/apps/own-sdk-after-a-call.cjs'],
+      { ...env(), FENRA_SCHEDULED_DELAY_MILLIS: '60000' },
+    );
+    expect(r, r.stderr).toMatchObject({ code: 0, signal: null });
+    expect(r.stderr.split('steps aside').length).toBe(2);
+    expect(llm.calls).toHaveLength(2);
+    // The call before: billed once (batches wait 60 s: only the step-aside flush delivers it).
+    expect(ingest.accepted.map((a) => a.transaction.context['request_id'])).toEqual([llm.calls[0]!.id]);
+    // The call after: the app's provider only.
+    expect(appSpans(r.stdout)).toEqual([['chat gpt-4.1-mini', null]]);
+  });
 });
