@@ -110,6 +110,71 @@ describe('attribution in process', () => {
     expect(got[0]!['plan']).toBe('pro');
     await provider.shutdown();
   });
+
+  it('reads the request span as it is when the batch is converted: a customer set after the LLM span ended counts', async () => {
+    const before = ingest.accepted.length;
+    const processor = new FenraSpanProcessor(options());
+    const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+    const tracer = provider.getTracer('app');
+    tracer.startActiveSpan('POST /c', (root) => {
+      tracer
+        .startSpan('chat gpt-4o-mini', {
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'gpt-4o-mini',
+            'gen_ai.usage.input_tokens': 10,
+            'gen_ai.usage.output_tokens': 2,
+          },
+        })
+        .end();
+      // e.g. an auth middleware that resolves the tenant after the handler called the model
+      root.setAttribute('fenra.billable_customer_id', 'after-the-call');
+      root.end();
+    });
+    await processor.forceFlush();
+    const got = ingest.accepted.slice(before).map((a) => a.transaction.context.billable_customer_id);
+    expect(got).toEqual(['after-the-call']);
+    await provider.shutdown();
+  });
+});
+
+describe('batch conversion', () => {
+  const chat = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': 'openai',
+    'gen_ai.request.model': 'gpt-4o-mini',
+    'gen_ai.usage.input_tokens': 7,
+    'gen_ai.usage.output_tokens': 3,
+  };
+
+  it('delivers ended GenAI spans by itself, with no flush or stats call', async () => {
+    const before = ingest.accepted.length;
+    const processor = new FenraSpanProcessor(options());
+    const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+    const tracer = provider.getTracer('app');
+    for (let i = 0; i < 3; i++) tracer.startSpan('chat', { attributes: chat }).end();
+    const deadline = Date.now() + 10_000;
+    while (ingest.accepted.length < before + 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(ingest.accepted.length - before).toBe(3);
+    await provider.shutdown();
+  });
+
+  it('a synchronous burst that never yields is converted as it goes, in bounded memory', async () => {
+    const processor = new FenraSpanProcessor({ ...options(), maxQueueSize: 10_000 });
+    const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+    const tracer = provider.getTracer('app');
+    let maxWaiting = 0;
+    for (let i = 0; i < 5_000; i++) {
+      tracer.startSpan('chat', { attributes: chat }).end();
+      maxWaiting = Math.max(maxWaiting, (processor as unknown as { _ended: unknown[] })._ended.length);
+    }
+    expect(maxWaiting).toBeLessThanOrEqual(2048);
+    expect(processor.stats()).toMatchObject({ billed: 5_000, llmCalls: 5_000 });
+    await provider.shutdown();
+  });
 });
 
 describe('the real openai SDK + @opentelemetry/instrumentation-openai, through faults', () => {
