@@ -31,55 +31,58 @@ function markSkipped(d: DetectedSpan, reason: 'aggregate' | 'duplicate', detail:
 export function dedupeTrace(entries: DetectedSpan[]): void {
   const byId = new Map<string, DetectedSpan>();
   for (const e of entries) byId.set(e.span.spanId, e);
+  // Walks stop at a missing parent, and after as many steps as the trace has spans (a cycle in
+  // the ids).
+  const limit = entries.length;
+  const parentOf = (e: DetectedSpan): DetectedSpan | undefined => {
+    const p = e.span.parentSpanId;
+    return p === undefined ? undefined : byId.get(p);
+  };
   const depthOf = (e: DetectedSpan): number => {
     let depth = 0;
     let p = e.span.parentSpanId;
-    const seen = new Set<string>([e.span.spanId]);
-    while (p !== undefined && !seen.has(p)) {
-      seen.add(p);
+    while (p !== undefined && depth < limit) {
       depth++;
       p = byId.get(p)?.span.parentSpanId;
     }
     return depth;
   };
-  const ancestorsOf = function* (e: DetectedSpan): Generator<DetectedSpan> {
-    let p = e.span.parentSpanId;
-    const seen = new Set<string>([e.span.spanId]);
-    while (p !== undefined && !seen.has(p)) {
-      seen.add(p);
-      const a = byId.get(p);
-      if (!a) return;
-      yield a;
-      p = a.span.parentSpanId;
-    }
-  };
 
   // 1 and (half of) 2: walk up from every call with usage.
-  const wrapping = new Set<DetectedSpan>();
+  let wrapping: Set<DetectedSpan> | undefined;
   for (const e of entries) {
     if (!e.call) continue;
-    for (const a of ancestorsOf(e)) if (a.call || isCallWithoutUsage(a)) wrapping.add(a);
+    let a = parentOf(e);
+    for (let steps = limit; a !== undefined && a !== e && steps > 0; steps--) {
+      if (a.call || isCallWithoutUsage(a)) (wrapping ??= new Set()).add(a);
+      a = parentOf(a);
+    }
   }
-  for (const a of wrapping) {
-    if (a.call) markSkipped(a, 'aggregate', 'wraps a model call billed on a descendant span');
-    else markSkipped(a, 'duplicate', 'the call is billed on a descendant span that has its usage');
+  if (wrapping !== undefined) {
+    for (const a of wrapping) {
+      if (a.call) markSkipped(a, 'aggregate', 'wraps a model call billed on a descendant span');
+      else markSkipped(a, 'duplicate', 'the call is billed on a descendant span that has its usage');
+    }
   }
   // 2, the other half: a call without usage under a billed call.
   for (const e of entries) {
     if (!isCallWithoutUsage(e)) continue;
-    for (const a of ancestorsOf(e)) {
+    let a = parentOf(e);
+    for (let steps = limit; a !== undefined && a !== e && steps > 0; steps--) {
       if (a.call) {
         markSkipped(e, 'duplicate', `the call is billed on ancestor span ${a.span.spanId}`);
         break;
       }
+      a = parentOf(a);
     }
   }
   // 3: one provider response seen twice (siblings from two instrumentations).
-  const byResponse = new Map<string, DetectedSpan>();
+  let byResponse: Map<string, DetectedSpan> | undefined;
   for (const e of entries) {
     const id = e.call?.responseId;
     if (id === undefined) continue;
     const key = `${e.call!.provider.fenra}/${id}`;
+    byResponse ??= new Map();
     const prev = byResponse.get(key);
     if (!prev) {
       byResponse.set(key, e);

@@ -106,15 +106,17 @@ const CALL_REASONS: ReadonlySet<SkipReason> = new Set([
  * trace; dedupe runs per trace.
  */
 export function toTransactions(spans: Iterable<SpanView>, options: ConversionOptions): ConversionResult {
-  const traces = new Map<string, DetectedSpan[]>();
-  const seen = new Set<string>();
+  const traces = new Map<string, TraceIndex>();
   const repeats: SkippedSpan[] = [];
   let count = 0;
   for (const span of spans) {
     count++;
-    // One span record delivered twice (an exporter retry) is one span: bill it once.
-    const key = `${span.traceId}/${span.spanId}`;
-    if (seen.has(key)) {
+    let trace = traces.get(span.traceId);
+    if (trace === undefined) {
+      trace = { entries: [], byId: new Map(), root: undefined, roots: 0 };
+      traces.set(span.traceId, trace);
+    } else if (trace.byId.has(span.spanId)) {
+      // One span record delivered twice (an exporter retry) is one span: bill it once.
       repeats.push({
         traceId: span.traceId,
         spanId: span.spanId,
@@ -124,12 +126,13 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
       });
       continue;
     }
-    seen.add(key);
+    trace.byId.set(span.spanId, span);
+    if (span.parentSpanId === undefined) {
+      trace.root = span;
+      trace.roots++;
+    }
     const d = detectModelCall(span, options);
-    const entry: DetectedSpan = 'call' in d ? { span, call: d.call } : { span, skipped: d.skipped };
-    let list = traces.get(span.traceId);
-    if (!list) traces.set(span.traceId, (list = []));
-    list.push(entry);
+    trace.entries.push('call' in d ? { span, call: d.call } : { span, skipped: d.skipped });
   }
   const result: ConversionResult = {
     transactions: [],
@@ -138,19 +141,9 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
     llmCalls: 0,
     unattributed: 0,
   };
-  for (const entries of traces.values()) {
+  for (const trace of traces.values()) {
+    const entries = trace.entries;
     dedupeTrace(entries);
-    const byId = new Map<string, SpanView>();
-    let root: SpanView | undefined;
-    let roots = 0;
-    for (const e of entries) {
-      byId.set(e.span.spanId, e.span);
-      if (e.span.parentSpanId === undefined) {
-        root = e.span;
-        roots++;
-      }
-    }
-    const trace: TraceIndex = { byId, root: roots === 1 ? root : undefined };
     for (const e of entries) {
       if (e.call) {
         result.llmCalls++;
@@ -169,31 +162,35 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
   return result;
 }
 
+/** One trace's spans, as `toTransactions` reads them. */
 interface TraceIndex {
-  byId: ReadonlyMap<string, SpanView>;
-  /** The trace's root span, when it has exactly one. */
+  entries: DetectedSpan[];
+  byId: Map<string, SpanView>;
+  /** A root span (no parent) and how many there are: only a single root is used. */
   root: SpanView | undefined;
+  roots: number;
 }
 
 /**
  * The span's ancestors, nearest first. When the chain breaks (a span between the call and the
- * root was dropped by a sampler or a Collector filter, or never arrived), the trace's root,
- * which usually carries the request's customer, is still consulted, last.
+ * root was dropped by a sampler or a Collector filter, or never arrived), the trace's single
+ * root, which usually carries the request's customer, is still consulted, last. A chain longer
+ * than the trace has spans is a cycle in the ids: the walk stops.
  */
 function layersFor(span: SpanView, trace: TraceIndex): AttributionLayers {
   const ancestors: Attributes[] = [];
-  const seen = new Set<string>([span.spanId]);
   let p = span.parentSpanId;
   let reachedRoot = p === undefined;
-  while (p !== undefined && !seen.has(p)) {
-    seen.add(p);
+  let rootSeen = false;
+  const root = trace.roots === 1 ? trace.root : undefined;
+  for (let steps = trace.byId.size; p !== undefined && steps > 0; steps--) {
     const a = trace.byId.get(p);
-    if (!a) break;
+    if (a === undefined || a === span) break;
     ancestors.push(a.attributes);
+    if (a === root) rootSeen = true;
     p = a.parentSpanId;
     if (p === undefined) reachedRoot = true;
   }
-  const root = trace.root;
-  if (!reachedRoot && root !== undefined && !seen.has(root.spanId)) ancestors.push(root.attributes);
+  if (!reachedRoot && root !== undefined && !rootSeen) ancestors.push(root.attributes);
   return { span: span.attributes, ancestors, resource: span.resource };
 }
