@@ -82,7 +82,14 @@ export const vercelAi: Dialect = {
       cacheWrite: countOf(a, CACHE_WRITE),
       reasoning: countOf(a, REASONING),
     };
-    const fromProvider = providerCounts(a);
+    // AI SDK 6+ reports complete, inclusive numbers with their parts; the provider's raw usage
+    // then only adds Anthropic's cache-write TTL split (1h writes cost more). Parsing it is
+    // the costliest step of a span, so it is skipped where it cannot change the result.
+    const beforeV6 = isBeforeV6(a);
+    const fromProvider =
+      beforeV6 || (attrString(a, 'ai.model.provider') ?? '').includes('anthropic')
+        ? providerCounts(a)
+        : undefined;
     if (fromProvider?.exact) {
       // The provider's own numbers are the truth; the SDK's fill what they lack.
       return normaliseUsage(mergeCounts(fromProvider.counts, sdk), SEMCONV_INCLUSIVE);
@@ -95,7 +102,7 @@ export const vercelAi: Dialect = {
       return normaliseUsage(counts, EXCLUSIVE_INPUT);
     }
     void provider;
-    return normaliseUsage(counts, isBeforeV6(a) ? v5Inclusivity(a) : SEMCONV_INCLUSIVE);
+    return normaliseUsage(counts, beforeV6 ? v5Inclusivity(a) : SEMCONV_INCLUSIVE);
   },
 };
 
