@@ -90,9 +90,12 @@ export async function startBuiltSidecar(
   env: Record<string, string> = {},
 ): Promise<{ proc: ChildProcess; url: string; logs: () => string }> {
   const cli = pathToFileURL(`${DIST}cli.js`).href;
+  // FENRA_BENCH_SIDECAR_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the sidecar.
+  const nodeArgs = (process.env['FENRA_BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       '--input-type=module',
       '-e',
       `const { main } = await import(${JSON.stringify(cli)}); process.exitCode = await main(process.argv.slice(1));`,
