@@ -85,74 +85,128 @@ function scalar(v: AttrValue | undefined): ContextValue | undefined {
   return undefined;
 }
 
-/** The first key (in key order) found on any layer (in layer order). */
-export function lookup(layers: AttributionLayers, keys: readonly string[]): ContextValue | undefined {
-  return lookupWith(layers, keys, firstHit(layers.resource, keys));
+/**
+ * The key lists of one configuration (customer keys, the fixed lists, the allow-list), indexed
+ * so that one pass over a layer's keys finds every list's answer on that layer: a key → the
+ * lists it belongs to and its rank in each. Attribute objects are large dictionaries and most
+ * probed keys are absent, so one walk over the keys present beats probing every listed key on
+ * every layer.
+ */
+interface ContextPlan {
+  /** key → (list << 8 | rank) for each list holding it. */
+  index: Map<string, number[]>;
+  lists: number;
+  /** The allow-listed keys, one single-key list each, from list ALLOWED onwards. */
+  allowed: readonly string[];
 }
 
-/** Where a key list first hits on a resource: the key's index and its value. */
-interface Hit {
-  index: number;
-  value: ContextValue | undefined;
+const CUSTOMER = 0;
+const ENVIRONMENT = 1;
+const USER = 2;
+const SESSION = 3;
+const FEATURE = 4;
+const ALLOWED = 5;
+const MAX_RANK = 255;
+
+const plans = new WeakMap<readonly string[], Map<readonly string[] | undefined, ContextPlan>>();
+
+function planFor(customerKeys: readonly string[], allowed: readonly string[] | undefined): ContextPlan {
+  let byAllowed = plans.get(customerKeys);
+  if (byAllowed === undefined) plans.set(customerKeys, (byAllowed = new Map()));
+  let plan = byAllowed.get(allowed);
+  if (plan === undefined) {
+    const lists: (readonly string[])[] = [
+      customerKeys,
+      ENVIRONMENT_KEYS,
+      USER_ID_KEYS,
+      SESSION_ID_KEYS,
+      FEATURE_KEYS,
+    ];
+    const allowedKeys = (allowed ?? []).filter((k) => !RESERVED.has(k));
+    for (const k of allowedKeys) lists.push([k]);
+    const index = new Map<string, number[]>();
+    lists.forEach((keys, list) => {
+      keys.slice(0, MAX_RANK).forEach((key, rank) => {
+        let at = index.get(key);
+        if (at === undefined) index.set(key, (at = []));
+        at.push((list << 8) | rank);
+      });
+    });
+    plan = { index, lists: lists.length, allowed: allowedKeys };
+    // Plans are per configuration: a handful per process (bounded anyway).
+    if (byAllowed.size < 64) byAllowed.set(allowed, plan);
+  }
+  return plan;
 }
-const NO_HIT: Hit = { index: -1, value: undefined };
+
+/** What one layer holds for a plan: each list's best (first valid) value and its rank. */
+interface LayerScan {
+  ranks: number[];
+  values: (ContextValue | undefined)[];
+  prefixed: Prefixed;
+}
+
+function scanLayer(a: Attributes, plan: ContextPlan): LayerScan {
+  const ranks = new Array<number>(plan.lists).fill(MAX_RANK + 1);
+  const values = new Array<ContextValue | undefined>(plan.lists);
+  let prefixed: Array<readonly [string, ContextValue]> | undefined;
+  const index = plan.index;
+  for (const key in a) {
+    const at = index.get(key);
+    if (at !== undefined) {
+      for (let i = 0; i < at.length; i++) {
+        const list = at[i]! >> 8;
+        const rank = at[i]! & 0xff;
+        if (rank >= ranks[list]!) continue;
+        const v = scalar(a[key]);
+        if (v === undefined) continue;
+        ranks[list] = rank;
+        values[list] = v;
+      }
+    }
+    // 'f' first: most keys fail here without a string compare.
+    if (key.charCodeAt(0) !== 102 || !key.startsWith(CONTEXT_PREFIX)) continue;
+    const name = key.slice(CONTEXT_PREFIX.length);
+    if (name === '' || name.length > MAX_KEY_LENGTH || RESERVED.has(name)) continue;
+    const v = scalar(a[key]);
+    if (v !== undefined) (prefixed ??= []).push([name, v]);
+  }
+  return { ranks, values, prefixed: prefixed ?? NONE };
+}
+
+/** Resource attributes never change: scanned once per resource and plan. */
+const resourceScans = new WeakMap<Attributes, Map<ContextPlan, LayerScan>>();
+
+function resourceScan(resource: Attributes, plan: ContextPlan): LayerScan {
+  let byPlan = resourceScans.get(resource);
+  if (byPlan === undefined) resourceScans.set(resource, (byPlan = new Map()));
+  let scan = byPlan.get(plan);
+  if (scan === undefined) {
+    scan = scanLayer(resource, plan);
+    if (byPlan.size < 64) byPlan.set(plan, scan);
+  }
+  return scan;
+}
 
 /**
- * `lookup` with the resource's answer known: keys after the resource's first hit cannot win
- * (an earlier key on any layer beats a later one), so they are not probed anywhere.
+ * Each list's answer across the layers, in the order attribution promises: the first key (in
+ * key order) found on any layer, the nearest layer first (span, ancestors nearest first,
+ * baggage, resource). Per layer that is its best rank; across layers, the lowest rank wins and
+ * a tie goes to the nearer layer.
  */
-function lookupWith(layers: AttributionLayers, keys: readonly string[], res: Hit): ContextValue | undefined {
-  const { span, ancestors, baggage } = layers;
-  const last = res.index >= 0 ? res.index : keys.length - 1;
-  for (let i = 0; i <= last; i++) {
-    const key = keys[i]!;
-    let v = scalar(span[key]);
-    if (v !== undefined) return v;
-    for (let j = 0; j < ancestors.length; j++) {
-      v = scalar(ancestors[j]![key]);
-      if (v !== undefined) return v;
-    }
-    if (baggage) {
-      v = scalar(baggage[key]);
-      if (v !== undefined) return v;
+function resolveLists(scans: readonly LayerScan[], lists: number): (ContextValue | undefined)[] {
+  const out = new Array<ContextValue | undefined>(lists);
+  for (let list = 0; list < lists; list++) {
+    let best = MAX_RANK + 1;
+    for (let l = 0; l < scans.length; l++) {
+      const r = scans[l]!.ranks[list]!;
+      if (r < best) {
+        best = r;
+        out[list] = scans[l]!.values[list];
+      }
     }
   }
-  return res.value;
-}
-
-function firstHit(resource: Attributes, keys: readonly string[]): Hit {
-  for (let i = 0; i < keys.length; i++) {
-    const value = scalar(resource[keys[i]!]);
-    if (value !== undefined) return { index: i, value };
-  }
-  return NO_HIT;
-}
-
-/** Resource attributes never change: what each key list finds there is read once per resource. */
-interface ResourceInfo {
-  prefixed: Prefixed;
-  hits: Map<readonly string[], Hit>;
-  service: ContextValue | undefined;
-}
-const resourceInfos = new WeakMap<Attributes, ResourceInfo>();
-
-function resourceInfo(resource: Attributes): ResourceInfo {
-  let info = resourceInfos.get(resource);
-  if (info === undefined) {
-    info = { prefixed: prefixedOf(resource), hits: new Map(), service: scalar(resource['service.name']) };
-    resourceInfos.set(resource, info);
-  }
-  return info;
-}
-
-function resourceHit(resource: Attributes, keys: readonly string[], info = resourceInfo(resource)): Hit {
-  let hit = info.hits.get(keys);
-  if (hit === undefined) {
-    hit = firstHit(resource, keys);
-    // Key lists here are the module's constants and the configured customer keys.
-    if (info.hits.size < 16) info.hits.set(keys, hit);
-  }
-  return hit;
+  return out;
 }
 
 export interface ResolvedContext {
@@ -180,64 +234,43 @@ const RESERVED = new Set([
 type Prefixed = ReadonlyArray<readonly [string, ContextValue]>;
 const NONE: Prefixed = [];
 
-function prefixedOf(a: Attributes): Prefixed {
-  let found: Array<readonly [string, ContextValue]> | undefined;
-  for (const key in a) {
-    // 'f' first: most keys fail here without a string compare.
-    if (key.charCodeAt(0) !== 102 || !key.startsWith(CONTEXT_PREFIX)) continue;
-    const name = key.slice(CONTEXT_PREFIX.length);
-    if (name === '' || name.length > MAX_KEY_LENGTH || RESERVED.has(name)) continue;
-    const v = scalar(a[key]);
-    if (v !== undefined) (found ??= []).push([name, v]);
-  }
-  return found ?? NONE;
-}
-
-function collectPrefixed(
-  layers: AttributionLayers,
-  fromResource: Prefixed,
-  out: Record<string, ContextValue>,
-): void {
-  // Farthest first, so nearer layers overwrite.
-  for (const [k, v] of fromResource) out[k] = v;
-  if (layers.baggage) for (const [k, v] of prefixedOf(layers.baggage)) out[k] = v;
-  for (let i = layers.ancestors.length - 1; i >= 0; i--) {
-    for (const [k, v] of prefixedOf(layers.ancestors[i]!)) out[k] = v;
-  }
-  for (const [k, v] of prefixedOf(layers.span)) out[k] = v;
-}
-
 /** Resolves the billable customer and the context dimensions of one call. */
 export function resolveContext(
   call: ModelCall,
   layers: AttributionLayers,
   options: ContextOptions = {},
 ): ResolvedContext {
-  const res = resourceInfo(layers.resource);
-  const customerKeys = options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS;
-  const found = lookupWith(layers, customerKeys, resourceHit(layers.resource, customerKeys, res));
-  const customer = found !== undefined ? String(found) : options.defaultCustomerId;
+  const plan = planFor(options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS, options.contextKeys);
+  // Layers nearest first: the span, its ancestors, baggage, the resource.
+  const scans: LayerScan[] = [scanLayer(layers.span, plan)];
+  for (let i = 0; i < layers.ancestors.length; i++) scans.push(scanLayer(layers.ancestors[i]!, plan));
+  if (layers.baggage) scans.push(scanLayer(layers.baggage, plan));
+  const res = resourceScan(layers.resource, plan);
+  scans.push(res);
+  const found = resolveLists(scans, plan.lists);
+
   const ctx: Record<string, ContextValue> = {};
-  collectPrefixed(layers, res.prefixed, ctx);
-  if (options.contextKeys) {
-    for (const key of options.contextKeys) {
-      const v = lookup(layers, [key]);
-      if (v !== undefined && !RESERVED.has(key)) ctx[key] = v;
-    }
+  // fenra.context.* attributes, farthest first, so nearer layers overwrite.
+  for (let l = scans.length - 1; l >= 0; l--) for (const [k, v] of scans[l]!.prefixed) ctx[k] = v;
+  for (let i = 0; i < plan.allowed.length; i++) {
+    const v = found[ALLOWED + i];
+    if (v !== undefined) ctx[plan.allowed[i]!] = v;
   }
-  ctx['billable_customer_id'] = customer ?? UNATTRIBUTED;
-  const env = lookupWith(layers, ENVIRONMENT_KEYS, resourceHit(layers.resource, ENVIRONMENT_KEYS, res));
+  const customer = found[CUSTOMER];
+  ctx['billable_customer_id'] =
+    customer !== undefined ? String(customer) : (options.defaultCustomerId ?? UNATTRIBUTED);
+  const env = found[ENVIRONMENT];
   if (env !== undefined) ctx['environment'] = String(env);
-  const service = res.service ?? scalar(layers.span['service.name']);
+  const service = resourceService(layers.resource) ?? scalar(layers.span['service.name']);
   if (service !== undefined) ctx['service'] = String(service);
   ctx['trace_id'] = call.span.traceId;
   ctx['span_id'] = call.span.spanId;
   ctx['operation'] = call.operation;
-  const user = lookupWith(layers, USER_ID_KEYS, resourceHit(layers.resource, USER_ID_KEYS, res));
+  const user = found[USER];
   if (user !== undefined) ctx['user_id'] = String(user);
-  const session = lookupWith(layers, SESSION_ID_KEYS, resourceHit(layers.resource, SESSION_ID_KEYS, res));
+  const session = found[SESSION];
   if (session !== undefined) ctx['session_id'] = String(session);
-  const feature = lookupWith(layers, FEATURE_KEYS, resourceHit(layers.resource, FEATURE_KEYS, res));
+  const feature = found[FEATURE];
   if (feature !== undefined) ctx['feature'] = String(feature);
   if (call.responseId !== undefined) ctx['request_id'] = call.responseId;
   const p = call.provider;
@@ -256,6 +289,13 @@ export function resolveContext(
   if (call.usage?.anomalies) ctx['usage_corrected'] = call.usage.anomalies.join(',');
   return {
     context: ctx as ResolvedContext['context'],
-    attributed: found !== undefined || options.defaultCustomerId !== undefined,
+    attributed: customer !== undefined || options.defaultCustomerId !== undefined,
   };
+}
+
+const services = new WeakMap<Attributes, { v: ContextValue | undefined }>();
+function resourceService(resource: Attributes): ContextValue | undefined {
+  let s = services.get(resource);
+  if (s === undefined) services.set(resource, (s = { v: scalar(resource['service.name']) }));
+  return s.v;
 }
