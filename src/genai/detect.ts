@@ -1,5 +1,7 @@
-import { attrString } from '../span/attributes.js';
 import type { Attributes, SpanView } from '../span/span-view.js';
+import type { AttributeScan } from './attribute-scan.js';
+import { hasIn, scanAttributes, textIn } from './attribute-scan.js';
+import { K } from './keys.js';
 import { StatusCode } from '../span/span-view.js';
 import { anthropicSdk } from './dialects/anthropic-sdk.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -84,13 +86,8 @@ function skip(span: SpanView, reason: SkippedSpan['reason'], detail: string): De
 }
 
 /** Service tier, which changes the price (batch, flex, priority). */
-function readTier(span: SpanView): string | undefined {
-  const t =
-    attrString(span.attributes, 'openai.response.service_tier') ??
-    attrString(span.attributes, 'gen_ai.openai.response.service_tier') ??
-    attrString(span.attributes, 'openai.request.service_tier') ??
-    attrString(span.attributes, 'gen_ai.openai.request.service_tier') ??
-    attrString(span.attributes, 'gen_ai.request.service_tier');
+function readTier(a: AttributeScan): string | undefined {
+  const t = textIn(a, K.serviceTier);
   if (t === undefined) return undefined;
   const v = t.toLowerCase();
   // `default`/`auto`/`standard`/`scale` are the standard price.
@@ -105,8 +102,8 @@ const ESTIMATED_INVOKE_MODEL = /^(?:[a-z]{2,4}(?:-gov)?\.|global\.)?(?:cohere\.c
  * counts, so the OTel AWS SDK instrumentations (JS and Python) estimate them from the text length
  * (characters / 6). Billed, but marked as estimated.
  */
-function isEstimatedInvokeModel(span: SpanView, model: string): boolean {
-  const method = attrString(span.attributes, 'rpc.method') ?? span.name;
+function isEstimatedInvokeModel(span: SpanView, a: AttributeScan, model: string): boolean {
+  const method = textIn(a, K.rpcMethod) ?? span.name;
   return method.includes('InvokeModel') && ESTIMATED_INVOKE_MODEL.test(model.toLowerCase());
 }
 
@@ -116,18 +113,19 @@ function isEstimatedInvokeModel(span: SpanView, model: string): boolean {
  */
 export function detectModelCall(span: SpanView, options: DetectOptions = {}): Detection {
   if (!mayBeGenAi(span)) return skip(span, 'not_genai', 'no GenAI attributes');
+  const a = scanAttributes(span.attributes);
   let dialect: Dialect = semconv;
   for (const d of DIALECTS) {
-    if (d.claims(span)) {
+    if (d.claims(span, a)) {
       dialect = d;
       break;
     }
   }
-  const c = dialect.classify(span);
+  const c = dialect.classify(span, a);
   if (c.kind === 'skip') return skip(span, c.reason, c.detail);
 
-  const ids = readModelIds(span.attributes);
-  const provider = resolveProvider(span.attributes, ids.response ?? ids.request);
+  const ids = readModelIds(a);
+  const provider = resolveProvider(a, ids.response ?? ids.request);
   let model = chooseModel(ids, provider.canonical, options.azureDeployments);
   const rawProvider = provider.raw?.toLowerCase();
   if (
@@ -136,9 +134,9 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
   ) {
     model = stripGatewayVendor(model);
   }
-  const usage = dialect.usage(span, provider);
+  const usage = dialect.usage(span, a, provider);
   if (usage === undefined) {
-    if (span.status.code === StatusCode.ERROR || span.attributes['error.type'] !== undefined) {
+    if (span.status.code === StatusCode.ERROR || hasIn(a, K.errorType)) {
       return skip(span, 'failed_no_usage', 'the call failed and reported no usage');
     }
     return skip(
@@ -148,7 +146,7 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
     );
   }
   if (model === undefined) return skip(span, 'missing_model', 'model call with usage but no model id');
-  if (provider.fenra === 'bedrock' && isEstimatedInvokeModel(span, model)) usage.estimated = true;
+  if (provider.fenra === 'bedrock' && isEstimatedInvokeModel(span, a, model)) usage.estimated = true;
   return {
     call: {
       span,
@@ -158,10 +156,10 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
       model,
       requestModel: ids.request,
       responseModel: ids.response,
-      modelTier: readTier(span),
+      modelTier: readTier(a),
       usage,
-      responseId: attrString(span.attributes, 'gen_ai.response.id'),
-      region: readRegion(span.attributes, span.resource, ids.response ?? ids.request),
+      responseId: textIn(a, K.responseId),
+      region: readRegion(a, span.resource, ids.response ?? ids.request),
     },
   };
 }

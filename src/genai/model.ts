@@ -1,5 +1,8 @@
 import { firstString } from '../span/attributes.js';
 import type { Attributes } from '../span/span-view.js';
+import type { AttributeScan } from './attribute-scan.js';
+import { keyList, textIn } from './attribute-scan.js';
+import { K } from './keys.js';
 
 /** Where instrumentations put the model the provider answered with. */
 const RESPONSE_MODEL_KEYS = [
@@ -25,11 +28,11 @@ export interface ModelIds {
   response: string | undefined;
 }
 
-export function readModelIds(attrs: Attributes): ModelIds {
-  return {
-    request: firstString(attrs, REQUEST_MODEL_KEYS),
-    response: firstString(attrs, RESPONSE_MODEL_KEYS),
-  };
+const REQUEST_MODEL = keyList(REQUEST_MODEL_KEYS);
+const RESPONSE_MODEL = keyList(RESPONSE_MODEL_KEYS);
+
+export function readModelIds(a: AttributeScan): ModelIds {
+  return { request: textIn(a, REQUEST_MODEL), response: textIn(a, RESPONSE_MODEL) };
 }
 
 /**
@@ -76,13 +79,13 @@ export function normaliseModelId(model: string | undefined): string | undefined 
 
 /** Region for region-dependent prices: `cloud.region`, `aws.region`, or the region in a Bedrock ARN. */
 export function readRegion(
-  attrs: Attributes,
+  a: AttributeScan,
   resource: Attributes,
   model: string | undefined,
 ): string | undefined {
   const fromArn = model?.startsWith('arn:aws:bedrock:') ? model.split(':')[3] : undefined;
   return (
-    firstString(attrs, ['cloud.region', 'aws.region']) ??
+    textIn(a, K.region) ??
     (fromArn !== undefined && fromArn !== '' ? fromArn : undefined) ??
     firstString(resource, ['cloud.region'])
   );

@@ -1,5 +1,6 @@
-import { attrString } from '../span/attributes.js';
-import type { Attributes } from '../span/span-view.js';
+import type { AttributeScan } from './attribute-scan.js';
+import { keyList, textIn } from './attribute-scan.js';
+import { K } from './keys.js';
 import type { FenraProvider, ResolvedProvider } from './types.js';
 
 /**
@@ -194,17 +195,18 @@ function hostOf(host: string): string | undefined {
 }
 
 const PROVIDER_KEYS = ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'ai.model.provider'] as const;
+const PROVIDER_LISTS = PROVIDER_KEYS.map((k) => keyList([k]));
 
 /**
  * Resolves the provider of a model call. Order: `gen_ai.provider.name`, `gen_ai.system`,
  * OpenInference `llm.provider` (+ `llm.system`), the AI SDK's `ai.model.provider`, then
  * `server.address`, then the model id's shape. `openai` with an Azure host is Azure.
  */
-export function resolveProvider(attrs: Attributes, model: string | undefined): ResolvedProvider {
+export function resolveProvider(a: AttributeScan, model: string | undefined): ResolvedProvider {
   let raw: string | undefined;
   let canonical: string | undefined;
-  for (const key of PROVIDER_KEYS) {
-    const value = attrString(attrs, key);
+  for (const list of PROVIDER_LISTS) {
+    const value = textIn(a, list);
     if (value === undefined) continue;
     raw ??= value;
     canonical = canonicalProvider(value);
@@ -215,10 +217,10 @@ export function resolveProvider(attrs: Attributes, model: string | undefined): R
   }
   // OpenInference: llm.provider is the host (aws, google), llm.system the family.
   if (canonical === 'gcp.gen_ai') {
-    const system = attrString(attrs, 'llm.system')?.toLowerCase();
+    const system = textIn(a, K.llmSystem)?.toLowerCase();
     if (system === 'vertexai') canonical = 'gcp.vertex_ai';
   }
-  const host = fromHost(attrString(attrs, 'server.address'));
+  const host = fromHost(textIn(a, K.serverAddress));
   if (canonical === undefined || (canonical === 'openai' && host === 'azure.ai.openai')) {
     canonical = host ?? canonical;
   }

@@ -1,5 +1,5 @@
-import { attrJsonObject, toNumber } from '../span/attributes.js';
-import type { Attributes } from '../span/span-view.js';
+import type { AttributeScan, KeyList } from './attribute-scan.js';
+import { countIn, jsonIn, keyList } from './attribute-scan.js';
 import type { Usage } from './types.js';
 
 /**
@@ -103,31 +103,38 @@ export const KEYS = {
   videoIn: ['gen_ai.usage.video.input_tokens'],
 } as const satisfies Record<string, readonly string[]>;
 
-/** A token count: finite and ≥ 0 (older Semantic Kernel writes -1 for "unknown"). */
-export function countOf(attrs: Attributes, keys: readonly string[]): number | undefined {
-  for (let i = 0; i < keys.length; i++) {
-    const n = toNumber(attrs[keys[i]!]);
-    if (n !== undefined && n >= 0) return n;
-  }
-  return undefined;
+type UsageField = keyof typeof KEYS;
+
+/** The usage key lists, registered for attribute scans. */
+export const USAGE_KEYS = Object.fromEntries(
+  (Object.keys(KEYS) as UsageField[]).map((f) => [f, keyList(KEYS[f])]),
+) as Record<UsageField, KeyList>;
+
+/** True when any input/output/total token count is on the span. */
+export function hasTokenCounts(a: AttributeScan): boolean {
+  return (
+    countIn(a, USAGE_KEYS.input) !== undefined ||
+    countIn(a, USAGE_KEYS.output) !== undefined ||
+    countIn(a, USAGE_KEYS.total) !== undefined
+  );
 }
 
 /** Reads every generic usage key family. */
-export function readGenericCounts(attrs: Attributes): RawCounts {
+export function readGenericCounts(a: AttributeScan): RawCounts {
   return {
-    input: countOf(attrs, KEYS.input),
-    output: countOf(attrs, KEYS.output),
-    total: countOf(attrs, KEYS.total),
-    cacheRead: countOf(attrs, KEYS.cacheRead),
-    cacheWrite: countOf(attrs, KEYS.cacheWrite),
-    cacheWrite5m: countOf(attrs, KEYS.cacheWrite5m),
-    cacheWrite1h: countOf(attrs, KEYS.cacheWrite1h),
-    reasoning: countOf(attrs, KEYS.reasoning),
-    audioIn: countOf(attrs, KEYS.audioIn),
-    audioOut: countOf(attrs, KEYS.audioOut),
-    imageIn: countOf(attrs, KEYS.imageIn),
-    imageOut: countOf(attrs, KEYS.imageOut),
-    videoIn: countOf(attrs, KEYS.videoIn),
+    input: countIn(a, USAGE_KEYS.input),
+    output: countIn(a, USAGE_KEYS.output),
+    total: countIn(a, USAGE_KEYS.total),
+    cacheRead: countIn(a, USAGE_KEYS.cacheRead),
+    cacheWrite: countIn(a, USAGE_KEYS.cacheWrite),
+    cacheWrite5m: countIn(a, USAGE_KEYS.cacheWrite5m),
+    cacheWrite1h: countIn(a, USAGE_KEYS.cacheWrite1h),
+    reasoning: countIn(a, USAGE_KEYS.reasoning),
+    audioIn: countIn(a, USAGE_KEYS.audioIn),
+    audioOut: countIn(a, USAGE_KEYS.audioOut),
+    imageIn: countIn(a, USAGE_KEYS.imageIn),
+    imageOut: countIn(a, USAGE_KEYS.imageOut),
+    videoIn: countIn(a, USAGE_KEYS.videoIn),
   };
 }
 
@@ -195,8 +202,8 @@ export function countsFromProviderUsage(u: Record<string, unknown>): RawCounts {
 }
 
 /** Parses a JSON usage attribute (e.g. Logfire `gen_ai.usage.raw`). */
-export function countsFromJsonAttr(attrs: Attributes, key: string): RawCounts | undefined {
-  const u = attrJsonObject(attrs, key);
+export function countsFromJsonAttr(a: AttributeScan, list: KeyList): RawCounts | undefined {
+  const u = jsonIn(a, list);
   return u ? countsFromProviderUsage(u) : undefined;
 }
 

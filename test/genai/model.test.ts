@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { scanAttributes } from '../../src/genai/attribute-scan.js';
 import { chooseModel, normaliseModelId, readRegion } from '../../src/genai/model.js';
 
 describe('normaliseModelId', () => {
@@ -51,8 +52,10 @@ describe('chooseModel', () => {
 
 describe('readRegion', () => {
   it('reads cloud.region, then the ARN, then the resource', () => {
-    expect(readRegion({ 'cloud.region': 'eu-west-1' }, {}, undefined)).toBe('eu-west-1');
-    expect(readRegion({}, {}, 'arn:aws:bedrock:us-west-2:1:inference-profile/us.x')).toBe('us-west-2');
-    expect(readRegion({}, { 'cloud.region': 'ap-south-1' }, 'x')).toBe('ap-south-1');
+    expect(readRegion(scanAttributes({ 'cloud.region': 'eu-west-1' }), {}, undefined)).toBe('eu-west-1');
+    expect(readRegion(scanAttributes({}), {}, 'arn:aws:bedrock:us-west-2:1:inference-profile/us.x')).toBe(
+      'us-west-2',
+    );
+    expect(readRegion(scanAttributes({}), { 'cloud.region': 'ap-south-1' }, 'x')).toBe('ap-south-1');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { scanAttributes } from '../../src/genai/attribute-scan.js';
 import { canonicalProvider, resolveProvider } from '../../src/genai/provider.js';
 
 describe('canonicalProvider', () => {
@@ -76,12 +77,12 @@ describe('resolveProvider', () => {
     [{}, 'claude-3-haiku-20240307', 'anthropic', 'anthropic'],
     [{}, 'totally-unknown', 'custom', undefined],
   ] as const)('%j with %s → %s (%s)', (attrs, model, fenra, canonical) => {
-    const r = resolveProvider(attrs, model);
+    const r = resolveProvider(scanAttributes(attrs), model);
     expect(r.fenra).toBe(fenra);
     expect(r.canonical).toBe(canonical);
   });
 
   it('keeps the original spelling for context', () => {
-    expect(resolveProvider({ 'gen_ai.system': 'groq' }, 'llama-3.3-70b').raw).toBe('groq');
+    expect(resolveProvider(scanAttributes({ 'gen_ai.system': 'groq' }), 'llama-3.3-70b').raw).toBe('groq');
   });
 });

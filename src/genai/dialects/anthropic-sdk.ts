@@ -1,4 +1,5 @@
-import { attrString } from '../../span/attributes.js';
+import { textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import { normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv } from './semconv.js';
@@ -10,6 +11,6 @@ import { classifySemconv } from './semconv.js';
 export const anthropicSdk: Dialect = {
   id: 'anthropic-sdk',
   claims: (span) => span.scope.name.startsWith('com.anthropic'),
-  classify: (span) => classifySemconv(span, attrString(span.attributes, 'gen_ai.operation.name')),
-  usage: (span) => normaliseUsage(readGenericCounts(span.attributes), SEMCONV_INCLUSIVE),
+  classify: (span, a) => classifySemconv(span, a, textIn(a, K.operationName)),
+  usage: (_span, a) => normaliseUsage(readGenericCounts(a), SEMCONV_INCLUSIVE),
 };

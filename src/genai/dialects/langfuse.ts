@@ -1,4 +1,5 @@
-import { attrJsonObject, attrString } from '../../span/attributes.js';
+import { hasIn, jsonIn, textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import type { RawCounts } from '../usage.js';
 import {
   countsFromProviderUsage,
@@ -59,19 +60,19 @@ function countsFromUsageDetails(u: Record<string, unknown>): RawCounts {
 /** Langfuse SDK spans: `langfuse.observation.type` generation/embedding are model calls. */
 export const langfuse: Dialect = {
   id: 'langfuse',
-  claims: (span) => span.attributes['langfuse.observation.type'] !== undefined,
-  classify(span) {
-    const type = attrString(span.attributes, 'langfuse.observation.type')?.toLowerCase();
+  claims: (_span, a) => hasIn(a, K.langfuseType),
+  classify(_span, a) {
+    const type = textIn(a, K.langfuseType)?.toLowerCase();
     if (type === 'generation') return { kind: 'call', operation: 'chat' };
     if (type === 'embedding') return { kind: 'call', operation: 'embeddings' };
-    return span.attributes['langfuse.observation.usage_details'] !== undefined
+    return hasIn(a, K.langfuseUsageDetails)
       ? { kind: 'skip', reason: 'aggregate', detail: `Langfuse ${type} observation` }
       : { kind: 'skip', reason: 'not_genai', detail: `Langfuse ${type} observation` };
   },
-  usage(span) {
-    const details = attrJsonObject(span.attributes, 'langfuse.observation.usage_details');
+  usage(_span, a) {
+    const details = jsonIn(a, K.langfuseUsageDetails);
     const fromDetails = details ? countsFromUsageDetails(details) : undefined;
-    const generic = readGenericCounts(span.attributes);
+    const generic = readGenericCounts(a);
     return normaliseUsage(fromDetails ? mergeCounts(fromDetails, generic) : generic, SEMCONV_INCLUSIVE);
   },
 };

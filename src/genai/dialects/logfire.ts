@@ -1,19 +1,23 @@
-import { attrString } from '../../span/attributes.js';
 import type { SpanView } from '../../span/span-view.js';
+import type { AttributeScan } from '../attribute-scan.js';
+import { firstIn, hasIn, textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import {
   countsFromJsonAttr,
+  hasTokenCounts,
   mergeCounts,
   normaliseUsage,
   readGenericCounts,
   SEMCONV_INCLUSIVE,
 } from '../usage.js';
 import type { Dialect } from './dialect.js';
-import { classifySemconv, hasTokenCounts } from './semconv.js';
+import { classifySemconv } from './semconv.js';
 
-function isStreamingRequest(span: SpanView): boolean {
-  const a = span.attributes;
-  if (a['gen_ai.request.stream'] === true) return true;
-  const req = attrString(a, 'request_data');
+const isTrue = (v: unknown): true | undefined => (v === true ? true : undefined);
+
+function isStreamingRequest(a: AttributeScan): boolean {
+  if (firstIn(a, K.requestStream, isTrue)) return true;
+  const req = textIn(a, K.requestData);
   return req !== undefined && /"stream"\s*:\s*true/.test(req);
 }
 
@@ -25,29 +29,26 @@ function isStreamingRequest(span: SpanView): boolean {
  */
 export const logfire: Dialect = {
   id: 'logfire',
-  claims: (span) =>
-    span.attributes['logfire.msg'] !== undefined ||
-    span.attributes['logfire.span_type'] !== undefined ||
+  claims: (span: SpanView, a: AttributeScan) =>
+    hasIn(a, K.logfireMarkers) ||
     span.scope.name.startsWith('logfire') ||
     span.scope.name.startsWith('pydantic-ai'),
-  classify(span) {
-    const a = span.attributes;
+  classify(span, a) {
     if (span.name.startsWith('streaming response from') && hasTokenCounts(a)) {
-      return { kind: 'call', operation: attrString(a, 'gen_ai.operation.name') ?? 'chat' };
+      return { kind: 'call', operation: textIn(a, K.operationName) ?? 'chat' };
     }
-    if (!hasTokenCounts(a) && isStreamingRequest(span)) {
+    if (!hasTokenCounts(a) && isStreamingRequest(a)) {
       return {
         kind: 'skip',
         reason: 'aggregate',
         detail: 'streaming request: usage is on its response log span',
       };
     }
-    return classifySemconv(span, attrString(a, 'gen_ai.operation.name'));
+    return classifySemconv(span, a, textIn(a, K.operationName));
   },
-  usage(span) {
-    const generic = readGenericCounts(span.attributes);
+  usage(_span, a) {
     return normaliseUsage(
-      mergeCounts(generic, countsFromJsonAttr(span.attributes, 'gen_ai.usage.raw')),
+      mergeCounts(readGenericCounts(a), countsFromJsonAttr(a, K.usageRaw)),
       SEMCONV_INCLUSIVE,
     );
   },

@@ -1,4 +1,5 @@
-import { attrString } from '../../span/attributes.js';
+import { hasIn, textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import { normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
 
@@ -8,15 +9,14 @@ import type { Dialect } from './dialect.js';
  */
 export const openinference: Dialect = {
   id: 'openinference',
-  claims: (span) => span.attributes['openinference.span.kind'] !== undefined,
-  classify(span) {
-    const a = span.attributes;
-    const kind = attrString(a, 'openinference.span.kind')?.toUpperCase();
+  claims: (_span, a) => hasIn(a, K.openinferenceKind),
+  classify(_span, a) {
+    const kind = textIn(a, K.openinferenceKind)?.toUpperCase();
     if (kind === 'LLM') return { kind: 'call', operation: 'chat' };
     if (kind === 'EMBEDDING') return { kind: 'call', operation: 'embeddings' };
-    return a['llm.token_count.prompt'] !== undefined || a['llm.token_count.total'] !== undefined
+    return hasIn(a, K.openinferenceCounts)
       ? { kind: 'skip', reason: 'aggregate', detail: `OpenInference ${kind} span repeats model usage` }
       : { kind: 'skip', reason: 'not_genai', detail: `OpenInference ${kind} span` };
   },
-  usage: (span) => normaliseUsage(readGenericCounts(span.attributes), SEMCONV_INCLUSIVE),
+  usage: (_span, a) => normaliseUsage(readGenericCounts(a), SEMCONV_INCLUSIVE),
 };

@@ -1,7 +1,10 @@
-import { attrString } from '../../span/attributes.js';
+import { firstIn, textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import { normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv } from './semconv.js';
+
+const isOpenlit = (v: unknown): true | undefined => (v === 'openlit' ? true : undefined);
 
 /**
  * OpenLIT: semconv-like, but its Anthropic input EXCLUDES cache, and its `gen_ai.usage.cost`
@@ -9,13 +12,13 @@ import { classifySemconv } from './semconv.js';
  */
 export const openlit: Dialect = {
   id: 'openlit',
-  claims: (span) =>
-    span.attributes['telemetry.sdk.name'] === 'openlit' || span.scope.name.toLowerCase().includes('openlit'),
-  classify: (span) => classifySemconv(span, attrString(span.attributes, 'gen_ai.operation.name')),
-  usage(span, provider) {
+  claims: (span, a) =>
+    firstIn(a, K.telemetrySdkName, isOpenlit) === true || span.scope.name.toLowerCase().includes('openlit'),
+  classify: (span, a) => classifySemconv(span, a, textIn(a, K.operationName)),
+  usage(_span, a, provider) {
     const anthropic = provider.canonical === 'anthropic';
     return normaliseUsage(
-      readGenericCounts(span.attributes),
+      readGenericCounts(a),
       anthropic ? { inputIncludesCache: false, outputIncludesReasoning: true } : SEMCONV_INCLUSIVE,
     );
   },

@@ -1,5 +1,6 @@
-import { attrString } from '../../span/attributes.js';
 import type { SpanView } from '../../span/span-view.js';
+import { hasIn, textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import type { Inclusivity } from '../usage.js';
 import { normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
@@ -42,24 +43,21 @@ function foldsCache(version: string | undefined): boolean {
  */
 export const openllmetry: Dialect = {
   id: 'openllmetry',
-  claims(span) {
-    const a = span.attributes;
+  claims(span, a) {
     return (
       span.scope.name.startsWith('@traceloop/') ||
       PY_SCOPES.test(span.scope.name) ||
-      a['llm.request.type'] !== undefined ||
-      a['traceloop.span.kind'] !== undefined
+      hasIn(a, K.traceloopMarkers)
     );
   },
-  classify(span) {
-    const a = span.attributes;
-    const kind = attrString(a, 'traceloop.span.kind');
+  classify(span, a) {
+    const kind = textIn(a, K.traceloopSpanKind);
     if (kind !== undefined && kind !== 'llm') {
       return { kind: 'skip', reason: 'not_genai', detail: `traceloop ${kind} span` };
     }
-    return classifySemconv(span, attrString(a, 'gen_ai.operation.name') ?? attrString(a, 'llm.request.type'));
+    return classifySemconv(span, a, textIn(a, K.operationName) ?? textIn(a, K.llmRequestType));
   },
-  usage(span, provider) {
-    return normaliseUsage(readGenericCounts(span.attributes), inclusivity(span.scope, provider.canonical));
+  usage(span, a, provider) {
+    return normaliseUsage(readGenericCounts(a), inclusivity(span.scope, provider.canonical));
   },
 };

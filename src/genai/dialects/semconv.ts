@@ -1,20 +1,15 @@
-import { attrString } from '../../span/attributes.js';
-import type { Attributes, SpanView } from '../../span/span-view.js';
+import type { SpanView } from '../../span/span-view.js';
+import type { AttributeScan } from '../attribute-scan.js';
+import { textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import { classifyOperation } from '../operation.js';
 import type { Inclusivity } from '../usage.js';
-import { KEYS, countOf, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
+import { hasTokenCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { ResolvedProvider, Usage } from '../types.js';
 import type { Classification, Dialect } from './dialect.js';
 import { NOT_GENAI } from './dialect.js';
 
-/** True when any input/output/total token count is on the span. */
-export function hasTokenCounts(attrs: Attributes): boolean {
-  return (
-    countOf(attrs, KEYS.input) !== undefined ||
-    countOf(attrs, KEYS.output) !== undefined ||
-    countOf(attrs, KEYS.total) !== undefined
-  );
-}
+export { hasTokenCounts };
 
 /**
  * The OTel GenAI semantic conventions classification (v1.26 → current), shared by the
@@ -22,8 +17,7 @@ export function hasTokenCounts(attrs: Attributes): boolean {
  * with no operation (js-contrib Bedrock InvokeModel), when it names a GenAI system and carries
  * a model or usage. Agent, workflow and tool operations are never model calls.
  */
-export function classifySemconv(span: SpanView, op: string | undefined): Classification {
-  const a = span.attributes;
+export function classifySemconv(span: SpanView, a: AttributeScan, op: string | undefined): Classification {
   if (op !== undefined) {
     const kind = classifyOperation(op);
     if (kind.billable) return { kind: 'call', operation: kind.operation };
@@ -37,8 +31,7 @@ export function classifySemconv(span: SpanView, op: string | undefined): Classif
       ? { kind: 'call', operation: op.toLowerCase() }
       : { kind: 'skip', reason: 'not_genai', detail: `operation '${op}' is not a known model call` };
   }
-  const system = attrString(a, 'gen_ai.provider.name') ?? attrString(a, 'gen_ai.system');
-  if (system === undefined) return NOT_GENAI;
+  if (textIn(a, K.providerOrSystem) === undefined) return NOT_GENAI;
   if (/^(?:agent run|invoke_agent|invoke_workflow)/.test(span.name)) {
     return hasTokenCounts(a)
       ? { kind: 'skip', reason: 'aggregate', detail: 'agent span repeats its model calls' }
@@ -48,30 +41,26 @@ export function classifySemconv(span: SpanView, op: string | undefined): Classif
   return NOT_GENAI;
 }
 
-function hasModel(a: Attributes): boolean {
-  return (
-    attrString(a, 'gen_ai.request.model') !== undefined ||
-    attrString(a, 'gen_ai.response.model') !== undefined
-  );
+function hasModel(a: AttributeScan): boolean {
+  return textIn(a, K.semconvModel) !== undefined;
 }
 
 /**
  * Semconv says input includes cache and output includes reasoning. Known exceptions:
  * Google ADK's `call_llm` (system `gcp.vertex.agent`) reports Gemini candidates only.
  */
-export function semconvInclusivity(span: SpanView): Inclusivity {
-  const system = attrString(span.attributes, 'gen_ai.system');
-  if (system === 'gcp.vertex.agent') return { inputIncludesCache: true, outputIncludesReasoning: false };
+export function semconvInclusivity(a: AttributeScan): Inclusivity {
+  if (textIn(a, K.system) === 'gcp.vertex.agent') {
+    return { inputIncludesCache: true, outputIncludesReasoning: false };
+  }
   return SEMCONV_INCLUSIVE;
 }
 
 export const semconv: Dialect = {
   id: 'semconv',
   claims: () => true,
-  classify(span) {
-    return classifySemconv(span, attrString(span.attributes, 'gen_ai.operation.name'));
-  },
-  usage(span: SpanView, _provider: ResolvedProvider): Usage | undefined {
-    return normaliseUsage(readGenericCounts(span.attributes), semconvInclusivity(span));
+  classify: (span, a) => classifySemconv(span, a, textIn(a, K.operationName)),
+  usage(_span: SpanView, a: AttributeScan, _provider: ResolvedProvider): Usage | undefined {
+    return normaliseUsage(readGenericCounts(a), semconvInclusivity(a));
   },
 };

@@ -1,26 +1,30 @@
-import { attrJsonObject, attrString } from '../../span/attributes.js';
-import type { Attributes } from '../../span/span-view.js';
+import type { AttributeScan } from '../attribute-scan.js';
+import { countIn, hasIn, jsonIn, keyList, textIn } from '../attribute-scan.js';
+import { K } from '../keys.js';
 import type { Inclusivity, RawCounts } from '../usage.js';
-import {
-  countOf,
-  countsFromProviderUsage,
-  mergeCounts,
-  normaliseUsage,
-  SEMCONV_INCLUSIVE,
-} from '../usage.js';
+import { countsFromProviderUsage, mergeCounts, normaliseUsage, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
 
-const INPUT = [
+const INPUT = keyList([
   'ai.usage.inputTokens',
   'ai.usage.promptTokens',
   'ai.usage.tokens',
   'gen_ai.usage.input_tokens',
-];
-const OUTPUT = ['ai.usage.outputTokens', 'ai.usage.completionTokens', 'gen_ai.usage.output_tokens'];
-const TOTAL = ['ai.usage.totalTokens'];
-const CACHE_READ = ['ai.usage.cachedInputTokens', 'ai.usage.inputTokenDetails.cacheReadTokens'];
-const CACHE_WRITE = ['ai.usage.inputTokenDetails.cacheWriteTokens'];
-const REASONING = ['ai.usage.reasoningTokens', 'ai.usage.outputTokenDetails.reasoningTokens'];
+]);
+const OUTPUT = keyList(['ai.usage.outputTokens', 'ai.usage.completionTokens', 'gen_ai.usage.output_tokens']);
+const TOTAL = keyList(['ai.usage.totalTokens']);
+const CACHE_READ = keyList(['ai.usage.cachedInputTokens', 'ai.usage.inputTokenDetails.cacheReadTokens']);
+const CACHE_WRITE = keyList(['ai.usage.inputTokenDetails.cacheWriteTokens']);
+const REASONING = keyList(['ai.usage.reasoningTokens', 'ai.usage.outputTokenDetails.reasoningTokens']);
+const NO_CACHE = keyList(['ai.usage.inputTokenDetails.noCacheTokens']);
+/** Attributes only AI SDK 6 and later write (usage details of LanguageModelV3). */
+const V6_DETAILS = keyList([
+  'ai.usage.inputTokenDetails.noCacheTokens',
+  'ai.usage.inputTokenDetails.cacheReadTokens',
+  'ai.usage.inputTokenDetails.cacheWriteTokens',
+  'ai.usage.outputTokenDetails.textTokens',
+  'ai.usage.outputTokenDetails.reasoningTokens',
+]);
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -32,8 +36,8 @@ const num = (v: unknown): number | undefined =>
  * what the AI SDK's numbers mean (v5 Anthropic input excludes cache, v5 Google output excludes
  * thinking; v6+ include both).
  */
-function providerCounts(a: Attributes): { counts: RawCounts; exact: boolean } | undefined {
-  const meta = attrJsonObject(a, 'ai.response.providerMetadata');
+function providerCounts(a: AttributeScan): { counts: RawCounts; exact: boolean } | undefined {
+  const meta = jsonIn(a, K.aiProviderMetadata);
   if (!meta) return undefined;
   const anthropic = obj(meta['anthropic']);
   const anthropicUsage = obj(anthropic?.['usage']);
@@ -62,34 +66,30 @@ function providerCounts(a: Attributes): { counts: RawCounts; exact: boolean } | 
  */
 export const vercelAi: Dialect = {
   id: 'vercel-ai',
-  claims: (span) => span.attributes['ai.operationId'] !== undefined,
-  classify(span) {
-    const op = attrString(span.attributes, 'ai.operationId') ?? '';
+  claims: (_span, a) => hasIn(a, K.aiOperationId),
+  classify(_span, a) {
+    const op = textIn(a, K.aiOperationId) ?? '';
     if (op.endsWith('.doEmbed')) return { kind: 'call', operation: 'embeddings' };
     if (op.endsWith('.doGenerate') || op.endsWith('.doStream')) return { kind: 'call', operation: 'chat' };
-    const a = span.attributes;
-    return countOf(a, INPUT) !== undefined || countOf(a, OUTPUT) !== undefined
+    return countIn(a, INPUT) !== undefined || countIn(a, OUTPUT) !== undefined
       ? { kind: 'skip', reason: 'aggregate', detail: `${op} repeats the usage of its provider calls` }
       : { kind: 'skip', reason: 'not_genai', detail: `${op} is not a provider call` };
   },
-  usage(span, provider) {
-    const a = span.attributes;
+  usage(_span, a) {
     const sdk: RawCounts = {
-      input: countOf(a, INPUT),
-      output: countOf(a, OUTPUT),
-      total: countOf(a, TOTAL),
-      cacheRead: countOf(a, CACHE_READ),
-      cacheWrite: countOf(a, CACHE_WRITE),
-      reasoning: countOf(a, REASONING),
+      input: countIn(a, INPUT),
+      output: countIn(a, OUTPUT),
+      total: countIn(a, TOTAL),
+      cacheRead: countIn(a, CACHE_READ),
+      cacheWrite: countIn(a, CACHE_WRITE),
+      reasoning: countIn(a, REASONING),
     };
     // AI SDK 6+ reports complete, inclusive numbers with their parts; the provider's raw usage
     // then only adds Anthropic's cache-write TTL split (1h writes cost more). Parsing it is
     // the costliest step of a span, so it is skipped where it cannot change the result.
     const beforeV6 = isBeforeV6(a);
     const fromProvider =
-      beforeV6 || (attrString(a, 'ai.model.provider') ?? '').includes('anthropic')
-        ? providerCounts(a)
-        : undefined;
+      beforeV6 || (textIn(a, K.aiModelProvider) ?? '').includes('anthropic') ? providerCounts(a) : undefined;
     if (fromProvider?.exact) {
       // The provider's own numbers are the truth; the SDK's fill what they lack.
       return normaliseUsage(mergeCounts(fromProvider.counts, sdk), SEMCONV_INCLUSIVE);
@@ -97,37 +97,26 @@ export const vercelAi: Dialect = {
     const counts = mergeCounts(sdk, fromProvider?.counts);
     // Without the provider's raw usage: v7 legacy spans say so explicitly (noCacheTokens);
     // otherwise the numbers follow v6+ (inclusive), checked at run time by normaliseUsage.
-    const noCache = countOf(a, NO_CACHE);
+    const noCache = countIn(a, NO_CACHE);
     if (noCache !== undefined && counts.input !== undefined && noCache === counts.input) {
       return normaliseUsage(counts, EXCLUSIVE_INPUT);
     }
-    void provider;
     return normaliseUsage(counts, beforeV6 ? v5Inclusivity(a) : SEMCONV_INCLUSIVE);
   },
 };
 
-const NO_CACHE = ['ai.usage.inputTokenDetails.noCacheTokens'];
 const EXCLUSIVE_INPUT: Inclusivity = { inputIncludesCache: false, outputIncludesReasoning: true };
 const EXCLUSIVE_OUTPUT: Inclusivity = { inputIncludesCache: true, outputIncludesReasoning: false };
-/** Attributes only AI SDK 6 and later write (usage details of LanguageModelV3). */
-const V6_DETAILS = [
-  'ai.usage.inputTokenDetails.noCacheTokens',
-  'ai.usage.inputTokenDetails.cacheReadTokens',
-  'ai.usage.inputTokenDetails.cacheWriteTokens',
-  'ai.usage.outputTokenDetails.textTokens',
-  'ai.usage.outputTokenDetails.reasoningTokens',
-];
 
 /**
  * AI SDK 4 and 5 (no usage details, or a `user-agent` header of `ai/4.x`/`ai/5.x`): their
  * provider packages passed some providers' numbers through without the parts.
  */
-function isBeforeV6(a: Attributes): boolean {
-  const ua = attrString(a, 'ai.request.headers.user-agent');
+function isBeforeV6(a: AttributeScan): boolean {
+  const ua = textIn(a, K.aiUserAgent);
   const major = ua === undefined ? undefined : /(?:^|\s)ai\/(\d+)\./.exec(ua)?.[1];
   if (major !== undefined) return Number(major) < 6;
-  for (const k of V6_DETAILS) if (a[k] !== undefined) return false;
-  return true;
+  return !hasIn(a, V6_DETAILS);
 }
 
 /**
@@ -135,8 +124,8 @@ function isBeforeV6(a: Attributes): boolean {
  * Amazon Bedrock report input WITHOUT cache reads and writes; Google (Gemini, Vertex) reports
  * output WITHOUT thinking tokens; OpenAI-compatible ones include both.
  */
-function v5Inclusivity(a: Attributes): Inclusivity {
-  const p = (attrString(a, 'ai.model.provider') ?? '').toLowerCase();
+function v5Inclusivity(a: AttributeScan): Inclusivity {
+  const p = (textIn(a, K.aiModelProvider) ?? '').toLowerCase();
   if (p.includes('anthropic') || p.includes('bedrock')) return EXCLUSIVE_INPUT;
   if (p.startsWith('google') || p.startsWith('vertex')) return EXCLUSIVE_OUTPUT;
   return SEMCONV_INCLUSIVE;
