@@ -45,8 +45,22 @@ export function firstInProcess(key: string): boolean {
   return true;
 }
 
-/** Emits a process warning once per process per `cause` (default: the code). Never throws. */
+const DIAG_VISIBLE = Symbol.for('@fenra/otel.diag-prints-warnings');
+
+/**
+ * Says that OTel `diag` already prints warnings in this process (the register entry installs a
+ * console logger), so the same messages are not printed twice as process warnings.
+ */
+export function markDiagVisible(): void {
+  (globalThis as Record<symbol, unknown>)[DIAG_VISIBLE] = true;
+}
+
+/**
+ * Emits a process warning once per process per `cause` (default: the code), unless `diag`
+ * already prints warnings here. Never throws.
+ */
 export function warnProcessOnce(code: FenraWarningCode, message: string, cause: string = code): void {
+  if ((globalThis as Record<symbol, unknown>)[DIAG_VISIBLE] === true) return;
   if (!firstInProcess(`warning:${cause}`)) return;
   try {
     if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {

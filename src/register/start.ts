@@ -23,6 +23,7 @@ import {
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { markDiagVisible } from '../internal/process-warning.js';
 import { FenraSpanProcessor } from '../otel/span-processor.js';
 import { publishFlushHandle } from './flush.js';
 import { HandOverTracerProvider } from './hand-over-provider.js';
@@ -91,6 +92,8 @@ function setUpDiagLogger(level: string | undefined): void {
     logLevel: parsed ?? DiagLogLevel.WARN,
     suppressOverrideMessage: true,
   });
+  // Our warnings now print through diag: not again as process warnings.
+  if ((parsed ?? DiagLogLevel.WARN) >= DiagLogLevel.WARN) markDiagVisible();
   if (level !== undefined && parsed === undefined) log.warn(`OTEL_LOG_LEVEL: unknown level "${level}"`);
 }
 

@@ -196,6 +196,19 @@ describe('register entry from source (node --import tsx --import ./src/register/
     expect(ingest.requests).toHaveLength(0);
   });
 
+  it('without FENRA_API_KEY the app runs, nothing is sent, and the reason is printed once (not twice)', async () => {
+    const noKey = env();
+    delete noKey['FENRA_API_KEY'];
+    const r = await runNode([...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'], noKey);
+    expect(r.code).toBe(0);
+    expect(llm.calls).toHaveLength(2);
+    expect(ingest.requests).toHaveLength(0);
+    expect(r.stderr).toContain('FENRA_API_KEY');
+    // Printed by the register entry's diag logger; not repeated as a Node process warning.
+    expect(r.stderr.split('FENRA_API_KEY').length - 1).toBe(1);
+    expect(r.stderr).not.toContain('FenraOtelWarning');
+  });
+
   it('FENRA_DISABLED=true starts nothing: the app runs, nothing is sent', async () => {
     const r = await runNode(
       [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
