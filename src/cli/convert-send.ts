@@ -1,43 +1,47 @@
 import type { EnvSource } from '../config/env.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
-import type { BackfillOptions } from '../local/backfill.js';
+import type { BackfillOptions, InputState, TransactionSource } from '../local/backfill.js';
 import { backfill } from '../local/backfill.js';
 import type { CliStreams } from './convert.js';
 import { progressReporter } from './progress.js';
 
 /**
- * `convert --send`: delivers the converted transactions (to Fenra with FENRA_API_KEY, else to
- * the local sink), with progress on standard error. Exit code 0 when every transaction was
- * accepted, 1 otherwise.
+ * `convert --send`: delivers the transactions as the conversion produces them (to Fenra with
+ * FENRA_API_KEY, else to the local sink), with progress on standard error. Exit code 0 when
+ * every transaction was accepted, 1 otherwise.
  */
 export async function sendConverted(
-  transactions: readonly PricedTransaction[],
-  spansRead: number,
+  transactions: TransactionSource,
   o: {
     io: CliStreams;
     env: EnvSource;
     dataDir?: string | undefined;
+    /** How far the input has been read. */
+    input?: () => InputState;
     tty?: boolean;
     pipelineDeps?: BackfillOptions['pipelineDeps'];
   },
 ): Promise<number> {
   const err = o.io.stderr;
   if (o.env['FENRA_API_KEY']?.trim()) {
-    err.write(`fenra-otel convert: sending ${transactions.length} transaction(s) to Fenra\n`);
+    err.write(`fenra-otel convert: sending the transactions to Fenra as they are converted\n`);
   } else {
     err.write(
-      `fenra-otel convert: no FENRA_API_KEY: LOCAL MODE, writing ${transactions.length} transaction(s) to the local sink\n`,
+      `fenra-otel convert: no FENRA_API_KEY: LOCAL MODE, writing the transactions to the local sink\n`,
     );
   }
-  const progress = progressReporter(err, spansRead, o.tty === undefined ? {} : { tty: o.tty });
+  const progress = progressReporter(err, 0, o.tty === undefined ? {} : { tty: o.tty });
   const r = await backfill(transactions, {
     env: o.env,
     dataDir: o.dataDir,
     onProgress: (p) => progress.update(p),
+    ...(o.input ? { input: o.input } : {}),
     ...(o.pipelineDeps ? { pipelineDeps: o.pipelineDeps } : {}),
   });
-  progress.done(r);
-  if (r.stoppedBecause) err.write(`fenra-otel convert: stopped: ${r.stoppedBecause}\n`);
+  const spansRead = o.input?.().spansRead;
+  progress.done({ ...r, ...(spansRead === undefined ? {} : { spansRead }) });
+  if (r.stoppedBecause) {
+    err.write(`fenra-otel convert: stopped: ${r.stoppedBecause}; the rest of the input was not read\n`);
+  }
   err.write(
     `fenra-otel convert: ${r.sent} of ${r.total} transaction(s) ${r.mode === 'local' ? 'written to' : 'accepted by'} ${r.destination}` +
       (r.failed ? `, ${r.failed} refused` : '') +
@@ -45,5 +49,5 @@ export async function sendConverted(
       (r.mode === 'local' ? `; see them with 'fenra-otel report'` : '') +
       '\n',
   );
-  return r.sent === r.total ? 0 : 1;
+  return r.sent === r.total && r.stoppedBecause === undefined ? 0 : 1;
 }

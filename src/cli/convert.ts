@@ -1,8 +1,9 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseVerbArgs } from './args.js';
 import { readEnvConfig } from '../config/env.js';
 import type { PricedTransaction } from '../genai/priced-transaction.js';
-import type { ConversionResult } from '../genai/to-transactions.js';
 import { TraceStream } from '../genai/trace-stream.js';
 import { PriceBook } from '../pricing/price-book.js';
 import { spansFromOtlpJson } from '../span/from-otlp-json.js';
@@ -19,7 +20,8 @@ billed provider call:
   {"transaction": <Fenra wire body>, "price": {...}, "span": {"trace_id","span_id","name"}}
 A one-line summary goes to stderr. Nothing is sent anywhere, unless --send.
 JSON Lines are read as they stream (files larger than memory are fine); spans are
-grouped by trace (up to 100,000 held at once) so a call is attributed from its ancestors.
+grouped by trace (up to --hold-spans held at once) so a call is attributed from its
+ancestors.
 
 Options:
   --customer-id ID          billable customer for calls with no customer attribute
@@ -33,6 +35,8 @@ Options:
                             $FENRA_ENDPOINT) instead of printing them, with progress on
                             stderr; with no API key, write them to the local sink
   --data-dir DIR            the local sink's directory ($FENRA_DATA_DIR, default .fenra)
+  --hold-spans N            spans held while their traces complete (default 20000): past
+                            it the oldest traces are converted (and sent) first
   -h, --help                this help
 
 Exit status: 0 when all of the input was read; 1 when it could not be read, holds no
@@ -59,6 +63,7 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
       'azure-deployment': { type: 'string', multiple: true },
       send: { type: 'boolean' },
       'data-dir': { type: 'string' },
+      'hold-spans': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     io,
@@ -79,53 +84,97 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     azureDeployments[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
 
+  const holdText = values['hold-spans'];
+  const holdSpans = holdText === undefined ? undefined : Number(holdText);
+  if (holdSpans !== undefined && !(Number.isSafeInteger(holdSpans) && holdSpans > 0)) {
+    io.stderr.write(`fenra-otel convert: --hold-spans takes a positive integer, got '${holdText}'\n`);
+    return 2;
+  }
+
   const file = positionals[0]!;
   const env = io.env ?? process.env;
   const fromEnv = readEnvConfig(env).config;
-  const stream = new TraceStream({
-    pricer: new PriceBook(),
-    defaultCustomerId: values['customer-id'] ?? fromEnv.billableCustomerId,
-    customerIdKeys: values['customer-id-key'] ?? fromEnv.customerIdKeys,
-    contextKeys: values['context-key'],
-    azureDeployments,
-  });
+  const stream = new TraceStream(
+    {
+      pricer: new PriceBook(),
+      defaultCustomerId: values['customer-id'] ?? fromEnv.billableCustomerId,
+      customerIdKeys: values['customer-id-key'] ?? fromEnv.customerIdKeys,
+      contextKeys: values['context-key'],
+      azureDeployments,
+    },
+    holdSpans === undefined ? {} : { maxHeldSpans: holdSpans },
+  );
   const totals = new ConvertTotals();
   const problem = (text: string): void => {
     totals.problems++;
     if (totals.problems <= MAX_PROBLEMS_SHOWN) io.stderr.write(`fenra-otel convert: ${text}\n`);
   };
-  // With --send the transactions are kept for the back-fill; otherwise printed as they come.
-  const toSend: PricedTransaction[] = [];
-  const take = async (r: ConversionResult): Promise<void> => {
-    totals.add(r);
-    for (const t of r.transactions) {
-      if (values.send) toSend.push(t);
-      else await writeLine(io.stdout, transactionLine(t));
-    }
-  };
-
-  let traceDocuments = 0;
-  const progress: InputProgress = { bytesRead: 0, totalBytes: undefined };
-  try {
-    for await (const item of readOtlpJson(file, io.stdin ?? process.stdin, progress)) {
-      if ('error' in item) {
-        problem(item.error);
-        continue;
-      }
-      if (holdsTraceData(item.request)) traceDocuments++;
-      const r = spansFromOtlpJson(item.request);
-      for (const e of r.errors) problem(e);
-      const early = stream.add(r.spans);
-      if (early) await take(early);
-    }
-  } catch (e) {
+  const cannotRead = (e: unknown): number => {
     const err = e as NodeJS.ErrnoException;
     io.stderr.write(
       `fenra-otel convert: cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}\n`,
     );
     return 1;
+  };
+
+  // The transactions, in chunks, as the input is read and its traces are converted. A read
+  // error ends the chunks and is kept for the end (the back-fill must still shut down cleanly).
+  let traceDocuments = 0;
+  let spansRead = 0;
+  let readError: unknown;
+  const input: InputProgress = { bytesRead: 0, totalBytes: undefined };
+  async function* converted(): AsyncGenerator<PricedTransaction[]> {
+    try {
+      for await (const item of readOtlpJson(file, io.stdin ?? process.stdin, input)) {
+        if ('error' in item) {
+          problem(item.error);
+          continue;
+        }
+        if (holdsTraceData(item.request)) traceDocuments++;
+        const r = spansFromOtlpJson(item.request);
+        spansRead += r.spans.length;
+        for (const e of r.errors) problem(e);
+        const early = stream.add(r.spans);
+        if (early) {
+          totals.add(early);
+          yield early.transactions;
+        }
+      }
+    } catch (e) {
+      readError = e;
+      return;
+    }
+    const last = stream.end();
+    totals.add(last);
+    yield last.transactions;
   }
-  await take(stream.end());
+
+  let sent = 0;
+  if (values.send) {
+    // An unreadable file is said before anything is sent.
+    if (file !== '-') {
+      try {
+        await access(file, constants.R_OK);
+      } catch (e) {
+        return cannotRead(e);
+      }
+    }
+    const { sendConverted } = await import('./convert-send.js');
+    sent = await sendConverted(converted(), {
+      io,
+      env,
+      dataDir: values['data-dir'],
+      input: () => ({
+        spansRead,
+        fraction: input.totalBytes ? Math.min(1, input.bytesRead / input.totalBytes) : undefined,
+      }),
+    });
+  } else {
+    for await (const chunk of converted()) {
+      for (const t of chunk) await writeLine(io.stdout, transactionLine(t));
+    }
+  }
+  if (readError !== undefined) return cannotRead(readError);
   if (totals.problems > MAX_PROBLEMS_SHOWN) {
     io.stderr.write(`fenra-otel convert: … and ${totals.problems - MAX_PROBLEMS_SHOWN} more problems\n`);
   }
@@ -134,14 +183,9 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     io.stderr.write(`fenra-otel convert: ${file} holds no OTLP/JSON trace data (no resourceSpans)\n`);
     return 1;
   }
-  if (values.send) {
-    const { sendConverted } = await import('./convert-send.js');
-    const sent = await sendConverted(toSend, totals.spans, { io, env, dataDir: values['data-dir'] });
-    return sent !== 0 || totals.problems > 0 ? 1 : 0;
-  }
-  // Part of the input could not be read: what could be read was converted, and the exit status
-  // says the rest was not.
-  return totals.problems > 0 ? 1 : 0;
+  // Part of the input could not be read: what could be read was converted (and sent), and the
+  // exit status says the rest was not.
+  return sent !== 0 || totals.problems > 0 ? 1 : 0;
 }
 
 const MAX_PROBLEMS_SHOWN = 20;

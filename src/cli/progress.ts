@@ -20,30 +20,57 @@ function duration(ms: number): string {
     : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** One line of numbers: spans read, transactions sent of total, failures, rate and ETA. */
-export function progressText(p: BackfillProgress, spansRead: number): string {
+/** Share done: of the input while it is read (when its size is known), then of the transactions. */
+function doneFraction(p: BackfillProgress): number {
+  if (p.reading === true && p.inputFraction !== undefined) return p.inputFraction;
+  return p.total ? (p.sent + p.failed + p.dropped) / p.total : 1;
+}
+
+function rateAndEta(p: BackfillProgress): { rate: number; tail: string; short: string } {
   const done = p.sent + p.failed + p.dropped;
   const rate = p.elapsedMs > 0 ? (done * 1000) / p.elapsedMs : 0;
-  const eta = done >= p.total ? 0 : rate > 0 ? ((p.total - done) / rate) * 1000 : Infinity;
+  let eta: number;
+  if (p.reading === true) {
+    // The total is not known yet: the share of the input read tells the time left.
+    const f = p.inputFraction;
+    eta = f !== undefined && f > 0 ? (p.elapsedMs * (1 - f)) / f : Infinity;
+  } else eta = done >= p.total ? 0 : rate > 0 ? ((p.total - done) / rate) * 1000 : Infinity;
+  const finished = p.reading !== true && done >= p.total;
+  return {
+    rate,
+    tail: finished ? `took ${duration(p.elapsedMs)}` : `ETA ${duration(eta)}`,
+    short: finished ? duration(p.elapsedMs) : `ETA ${duration(eta)}`,
+  };
+}
+
+/** `sent/total`, with `+` while the input is still read (the total still grows). */
+function sentOfTotal(p: BackfillProgress): string {
+  return `${p.sent}/${p.total}${p.reading === true ? '+' : ''}`;
+}
+
+/** One line of numbers: spans read, transactions sent of total, failures, rate and ETA. */
+export function progressText(p: BackfillProgress, spansRead = p.spansRead ?? 0): string {
+  const { rate, tail } = rateAndEta(p);
+  const readShare =
+    p.reading === true && p.inputFraction !== undefined ? ` (${Math.floor(p.inputFraction * 100)}%)` : '';
   return (
-    `spans read ${spansRead} · transactions sent ${p.sent}/${p.total}` +
+    `spans read ${p.spansRead ?? spansRead}${readShare} · transactions sent ${sentOfTotal(p)}` +
     (p.failed ? ` · failed ${p.failed}` : '') +
     (p.dropped ? ` · dropped ${p.dropped}` : '') +
-    ` · ${rate.toFixed(rate < 10 ? 1 : 0)}/s · ${done >= p.total ? `took ${duration(p.elapsedMs)}` : `ETA ${duration(eta)}`}`
+    ` · ${rate.toFixed(rate < 10 ? 1 : 0)}/s · ${tail}`
   );
 }
 
 /** The same numbers in fewer characters, for narrow terminals (spans read last, or left out). */
 export function compactProgressText(p: BackfillProgress, spansRead?: number): string {
-  const done = p.sent + p.failed + p.dropped;
-  const rate = p.elapsedMs > 0 ? (done * 1000) / p.elapsedMs : 0;
-  const eta = done >= p.total ? 0 : rate > 0 ? ((p.total - done) / rate) * 1000 : Infinity;
+  const { rate, short } = rateAndEta(p);
+  const spans = p.spansRead ?? spansRead;
   return (
-    `sent ${p.sent}/${p.total}` +
+    `sent ${sentOfTotal(p)}` +
     (p.failed ? ` · failed ${p.failed}` : '') +
     (p.dropped ? ` · dropped ${p.dropped}` : '') +
-    ` · ${rate.toFixed(rate < 10 ? 1 : 0)}/s · ${done >= p.total ? duration(p.elapsedMs) : `ETA ${duration(eta)}`}` +
-    (spansRead === undefined ? '' : ` · spans ${spansRead}`)
+    ` · ${rate.toFixed(rate < 10 ? 1 : 0)}/s · ${short}` +
+    (spansRead === undefined || spans === undefined ? '' : ` · spans ${spans}`)
   );
 }
 
@@ -53,8 +80,7 @@ export function compactProgressText(p: BackfillProgress, spansRead?: number): st
  * percentage alone, then without the spans read, and at worst cut.
  */
 export function fitProgressLine(p: BackfillProgress, spansRead: number, columns: number): string {
-  const done = p.sent + p.failed + p.dropped;
-  const fraction = p.total ? done / p.total : 1;
+  const fraction = doneFraction(p);
   const max = Math.max(1, columns - 1); // the last column makes some terminals wrap
   const full = progressText(p, spansRead);
   const percent = `${String(Math.floor(Math.min(1, Math.max(0, fraction)) * 100)).padStart(3)}%`;

@@ -11,7 +11,7 @@ export interface TraceStreamLimits {
   rememberSpans: number;
 }
 
-const DEFAULT_LIMITS: TraceStreamLimits = { maxHeldSpans: 100_000, rememberSpans: 200_000 };
+const DEFAULT_LIMITS: TraceStreamLimits = { maxHeldSpans: 20_000, rememberSpans: 200_000 };
 
 interface HeldTrace {
   spans: SpanView[];
@@ -22,7 +22,7 @@ interface HeldTrace {
 /**
  * `toTransactions` over a stream of spans in bounded memory (back-fills of files larger than
  * memory). Spans are grouped by trace and converted when the stream ends, or, past
- * `maxHeldSpans`, the oldest traces first, those whose root has arrived before the others.
+ * `maxHeldSpans` (20,000 by default), the oldest traces first, those whose root has arrived before the others.
  * An input that fits the bound converts exactly as `toTransactions` on all of it. Pure.
  */
 export class TraceStream {

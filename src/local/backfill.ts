@@ -6,11 +6,13 @@ import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import { defaultDataDir, LocalSink } from './sink.js';
 
 /**
- * Back-fill (`convert --send`): delivers already converted transactions, reporting progress.
- * With an API key they go to Fenra through the shared delivery pipeline (batching, retries,
- * 207/400 handling, bounded queue fed as fast as it drains); without one, to the local sink.
+ * Back-fill (`convert --send`): delivers converted transactions as the conversion produces them,
+ * reporting progress. With an API key they go to Fenra through the shared delivery pipeline
+ * (batching, retries, 207/400 handling, bounded queue fed as fast as it drains: the input is
+ * read no faster than Fenra takes it); without one, to the local sink.
  */
 export interface BackfillProgress {
+  /** Transactions produced so far (the final count once the input has been read). */
   total: number;
   /** Accepted by Fenra, or written to the local sink. */
   sent: number;
@@ -19,6 +21,12 @@ export interface BackfillProgress {
   /** Never delivered (retries exhausted at the end, shutdown). */
   dropped: number;
   elapsedMs: number;
+  /** The input is still being read: `total` still grows. */
+  reading?: boolean;
+  /** Spans read so far. */
+  spansRead?: number;
+  /** Share of the input read, when its size is known (a file, not standard input). */
+  inputFraction?: number;
 }
 
 export interface BackfillResult extends BackfillProgress {
@@ -28,11 +36,19 @@ export interface BackfillResult extends BackfillProgress {
   stoppedBecause?: string;
 }
 
+/** What the producer of the transactions reports about its input. */
+export interface InputState {
+  spansRead: number;
+  fraction?: number | undefined;
+}
+
 export interface BackfillOptions {
   env: EnvSource;
   /** Local sink directory when there is no API key (default: FENRA_DATA_DIR or .fenra). */
   dataDir?: string | undefined;
   onProgress?: (p: BackfillProgress) => void;
+  /** How far the input has been read, for progress. */
+  input?: () => InputState;
   /** Pipeline dependencies (tests). */
   pipelineDeps?: DeliveryPipelineDeps;
   now?: () => number;
@@ -40,28 +56,52 @@ export interface BackfillOptions {
 
 const LOCAL_CHUNK = 500;
 
-export async function backfill(
-  items: readonly PricedTransaction[],
-  o: BackfillOptions,
-): Promise<BackfillResult> {
+export type TransactionSource =
+  | readonly PricedTransaction[]
+  | Iterable<readonly PricedTransaction[]>
+  | AsyncIterable<readonly PricedTransaction[]>;
+
+async function* chunksOf(source: TransactionSource): AsyncGenerator<readonly PricedTransaction[]> {
+  if (Array.isArray(source)) {
+    if (source.length > 0) yield source as readonly PricedTransaction[];
+    return;
+  }
+  yield* source as AsyncIterable<readonly PricedTransaction[]>;
+}
+
+export async function backfill(source: TransactionSource, o: BackfillOptions): Promise<BackfillResult> {
   const now = o.now ?? Date.now;
   const start = now();
   const config = resolveConfig({ scheduledDelayMillis: 200, maxQueueSize: 5_000 }, o.env);
-  const progress: BackfillProgress = { total: items.length, sent: 0, failed: 0, dropped: 0, elapsedMs: 0 };
-  const report = (): void => {
+  const progress: BackfillProgress = { total: 0, sent: 0, failed: 0, dropped: 0, elapsedMs: 0 };
+  const report = (reading: boolean): void => {
     progress.elapsedMs = now() - start;
-    o.onProgress?.({ ...progress });
+    const input = o.input?.();
+    o.onProgress?.({
+      ...progress,
+      ...(reading ? { reading } : {}),
+      ...(input === undefined
+        ? {}
+        : {
+            spansRead: input.spansRead,
+            ...(input.fraction === undefined ? {} : { inputFraction: input.fraction }),
+          }),
+    });
   };
-  report();
+  report(true);
 
   if (config.apiKey === undefined) {
     const sink = new LocalSink({ dir: o.dataDir ?? defaultDataDir(o.env) });
-    for (let i = 0; i < items.length; i += LOCAL_CHUNK) {
-      const r = await sink.append(items.slice(i, i + LOCAL_CHUNK));
-      progress.sent += r.written;
-      progress.failed += r.invalid.length;
-      report();
+    for await (const chunk of chunksOf(source)) {
+      progress.total += chunk.length;
+      for (let i = 0; i < chunk.length; i += LOCAL_CHUNK) {
+        const r = await sink.append(chunk.slice(i, i + LOCAL_CHUNK));
+        progress.sent += r.written;
+        progress.failed += r.invalid.length;
+        report(true);
+      }
     }
+    report(false);
     return { ...progress, elapsedMs: now() - start, mode: 'local', destination: sink.file };
   }
 
@@ -72,7 +112,7 @@ export async function backfill(
       if (outcome.kind === 'accepted') progress.sent += group.length;
       else if (outcome.kind === 'failed') progress.failed += group.length;
       else progress.dropped += group.length;
-      report();
+      report(true);
       wake?.();
     },
   });
@@ -87,30 +127,39 @@ export async function backfill(
       }
       wake = done;
     });
+  const refused = (): string | undefined => blockedBecause(pipeline.state);
 
   let stoppedBecause: string | undefined;
-  let next = 0;
-  while (next < items.length) {
-    stoppedBecause = blockedBecause(pipeline.state);
-    if (stoppedBecause !== undefined) break;
-    const room = pipeline.spaceLeft();
-    if (room > 0) {
-      const chunk = items.slice(next, next + room);
-      next += chunk.length;
-      pipeline.enqueue(chunk);
-    } else await waitForSettlement(1_000);
+  let queued = 0;
+  input: for await (const chunk of chunksOf(source)) {
+    progress.total += chunk.length;
+    let next = 0;
+    while (next < chunk.length) {
+      stoppedBecause = refused();
+      if (stoppedBecause !== undefined) {
+        // What was converted but never queued is not delivered; the rest of the input is not read.
+        progress.dropped += chunk.length - next;
+        break input;
+      }
+      const room = pipeline.spaceLeft();
+      if (room > 0) {
+        const part = chunk.slice(next, next + room);
+        next += part.length;
+        queued += part.length;
+        pipeline.enqueue(part);
+      } else await waitForSettlement(1_000);
+    }
   }
   // Everything is queued: flush until all is settled, the key is refused, or a flush gets nowhere.
-  while (stoppedBecause === undefined && settled() < next) {
+  while (stoppedBecause === undefined && settled() < queued) {
     const before = settled();
     await pipeline.forceFlush();
-    stoppedBecause = blockedBecause(pipeline.state);
+    stoppedBecause = refused();
     if (stoppedBecause === undefined && settled() === before) break;
   }
   await pipeline.shutdown();
-  // Transactions never queued because we stopped early are counted as dropped too.
-  progress.dropped += items.length - next;
   progress.elapsedMs = now() - start;
+  report(false);
   return {
     ...progress,
     mode: 'fenra',

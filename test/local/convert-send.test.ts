@@ -33,14 +33,14 @@ function allRecorded(): string {
   return file;
 }
 
-async function run(argv: string[], env: Record<string, string>) {
+async function run(argv: string[], env: Record<string, string>, tty = false, stdin?: NodeJS.ReadableStream) {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = tty ? Object.assign(new PassThrough(), { isTTY: true, columns: 200 }) : new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString()));
   stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main(argv, { stdout, stderr, env });
+  const code = await main(argv, { stdout, stderr, env, ...(stdin ? { stdin } : {}) });
   return { code, out, err };
 }
 
@@ -68,16 +68,55 @@ describe('fenra-otel convert --send', () => {
     expect(server.accepted.map((a) => a.transaction.context.span_id).sort()).toEqual(
       expected.map((e) => e.transaction.context.span_id).sort(),
     );
-    expect(r.err).toContain(`sending ${expected.length} transaction(s) to Fenra`);
+    expect(r.err).toContain('sending the transactions to Fenra as they are converted');
     expect(r.err).toMatch(
       new RegExp(
         `convert --send: spans read \\d+ · transactions sent ${expected.length}/${expected.length} · `,
       ),
     );
+    // The summary comes once everything has been read and sent.
+    expect(r.err).toMatch(new RegExp(`billed=${expected.length} `));
     expect(r.err).not.toContain('\r');
     expect(r.err).toContain(
       `${expected.length} of ${expected.length} transaction(s) accepted by ${server.url}`,
     );
+  });
+
+  it('streams: sends while the input is still being read, holding at most --hold-spans spans', async () => {
+    server = await startIngestServer({ apiKey: 'k-stream' });
+    // One recorded trace per line, each with a new trace id.
+    const doc = readFileSync(new URL('openai-chat.otlp.json', RECORDED), 'utf8');
+    const one = JSON.stringify(JSON.parse(doc));
+    const traceId = /"traceId":"([0-9a-f]{32})"/.exec(one)![1]!;
+    const line = (i: number): string => one.replaceAll(traceId, i.toString(16).padStart(32, '0')) + '\n';
+    const stdin = new PassThrough();
+    const done = run(
+      ['convert', '-', '--send', '--hold-spans', '200'],
+      {
+        FENRA_API_KEY: 'k-stream',
+        FENRA_ENDPOINT: server.url,
+      },
+      false,
+      stdin,
+    );
+    // The first half, then wait until Fenra has received some: the input is not finished yet.
+    for (let i = 1; i <= 1_000; i++) stdin.write(line(i));
+    const deadline = Date.now() + 20_000;
+    while (server.accepted.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(server.accepted.length).toBeGreaterThan(0);
+    for (let i = 1_001; i <= 2_000; i++) stdin.write(line(i));
+    stdin.end();
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(new Set(server.accepted.map((a) => a.transaction.context.trace_id)).size).toBe(2_000);
+    expect(r.err).toContain('2000 of 2000 transaction(s) accepted');
+  });
+
+  it('an unreadable file is said before anything is sent', async () => {
+    const r = await run(['convert', join(dir, 'missing.jsonl'), '--send'], { FENRA_API_KEY: 'k' });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no such file');
+    expect(r.err).not.toContain('sending');
   });
 
   it('stops and says so when Fenra refuses the key', async () => {
@@ -109,6 +148,16 @@ describe('fenra-otel convert --send', () => {
 
 describe('progress', () => {
   const p = { total: 200, sent: 50, failed: 0, dropped: 0, elapsedMs: 5_000 };
+
+  it('while the input is read: the share read, a growing total, and the ETA from the share', () => {
+    const reading = { ...p, total: 60, sent: 50, reading: true, spansRead: 900, inputFraction: 0.25 };
+    expect(progressText(reading)).toBe('spans read 900 (25%) · transactions sent 50/60+ · 10/s · ETA 15s');
+    expect(fitProgressLine(reading, 0, 120)).toMatch(/^\[#{6}\.{18}\] {2}25% spans read 900 \(25%\)/);
+    // Standard input: no size, no share, no ETA yet.
+    expect(progressText({ ...reading, inputFraction: undefined })).toBe(
+      'spans read 900 · transactions sent 50/60+ · 10/s · ETA ?',
+    );
+  });
 
   it('shows spans read, sent of total, rate and ETA', () => {
     expect(progressText(p, 900)).toBe('spans read 900 · transactions sent 50/200 · 10/s · ETA 15s');
