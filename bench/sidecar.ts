@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { billingAttributeFilter } from '../src/genai/billing-keys.js';
 import { toTransactions } from '../src/genai/to-transactions.js';
 import { PriceBook } from '../src/pricing/price-book.js';
 import { decodeTraceRequest } from '../src/span/otlp-proto.js';
@@ -251,8 +252,11 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
     const bare = timePerCall(() => {
       if (decodeTraceRequest(payload).spans.length !== 512) throw new Error('decode');
     });
+    // As the sidecar does it: the decoder keeps only the attributes billing reads.
+    const options = { pricer, defaultCustomerId: 'default' };
+    const keep = billingAttributeFilter(options);
     const withConvert = timePerCall(() => {
-      const r = toTransactions(decodeTraceRequest(payload).spans, { pricer, defaultCustomerId: 'default' });
+      const r = toTransactions(decodeTraceRequest(payload, keep).spans, options);
       if (r.transactions.length !== genAiSpans) throw new Error(`convert gave ${r.transactions.length}`);
     });
 

@@ -4,6 +4,8 @@ import type { Writable } from 'node:stream';
 import { parseVerbArgs } from './args.js';
 import { readEnvConfig } from '../config/env.js';
 import type { PricedTransaction } from '../genai/priced-transaction.js';
+import { billingAttributeFilter } from '../genai/billing-keys.js';
+import type { ConversionOptions } from '../genai/to-transactions.js';
 import { TraceStream } from '../genai/trace-stream.js';
 import { PriceBook } from '../pricing/price-book.js';
 import { spansFromOtlpJson } from '../span/from-otlp-json.js';
@@ -94,16 +96,16 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
   const file = positionals[0]!;
   const env = io.env ?? process.env;
   const fromEnv = readEnvConfig(env).config;
-  const stream = new TraceStream(
-    {
-      pricer: new PriceBook(),
-      defaultCustomerId: values['customer-id'] ?? fromEnv.billableCustomerId,
-      customerIdKeys: values['customer-id-key'] ?? fromEnv.customerIdKeys,
-      contextKeys: values['context-key'],
-      azureDeployments,
-    },
-    holdSpans === undefined ? {} : { maxHeldSpans: holdSpans },
-  );
+  const conversion: ConversionOptions = {
+    pricer: new PriceBook(),
+    defaultCustomerId: values['customer-id'] ?? fromEnv.billableCustomerId,
+    customerIdKeys: values['customer-id-key'] ?? fromEnv.customerIdKeys,
+    contextKeys: values['context-key'],
+    azureDeployments,
+  };
+  const stream = new TraceStream(conversion, holdSpans === undefined ? {} : { maxHeldSpans: holdSpans });
+  // Spans held while their traces complete keep only what billing reads (no content).
+  const keep = billingAttributeFilter(conversion);
   const totals = new ConvertTotals();
   const problem = (text: string): void => {
     totals.problems++;
@@ -131,7 +133,7 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
           continue;
         }
         if (holdsTraceData(item.request)) traceDocuments++;
-        const r = spansFromOtlpJson(item.request);
+        const r = spansFromOtlpJson(item.request, keep);
         spansRead += r.spans.length;
         for (const e of r.errors) problem(e);
         const early = stream.add(r.spans);

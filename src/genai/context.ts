@@ -55,6 +55,18 @@ export const SESSION_ID_KEYS = [
 export const FEATURE_KEYS = ['fenra.feature', 'ai.telemetry.functionId'];
 export const CONTEXT_PREFIX = 'fenra.context.';
 
+/** Every attribute key attribution reads under `options` (besides `fenra.context.*`). */
+export function attributionKeys(options: ContextOptions = {}): string[] {
+  return [
+    ...(options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS),
+    ...ENVIRONMENT_KEYS,
+    ...USER_ID_KEYS,
+    ...SESSION_ID_KEYS,
+    ...FEATURE_KEYS,
+    ...(options.contextKeys ?? []),
+  ];
+}
+
 /** Where attribution is looked up, in this order. */
 export interface AttributionLayers {
   span: Attributes;

@@ -1,10 +1,12 @@
 import { diag } from '@opentelemetry/api';
+import { billingAttributeFilter } from '../genai/billing-keys.js';
 import { mayBeGenAi } from '../genai/detect.js';
 import type { PricedTransaction } from '../genai/priced-transaction.js';
 import type { ConversionOptions } from '../genai/to-transactions.js';
 import { toTransactions } from '../genai/to-transactions.js';
 import type { ResolveCause } from '../pipeline/trace-assembler.js';
 import { isLocalRoot, TraceAssembler } from '../pipeline/trace-assembler.js';
+import type { KeepAttribute } from '../span/otlp-common.js';
 import type { SpanView } from '../span/span-view.js';
 import type { Settlement, TransactionDelivery } from './delivery.js';
 import type { Metrics } from './metrics.js';
@@ -104,8 +106,12 @@ export class BillingPath {
   private readonly _recentRing: (string | undefined)[];
   private _recentPos = 0;
 
+  /** The span attributes billing reads: decoders keep only these (see billingAttributeFilter). */
+  readonly keep: KeepAttribute;
+
   constructor(options: BillingOptions, spool: Spool, delivery: TransactionDelivery, metrics: Metrics) {
     this._o = options;
+    this.keep = billingAttributeFilter(options.conversion);
     this._spool = spool;
     this._delivery = delivery;
     this._metrics = metrics;

@@ -1,4 +1,5 @@
 import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view.js';
+import type { KeepAttribute } from './otlp-common.js';
 import {
   EMPTY_ATTRIBUTES,
   EMPTY_EVENTS,
@@ -17,7 +18,10 @@ import {
  * mapping); int64 fields as strings or numbers; kinds and status codes as numbers or enum
  * names. A malformed span is skipped with one error; nothing here throws.
  */
-export function spansFromOtlpJson(request: unknown): { spans: SpanView[]; errors: string[] } {
+export function spansFromOtlpJson(
+  request: unknown,
+  keep?: KeepAttribute,
+): { spans: SpanView[]; errors: string[] } {
   const spans: SpanView[] = [];
   const errors: string[] = [];
   if (!isObject(request)) {
@@ -60,7 +64,7 @@ export function spansFromOtlpJson(request: unknown): { spans: SpanView[]; errors
         continue;
       }
       for (let i = 0; i < list.length; i++) {
-        const result = spanOf(list[i], resource, scope);
+        const result = spanOf(list[i], resource, scope, keep);
         if (typeof result === 'string') errors.push(`${sPath}.spans[${i}]: ${result}`);
         else spans.push(result);
       }
@@ -140,7 +144,12 @@ function scopeOf(v: unknown): SpanView['scope'] {
   return typeof version === 'string' && version !== '' ? { name, version } : { name };
 }
 
-function spanOf(v: unknown, resource: Attributes, scope: SpanView['scope']): SpanView | string {
+function spanOf(
+  v: unknown,
+  resource: Attributes,
+  scope: SpanView['scope'],
+  keep: KeepAttribute | undefined,
+): SpanView | string {
   if (!isObject(v)) return `expected a span object, got ${describe(v)}`;
   const traceId = idToHex(v['traceId'] ?? v['trace_id'], 16);
   if (traceId === undefined)
@@ -178,10 +187,10 @@ function spanOf(v: unknown, resource: Attributes, scope: SpanView['scope']): Spa
     startTimeMs,
     endTimeMs: endTimeMs === 0 ? startTimeMs : endTimeMs,
     status: statusView,
-    attributes: keyValues(v['attributes']),
+    attributes: keyValues(v['attributes'], keep),
     resource,
     scope,
-    events: eventsOf(v['events']),
+    events: keep !== undefined ? EMPTY_EVENTS : eventsOf(v['events']),
   };
 }
 
@@ -209,13 +218,14 @@ function nanosToMs(v: unknown): number | undefined {
 }
 
 /** A list of OTLP KeyValue → plain attributes object (later duplicates win). */
-function keyValues(v: unknown): Attributes {
+function keyValues(v: unknown, keep?: KeepAttribute): Attributes {
   if (!Array.isArray(v) || v.length === 0) return EMPTY_ATTRIBUTES;
   const out: Record<string, AttrValue> = {};
   for (const kv of v as unknown[]) {
     if (!isObject(kv)) continue;
     const key = kv['key'];
     if (typeof key !== 'string') continue;
+    if (keep !== undefined && !keep(key)) continue;
     out[key] = anyValue(kv['value']);
   }
   return out;

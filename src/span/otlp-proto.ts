@@ -1,6 +1,7 @@
 import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view.js';
 import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.js';
+import type { KeepAttribute } from './otlp-common.js';
 import {
   EMPTY_ATTRIBUTES,
   EMPTY_EVENTS,
@@ -16,9 +17,13 @@ import {
  * OTLP/protobuf for the sidecar: ExportTraceServiceRequest → SpanViews, decoded with protobufjs
  * and converted straight from the decoded messages (no intermediate JSON). A buffer that is not
  * a valid request gives an error; a span with invalid ids is skipped with an error naming it.
- * Never throws.
+ * With `keep`, span attributes it refuses are not copied and events are left out (the sidecar
+ * keeps what billing reads). Never throws.
  */
-export function decodeTraceRequest(buf: Uint8Array): { spans: SpanView[]; errors: string[] } {
+export function decodeTraceRequest(
+  buf: Uint8Array,
+  keep?: KeepAttribute,
+): { spans: SpanView[]; errors: string[] } {
   const spans: SpanView[] = [];
   const errors: string[] = [];
   let request: PbRequest;
@@ -37,13 +42,14 @@ export function decodeTraceRequest(buf: Uint8Array): { spans: SpanView[]; errors
     for (let r = 0; r < resourceSpans.length; r++) {
       const rs = resourceSpans[r]!;
       const resource = rs.resource !== null ? keyValues(rs.resource.attributes) : EMPTY_ATTRIBUTES;
-      collect(rs.scopeSpans, `resourceSpans[${r}].scopeSpans`, resource, spans, errors);
+      collect(rs.scopeSpans, `resourceSpans[${r}].scopeSpans`, resource, spans, errors, keep);
       collect(
         rs.instrumentationLibrarySpans,
         `resourceSpans[${r}].instrumentationLibrarySpans`,
         resource,
         spans,
         errors,
+        keep,
       );
     }
   } catch (e) {
@@ -125,6 +131,7 @@ function collect(
   resource: Attributes,
   spans: SpanView[],
   errors: string[],
+  keep: KeepAttribute | undefined,
 ): void {
   for (let s = 0; s < list.length; s++) {
     const ss = list[s]!;
@@ -133,7 +140,7 @@ function collect(
     const scope = sc !== null && sc.version !== '' ? { name, version: sc.version } : { name };
     const pbSpans = ss.spans;
     for (let i = 0; i < pbSpans.length; i++) {
-      const view = spanOf(pbSpans[i]!, resource, scope);
+      const view = spanOf(pbSpans[i]!, resource, scope, keep);
       if (typeof view === 'string') errors.push(`${path}[${s}].spans[${i}]: ${view}`);
       else spans.push(view);
     }
@@ -144,7 +151,12 @@ const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 const UNSET: SpanView['status'] = Object.freeze({ code: 0 });
 
-function spanOf(s: PbSpan, resource: Attributes, scope: SpanView['scope']): SpanView | string {
+function spanOf(
+  s: PbSpan,
+  resource: Attributes,
+  scope: SpanView['scope'],
+  keep: KeepAttribute | undefined,
+): SpanView | string {
   if (s.traceId.length !== 16) return `invalid traceId (${s.traceId.length} bytes, need 16)`;
   if (s.spanId.length !== 8) return `invalid spanId (${s.spanId.length} bytes, need 8)`;
   const traceId = hex(s.traceId);
@@ -177,10 +189,10 @@ function spanOf(s: PbSpan, resource: Attributes, scope: SpanView['scope']): Span
     startTimeMs,
     endTimeMs: endTimeMs === 0 ? startTimeMs : endTimeMs,
     status,
-    attributes: keyValues(s.attributes),
+    attributes: keyValues(s.attributes, keep),
     resource,
     scope,
-    events: s.events.length === 0 ? EMPTY_EVENTS : eventsOf(s.events),
+    events: s.events.length === 0 || keep !== undefined ? EMPTY_EVENTS : eventsOf(s.events),
   };
 }
 
@@ -205,11 +217,12 @@ function nanosToMs(v: PbInt64): number {
   return nanosBitsToMs(v.low, v.high);
 }
 
-function keyValues(list: PbKeyValue[]): Attributes {
+function keyValues(list: PbKeyValue[], keep?: KeepAttribute): Attributes {
   if (list.length === 0) return EMPTY_ATTRIBUTES;
   const out: Record<string, AttrValue> = {};
   for (let i = 0; i < list.length; i++) {
     const kv = list[i]!;
+    if (keep !== undefined && !keep(kv.key)) continue;
     out[kv.key] = kv.value !== null ? anyValue(kv.value) : null;
   }
   return out;
