@@ -46,7 +46,10 @@ export interface InProcessResult {
   us_per_genai_span: number;
   /** The synchronous part paid inside onEnd (convert, price, enqueue). */
   us_per_genai_span_onend: number;
+  /** onStart + onEnd of a non-GenAI span, as the app pays it (span just made). */
   us_per_other_span: number;
+  /** The same on spans replayed long after they were made (out of cache): an upper bound. */
+  us_per_other_span_cold: number;
   requests_per_1000_tx: number;
   bytes_per_1000_tx: number;
   wire_transactions: number;
@@ -101,6 +104,49 @@ async function record(requests: number): Promise<Recorded> {
   for (let i = 0; i < requests; i++) runRequest(tracers, i);
   await provider.shutdown();
   return rec;
+}
+
+/**
+ * CPU per non-GenAI span of the processor's onStart + onEnd, measured as an application pays it:
+ * on spans that were just made (in cache), a chunk of requests at a time, right after the chunk
+ * ran. Wall time of each replay (single-threaded, no I/O), median over the chunks.
+ */
+async function otherSpanCost(api: Api, sinks: Sinks, requests: number): Promise<number> {
+  const fenra = new api.FenraSpanProcessor({
+    apiKey: API_KEY,
+    endpoint: sinks.ingest,
+    maxQueueSize: requests * 2,
+  });
+  const isGenAi = (s: { instrumentationScope: { name: string } }): boolean =>
+    !/instrumentation-(http|pg|ioredis|undici|express)$/.test(s.instrumentationScope.name);
+  let starts: { span: Span; ctx: Context }[] = [];
+  let ends: ReadableSpan[] = [];
+  const recorder: SpanProcessor = {
+    onStart: (span, ctx) => {
+      if (!isGenAi(span)) starts.push({ span, ctx });
+    },
+    onEnd: (span) => {
+      if (!isGenAi(span)) ends.push(span);
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [recorder] });
+  const tracers = tracerCache(provider);
+  const CHUNK = 20;
+  const perSpan: number[] = [];
+  for (let c = 0; c < requests; c += CHUNK) {
+    starts = [];
+    ends = [];
+    for (let i = c; i < c + CHUNK; i++) runRequest(tracers, i);
+    const t0 = process.hrtime.bigint();
+    for (const s of starts) fenra.onStart(s.span, s.ctx);
+    for (const s of ends) fenra.onEnd(s);
+    perSpan.push(Number(process.hrtime.bigint() - t0) / 1000 / ends.length);
+  }
+  await provider.shutdown();
+  await fenra.shutdown();
+  return median(perSpan);
 }
 
 async function microRound(
@@ -191,9 +237,11 @@ export async function benchInProcess(
   const microRequests = 5000;
   const rounds = opts.microRounds ?? 9;
   await microRound(api, sinks, 1000); // warm-up
+  await otherSpanCost(api, sinks, 1000);
   const g: number[] = [];
   const gs: number[] = [];
   const o: number[] = [];
+  const oHot: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const m = await microRound(api, sinks, microRequests);
     if (m.billed !== microRequests || m.accepted !== microRequests) {
@@ -202,6 +250,7 @@ export async function benchInProcess(
     g.push(m.genai);
     gs.push(m.genaiOnEnd);
     o.push(m.other);
+    oHot.push(await otherSpanCost(api, sinks, microRequests));
   }
 
   const spans = requests * SPANS_PER_REQUEST;
@@ -214,7 +263,8 @@ export async function benchInProcess(
     e2e_added_us_per_span: round((mf - mb) / spans, 3),
     us_per_genai_span: round(median(g)),
     us_per_genai_span_onend: round(median(gs)),
-    us_per_other_span: round(median(o), 3),
+    us_per_other_span: round(median(oHot), 3),
+    us_per_other_span_cold: round(median(o), 3),
     requests_per_1000_tx: round((wire.requests / wire.tx) * 1000, 1),
     bytes_per_1000_tx: Math.round((wire.bytes / wire.tx) * 1000),
     wire_transactions: wire.tx,

@@ -115,13 +115,19 @@ if (inproc) {
     '≤ 3 µs',
     verdict(i.us_per_genai_span, (v) => v <= 3),
   ]);
-  rows.push(['  of which inside onEnd (the app thread)', fmt(i.us_per_genai_span_onend, ' µs'), '', '']);
   rows.push([
-    'Added CPU per non-GenAI span (onStart + onEnd)',
+    '  of which at span end (onEnd; the rest in batches)',
+    fmt(i.us_per_genai_span_onend, ' µs'),
+    '',
+    '',
+  ]);
+  rows.push([
+    'Added CPU per non-GenAI span (onStart + onEnd, span just made)',
     fmt(i.us_per_other_span, ' µs'),
     '≤ 0.2 µs',
     verdict(i.us_per_other_span, (v) => v <= 0.2),
   ]);
+  rows.push(['  the same on spans out of cache (upper bound)', fmt(i.us_per_other_span_cold, ' µs'), '', '']);
   rows.push(['Wire: HTTP requests per 1,000 transactions (in-process)', fmt(i.requests_per_1000_tx), '', '']);
   rows.push(['Wire: bytes per 1,000 transactions (in-process)', fmt(i.bytes_per_1000_tx, ' B'), '', '']);
 }
