@@ -69,21 +69,27 @@ interface SenderResult {
   elapsedMs: number;
 }
 
-/** CPU µs per call of `fn`, median of blocks of ~200 ms. */
-function timePerCall(fn: () => void, blocks = 7): number {
-  for (let i = 0; i < 20; i++) fn();
-  const out: number[] = [];
+/**
+ * CPU µs per call of each function, measured in alternating blocks of ~200 ms (a, b, a, b...),
+ * so that a machine slowing down or speeding up during the measurement affects both alike;
+ * medians of the blocks.
+ */
+function timePerCallAlternating(fns: readonly (() => void)[], blocks = 7): number[] {
+  for (const fn of fns) for (let i = 0; i < 20; i++) fn();
+  const out: number[][] = fns.map(() => []);
   for (let b = 0; b < blocks; b++) {
-    const start = process.cpuUsage();
-    const t0 = performance.now();
-    let n = 0;
-    while (performance.now() - t0 < 200) {
-      fn();
-      n++;
-    }
-    out.push(cpuSince(start) / n);
+    fns.forEach((fn, k) => {
+      const start = process.cpuUsage();
+      const t0 = performance.now();
+      let n = 0;
+      while (performance.now() - t0 < 200) {
+        fn();
+        n++;
+      }
+      out[k]!.push(cpuSince(start) / n);
+    });
   }
-  return median(out);
+  return out.map(median);
 }
 
 export async function startBuiltSidecar(
@@ -249,18 +255,22 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
   try {
     // The physical baseline: protobuf decode of the same payload to SpanViews, and decode + convert.
     const pricer = new PriceBook();
-    const bare = timePerCall(() => {
+    const bareDecode = (): void => {
       if (decodeTraceRequest(payload).spans.length !== 512) throw new Error('decode');
-    });
+    };
     // As the sidecar does it: the decoder keeps only the attributes billing reads.
     const options = { pricer, defaultCustomerId: 'default' };
     const keep = billingAttributeFilter(options);
-    const withConvert = timePerCall(() => {
+    const decodeConvert = (): void => {
       const r = toTransactions(decodeTraceRequest(payload, keep).spans, options);
       if (r.transactions.length !== genAiSpans) throw new Error(`convert gave ${r.transactions.length}`);
-    });
+    };
+    const [bareBefore, withConvert] = timePerCallAlternating([bareDecode, decodeConvert]);
 
     const tuned = await phase(sinks, dir, THROUGHPUT_FLAGS, load, durationMs);
+    // The bare decode again right after the sidecar ran, against machine drift over the phase.
+    const [bareAfter] = timePerCallAlternating([bareDecode], 4);
+    const bare = (bareBefore! + bareAfter!) / 2;
     const defaults = await phase(sinks, dir, [], load, durationMs / 2);
     const spool = await phase(
       sinks,
@@ -296,7 +306,7 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
       sidecar_genai_spans_per_s: tuned.spansPerS,
       sidecar_genai_spans_per_cpu_s: Math.round(genAiSpans / (tuned.cpuUsPerRequest / 1e6)),
       sidecar_vs_bare_decode: round(tuned.cpuUsPerRequest / bare),
-      decode_convert_vs_bare_decode: round(withConvert / bare),
+      decode_convert_vs_bare_decode: round(withConvert! / bareBefore!),
       bare_decode_us_per_request: Math.round(bare),
       sidecar_cpu_us_per_request: Math.round(tuned.cpuUsPerRequest),
       sidecar_p50_ms: tuned.p50,
