@@ -438,6 +438,7 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
     const onWarning = (w: Error): void => void warnings.push(w);
     process.on('warning', onWarning);
     const clock = compressed(100); // the 5-minute cap lasts 3 s
+    const rss = rssSampler();
     const pipeline = new DeliveryPipeline(
       resolveConfig(
         { apiKey: KEY, endpoint: server.url, maxExportBatchSize: 50, scheduledDelayMillis: 50 },
@@ -463,7 +464,7 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
         delivered: distinct.size,
         duplicates,
         counted: counted(s),
-        maxRssMb: 0,
+        maxRssMb: rss.stop(),
         note: `${server.requests.length} requests`,
       });
     } finally {
