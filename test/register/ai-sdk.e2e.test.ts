@@ -1,35 +1,16 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withTelemetryOnByDefault } from '../../src/register/ai-sdk-telemetry.js';
-import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import type { IngestServer } from '../helpers/ingest-server.js';
-import { startIngestServer } from '../helpers/ingest-server.js';
 import { SOURCE_REGISTER, ensureBuilt, runNode } from './run-node.js';
+import { useFakeServers } from './fake-servers.js';
 
 // The Vercel AI SDK with no `experimental_telemetry` opt-in, against a fake OpenAI server:
 // billed once per call under the register entry; `isEnabled: false` is respected.
 beforeAll(ensureBuilt, 120_000);
 
-let ingest: IngestServer;
-let llm: FakeOpenAiServer;
-beforeEach(async () => {
-  ingest = await startIngestServer({ apiKey: 'test-key' });
-  llm = await startFakeOpenAiServer();
+const fake = useFakeServers({
+  FENRA_BILLABLE_CUSTOMER_ID: 'cus_ai',
 });
-afterEach(async () => {
-  await ingest.close();
-  await llm.close();
-});
-
-function env(): Record<string, string> {
-  return {
-    FENRA_API_KEY: 'test-key',
-    FENRA_ENDPOINT: ingest.url,
-    FENRA_BILLABLE_CUSTOMER_ID: 'cus_ai',
-    OPENAI_BASE_URL: llm.baseUrl,
-    OPENAI_API_KEY: 'sk-test-not-real',
-  };
-}
+const env = fake.env;
 
 describe('withTelemetryOnByDefault', () => {
   it('turns telemetry on, without inputs and outputs, unless the call decided', () => {
@@ -64,21 +45,25 @@ describe('Vercel AI SDK (ai 6) with no telemetry opt-in, under the register entr
     const r = await runNode(args, env());
     expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
     expect(r.stdout).toContain('app done');
-    expect(llm.calls).toHaveLength(4);
-    const billed = [0, 1, 3].map((i) => llm.calls[i]!);
-    expect(ingest.accepted.map((a) => a.transaction.context['request_id']).sort()).toEqual(
+    expect(fake.llm.calls).toHaveLength(4);
+    const billed = [0, 1, 3].map((i) => fake.llm.calls[i]!);
+    expect(fake.ingest.accepted.map((a) => a.transaction.context['request_id']).sort()).toEqual(
       billed.map((c) => c.id).sort(),
     );
     for (const call of billed) {
-      const t = ingest.accepted.find((a) => a.transaction.context['request_id'] === call.id)!.transaction;
+      const t = fake.ingest.accepted.find(
+        (a) => a.transaction.context['request_id'] === call.id,
+      )!.transaction;
       expect(t).toMatchObject({ provider: 'openai', model: call.model });
       expect(t.usage[0]).toMatchObject({
         metrics: { input_tokens: call.promptTokens, output_tokens: call.completionTokens },
       });
       expect(t.context['billable_customer_id']).toBe('cus_ai');
     }
-    expect(llm.calls[1]!.stream).toBe(true);
-    const f4 = ingest.accepted.find((a) => a.transaction.context['request_id'] === llm.calls[3]!.id)!;
+    expect(fake.llm.calls[1]!.stream).toBe(true);
+    const f4 = fake.ingest.accepted.find(
+      (a) => a.transaction.context['request_id'] === fake.llm.calls[3]!.id,
+    )!;
     expect(f4.transaction.context['feature']).toBe('f4');
   });
 
@@ -88,6 +73,8 @@ describe('Vercel AI SDK (ai 6) with no telemetry opt-in, under the register entr
       OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'ai',
     });
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(ingest.accepted.map((a) => a.transaction.context['request_id'])).toEqual([llm.calls[3]!.id]);
+    expect(fake.ingest.accepted.map((a) => a.transaction.context['request_id'])).toEqual([
+      fake.llm.calls[3]!.id,
+    ]);
   });
 });

@@ -1,44 +1,24 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import type { IngestServer } from '../helpers/ingest-server.js';
-import { startIngestServer } from '../helpers/ingest-server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runNode } from './run-node.js';
+import { useFakeServers } from './fake-servers.js';
 
 // The runnable examples, unchanged, against the built package (`@fenra/otel` resolves to dist
 // by self-reference) and fake OpenAI and Fenra servers on loopback.
 beforeAll(ensureBuilt, 120_000);
 
-let ingest: IngestServer;
-let llm: FakeOpenAiServer;
-
-beforeEach(async () => {
-  ingest = await startIngestServer({ apiKey: 'test-key' });
-  llm = await startFakeOpenAiServer();
+const fake = useFakeServers({
+  FENRA_BILLABLE_CUSTOMER_ID: 'cus_default',
+  OTEL_SERVICE_NAME: 'example',
 });
-afterEach(async () => {
-  await ingest.close();
-  await llm.close();
-});
-
-function env(): Record<string, string> {
-  return {
-    FENRA_API_KEY: 'test-key',
-    FENRA_ENDPOINT: ingest.url,
-    FENRA_BILLABLE_CUSTOMER_ID: 'cus_default',
-    OPENAI_BASE_URL: llm.baseUrl,
-    OPENAI_API_KEY: 'sk-test-not-real',
-    OTEL_SERVICE_NAME: 'example',
-  };
-}
+const env = fake.env;
 
 /** One transaction per call answered, in call order of the customers given. */
 function expectBilled(customers: readonly string[]): Record<string, unknown>[] {
-  expect(llm.calls).toHaveLength(customers.length);
-  expect(ingest.accepted).toHaveLength(customers.length);
+  expect(fake.llm.calls).toHaveLength(customers.length);
+  expect(fake.ingest.accepted).toHaveLength(customers.length);
   const out: Record<string, unknown>[] = [];
-  for (const call of llm.calls) {
-    const matching = ingest.accepted.filter((a) => a.transaction.context['request_id'] === call.id);
+  for (const call of fake.llm.calls) {
+    const matching = fake.ingest.accepted.filter((a) => a.transaction.context['request_id'] === call.id);
     expect(matching, `transactions for ${call.id}`).toHaveLength(1);
     const t = matching[0]!.transaction;
     expect(t.provider).toBe('openai');
@@ -64,7 +44,7 @@ describe('examples', () => {
     expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
     const ctx = expectBilled(['cus_default', 'cus_acme', 'cus_acme']);
     expect(ctx[1]).toMatchObject({ feature: 'faq', plan: 'pro', service: 'example' });
-    expect(llm.calls[2]!.stream).toBe(true);
+    expect(fake.llm.calls[2]!.stream).toBe(true);
   });
 
   it('openai-commonjs (--require)', async () => {

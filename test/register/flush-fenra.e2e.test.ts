@@ -1,38 +1,18 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { flushFenra } from '../../src/register/flush.js';
-import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import type { IngestServer } from '../helpers/ingest-server.js';
-import { startIngestServer } from '../helpers/ingest-server.js';
 import { ensureBuilt, startNode } from './run-node.js';
+import { useFakeServers } from './fake-servers.js';
 
 // `flushFenra()` from '@fenra/otel' acts on the SDK the register entry installed (another
 // bundle, the same process), for apps that end themselves with process.exit() on SIGTERM.
 beforeAll(ensureBuilt, 120_000);
 
-let ingest: IngestServer;
-let llm: FakeOpenAiServer;
-beforeEach(async () => {
-  ingest = await startIngestServer({ apiKey: 'test-key' });
-  llm = await startFakeOpenAiServer();
+const fake = useFakeServers({
+  FENRA_BILLABLE_CUSTOMER_ID: 'cus_flush',
+  // Batches wait up to 60 s: only a flush can deliver in time.
+  FENRA_SCHEDULED_DELAY_MILLIS: '60000',
 });
-afterEach(async () => {
-  await ingest.close();
-  await llm.close();
-});
-
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FENRA_API_KEY: 'test-key',
-    FENRA_ENDPOINT: ingest.url,
-    FENRA_BILLABLE_CUSTOMER_ID: 'cus_flush',
-    // Batches wait up to 60 s: only a flush can deliver in time.
-    FENRA_SCHEDULED_DELAY_MILLIS: '60000',
-    OPENAI_BASE_URL: llm.baseUrl,
-    OPENAI_API_KEY: 'sk-test-not-real',
-    ...extra,
-  };
-}
+const env = fake.env;
 
 async function runUntilSigterm(extra: Record<string, string> = {}): Promise<{ code: number | null }> {
   const run = startNode(
@@ -49,18 +29,18 @@ async function runUntilSigterm(extra: Record<string, string> = {}): Promise<{ co
 describe('flushFenra', () => {
   it("delivers what the register entry holds before the app's own SIGTERM handler exits", async () => {
     expect(await runUntilSigterm()).toMatchObject({ code: 0 });
-    expect(llm.calls).toHaveLength(1);
-    expect(ingest.accepted).toHaveLength(1);
-    expect(ingest.accepted[0]!.transaction).toMatchObject({
-      model: llm.calls[0]!.model,
-      context: { billable_customer_id: 'cus_flush', request_id: llm.calls[0]!.id },
+    expect(fake.llm.calls).toHaveLength(1);
+    expect(fake.ingest.accepted).toHaveLength(1);
+    expect(fake.ingest.accepted[0]!.transaction).toMatchObject({
+      model: fake.llm.calls[0]!.model,
+      context: { billable_customer_id: 'cus_flush', request_id: fake.llm.calls[0]!.id },
     });
   });
 
   it('without it, such an app loses the last batch (why it exists)', async () => {
     expect(await runUntilSigterm({ APP_SKIPS_FLUSH: '1' })).toMatchObject({ code: 0 });
-    expect(llm.calls).toHaveLength(1);
-    expect(ingest.accepted).toHaveLength(0);
+    expect(fake.llm.calls).toHaveLength(1);
+    expect(fake.ingest.accepted).toHaveLength(0);
   });
 
   it('is a no-op that resolves when the register entry is not running', async () => {

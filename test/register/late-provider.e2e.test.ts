@@ -1,35 +1,16 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import type { IngestServer } from '../helpers/ingest-server.js';
-import { startIngestServer } from '../helpers/ingest-server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SOURCE_REGISTER, ensureBuilt, runNode } from './run-node.js';
+import { useFakeServers } from './fake-servers.js';
 
 // An app that starts its own NodeSDK in its main module, AFTER the register preload (the usual
 // way): its provider must be the one in use (its exporter gets every span, the LLM call once,
 // parented under the app's span), no raw "duplicate registration" errors, one explanation.
 beforeAll(ensureBuilt, 120_000);
 
-let ingest: IngestServer;
-let llm: FakeOpenAiServer;
-beforeEach(async () => {
-  ingest = await startIngestServer({ apiKey: 'test-key' });
-  llm = await startFakeOpenAiServer();
+const fake = useFakeServers({
+  FENRA_BILLABLE_CUSTOMER_ID: 'cus_late',
 });
-afterEach(async () => {
-  await ingest.close();
-  await llm.close();
-});
-
-function env(): Record<string, string> {
-  return {
-    FENRA_API_KEY: 'test-key',
-    FENRA_ENDPOINT: ingest.url,
-    FENRA_BILLABLE_CUSTOMER_ID: 'cus_late',
-    OPENAI_BASE_URL: llm.baseUrl,
-    OPENAI_API_KEY: 'sk-test-not-real',
-  };
-}
+const env = fake.env;
 
 function appSpans(stdout: string): [string, string | null][] {
   const line = /^app spans: (.*)$/m.exec(stdout);
@@ -70,12 +51,12 @@ describe('the app starts its own NodeSDK after the register entry', () => {
         ['chat gpt-4.1-mini', 'request'],
         ['request', null],
       ]);
-      expect(llm.calls).toHaveLength(1);
+      expect(fake.llm.calls).toHaveLength(1);
       expect(r.stderr).not.toContain('duplicate registration');
       expect(r.stderr.split('steps aside').length).toBe(2); // warned once
       expect(r.stderr).toContain('FenraSpanProcessor');
       // The register entry's provider is shut down: nothing billed through it.
-      expect(ingest.requests).toHaveLength(0);
+      expect(fake.ingest.requests).toHaveLength(0);
     },
   );
 
@@ -86,9 +67,11 @@ describe('the app starts its own NodeSDK after the register entry', () => {
     );
     expect(r, r.stderr).toMatchObject({ code: 0, signal: null });
     expect(r.stderr.split('steps aside').length).toBe(2);
-    expect(llm.calls).toHaveLength(2);
+    expect(fake.llm.calls).toHaveLength(2);
     // The call before: billed once (batches wait 60 s: only the step-aside flush delivers it).
-    expect(ingest.accepted.map((a) => a.transaction.context['request_id'])).toEqual([llm.calls[0]!.id]);
+    expect(fake.ingest.accepted.map((a) => a.transaction.context['request_id'])).toEqual([
+      fake.llm.calls[0]!.id,
+    ]);
     // The call after: the app's provider only.
     expect(appSpans(r.stdout)).toEqual([['chat gpt-4.1-mini', null]]);
   });

@@ -1,43 +1,22 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import type { IngestServer } from '../helpers/ingest-server.js';
-import { startIngestServer } from '../helpers/ingest-server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runNode } from './run-node.js';
+import { useFakeServers } from './fake-servers.js';
 
 // The built package, as users load it. `npm test` builds first (pretest); a lone run builds
 // here when the register bundle is missing.
 beforeAll(ensureBuilt, 120_000);
 
-let ingest: IngestServer;
-let llm: FakeOpenAiServer;
-
-beforeEach(async () => {
-  ingest = await startIngestServer({ apiKey: 'test-key' });
-  llm = await startFakeOpenAiServer();
+const fake = useFakeServers({
+  FENRA_BILLABLE_CUSTOMER_ID: 'cus_dist',
 });
-afterEach(async () => {
-  await ingest.close();
-  await llm.close();
-});
-
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FENRA_API_KEY: 'test-key',
-    FENRA_ENDPOINT: ingest.url,
-    FENRA_BILLABLE_CUSTOMER_ID: 'cus_dist',
-    OPENAI_BASE_URL: llm.baseUrl,
-    OPENAI_API_KEY: 'sk-test-not-real',
-    ...extra,
-  };
-}
+const env = fake.env;
 
 function expectOnePerCall(n: number): void {
-  expect(llm.calls).toHaveLength(n);
-  const ids = ingest.accepted.map((a) => a.transaction.context['request_id']).sort();
-  expect(ids).toEqual(llm.calls.map((c) => c.id).sort());
-  for (const a of ingest.accepted) {
-    const call = llm.calls.find((c) => c.id === a.transaction.context['request_id'])!;
+  expect(fake.llm.calls).toHaveLength(n);
+  const ids = fake.ingest.accepted.map((a) => a.transaction.context['request_id']).sort();
+  expect(ids).toEqual(fake.llm.calls.map((c) => c.id).sort());
+  for (const a of fake.ingest.accepted) {
+    const call = fake.llm.calls.find((c) => c.id === a.transaction.context['request_id'])!;
     expect(a.transaction).toMatchObject({ provider: 'openai', model: call.model });
     expect(a.transaction.usage[0]).toMatchObject({ metrics: { input_tokens: call.promptTokens } });
     expect(a.transaction.context['billable_customer_id']).toBe('cus_dist');

@@ -1,47 +1,26 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
-import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import type { IngestServer } from '../helpers/ingest-server.js';
-import { startIngestServer } from '../helpers/ingest-server.js';
 import { SOURCE_REGISTER, runNode, startNode } from './run-node.js';
+import { useFakeServers } from './fake-servers.js';
 
-let ingest: IngestServer;
-let llm: FakeOpenAiServer;
-
-beforeEach(async () => {
-  ingest = await startIngestServer({ apiKey: 'test-key' });
-  llm = await startFakeOpenAiServer();
+const fake = useFakeServers({
+  OTEL_SERVICE_NAME: 'support-bot',
 });
-afterEach(async () => {
-  await ingest.close();
-  await llm.close();
-});
-
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FENRA_API_KEY: 'test-key',
-    FENRA_ENDPOINT: ingest.url,
-    OPENAI_BASE_URL: llm.baseUrl,
-    OPENAI_API_KEY: 'sk-test-not-real',
-    OTEL_SERVICE_NAME: 'support-bot',
-    ...extra,
-  };
-}
+const env = fake.env;
 
 function txs(): FenraTransaction[] {
-  return ingest.accepted.map((a) => a.transaction);
+  return fake.ingest.accepted.map((a) => a.transaction);
 }
 
 /** Each LLM call answered by the fake server is billed exactly once, with its own usage. */
 function expectOnePerCall(customers: readonly string[]): void {
-  expect(llm.calls.length).toBe(customers.length);
+  expect(fake.llm.calls.length).toBe(customers.length);
   const byRequest = new Map(txs().map((t) => [t.context['request_id'], t]));
-  expect(txs()).toHaveLength(llm.calls.length);
-  expect(byRequest.size).toBe(llm.calls.length);
-  for (const call of llm.calls) {
+  expect(txs()).toHaveLength(fake.llm.calls.length);
+  expect(byRequest.size).toBe(fake.llm.calls.length);
+  for (const call of fake.llm.calls) {
     const t = byRequest.get(call.id);
     expect(t, `transaction for ${call.id}`).toBeDefined();
     expect(t!.provider).toBe('openai');
@@ -75,7 +54,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
     for (const t of inner)
       expect(t.context).toMatchObject({ feature: 'faq', plan: 'pro', operation: 'chat' });
     // The streamed call (the third) was billed from its usage chunk.
-    expect(llm.calls[2]!.stream).toBe(true);
+    expect(fake.llm.calls[2]!.stream).toBe(true);
   });
 
   it('CommonJS openai app (register through --import): customer from FENRA_BILLABLE_CUSTOMER_ID', async () => {
@@ -97,10 +76,10 @@ describe('register entry from source (node --import tsx --import ./src/register/
   it('Anthropic SDK (its built-in tracing, no instrumentation package): billed once, to the customer', async () => {
     const r = await runNode(
       [...SOURCE_REGISTER, 'test/register/apps/anthropic-esm.mjs'],
-      env({ ANTHROPIC_BASE_URL: llm.baseUrl.replace(/\/v1$/, ''), ANTHROPIC_API_KEY: 'sk-ant-test' }),
+      env({ ANTHROPIC_BASE_URL: fake.llm.baseUrl.replace(/\/v1$/, ''), ANTHROPIC_API_KEY: 'sk-ant-test' }),
     );
     expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
-    expect(llm.calls).toHaveLength(1);
+    expect(fake.llm.calls).toHaveLength(1);
     expect(txs()).toHaveLength(1);
     const t = txs()[0]!;
     expect(t).toMatchObject({ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' });
@@ -115,7 +94,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
       env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_sig', FENRA_SCHEDULED_DELAY_MILLIS: '60000' }),
     );
     await run.waitForStdout('ready');
-    expect(ingest.accepted).toHaveLength(0);
+    expect(fake.ingest.accepted).toHaveLength(0);
     run.child.kill('SIGTERM');
     const end = await run.exited;
     expect(end).toEqual({ code: null, signal: 'SIGTERM' });
@@ -134,14 +113,14 @@ describe('register entry from source (node --import tsx --import ./src/register/
   });
 
   it('a flush that hangs is cut at FENRA_SHUTDOWN_TIMEOUT_MILLIS, at exit and on a signal', async () => {
-    ingest.script([{ kind: 'hang' }, { kind: 'hang' }]);
+    fake.ingest.script([{ kind: 'hang' }, { kind: 'hang' }]);
     const r = await runNode(
       [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
       env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_h', FENRA_SHUTDOWN_TIMEOUT_MILLIS: '300' }),
     );
     expect(r).toMatchObject({ code: 0, signal: null });
     expect(r.stderr).toContain('did not finish within 300 ms');
-    expect(ingest.requests).toHaveLength(1);
+    expect(fake.ingest.requests).toHaveLength(1);
 
     const run = startNode(
       [...SOURCE_REGISTER, 'test/register/apps/wait-for-signal.mjs'],
@@ -154,14 +133,14 @@ describe('register entry from source (node --import tsx --import ./src/register/
   });
 
   it('a second signal during a (hanging) flush ends the process at once', async () => {
-    ingest.script([{ kind: 'hang' }]);
+    fake.ingest.script([{ kind: 'hang' }]);
     const run = startNode(
       [...SOURCE_REGISTER, 'test/register/apps/wait-for-signal.mjs'],
       env({ FENRA_SHUTDOWN_TIMEOUT_MILLIS: '600000', FENRA_SCHEDULED_DELAY_MILLIS: '60000' }),
     );
     await run.waitForStdout('ready');
     run.child.kill('SIGINT');
-    await ingest.waitForRequests(1); // the flush is under way, and hangs
+    await fake.ingest.waitForRequests(1); // the flush is under way, and hangs
     run.child.kill('SIGINT');
     expect(await run.exited).toEqual({ code: null, signal: 'SIGINT' });
   });
@@ -192,8 +171,8 @@ describe('register entry from source (node --import tsx --import ./src/register/
     expect(r.stderr).toContain('already registered');
     expect(r.stderr).toContain('FenraSpanProcessor');
     expect(r.stderr.split('already registered').length).toBe(2); // once
-    expect(llm.calls).toHaveLength(3);
-    expect(ingest.requests).toHaveLength(0);
+    expect(fake.llm.calls).toHaveLength(3);
+    expect(fake.ingest.requests).toHaveLength(0);
   });
 
   it('without FENRA_API_KEY the app runs, nothing is sent, and the reason is printed once (not twice)', async () => {
@@ -201,8 +180,8 @@ describe('register entry from source (node --import tsx --import ./src/register/
     delete noKey['FENRA_API_KEY'];
     const r = await runNode([...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'], noKey);
     expect(r.code).toBe(0);
-    expect(llm.calls).toHaveLength(2);
-    expect(ingest.requests).toHaveLength(0);
+    expect(fake.llm.calls).toHaveLength(2);
+    expect(fake.ingest.requests).toHaveLength(0);
     expect(r.stderr).toContain('FENRA_API_KEY');
     // Printed by the register entry's diag logger; not repeated as a Node process warning.
     expect(r.stderr.split('FENRA_API_KEY').length - 1).toBe(1);
@@ -215,8 +194,8 @@ describe('register entry from source (node --import tsx --import ./src/register/
       env({ FENRA_DISABLED: 'true' }),
     );
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(llm.calls).toHaveLength(2);
-    expect(ingest.requests).toHaveLength(0);
+    expect(fake.llm.calls).toHaveLength(2);
+    expect(fake.ingest.requests).toHaveLength(0);
   });
 
   it('also exports every span over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
