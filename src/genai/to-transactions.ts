@@ -93,6 +93,17 @@ export interface ConversionResult {
   unattributed: number;
 }
 
+/** Why a span received a second time produces nothing. */
+export function receivedAgain(span: SpanView): SkippedSpan {
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    name: span.name,
+    reason: 'duplicate',
+    detail: 'the same span was received more than once',
+  };
+}
+
 const CALL_REASONS: ReadonlySet<SkipReason> = new Set([
   'missing_usage',
   'failed_no_usage',
@@ -117,13 +128,7 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
       traces.set(span.traceId, trace);
     } else if (trace.byId.has(span.spanId)) {
       // One span record delivered twice (an exporter retry) is one span: bill it once.
-      repeats.push({
-        traceId: span.traceId,
-        spanId: span.spanId,
-        name: span.name,
-        reason: 'duplicate',
-        detail: 'the same span was received more than once',
-      });
+      repeats.push(receivedAgain(span));
       continue;
     }
     trace.byId.set(span.spanId, span);

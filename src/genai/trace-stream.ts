@@ -1,6 +1,6 @@
 import type { SpanView } from '../span/span-view.js';
 import type { ConversionOptions, ConversionResult } from './to-transactions.js';
-import { toTransactions } from './to-transactions.js';
+import { receivedAgain, toTransactions } from './to-transactions.js';
 import type { SkippedSpan } from './types.js';
 
 /** Memory bounds of {@link TraceStream}. */
@@ -42,13 +42,7 @@ export class TraceStream {
   add(spans: readonly SpanView[]): ConversionResult | undefined {
     for (const span of spans) {
       if (this._converted.has(`${span.traceId}/${span.spanId}`)) {
-        this._repeats.push({
-          traceId: span.traceId,
-          spanId: span.spanId,
-          name: span.name,
-          reason: 'duplicate',
-          detail: 'the same span was received more than once',
-        });
+        this._repeats.push(receivedAgain(span));
         continue;
       }
       let t = this._traces.get(span.traceId);
