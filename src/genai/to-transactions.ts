@@ -1,6 +1,7 @@
 import { renderTransaction, validateTransaction } from '../fenra/render-transaction.js';
 import type { PriceResult, Pricer } from '../pricing/types.js';
 import type { Attributes, SpanView } from '../span/span-view.js';
+import { isLocalRoot } from '../span/span-view.js';
 import type { AttributionLayers, ContextOptions } from './context.js';
 import { resolveContext } from './context.js';
 import type { DetectedSpan } from './dedupe.js';
@@ -132,7 +133,7 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
       continue;
     }
     trace.byId.set(span.spanId, span);
-    if (span.parentSpanId === undefined) {
+    if (isLocalRoot(span)) {
       trace.root = span;
       trace.roots++;
     }
@@ -171,7 +172,7 @@ export function toTransactions(spans: Iterable<SpanView>, options: ConversionOpt
 interface TraceIndex {
   entries: DetectedSpan[];
   byId: Map<string, SpanView>;
-  /** A root span (no parent) and how many there are: only a single root is used. */
+  /** A local root span (no parent, or a remote one) and how many: only a single root is used. */
   root: SpanView | undefined;
   roots: number;
 }
@@ -185,16 +186,16 @@ interface TraceIndex {
 function layersFor(span: SpanView, trace: TraceIndex): AttributionLayers {
   const ancestors: Attributes[] = [];
   let p = span.parentSpanId;
-  let reachedRoot = p === undefined;
+  let reachedRoot = isLocalRoot(span);
   let rootSeen = false;
   const root = trace.roots === 1 ? trace.root : undefined;
-  for (let steps = trace.byId.size; p !== undefined && steps > 0; steps--) {
+  for (let steps = trace.byId.size; !reachedRoot && p !== undefined && steps > 0; steps--) {
     const a = trace.byId.get(p);
     if (a === undefined || a === span) break;
     ancestors.push(a.attributes);
     if (a === root) rootSeen = true;
     p = a.parentSpanId;
-    if (p === undefined) reachedRoot = true;
+    if (isLocalRoot(a)) reachedRoot = true;
   }
   if (!reachedRoot && root !== undefined && !rootSeen) ancestors.push(root.attributes);
   return { span: span.attributes, ancestors, resource: span.resource };

@@ -1,4 +1,5 @@
 import type { SpanView } from '../span/span-view.js';
+import { isLocalRoot } from '../span/span-view.js';
 import type { ConversionOptions, ConversionResult } from './to-transactions.js';
 import { receivedAgain, toTransactions } from './to-transactions.js';
 import type { SkippedSpan } from './types.js';
@@ -48,7 +49,7 @@ export class TraceStream {
       let t = this._traces.get(span.traceId);
       if (t === undefined) this._traces.set(span.traceId, (t = { spans: [], rooted: false }));
       t.spans.push(span);
-      if (span.parentSpanId === undefined) t.rooted = true;
+      if (isLocalRoot(span)) t.rooted = true;
       this._held++;
     }
     if (this._held <= this._limits.maxHeldSpans) {

@@ -1,5 +1,6 @@
 import { mayBeGenAi } from '../genai/detect.js';
 import type { SpanView } from '../span/span-view.js';
+import { isLocalRoot } from '../span/span-view.js';
 
 /**
  * Trace assembly for everything that sees spans after they ended (the span exporter, the
@@ -13,13 +14,7 @@ import type { SpanView } from '../span/span-view.js';
 /** How long a GenAI span that arrives after its trace's root waits for its wrappers, ms. */
 const STRAGGLER_WAIT_MS = 1_000;
 
-/**
- * The local root of its trace in this process: no parent, or a parent in another process (an
- * incoming `traceparent`), whose end would never arrive here.
- */
-export function isLocalRoot(span: SpanView): boolean {
-  return span.parentSpanId === undefined || span.parentIsRemote === true;
-}
+export { isLocalRoot };
 
 export type ResolveCause = 'root' | 'timeout' | 'overflow' | 'flush';
 

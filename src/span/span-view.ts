@@ -61,3 +61,11 @@ export interface SpanView {
   readonly scope: { readonly name: string; readonly version?: string };
   readonly events: readonly SpanEventView[];
 }
+
+/**
+ * The local root of its trace in this process: no parent, or a parent in another process (an
+ * incoming `traceparent`), whose end would never arrive here.
+ */
+export function isLocalRoot(span: SpanView): boolean {
+  return span.parentSpanId === undefined || span.parentIsRemote === true;
+}

@@ -343,6 +343,13 @@ describe('toTransactions: dedupe and attribution across a trace', () => {
     expect(
       toTransactions([llm, mid, root], { pricer }).transactions[0]!.transaction.context.billable_customer_id,
     ).toBe('cus_mid');
+    // A local root whose parent is remote (the service sits behind a gateway) is the root too.
+    const behindGateway = makeSpan(
+      { 'fenra.billable_customer_id': 'cus_gw' },
+      { traceId: T, spanId: 'a'.repeat(16), parentSpanId: 'f'.repeat(16), parentIsRemote: true },
+    );
+    const g = toTransactions([llm, behindGateway], { pricer });
+    expect(g.transactions[0]!.transaction.context.billable_customer_id).toBe('cus_gw');
     // With two roots (e.g. remote parents), none is guessed.
     const other = makeSpan(
       { 'fenra.billable_customer_id': 'cus_other' },

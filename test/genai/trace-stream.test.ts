@@ -55,6 +55,23 @@ describe('TraceStream', () => {
     expect(new Set(out).size).toBe(40);
   });
 
+  it('a root whose parent is remote (behind a gateway) completes its trace', () => {
+    const s = new TraceStream({ pricer }, { maxHeldSpans: 4 });
+    const [a, b, c, d] = [trace(1), trace(2), trace(3), trace(4)];
+    const aRoot = { ...a.root, parentSpanId: 'ff'.repeat(8), parentIsRemote: true };
+    // Past the bound, trace 1 (complete: its root has a remote parent) goes first although it is
+    // the newest, then the oldest incomplete one; traces 3 and 4 wait for their roots.
+    const early = s.add([b.llm, c.llm, d.llm, a.llm, aRoot]);
+    const customers = early?.transactions.map((t) => t.transaction.context.billable_customer_id).sort();
+    expect(customers).toEqual(['cus_1', 'unattributed']);
+    s.add([c.root, d.root]);
+    const rest = s
+      .end()
+      .transactions.map((t) => t.transaction.context.billable_customer_id)
+      .sort();
+    expect(rest).toEqual(['cus_3', 'cus_4']);
+  });
+
   it('bills a span delivered again after its trace was converted once', () => {
     const s = new TraceStream({ pricer }, { maxHeldSpans: 2 });
     const t1 = trace(1);
