@@ -71,6 +71,7 @@ export class FenraRuntime {
   /** Follows a global MeterProvider registered after construction. Off the span path. */
   refreshMetrics(): void {
     this._metrics?.refresh();
+    this._pipeline.refreshMetrics();
   }
 
   /** The flush limit, ms: bounds every wait of `forceFlush()` and of `shutdown()`'s flush. */

@@ -119,6 +119,7 @@ export class FenraSpanProcessor implements SpanProcessor {
     this._ended = [];
     const rt = this._runtime;
     rt.refreshMetrics();
+    const billed: PricedTransaction[] = [];
     for (let i = 0; i < batch.length; i++) {
       const span = batch[i]!;
       try {
@@ -128,20 +129,26 @@ export class FenraSpanProcessor implements SpanProcessor {
         if (resource?.asyncAttributesPending && resource.waitForAsyncAttributes) {
           const pending: Promise<void> = resource
             .waitForAsyncAttributes()
-            .then(() => this._convert(span))
+            .then(() => {
+              const tx = this._convert(span);
+              if (tx !== undefined) rt.enqueue([tx]);
+            })
             .catch((e: unknown) => rt.internalError(e))
             .finally(() => this._pending.delete(pending));
           this._pending.add(pending);
           continue;
         }
-        this._convert(span);
+        const tx = this._convert(span);
+        if (tx !== undefined) billed.push(tx);
       } catch (e) {
         rt.internalError(e);
       }
     }
+    if (billed.length > 0) rt.enqueue(billed);
   }
 
-  private _convert(span: ReadableSpan): void {
+  /** Converts one GenAI span; its transaction when it is billed (counted here, queued by the caller). */
+  private _convert(span: ReadableSpan): PricedTransaction | undefined {
     const rt = this._runtime;
     const view = fromReadableSpan(span);
     const { ancestors, baggage } = this._tracker.layers(span);
@@ -150,19 +157,19 @@ export class FenraSpanProcessor implements SpanProcessor {
     if ('skipped' in out) {
       // A call without usage wrapping a billed call was billed there.
       this._skip(wraps && out.skipped === 'missing_usage' ? 'duplicate' : out.skipped, out.detail);
-      return;
+      return undefined;
     }
     if (wraps) {
       this._skip('aggregate');
-      return;
+      return undefined;
     }
     if (this._seenResponse(out.transaction)) {
       this._skip('duplicate');
-      return;
+      return undefined;
     }
     this._tracker.addAncestorsTo(span, this._billedBelow);
     countBilled(rt.stats, out.transaction, out.attributed);
-    rt.enqueue([out.transaction]);
+    return out.transaction;
   }
 
   private _seenResponse(tx: PricedTransaction): boolean {

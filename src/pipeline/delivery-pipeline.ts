@@ -207,7 +207,6 @@ export class DeliveryPipeline {
         this._queueFull.note(overflow.length);
       }
       this._schedulePump();
-      this._metrics.refresh();
     } catch (e) {
       log.error(`internal error while queueing: ${errorText(e)}`);
     }
@@ -258,6 +257,14 @@ export class DeliveryPipeline {
    * (default: the flush limit). While it runs, the process is kept alive by the timers it
    * depends on (retry waits). Never rejects.
    */
+  /**
+   * Moves the self-metrics to the global MeterProvider if it changed since (an SDK registers it
+   * after our constructor ran). A global lookup: called per batch and at flush, not per item.
+   */
+  refreshMetrics(): void {
+    this._metrics.refresh();
+  }
+
   forceFlush(timeoutMs = this._flushMillis): Promise<void> {
     if (this._shutdown !== undefined) return this._shutdown;
     this._metrics.refresh();
