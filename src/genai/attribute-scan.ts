@@ -1,4 +1,4 @@
-import { attrJsonObject, toNumber } from '../span/attributes.js';
+import { toJsonObject, toNumber, toText } from '../span/attributes.js';
 import type { AttrValue, Attributes } from '../span/span-view.js';
 
 /**
@@ -86,25 +86,9 @@ export function asCount(v: AttrValue | undefined): number | undefined {
   return n !== undefined && n >= 0 ? n : undefined;
 }
 
-/** A string, or a finite number/boolean rendered as one; empty strings are undefined (as attrString). */
-export function asText(v: AttrValue | undefined): string | undefined {
-  if (typeof v === 'string') return v.length > 0 ? v : undefined;
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
-  if (typeof v === 'boolean') return String(v);
-  return undefined;
-}
-
 export const countIn = (s: AttributeScan, list: KeyList): number | undefined => firstIn(s, list, asCount);
-export const textIn = (s: AttributeScan, list: KeyList): string | undefined => firstIn(s, list, asText);
-
-/** A JSON-object attribute (e.g. `ai.response.providerMetadata`), parsed; see attrJsonObject. */
-export function jsonIn(s: AttributeScan, list: KeyList): Record<string, unknown> | undefined {
-  let mask = s.present[list.id] ?? 0;
-  while (mask !== 0) {
-    const low = mask & -mask;
-    const v = attrJsonObject(s.attrs, list.keys[31 - Math.clz32(low)]!);
-    if (v !== undefined) return v;
-    mask ^= low;
-  }
-  return undefined;
-}
+/** The first usable key as text (see `toText`). */
+export const textIn = (s: AttributeScan, list: KeyList): string | undefined => firstIn(s, list, toText);
+/** The first key holding a JSON object (e.g. `ai.response.providerMetadata`), parsed. */
+export const jsonIn = (s: AttributeScan, list: KeyList): Record<string, unknown> | undefined =>
+  firstIn(s, list, toJsonObject);

@@ -194,8 +194,8 @@ function hostOf(host: string): string | undefined {
   return undefined;
 }
 
-const PROVIDER_KEYS = ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'ai.model.provider'] as const;
-const PROVIDER_LISTS = PROVIDER_KEYS.map((k) => keyList([k]));
+/** `gen_ai.provider.name`, `gen_ai.system`, OpenInference `llm.provider`, the AI SDK's `ai.model.provider`. */
+const PROVIDER_LISTS = [K.providerName, K.system, keyList(['llm.provider']), K.aiModelProvider];
 
 /**
  * Resolves the provider of a model call. Order: `gen_ai.provider.name`, `gen_ai.system`,

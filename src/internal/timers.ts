@@ -65,9 +65,4 @@ export class KeepAlive {
       if (--this._holds === 0) for (const t of this._timers) t.unref();
     }
   }
-
-  /** True while a hold runs (new timers are ref'd). */
-  get holding(): boolean {
-    return this._holds > 0;
-  }
 }

@@ -25,10 +25,6 @@ export class HandOverTracerProvider implements TracerProvider {
     this._handedOver = true;
   }
 
-  get handedOver(): boolean {
-    return this._handedOver;
-  }
-
   /** @internal The provider spans start on now. */
   current(): TracerProvider {
     return this._handedOver ? trace.getTracerProvider() : this._own;

@@ -9,8 +9,6 @@ import type { ResolvedProvider, Usage } from '../types.js';
 import type { Classification, Dialect } from './dialect.js';
 import { NOT_GENAI } from './dialect.js';
 
-export { hasTokenCounts };
-
 /**
  * The OTel GenAI semantic conventions classification (v1.26 → current), shared by the
  * dialects that follow it. A span is a model call when its operation is a billable one, or,
