@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { parseOtlpJsonText, tryParse } from '../span/from-otlp-json.js';
 
 /** One OTLP/JSON document read from the input, or why a piece of it could not be read. */
 export type InputItem = { request: unknown } | { error: string };
@@ -9,18 +10,6 @@ export type InputItem = { request: unknown } | { error: string };
 export interface InputProgress {
   bytesRead: number;
   totalBytes: number | undefined;
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function tryParse(text: string): { value: unknown } | { error: string } {
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch (e) {
-    return { error: messageOf(e) };
-  }
 }
 
 /**
@@ -81,26 +70,8 @@ export async function* readOtlpJson(
     return;
   }
   if (mode === 'lines') return;
-  const whole = tryParse(held.join('\n'));
-  if ('value' in whole) {
-    yield { request: whole.value };
-    return;
-  }
-  // Not one document: JSON Lines whose first line is broken? Keep every line that parses.
-  const items: InputItem[] = [];
-  let good = 0;
-  for (let i = 0; i < held.length; i++) {
-    const text = held[i]!;
-    if (text.trim() === '') continue;
-    const parsed = tryParse(text);
-    if ('value' in parsed) {
-      good++;
-      items.push({ request: parsed.value });
-    } else items.push({ error: `line ${lineNo - held.length + i + 1}: invalid JSON: ${parsed.error}` });
-  }
-  if (good === 0) {
-    yield { error: `invalid JSON: ${whole.error}` };
-    return;
-  }
-  yield* items;
+  // A pretty-printed document, or JSON Lines whose first line is broken: read as a whole.
+  const whole = parseOtlpJsonText(held.join('\n'));
+  for (const request of whole.requests) yield { request };
+  for (const error of whole.errors) yield { error };
 }

@@ -108,7 +108,8 @@ const SCOPE_LIST_KEYS = [
   'instrumentation_library_spans',
 ];
 const SCOPE_KEYS = ['scope', 'instrumentationLibrary', 'instrumentation_library'];
-function tryParse(line: string): { value: unknown } | { error: string } {
+/** JSON.parse, with the error message instead of a throw. */
+export function tryParse(line: string): { value: unknown } | { error: string } {
   try {
     return { value: JSON.parse(line) as unknown };
   } catch (e) {
