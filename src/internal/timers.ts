@@ -57,6 +57,23 @@ export class KeepAlive {
     });
 
   /** Runs `work` with every timer of this instance ref'd (the process waits for them). */
+  /**
+   * Waits for `work` (settled either way) or `ms`, whichever comes first: true when `work`
+   * settled in time. The timer follows the holds like every other one here. Never rejects.
+   */
+  race(work: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: Timer | undefined;
+    return Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = this.setTimeout(() => resolve(false), ms);
+      }),
+    ]).finally(() => this.clearTimeout(timer));
+  }
+
   async hold<T>(work: () => Promise<T>): Promise<T> {
     if (this._holds++ === 0) for (const t of this._timers) t.ref();
     try {

@@ -96,19 +96,8 @@ export class FenraRuntime {
    * flush); true when it settled in time. Never rejects.
    */
   async boundedWait(work: Promise<unknown>, ms: number): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const ka = this.keepAlive;
-    return ka.hold(() =>
-      Promise.race([
-        work.then(
-          () => true,
-          () => true,
-        ),
-        new Promise<boolean>((resolve) => {
-          timer = ka.setTimeout(() => resolve(false), ms);
-        }),
-      ]).finally(() => ka.clearTimeout(timer)),
-    );
+    return ka.hold(() => ka.race(work, ms));
   }
 
   /** Flushes, spending at most `timeoutMs` (default: the flush limit). */

@@ -707,17 +707,8 @@ export class DeliveryPipeline {
     if (this._sender !== undefined) await this._boundedWait(this._sender.close(), CLOSE_WAIT_MS);
   }
 
-  private _boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return Promise.race([
-      p.then(
-        () => undefined,
-        () => undefined,
-      ),
-      new Promise<void>((resolve) => {
-        timer = this._keepAlive.setTimeout(resolve, ms);
-      }),
-    ]).finally(() => this._keepAlive.clearTimeout(timer));
+  private async _boundedWait(p: Promise<unknown>, ms: number): Promise<void> {
+    await this._keepAlive.race(p, ms);
   }
 }
 
