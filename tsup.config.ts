@@ -7,11 +7,12 @@ const pkg = JSON.parse(readFileSync('./package.json', 'utf8')) as { version: str
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    tools: 'src/tools.ts',
     cli: 'src/cli/main.ts',
     register: 'src/register/index.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register/index.ts' } },
   target: 'node20',
   platform: 'node',
   sourcemap: true,

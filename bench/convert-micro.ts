@@ -3,8 +3,8 @@
  * (test/fixtures/recorded). Run: `npx tsx bench/convert-micro.ts [--rounds 9] [--iters 20000]`.
  *
  * Stages (median ns per span over the rounds; one warmed PriceBook, as in the processor):
- * - convertSpan: the whole in-process conversion of a billed span (detect, attribute,
- *   render, validate, price);
+ * - convertTrace + price: the core's conversion of a billed span with its ancestors (detect,
+ *   dedupe, attribute, check), then its price;
  * - detect / resolveContext / render+validate / price: the parts alone on the same spans;
  * - non-GenAI: the processor's per-span work for a span that is not a model call
  *   (AttributionTracker.onStart with a parent in context, then the GenAI marker check);
@@ -20,11 +20,13 @@ import { renderTransaction, validateTransaction } from '../src/fenra/render-tran
 import { resolveContext } from '../src/genai/context.js';
 import type { AttributionLayers } from '../src/genai/context.js';
 import { detectModelCall, hasGenAiMarker } from '../src/genai/detect.js';
-import type { ConversionOptions } from '../src/genai/to-transactions.js';
+import type { ToTransactionsOptions as ConversionOptions } from '../src/stage/to-transactions.js';
 import type { ModelCall, Usage } from '../src/genai/types.js';
 import { AttributionTracker } from '../src/otel/attribution.js';
-import { convertSpan } from '../src/otel/span-converter.js';
+import { convertTrace } from '../src/genai/convert-trace.js';
+import { priceCall } from '../src/pricing/price-call.js';
 import { PriceBook } from '../src/pricing/price-book.js';
+import type { PricedTransaction } from '../src/stage/priced-transaction.js';
 import type { Attributes, SpanView } from '../src/span/span-view.js';
 import { FIXTURES, loadFixture } from '../test/otel/replay.js';
 import { readdirSync } from 'node:fs';
@@ -45,21 +47,29 @@ const names = readdirSync(FIXTURES)
 interface Case {
   fixture: string;
   span: SpanView;
-  ancestors: Attributes[];
+  /** The span and its ancestors, nearest first. */
+  group: SpanView[];
 }
 
-function ancestorsOf(span: SpanView, byId: Map<string, SpanView>): Attributes[] {
-  const out: Attributes[] = [];
+function groupOf(span: SpanView, byId: Map<string, SpanView>): SpanView[] {
+  const out: SpanView[] = [span];
   let p = span.parentSpanId;
   const seen = new Set<string>([span.spanId]);
   while (p !== undefined && !seen.has(p)) {
     seen.add(p);
     const a = byId.get(p);
     if (!a) break;
-    out.push(a.attributes);
+    out.push(a);
     p = a.parentSpanId;
   }
   return out;
+}
+
+/** The whole conversion of one billed span with its ancestors, priced. */
+function convertCase(c: Case): unknown {
+  const out = convertTrace(c.group, options);
+  for (const b of out.calls) if (b.call.span === c.span) return priceCall(options.pricer, b.call);
+  return undefined;
 }
 
 const options: ConversionOptions = { pricer: new PriceBook() };
@@ -73,9 +83,8 @@ for (const name of names) {
       others.push(span);
       continue;
     }
-    const ancestors = ancestorsOf(span, byId);
-    const out = convertSpan(span, ancestors, undefined, options);
-    if ('transaction' in out) billed.push({ fixture: name, span, ancestors });
+    const c: Case = { fixture: name, span, group: groupOf(span, byId) };
+    if (convertCase(c) !== undefined) billed.push(c);
   }
 }
 
@@ -99,7 +108,7 @@ function time(n: number, fn: (i: number) => unknown): number {
 
 const layers: AttributionLayers[] = billed.map((c) => ({
   span: c.span.attributes,
-  ancestors: c.ancestors,
+  ancestors: c.group.slice(1).map((a): Attributes => a.attributes),
   baggage: undefined,
   resource: c.span.resource,
 }));
@@ -109,15 +118,23 @@ const calls = billed.map((c) => {
   return d.call as ModelCall & { model: string; usage: Usage };
 });
 const contexts = calls.map((call, i) => resolveContext(call, layers[i]!, options).context);
-const txs = calls.map((call, i) => renderTransaction(call, contexts[i]!));
+const priced: PricedTransaction[] = calls.map((call, i) => ({
+  provider: call.provider.fenra,
+  model: call.model,
+  modelTier: call.modelTier,
+  usage: call.usage,
+  context: contexts[i]!,
+  price: priceCall(options.pricer, call),
+  span: { traceId: call.span.traceId, spanId: call.span.spanId, name: call.span.name },
+  endTimeMs: call.span.endTimeMs,
+}));
+const txs = priced.map(renderTransaction);
 
 const results: Record<string, number> = {};
-results['convertSpan (billed GenAI span)'] = time(billed.length, (i) =>
-  convertSpan(billed[i]!.span, billed[i]!.ancestors, undefined, options),
-);
+results['convertTrace + price (billed GenAI span)'] = time(billed.length, (i) => convertCase(billed[i]!));
 results['  detectModelCall'] = time(billed.length, (i) => detectModelCall(billed[i]!.span, options));
 results['  resolveContext'] = time(billed.length, (i) => resolveContext(calls[i]!, layers[i]!, options));
-results['  renderTransaction'] = time(billed.length, (i) => renderTransaction(calls[i]!, contexts[i]!));
+results['  renderTransaction'] = time(billed.length, (i) => renderTransaction(priced[i]!));
 results['  validateTransaction'] = time(billed.length, (i) => validateTransaction(txs[i]));
 results['  PriceBook.price'] = time(billed.length, (i) => {
   const call = calls[i]!;
@@ -140,7 +157,7 @@ const baggageCtx: Context = propagation.setBaggage(
   parentCtx,
   propagation.createBaggage({ 'customer.id': { value: 'c-1' } }),
 );
-const objs = others.map(() => ({}));
+const objs = others.map(() => tracer.startSpan('x'));
 results['non-GenAI: onStart (parent, no baggage)'] = time(others.length, (i) =>
   tracker.onStart(objs[i]!, parentCtx),
 );

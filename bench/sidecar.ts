@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { billingAttributeFilter } from '../src/genai/billing-keys.js';
-import { toTransactions } from '../src/genai/to-transactions.js';
+import { toTransactions } from '../src/stage/to-transactions.js';
 import { PriceBook } from '../src/pricing/price-book.js';
 import { decodeTraceRequest } from '../src/span/otlp-proto.js';
 import type { SinkStats } from './sinks.js';

@@ -16,7 +16,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { toTransactions } from '../src/genai/to-transactions.js';
+import { toTransactions } from '../src/stage/to-transactions.js';
 import { PriceBook } from '../src/pricing/price-book.js';
 import { parseOtlpJsonText, spansFromOtlpJson } from '../src/span/from-otlp-json.js';
 import type { SpanView } from '../src/span/span-view.js';

@@ -3,11 +3,12 @@ import { access } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseVerbArgs } from './args.js';
 import { readEnvConfig } from '../config/env.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import { renderTransaction } from '../fenra/render-transaction.js';
 import { billingAttributeFilter } from '../genai/billing-keys.js';
-import type { ConversionOptions } from '../genai/to-transactions.js';
-import { TraceStream } from '../genai/trace-stream.js';
+import type { ConversionOptions } from '../genai/convert-trace.js';
 import { PriceBook } from '../pricing/price-book.js';
+import { ConversionStage, HOLD_DEFAULTS } from '../stage/conversion-stage.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { spansFromOtlpJson } from '../span/from-otlp-json.js';
 import { writeLine } from './io.js';
 import type { InputProgress } from './otlp-input.js';
@@ -37,8 +38,8 @@ Options:
                             $FENRA_ENDPOINT) instead of printing them, with progress on
                             stderr; with no API key, write them to the local sink
   --data-dir DIR            the local sink's directory ($FENRA_DATA_DIR, default .fenra)
-  --hold-spans N            spans held while their traces complete (default 20000): past
-                            it the oldest traces are converted (and sent) first
+  --hold-spans N            spans held while their traces complete (default 100000):
+                            past it the oldest traces are converted (and sent) first
   -h, --help                this help
 
 Exit status: 0 when all of the input was read; 1 when it could not be read, holds no
@@ -97,16 +98,33 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
   const env = io.env ?? process.env;
   const fromEnv = readEnvConfig(env).config;
   const conversion: ConversionOptions = {
-    pricer: new PriceBook(),
     defaultCustomerId: values['customer-id'] ?? fromEnv.billableCustomerId,
     customerIdKeys: values['customer-id-key'] ?? fromEnv.customerIdKeys,
     contextKeys: values['context-key'],
     azureDeployments,
   };
-  const stream = new TraceStream(conversion, holdSpans === undefined ? {} : { maxHeldSpans: holdSpans });
+  // The one conversion stage, fed one request (line or document) at a time, in file order, as
+  // the sidecar would receive them. A file has no clock: calls wait for their roots until the
+  // end of the input, or until --hold-spans forces the oldest traces out.
+  let chunk: PricedTransaction[] = [];
+  const stage = new ConversionStage({
+    conversion,
+    pricer: new PriceBook(),
+    maxHeldSpans: holdSpans ?? HOLD_DEFAULTS.maxHeldSpans,
+    now: () => 0,
+    onResult: (r) => {
+      if (r.transactions.length > 0) chunk.push(...r.transactions);
+    },
+  });
+  const take = (): PricedTransaction[] => {
+    const out = chunk;
+    chunk = [];
+    totals.add(out);
+    return out;
+  };
   // Spans held while their traces complete keep only what billing reads (no content).
   const keep = billingAttributeFilter(conversion);
-  const totals = new ConvertTotals();
+  const totals = new ConvertTotals(stage.stats);
   const problem = (text: string): void => {
     totals.problems++;
     if (totals.problems <= MAX_PROBLEMS_SHOWN) io.stderr.write(`fenra-otel convert: ${text}\n`);
@@ -135,20 +153,18 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
         if (holdsTraceData(item.request)) traceDocuments++;
         const r = spansFromOtlpJson(item.request, keep);
         spansRead += r.spans.length;
+        totals.spans += r.spans.length;
+        stage.stats.spansSeen += r.spans.length;
         for (const e of r.errors) problem(e);
-        const early = stream.add(r.spans);
-        if (early) {
-          totals.add(early);
-          yield early.transactions;
-        }
+        stage.ingest(r.spans);
+        if (chunk.length > 0) yield take();
       }
     } catch (e) {
       readError = e;
       return;
     }
-    const last = stream.end();
-    totals.add(last);
-    yield last.transactions;
+    stage.flush();
+    yield take();
   }
 
   let sent = 0;
@@ -203,7 +219,7 @@ function holdsTraceData(request: unknown): boolean {
 
 function transactionLine(t: PricedTransaction): string {
   return JSON.stringify({
-    transaction: t.transaction,
+    transaction: renderTransaction(t),
     price: t.price,
     span: { trace_id: t.span.traceId, span_id: t.span.spanId, name: t.span.name },
   });

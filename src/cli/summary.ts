@@ -1,44 +1,42 @@
-import type { ConversionResult } from '../genai/to-transactions.js';
+import type { ConversionStats } from '../stage/conversion-stats.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 
 /**
- * Running totals of a conversion (counted as results arrive, so a streamed conversion need not
- * keep its transactions): spans read, LLM calls, billed, unpriced, unattributed, estimated and
- * corrected usage, skipped by reason, estimated USD.
+ * Running totals of a conversion, for the summary line: the stage's own counters (LLM calls,
+ * billed, unpriced, unattributed, skipped by reason), plus what only the command counts (spans
+ * read, input problems) and the transactions marked estimated or corrected as they come.
  */
 export class ConvertTotals {
   spans = 0;
-  llmCalls = 0;
-  billed = 0;
-  unpriced = 0;
-  unattributed = 0;
   estimated = 0;
   corrected = 0;
   usd = 0;
-  readonly skipped = new Map<string, number>();
   /** Input that could not be read (bad lines, documents, spans). */
   problems = 0;
+  private readonly _stats: ConversionStats;
 
-  add(r: ConversionResult): void {
-    this.spans += r.spans;
-    this.llmCalls += r.llmCalls;
-    this.unattributed += r.unattributed;
-    this.billed += r.transactions.length;
-    for (const s of r.skipped) this.skipped.set(s.reason, (this.skipped.get(s.reason) ?? 0) + 1);
-    for (const t of r.transactions) {
-      if (t.price.usd === null) this.unpriced++;
-      else this.usd += t.price.usd;
-      const ctx = t.transaction.context;
-      if (ctx['usage_estimated'] === true) this.estimated++;
-      if (ctx['usage_corrected'] !== undefined) this.corrected++;
+  constructor(stats: ConversionStats) {
+    this._stats = stats;
+  }
+
+  add(transactions: readonly PricedTransaction[]): void {
+    for (const t of transactions) {
+      if (t.price.usd !== null) this.usd += t.price.usd;
+      if (t.context['usage_estimated'] === true) this.estimated++;
+      if (t.context['usage_corrected'] !== undefined) this.corrected++;
     }
   }
 
   /** One line for standard error. */
   line(): string {
-    const skippedText = [...this.skipped].map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+    const s = this._stats;
+    const skippedText =
+      Object.entries(s.skipped)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || 'none';
     return (
-      `spans=${this.spans} llm_calls=${this.llmCalls} billed=${this.billed} unpriced=${this.unpriced} ` +
-      `unattributed=${this.unattributed}` +
+      `spans=${this.spans} llm_calls=${s.llmCalls} billed=${s.billed} unpriced=${s.unpriced} ` +
+      `unattributed=${s.unattributed}` +
       (this.estimated > 0 ? ` usage_estimated=${this.estimated}` : '') +
       (this.corrected > 0 ? ` usage_corrected=${this.corrected}` : '') +
       ` skipped: ${skippedText}` +

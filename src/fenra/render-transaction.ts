@@ -1,13 +1,13 @@
-import type { ContextValue } from '../genai/context.js';
-import type { ModelCall, Usage } from '../genai/types.js';
+import type { Usage } from '../genai/types.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { compileAcceptance } from './compiled-check.js';
 import { IMAGE_COUNT_METRIC, tokenMetrics } from './metric-names.js';
 import type { FenraTransaction, UsageEntry } from './transaction-schema.js';
 import { FenraTransactionSchema } from './transaction-schema.js';
 
 /** Usage → Fenra's `usage` array (token metrics, plus generated images when known). */
-export function renderUsage(call: ModelCall, usage: Usage): UsageEntry[] {
-  const entries: UsageEntry[] = [{ type: 'tokens', metrics: tokenMetrics(call.provider.fenra, usage) }];
+export function renderUsage(provider: PricedTransaction['provider'], usage: Usage): UsageEntry[] {
+  const entries: UsageEntry[] = [{ type: 'tokens', metrics: tokenMetrics(provider, usage) }];
   if (usage.imagesGenerated !== undefined && usage.imagesGenerated > 0) {
     entries.push({ type: 'images', metrics: { [IMAGE_COUNT_METRIC]: usage.imagesGenerated } });
   }
@@ -15,17 +15,14 @@ export function renderUsage(call: ModelCall, usage: Usage): UsageEntry[] {
 }
 
 /** The exact wire body of one transaction. */
-export function renderTransaction(
-  call: ModelCall & { model: string; usage: Usage },
-  context: { billable_customer_id: string } & Record<string, ContextValue>,
-): FenraTransaction {
+export function renderTransaction(t: PricedTransaction): FenraTransaction {
   const tx: FenraTransaction = {
-    provider: call.provider.fenra,
-    model: call.model,
-    usage: renderUsage(call, call.usage),
-    context,
+    provider: t.provider,
+    model: t.model,
+    usage: renderUsage(t.provider, t.usage),
+    context: t.context,
   };
-  if (call.modelTier !== undefined) tx.model_tier = call.modelTier;
+  if (t.modelTier !== undefined) tx.model_tier = t.modelTier;
   return tx;
 }
 

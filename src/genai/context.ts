@@ -221,8 +221,11 @@ function resolveLists(scans: readonly LayerScan[], lists: number): (ContextValue
   return out;
 }
 
+/** The context dimensions of one call: the billable customer and what else attribution found. */
+export type TransactionContext = { billable_customer_id: string } & Record<string, ContextValue>;
+
 export interface ResolvedContext {
-  context: { billable_customer_id: string } & Record<string, ContextValue>;
+  context: TransactionContext;
   attributed: boolean;
 }
 

@@ -8,14 +8,32 @@ export interface DetectedSpan {
   skipped?: SkippedSpan;
 }
 
+/**
+ * What was already decided for a trace in an earlier resolution (its calls were billed before
+ * this span arrived): the spans billed, the spans above them, and the provider responses billed.
+ * Span ids, and `provider/response id` keys.
+ */
+export interface PriorDecisions {
+  readonly billed: ReadonlySet<string>;
+  readonly wrapping: ReadonlySet<string>;
+  readonly responses: ReadonlySet<string>;
+}
+
 const isCallWithoutUsage = (d: DetectedSpan): boolean =>
   d.skipped?.reason === 'missing_usage' || d.skipped?.reason === 'failed_no_usage';
+
+/** A call, billed or not, which a wrapper or a repeat can be. */
+const isCall = (d: DetectedSpan): boolean => d.call !== undefined || isCallWithoutUsage(d);
 
 function markSkipped(d: DetectedSpan, reason: 'aggregate' | 'duplicate', detail: string): void {
   const s = d.span;
   d.skipped = { traceId: s.traceId, spanId: s.spanId, name: s.name, reason, detail };
   delete d.call;
 }
+
+/** The key under which one provider response is recognised when seen twice. */
+export const responseKey = (call: ModelCall): string | undefined =>
+  call.responseId === undefined ? undefined : `${call.provider.fenra}/${call.responseId}`;
 
 /**
  * One provider call is billed once. Within one trace:
@@ -26,9 +44,13 @@ function markSkipped(d: DetectedSpan, reason: 'aggregate' | 'duplicate', detail:
  *    there: a duplicate, not a missing-usage report;
  * 3. two remaining calls with the same provider response id are one call seen twice: the
  *    deeper one is billed.
+ * With `prior` (spans arriving after part of their trace was billed), the earlier decisions
+ * stand: a span billed before is a duplicate (received again); a call above a call billed
+ * before is an aggregate (or a duplicate without usage); a call below one, or repeating a
+ * response billed before, is a duplicate.
  * Mutates the entries' call/skipped fields. Independent calls in one trace are all kept.
  */
-export function dedupeTrace(entries: DetectedSpan[]): void {
+export function dedupeTrace(entries: DetectedSpan[], prior?: PriorDecisions): void {
   const byId = new Map<string, DetectedSpan>();
   for (const e of entries) byId.set(e.span.spanId, e);
   // Walks stop at a missing parent, and after as many steps as the trace has spans (a cycle in
@@ -48,13 +70,15 @@ export function dedupeTrace(entries: DetectedSpan[]): void {
     return depth;
   };
 
+  if (prior !== undefined) applyPrior(entries, prior, parentOf, limit);
+
   // 1 and (half of) 2: walk up from every call with usage.
   let wrapping: Set<DetectedSpan> | undefined;
   for (const e of entries) {
     if (!e.call) continue;
     let a = parentOf(e);
     for (let steps = limit; a !== undefined && a !== e && steps > 0; steps--) {
-      if (a.call || isCallWithoutUsage(a)) (wrapping ??= new Set()).add(a);
+      if (isCall(a)) (wrapping ??= new Set()).add(a);
       a = parentOf(a);
     }
   }
@@ -79,9 +103,8 @@ export function dedupeTrace(entries: DetectedSpan[]): void {
   // 3: one provider response seen twice (siblings from two instrumentations).
   let byResponse: Map<string, DetectedSpan> | undefined;
   for (const e of entries) {
-    const id = e.call?.responseId;
-    if (id === undefined) continue;
-    const key = `${e.call!.provider.fenra}/${id}`;
+    const key = e.call ? responseKey(e.call) : undefined;
+    if (key === undefined) continue;
     byResponse ??= new Map();
     const prev = byResponse.get(key);
     if (!prev) {
@@ -89,7 +112,46 @@ export function dedupeTrace(entries: DetectedSpan[]): void {
       continue;
     }
     const [keep, drop] = depthOf(e) > depthOf(prev) ? [e, prev] : [prev, e];
-    markSkipped(drop, 'duplicate', `same provider response ${id} as span ${keep.span.spanId}`);
+    markSkipped(
+      drop,
+      'duplicate',
+      `same provider response ${e.call!.responseId} as span ${keep.span.spanId}`,
+    );
     byResponse.set(key, keep);
+  }
+}
+
+/** The earlier decisions of the trace, applied first: they cannot be taken back. */
+function applyPrior(
+  entries: DetectedSpan[],
+  prior: PriorDecisions,
+  parentOf: (e: DetectedSpan) => DetectedSpan | undefined,
+  limit: number,
+): void {
+  for (const e of entries) {
+    if (!isCall(e)) continue;
+    const id = e.span.spanId;
+    if (prior.billed.has(id)) {
+      markSkipped(e, 'duplicate', 'the same span was received more than once');
+      continue;
+    }
+    if (prior.wrapping.has(id)) {
+      if (e.call) markSkipped(e, 'aggregate', 'wraps a model call billed earlier on a descendant span');
+      else markSkipped(e, 'duplicate', 'the call was billed earlier on a descendant span');
+      continue;
+    }
+    const key = e.call ? responseKey(e.call) : undefined;
+    if (key !== undefined && prior.responses.has(key)) {
+      markSkipped(e, 'duplicate', `provider response ${e.call!.responseId} was billed earlier in this trace`);
+      continue;
+    }
+    let a = parentOf(e);
+    for (let steps = limit; a !== undefined && a !== e && steps > 0; steps--) {
+      if (prior.billed.has(a.span.spanId)) {
+        markSkipped(e, 'duplicate', `the call was billed earlier on ancestor span ${a.span.spanId}`);
+        break;
+      }
+      a = parentOf(a);
+    }
   }
 }

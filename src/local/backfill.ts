@@ -1,6 +1,6 @@
 import type { EnvSource } from '../config/env.js';
 import { resolveConfig } from '../config/resolve.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import { defaultDataDir, LocalSink } from './sink.js';

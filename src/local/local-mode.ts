@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { diag } from '@opentelemetry/api';
-import { toTransactions } from '../genai/to-transactions.js';
+import { toTransactions } from '../stage/to-transactions.js';
 import { PriceBook } from '../pricing/price-book.js';
 import type { ServeConfig } from '../sidecar/serve-config.js';
 import type { RunningSidecar, SidecarDeps } from '../sidecar/sidecar.js';

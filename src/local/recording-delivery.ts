@@ -1,4 +1,4 @@
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { DeliveryStats, Settlement, TransactionDelivery } from '../sidecar/delivery.js';
 import type { Ledger } from './ledger.js';
 import { toLocalRecord } from './records.js';

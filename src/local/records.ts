@@ -1,6 +1,7 @@
+import { renderTransaction } from '../fenra/render-transaction.js';
 import type { FenraTransaction } from '../fenra/transaction-schema.js';
 import { FenraTransactionSchema } from '../fenra/transaction-schema.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { PriceResult } from '../pricing/types.js';
 
 /**
@@ -20,7 +21,7 @@ export interface LocalRecord {
 
 export function toLocalRecord(t: PricedTransaction, recordedAtMs: number): LocalRecord {
   return {
-    transaction: t.transaction,
+    transaction: renderTransaction(t),
     price: t.price,
     span: { trace_id: t.span.traceId, span_id: t.span.spanId, name: t.span.name },
     time: isoOrUndefined(t.endTimeMs),

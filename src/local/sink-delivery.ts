@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { DeliveryStats, Settlement, TransactionDelivery } from '../sidecar/delivery.js';
 import type { LocalSink } from './sink.js';
 

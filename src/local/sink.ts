@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import type { SendResult, TransactionSender } from '../fenra/client.js';
 import type { FenraTransaction } from '../fenra/transaction-schema.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { Ledger } from './ledger.js';
 import type { LocalRecord } from './records.js';
 import { parseRecordLines, schemaProblem, toLocalRecord } from './records.js';

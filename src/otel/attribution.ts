@@ -1,41 +1,64 @@
 import type { Baggage, Context, Span } from '@opentelemetry/api';
 import { propagation, trace } from '@opentelemetry/api';
+import { BoundedMap } from '../internal/bounded-map.js';
 import type { Attributes } from '../span/span-view.js';
 
 /**
- * In-process attribution: the customer id usually sits on the request span or in baggage,
- * not on the LLM span, and the request span ends after it. At span start we remember each
- * span's parent span (and the baggage in force, when there is any); at the end of a GenAI
- * span we read the ancestors' CURRENT attributes through that chain, so attributes set on the
- * request span after the LLM call started still count. Nothing outlives its span.
+ * In-process links between spans, taken at span start: each span's parent span object (and the
+ * baggage in force, when there is any). The conversion stage reads ancestors through them
+ * (see `LinkedAncestors`) when it resolves a trace, so attributes set on the request span after
+ * the LLM call started still count. Nothing outlives its span.
  *
  * This runs for every span of the application, so the links are kept on the span objects
- * themselves under this tracker's own symbols (a property store, ~25× cheaper than a
- * WeakMap entry per span); a span object that cannot take properties (frozen, sealed) falls
- * back to weak maps. Baggage objects are immutable and shared by every span started in their
- * context: each one is turned into attributes once.
+ * themselves under this tracker's own symbols (a property store, ~25× cheaper than a WeakMap
+ * entry per span); a span object that cannot take properties (frozen, sealed) falls back to
+ * weak maps. Baggage objects are immutable and shared by every span started in their context:
+ * each one is turned into attributes once.
+ *
+ * A parent dropped by a sampler is a non-recording span: it is not linked (it has nothing to
+ * read and never ends here); the span is linked to its trace's local root instead, the one
+ * ancestor every mode still consults when a chain breaks.
  */
 export class AttributionTracker {
   private readonly _parentKey = Symbol('fenra.parent');
   private readonly _baggageKey = Symbol('fenra.baggage');
-  private readonly _parents = new WeakMap<object, Span>();
+  private readonly _rootKey = Symbol('fenra.root');
+  private readonly _parents = new WeakMap<object, object>();
   private readonly _baggage = new WeakMap<object, Attributes>();
+  private readonly _roots = new WeakMap<object, object>();
   private readonly _baggageAttrs = new WeakMap<Baggage, Attributes>();
+  /**
+   * Local roots still running, by trace id: what a span under a dropped parent links to.
+   * Bounded, for roots that never end.
+   */
+  private readonly _openRoots = new BoundedMap<string, object>(10_000);
 
   /** onStart: O(1), allocation-free unless the context carries a baggage not seen before. */
-  onStart(span: object, parentContext: Context): void {
+  onStart(span: Span, parentContext: Context): void {
     const parent = trace.getSpan(parentContext);
     const baggage = propagation.getBaggage(parentContext);
-    if (parent === undefined && baggage === undefined) return;
-    const attrs = baggage === undefined ? undefined : this._attrsOf(baggage);
-    if (Object.isExtensible(span)) {
-      const slots = span as Record<symbol, unknown>;
-      if (parent !== undefined) slots[this._parentKey] = parent;
-      if (attrs !== undefined) slots[this._baggageKey] = attrs;
-      return;
-    }
-    if (parent !== undefined) this._parents.set(span, parent);
-    if (attrs !== undefined) this._baggage.set(span, attrs);
+    if (parent === undefined || parent.spanContext().isRemote === true) {
+      this._openRoots.set(span.spanContext().traceId, span);
+    } else if (!parent.isRecording()) {
+      const root = this._openRoots.get(span.spanContext().traceId);
+      if (root !== undefined) this._set(span, this._rootKey, this._roots, root);
+    } else this._set(span, this._parentKey, this._parents, parent);
+    if (baggage !== undefined) this._set(span, this._baggageKey, this._baggage, this._attrsOf(baggage));
+  }
+
+  /** A local root ended: spans starting later under a dropped parent no longer link to it. */
+  rootEnded(traceId: string, span: object): void {
+    if (this._openRoots.get(traceId) === span) this._openRoots.delete(traceId);
+  }
+
+  private _set<V extends object>(span: object, key: symbol, fallback: WeakMap<object, V>, value: V): void {
+    if (Object.isExtensible(span)) (span as Record<symbol, unknown>)[key] = value;
+    else fallback.set(span, value);
+  }
+
+  private _get<V>(span: object, key: symbol, fallback: WeakMap<object, V>): V | undefined {
+    const v = (span as Record<symbol, V | undefined>)[key];
+    return v !== undefined ? v : fallback.get(span);
   }
 
   private _attrsOf(baggage: Baggage): Attributes {
@@ -49,45 +72,24 @@ export class AttributionTracker {
     return attrs;
   }
 
-  private _parentOf(span: object): object | undefined {
-    const p = (span as Record<symbol, object | undefined>)[this._parentKey];
-    return p !== undefined ? p : this._parents.get(span);
+  /** The span's recording parent span object, if it was started under one. */
+  parentOf(span: object): object | undefined {
+    return this._get(span, this._parentKey, this._parents);
   }
 
-  private _baggageOf(span: object): Attributes | undefined {
-    const b = (span as Record<symbol, Attributes | undefined>)[this._baggageKey];
-    return b !== undefined ? b : this._baggage.get(span);
+  /** The local root a span under a dropped (non-recording) parent was linked to. */
+  rootLinkOf(span: object): object | undefined {
+    return this._get(span, this._rootKey, this._roots);
   }
 
-  /** Ancestors' attributes, nearest first, and the nearest baggage. */
-  layers(span: object, maxDepth = 64): { ancestors: Attributes[]; baggage: Attributes | undefined } {
-    const ancestors: Attributes[] = [];
-    let baggage = this._baggageOf(span);
-    let cur: object | undefined = this._parentOf(span);
-    for (let depth = 0; cur !== undefined && depth < maxDepth; depth++) {
-      const attrs = (cur as { attributes?: Attributes }).attributes;
-      if (attrs !== undefined) ancestors.push(attrs);
-      baggage ??= this._baggageOf(cur);
-      cur = this._parentOf(cur);
+  /** The nearest baggage of the span or of its ancestors (up to `maxDepth`). */
+  baggageOf(span: object, maxDepth = 64): Attributes | undefined {
+    let cur: object | undefined = span;
+    for (let depth = 0; cur !== undefined && depth <= maxDepth; depth++) {
+      const b = this._get(cur, this._baggageKey, this._baggage);
+      if (b !== undefined) return b;
+      cur = this.parentOf(cur);
     }
-    return { ancestors, baggage };
-  }
-
-  /** Adds every ancestor (up to `maxDepth`) to `set`: `ancestorSpans` without a generator. */
-  addAncestorsTo(span: object, set: WeakSet<object>, maxDepth = 64): void {
-    let cur: object | undefined = this._parentOf(span);
-    for (let depth = 0; cur !== undefined && depth < maxDepth; depth++) {
-      set.add(cur);
-      cur = this._parentOf(cur);
-    }
-  }
-
-  /** The parent chain, for marking ancestors (in-process dedupe). */
-  *ancestorSpans(span: object, maxDepth = 64): Generator<object> {
-    let cur: object | undefined = this._parentOf(span);
-    for (let depth = 0; cur !== undefined && depth < maxDepth; depth++) {
-      yield cur;
-      cur = this._parentOf(cur);
-    }
+    return undefined;
   }
 }

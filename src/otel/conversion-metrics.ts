@@ -1,6 +1,6 @@
 import type { BatchObservableResult, Meter, MeterProvider } from '@opentelemetry/api';
 import { MeterBinding } from '../internal/meter-binding.js';
-import type { ConversionStats } from './span-converter.js';
+import type { ConversionStats } from '../stage/conversion-stats.js';
 
 /**
  * The conversion counters as OTel observable counters, read at collection time: nothing is

@@ -2,26 +2,52 @@ import { diag } from '@opentelemetry/api';
 import type { FenraOptions } from '../config/options.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { ResolvedConfig } from '../config/options.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
-import type { ConversionOptions } from '../genai/to-transactions.js';
+import type { ConversionOptions } from '../genai/convert-trace.js';
+import type { SkipReason } from '../genai/types.js';
 import type { MeterBinding } from '../internal/meter-binding.js';
 import { errorText } from '../internal/safe.js';
+import type { Scheduler } from '../internal/scheduler.js';
 import { KeepAlive } from '../internal/timers.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import type { PipelineStats } from '../pipeline/stats.js';
 import { PriceBook } from '../pricing/price-book.js';
-import type { ConversionStats } from './span-converter.js';
-import { emptyConversionStats } from './span-converter.js';
+import type { AncestorSource } from '../stage/ancestor-source.js';
+import { ConversionStage } from '../stage/conversion-stage.js';
+import type { StageResult } from '../stage/conversion-stage.js';
+import type { ConversionStats } from '../stage/conversion-stats.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
+import { StageTimer } from '../stage/stage-timer.js';
 import { observeConversion } from './conversion-metrics.js';
 
 export type { FenraOptions };
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel' });
 
+/** Skips worth one sentence to the user (once per cause); the rest are only counted. */
+const EXPLAIN: Partial<Record<SkipReason, string>> = {
+  missing_usage:
+    'an LLM call ended without usage and is not billed (for OpenAI streaming, set stream_options: { include_usage: true })',
+  failed_no_usage: 'a failed LLM call reported no usage and is not billed',
+  missing_model: 'an LLM call had usage but no model id and is not billed',
+  invalid: 'an LLM call carried usage that cannot be billed as it is, and is not sent',
+};
+
+export interface RuntimeDeps extends DeliveryPipelineDeps {
+  /** Where the stage finds ancestors it does not hold (in process: the SDK's parent links). */
+  ancestors?: AncestorSource;
+  /** Baggage of a span, an in-process attribution layer. */
+  baggageOf?: ConversionOptions['baggageOf'];
+  /** How long a call waits for its trace's root, ms (the exporter's `traceWaitMillis`). */
+  traceWaitMillis?: number;
+  /** Clock and timers of trace holding; default real ones that follow the flush holds. */
+  scheduler?: Scheduler;
+}
+
 /**
- * What the processor and the exporter share: resolved configuration, the converter's options
- * (price book, attribution keys), conversion counters and the delivery pipeline.
+ * What the processor and the exporter share: resolved configuration, the one conversion stage
+ * (with its timer), and the delivery pipeline. Resolved transactions are queued for Fenra, or
+ * handed to the export waiting for them (see {@link collect}).
  *
  * `enabled` is false when disabled or without an API key: the processor and the exporter then
  * return at once for every span (nothing converted, priced or held); the missing key is
@@ -30,27 +56,43 @@ const log = diag.createComponentLogger({ namespace: '@fenra/otel' });
 export class FenraRuntime {
   readonly config: ResolvedConfig;
   readonly enabled: boolean;
-  readonly stats: ConversionStats = emptyConversionStats();
-  readonly conversion: ConversionOptions;
+  readonly stage: ConversionStage;
   /** Timers of the pipeline and of the owner's own waits: ref'd only while a flush is awaited. */
   readonly keepAlive: KeepAlive;
+  private readonly _timer: StageTimer;
   private readonly _pipeline: DeliveryPipeline;
   private readonly _metrics: MeterBinding | undefined;
+  private readonly _explained = new Set<SkipReason>();
+  private _collecting: PricedTransaction[] | undefined;
   private _internalErrors = 0;
   private _shutdown: Promise<void> | undefined;
 
-  constructor(options: FenraOptions | undefined, deps: DeliveryPipelineDeps = {}) {
+  constructor(options: FenraOptions | undefined, deps: RuntimeDeps = {}) {
     // Invalid options in code throw here, once, with a readable message (ConfigurationError).
     this.config = resolveConfig(options, undefined, { processWarnings: true });
     this.enabled = !this.config.disabled && this.config.apiKey !== undefined;
     this.keepAlive = deps.keepAlive ?? new KeepAlive();
-    this.conversion = {
-      pricer: new PriceBook({ overrides: this.config.priceOverrides }),
-      defaultCustomerId: this.config.billableCustomerId,
-      customerIdKeys: this.config.customerIdKeys,
-      contextKeys: this.config.contextKeys,
-      azureDeployments: this.config.azureDeployments,
+    const ka = this.keepAlive;
+    const scheduler: Scheduler = deps.scheduler ?? {
+      now: Date.now,
+      setTimeout: (fn, ms) => ka.setTimeout(fn, ms),
+      clearTimeout: (h) => ka.clearTimeout(h as ReturnType<typeof setTimeout>),
     };
+    this.stage = new ConversionStage({
+      conversion: {
+        defaultCustomerId: this.config.billableCustomerId,
+        customerIdKeys: this.config.customerIdKeys,
+        contextKeys: this.config.contextKeys,
+        azureDeployments: this.config.azureDeployments,
+        baggageOf: deps.baggageOf,
+      },
+      pricer: new PriceBook({ overrides: this.config.priceOverrides }),
+      ancestors: deps.ancestors,
+      waitMillis: deps.traceWaitMillis,
+      now: scheduler.now,
+      onResult: (r) => this._onResult(r),
+    });
+    this._timer = new StageTimer(this.stage, scheduler, (e) => this.internalError(e));
     this._pipeline = new DeliveryPipeline(this.config, {
       processWarnings: true,
       ...deps,
@@ -59,8 +101,47 @@ export class FenraRuntime {
     if (this.enabled) this._metrics = observeConversion(this.config.meterProvider, () => this.stats);
   }
 
-  enqueue(items: readonly PricedTransaction[]): void {
-    this._pipeline.enqueue(items);
+  get stats(): ConversionStats {
+    return this.stage.stats;
+  }
+
+  /** Hands one delivery of spans to the stage. Never throws. */
+  ingest(run: () => void): void {
+    try {
+      run();
+      this._timer.kick();
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  /**
+   * Runs `work` (which hands spans to the stage) and returns the transactions it completed,
+   * instead of queueing them: for an export that waits for its own. Never throws.
+   */
+  collect(work: () => void): PricedTransaction[] {
+    const outer = this._collecting;
+    this._collecting = [];
+    try {
+      this.ingest(work);
+      return this._collecting;
+    } finally {
+      this._collecting = outer;
+    }
+  }
+
+  private _onResult(r: StageResult<never>): void {
+    for (const s of r.skipped) this._explain(s.reason, s.detail);
+    if (r.transactions.length === 0) return;
+    if (this._collecting !== undefined) this._collecting.push(...r.transactions);
+    else this._pipeline.enqueue(r.transactions);
+  }
+
+  private _explain(reason: SkipReason, detail: string | undefined): void {
+    const text = EXPLAIN[reason];
+    if (text === undefined || this._explained.has(reason)) return;
+    this._explained.add(reason);
+    log.warn(`${text}${detail ? ` (${detail})` : ''}; further ones are only counted (see stats())`);
   }
 
   /** Queues and waits for Fenra's answer (bounded by `exportTimeoutMillis`); never rejects. */
@@ -100,20 +181,23 @@ export class FenraRuntime {
     return ka.hold(() => ka.race(work, ms));
   }
 
-  /** Flushes, spending at most `timeoutMs` (default: the flush limit). */
+  /** Resolves every held trace (without waiting for roots) and flushes, within `timeoutMs`. */
   forceFlush(timeoutMs = this.flushTimeoutMillis): Promise<void> {
     if (this._shutdown !== undefined) return this._shutdown;
+    this.ingest(() => this.stage.flush());
     this.refreshMetrics();
     return this._pipeline
       .forceFlush(Math.max(0, timeoutMs))
       .catch((e: unknown) => log.error(`forceFlush failed: ${errorText(e)}`));
   }
 
-  /** Once: later calls return the same promise. */
+  /** Resolves what is held, flushes, closes. Once: later calls return the same promise. */
   shutdown(): Promise<void> {
-    this._shutdown ??= this._pipeline
-      .shutdown()
-      .catch((e: unknown) => log.error(`shutdown failed: ${errorText(e)}`));
+    this._shutdown ??= (async () => {
+      this._timer.stop();
+      this.ingest(() => this.stage.flush());
+      await this._pipeline.shutdown();
+    })().catch((e: unknown) => log.error(`shutdown failed: ${errorText(e)}`));
     return this._shutdown;
   }
 

@@ -3,10 +3,11 @@ import type { Dispatcher } from 'undici';
 import type { ResolvedConfig } from '../config/options.js';
 import type { TransactionSender } from '../fenra/client.js';
 import { FenraClient } from '../fenra/client.js';
+import { renderTransaction } from '../fenra/render-transaction.js';
 import type { SendOutcome } from '../fenra/response.js';
 import type { RetryPolicy } from '../fenra/retry-policy.js';
 import { DEFAULT_RETRY_POLICY, planRetry } from '../fenra/retry-policy.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { boundedKey } from '../internal/meter-binding.js';
 import type { FenraWarningCode } from '../internal/process-warning.js';
 import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
@@ -443,10 +444,10 @@ export class DeliveryPipeline {
     this._stats.sent += items.length;
     this._stats.inFlight += items.length;
     try {
-      const { outcome, bytes } = await sender.send(
-        items.map((i) => i.transaction),
-        { timeoutMs, signal: this._abort.signal },
-      );
+      const { outcome, bytes } = await sender.send(items.map(renderTransaction), {
+        timeoutMs,
+        signal: this._abort.signal,
+      });
       this._stats.bytes += bytes;
       return outcome;
     } finally {
@@ -575,7 +576,7 @@ export class DeliveryPipeline {
       if (usd === null) this._stats.unpriced++;
       else {
         this._stats.estimatedUsd += usd;
-        this._addUsd(item.transaction.provider, item.transaction.model, usd);
+        this._addUsd(item.provider, item.model, usd);
       }
     }
     this._settle(items, { kind: 'accepted' });

@@ -1,4 +1,4 @@
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 
 /**
  * What the sidecar needs from the export pipeline: take transactions, and say for each one,

@@ -1,5 +1,5 @@
 import { resolveConfig } from '../config/resolve.js';
-import type { PricedTransaction } from '../genai/priced-transaction.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type {
   DeliveryPipelineDeps,
   Settlement as PipelineSettlement,

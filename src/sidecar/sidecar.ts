@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { PriceBook } from '../pricing/price-book.js';
+import type { Scheduler } from '../internal/scheduler.js';
 import type { Pricer } from '../pricing/types.js';
 import { VERSION } from '../version.js';
 import { BillingPath } from './billing.js';
@@ -35,6 +36,8 @@ export interface SidecarDeps {
   delivery?: TransactionDelivery;
   /** Where `delivery` sends transactions, for the start-up log (default: the Fenra endpoint). */
   destination?: string;
+  /** Clock and timers of trace holding (tests advance a manual one). */
+  scheduler?: Scheduler;
   /** Wraps the delivery (given or built), e.g. to watch what is accepted. */
   wrapDelivery?: (delivery: TransactionDelivery) => TransactionDelivery;
 }
@@ -88,15 +91,16 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   const billing = new BillingPath(
     {
       conversion: {
-        pricer: deps.pricer ?? new PriceBook(),
         defaultCustomerId: config.customerId,
         customerIdKeys: config.customerIdKeys,
         contextKeys: config.contextKeys,
         azureDeployments: config.azureDeployments,
       },
+      pricer: deps.pricer ?? new PriceBook(),
       waitMillis: config.traceWaitMillis,
       maxTraces: config.maxTraces,
       maxSpansPerTrace: config.maxSpansPerTrace,
+      scheduler: deps.scheduler,
     },
     spool,
     delivery,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import type { IngestServer } from '../helpers/ingest-server.js';

@@ -9,6 +9,7 @@ import { FenraClient, USER_AGENT } from '../../src/fenra/client.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeBatch } from '../helpers/priced.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 let server: IngestServer;
 beforeEach(async () => {
@@ -20,7 +21,7 @@ describe('FenraClient', () => {
   it('posts a bulk body and classifies 202', async () => {
     const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1 });
     const r = await client.send(
-      makeBatch(2).map((p) => p.transaction),
+      makeBatch(2).map((p) => renderTransaction(p)),
       { timeoutMs: 2000 },
     );
     await client.close();
@@ -34,7 +35,7 @@ describe('FenraClient', () => {
   it('reports a wrong key as unauthorized with the server message', async () => {
     const client = new FenraClient({ endpoint: server.url, apiKey: 'wrong', connections: 1 });
     const r = await client.send(
-      makeBatch(1).map((p) => p.transaction),
+      makeBatch(1).map((p) => renderTransaction(p)),
       { timeoutMs: 2000 },
     );
     await client.close();
@@ -45,7 +46,7 @@ describe('FenraClient', () => {
     server.script([{ kind: 'hang' }]);
     const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1 });
     const r = await client.send(
-      makeBatch(1).map((p) => p.transaction),
+      makeBatch(1).map((p) => renderTransaction(p)),
       { timeoutMs: 100 },
     );
     await client.close();
@@ -65,7 +66,7 @@ describe('FenraClient', () => {
     try {
       const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1, dispatcher: spy });
       await client.send(
-        makeBatch(1).map((p) => p.transaction),
+        makeBatch(1).map((p) => renderTransaction(p)),
         { timeoutMs: 2000 },
       );
       await client.close();

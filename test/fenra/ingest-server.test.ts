@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makePriced } from '../helpers/priced.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 /** The fake must hold the client to the documented contract, or the pipeline tests prove little. */
 let server: IngestServer;
@@ -24,7 +25,7 @@ async function post(
 
 describe('test ingest server', () => {
   it('answers a bulk request 202 with per-index results and records it', async () => {
-    const t = [makePriced().transaction, makePriced().transaction];
+    const t = [renderTransaction(makePriced()), renderTransaction(makePriced())];
     const r = await post({ transactions: t });
     expect(r.status).toBe(202);
     expect(r.json).toMatchObject({
@@ -37,14 +38,14 @@ describe('test ingest server', () => {
   });
 
   it('accepts a single transaction body', async () => {
-    const r = await post(makePriced().transaction);
+    const r = await post(renderTransaction(makePriced()));
     expect(r.status).toBe(202);
     expect(r.json).toMatchObject({ status: 'queued', events_queued: 1 });
     expect(server.accepted).toHaveLength(1);
   });
 
   it('answers 401 with the documented body for a wrong or missing key', async () => {
-    const r = await post({ transactions: [makePriced().transaction] }, { 'x-api-key': 'nope' });
+    const r = await post({ transactions: [renderTransaction(makePriced())] }, { 'x-api-key': 'nope' });
     expect(r).toEqual({
       status: 401,
       json: { error: { code: 'unauthorized', message: 'Invalid or missing API key' } },
@@ -53,7 +54,7 @@ describe('test ingest server', () => {
   });
 
   it('refuses a non-JSON content type, bad JSON, an empty bulk and an invalid transaction', async () => {
-    const good = makePriced().transaction;
+    const good = renderTransaction(makePriced());
     const bad = { ...good, usage: [] };
     const answers = [
       await post(JSON.stringify({ transactions: [good] }), { 'content-type': 'text/plain' }),
@@ -74,7 +75,7 @@ describe('test ingest server', () => {
       { kind: 'status', status: 503, retryAfter: '4' },
       { kind: 'partial', failed: [{ index: 0, retryable: false }] },
     ]);
-    const t = [makePriced().transaction, makePriced().transaction];
+    const t = [renderTransaction(makePriced()), renderTransaction(makePriced())];
     const a = await fetch(server.url, {
       method: 'POST',
       headers: { 'x-api-key': 'k1', 'content-type': 'application/json' },

@@ -1,12 +1,13 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { billingAttributeFilter } from '../../src/genai/billing-keys.js';
-import type { ConversionOptions } from '../../src/genai/to-transactions.js';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import type { ToTransactionsOptions as ConversionOptions } from '../../src/stage/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import { decodeTraceRequest } from '../../src/span/otlp-proto.js';
 import { readableSpans, recordedFixtures } from '../sidecar/otlp-replay.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 const pricer = new PriceBook();
 const configs: [string, ConversionOptions][] = [
@@ -32,7 +33,7 @@ describe('billingAttributeFilter: decoding only what billing reads changes nothi
       )!;
       const fromProto = toTransactions(decodeTraceRequest(proto, keep).spans, options);
       const strip = (r: typeof full) => ({
-        tx: r.transactions.map((t) => ({ transaction: t.transaction, price: t.price })),
+        tx: r.transactions.map((t) => ({ transaction: renderTransaction(t), price: t.price })),
         skipped: r.skipped.map((s) => [s.spanId, s.reason]),
         llmCalls: r.llmCalls,
         unattributed: r.unattributed,

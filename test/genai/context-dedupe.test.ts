@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveContext, UNATTRIBUTED } from '../../src/genai/context.js';
 import { detectModelCall } from '../../src/genai/detect.js';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import type { ModelCall } from '../../src/genai/types.js';
 import { tokenMetrics } from '../../src/fenra/metric-names.js';
 import type { Pricer } from '../../src/pricing/types.js';
@@ -255,7 +255,7 @@ describe('toTransactions: dedupe and attribution across a trace', () => {
     );
     const r = toTransactions([inner, outer, root], { pricer });
     expect(r.transactions).toHaveLength(1);
-    expect(r.transactions[0]!.transaction.context.billable_customer_id).toBe('acme');
+    expect(r.transactions[0]!.context.billable_customer_id).toBe('acme');
     expect(r.transactions[0]!.span.spanId).toBe(inner.spanId);
     expect(r.skipped.map((s) => s.reason).sort()).toEqual(['aggregate', 'not_genai']);
   });
@@ -300,14 +300,14 @@ describe('toTransactions: dedupe and attribution across a trace', () => {
     );
     const r = toTransactions([root, ...calls], { pricer });
     expect(r.transactions).toHaveLength(3);
-    expect(r.transactions.every((t) => t.transaction.context.billable_customer_id === 'u7')).toBe(true);
+    expect(r.transactions.every((t) => t.context.billable_customer_id === 'u7')).toBe(true);
     expect(r.transactions[0]!.price.usd).toBeCloseTo(100 / 1e6, 12);
   });
 
   it('counts unattributed transactions', () => {
     const r = toTransactions([makeSpan(chat(), { traceId: 'b'.repeat(32) })], { pricer });
     expect(r.unattributed).toBe(1);
-    expect(r.transactions[0]!.transaction.context.billable_customer_id).toBe('unattributed');
+    expect(r.transactions[0]!.context.billable_customer_id).toBe('unattributed');
   });
 
   it('a pricer that throws gives an unpriced transaction, not an exception', () => {
@@ -333,23 +333,23 @@ describe('toTransactions: dedupe and attribution across a trace', () => {
     );
     const llm = makeSpan(chat(), { traceId: T, spanId: 'c'.repeat(16), parentSpanId: 'b'.repeat(16) });
     const r = toTransactions([llm, root], { pricer });
-    expect(r.transactions[0]!.transaction.context.billable_customer_id).toBe('cus_root');
+    expect(r.transactions[0]!.context.billable_customer_id).toBe('cus_root');
     expect(r.unattributed).toBe(0);
     // A nearer ancestor that is present still wins over the root.
     const mid = makeSpan(
       { 'fenra.billable_customer_id': 'cus_mid' },
       { traceId: T, spanId: 'b'.repeat(16), parentSpanId: 'd'.repeat(16) },
     );
-    expect(
-      toTransactions([llm, mid, root], { pricer }).transactions[0]!.transaction.context.billable_customer_id,
-    ).toBe('cus_mid');
+    expect(toTransactions([llm, mid, root], { pricer }).transactions[0]!.context.billable_customer_id).toBe(
+      'cus_mid',
+    );
     // A local root whose parent is remote (the service sits behind a gateway) is the root too.
     const behindGateway = makeSpan(
       { 'fenra.billable_customer_id': 'cus_gw' },
       { traceId: T, spanId: 'a'.repeat(16), parentSpanId: 'f'.repeat(16), parentIsRemote: true },
     );
     const g = toTransactions([llm, behindGateway], { pricer });
-    expect(g.transactions[0]!.transaction.context.billable_customer_id).toBe('cus_gw');
+    expect(g.transactions[0]!.context.billable_customer_id).toBe('cus_gw');
     // With two roots (e.g. remote parents), none is guessed.
     const other = makeSpan(
       { 'fenra.billable_customer_id': 'cus_other' },

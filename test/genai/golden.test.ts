@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { calcPrice } from '@pydantic/genai-prices';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { parseOtlpJsonText, spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 /**
  * Golden tests: every trace recorded from a real SDK + instrumentation (test/fixtures) must
@@ -187,20 +188,20 @@ describe('golden: recorded real traces convert exactly', () => {
       for (const k of limits.unreported ?? []) delete want[k];
       const idx = unmatched.findIndex(
         (t) =>
-          t.transaction.model === call.model &&
-          t.transaction.usage[0]!.metrics['input_tokens'] === want['input_tokens'] &&
-          t.transaction.usage[0]!.metrics['output_tokens'] === want['output_tokens'],
+          t.model === call.model &&
+          renderTransaction(t).usage[0]!.metrics['input_tokens'] === want['input_tokens'] &&
+          renderTransaction(t).usage[0]!.metrics['output_tokens'] === want['output_tokens'],
       );
       if (idx < 0) {
         if (noUsage > 0) continue; // this call is the one whose span carried no usage
         throw new Error(
           `${name}: no transaction for ${call.model} ${JSON.stringify(want)}; got ${JSON.stringify(
-            unmatched.map((t) => [t.transaction.model, t.transaction.usage]),
+            unmatched.map((t) => [t.model, renderTransaction(t).usage]),
           )}`,
         );
       }
       const priced = unmatched.splice(idx, 1)[0]!;
-      const tx = priced.transaction;
+      const tx = renderTransaction(priced);
       expect(tx.provider).toBe(FENRA_PROVIDER[call.provider]);
       expect(tx.usage).toHaveLength(1);
       // Every metric the transaction carries, so a stray one (cache writes on an OpenAI call,

@@ -8,10 +8,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
-import type { ConversionOptions } from '../../src/genai/to-transactions.js';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import type { ToTransactionsOptions as ConversionOptions } from '../../src/stage/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import type { AttrValue, Attributes, SpanView } from '../../src/span/span-view.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 const options: ConversionOptions = { pricer: new PriceBook(), defaultCustomerId: 'default' };
 
@@ -288,10 +289,12 @@ const tracesArb = fc.array(
 );
 
 function checkNumbers(tx: ReturnType<typeof toTransactions>['transactions'][number]): void {
-  for (const u of tx.transaction.usage) {
+  for (const u of renderTransaction(tx).usage) {
     for (const [name, v] of Object.entries(u.metrics)) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-        throw new Error(`metric ${u.type}.${name} = ${String(v)} in ${JSON.stringify(tx.transaction)}`);
+        throw new Error(
+          `metric ${u.type}.${name} = ${String(v)} in ${JSON.stringify(renderTransaction(tx))}`,
+        );
       }
     }
   }
@@ -323,7 +326,7 @@ describe('toTransactions (property-based)', () => {
         expect(result.llmCalls).toBeLessThanOrEqual(spans.length);
         for (const tx of result.transactions) {
           checkNumbers(tx);
-          expect(FenraTransactionSchema.safeParse(tx.transaction).success).toBe(true);
+          expect(FenraTransactionSchema.safeParse(renderTransaction(tx)).success).toBe(true);
         }
         const seen = new Set<string>();
         for (const tx of result.transactions) seen.add(`${tx.span.traceId}/${tx.span.spanId}`);
@@ -355,9 +358,9 @@ describe('toTransactions (property-based)', () => {
         // One provider response id is billed once per trace.
         const responses = new Set<string>();
         for (const tx of result.transactions) {
-          const id = tx.transaction.context['request_id'];
+          const id = tx.context['request_id'];
           if (typeof id !== 'string') continue;
-          const key = `${tx.span.traceId}/${tx.transaction.provider}/${id}`;
+          const key = `${tx.span.traceId}/${tx.provider}/${id}`;
           expect(responses.has(key)).toBe(false);
           responses.add(key);
         }

@@ -1,12 +1,12 @@
 import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
-import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
-import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
+import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 
 let counter = 0;
 
 /**
- * A valid PricedTransaction (checked against FenraTransactionSchema); each has a unique
- * `context.span_id` so tests can tell deliveries apart.
+ * A valid PricedTransaction (its wire body passes FenraTransactionSchema: see
+ * test/fenra/ingest-server.test.ts); each has a unique `context.span_id` so tests can tell
+ * deliveries apart.
  */
 export function makePriced(
   over: { model?: string; usd?: number | null; customer?: string } = {},
@@ -14,20 +14,13 @@ export function makePriced(
   counter++;
   const spanId = counter.toString(16).padStart(16, '0');
   const traceId = '0af7651916cd43dd8448eb211c80319c';
-  const transaction: FenraTransaction = FenraTransactionSchema.parse({
-    provider: 'openai',
-    model: over.model ?? 'gpt-4o-mini',
-    usage: [
-      {
-        type: 'tokens',
-        metrics: { input_tokens: 100 + counter, output_tokens: 20, total_tokens: 120 + counter },
-      },
-    ],
-    context: { billable_customer_id: over.customer ?? 'acme', trace_id: traceId, span_id: spanId },
-  });
+  const input = 100 + counter;
   const usd = over.usd === undefined ? 0.0001 : over.usd;
   return {
-    transaction,
+    provider: 'openai',
+    model: over.model ?? 'gpt-4o-mini',
+    usage: { inputTokens: input, outputTokens: 20, totalTokens: input + 20 },
+    context: { billable_customer_id: over.customer ?? 'acme', trace_id: traceId, span_id: spanId },
     price:
       usd === null
         ? { usd: null, source: 'unpriced', reason: 'unknown_model', catalog: 'test' }
@@ -42,6 +35,6 @@ export function makeBatch(n: number, over?: Parameters<typeof makePriced>[0]): P
 }
 
 /** The span ids of transactions, to compare what was sent with what arrived. */
-export function spanIds(items: readonly { transaction: FenraTransaction }[]): string[] {
-  return items.map((i) => String(i.transaction.context.span_id));
+export function spanIds(items: readonly ({ transaction: FenraTransaction } | PricedTransaction)[]): string[] {
+  return items.map((i) => String(('transaction' in i ? i.transaction : i).context.span_id));
 }

@@ -7,6 +7,7 @@ import { createInspector } from '../../src/sidecar/inspector/index.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
 import { droppedFromMetrics, spendSeries } from '../../src/sidecar/inspector/summary.js';
 import { makePriced } from '../helpers/priced.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 describe('spendSeries', () => {
   it('buckets spend by a round step, keeping empty buckets, and loses nothing', () => {
@@ -56,7 +57,7 @@ describe('createInspector', () => {
   async function serve(): Promise<string> {
     const ledger = new Ledger();
     const t = makePriced({ customer: 'acme</script><b>', usd: 0.5 });
-    ledger.add({ transaction: t.transaction, price: t.price });
+    ledger.add({ transaction: renderTransaction(t), price: t.price });
     const handle = createInspector({
       ledger,
       mode: 'local',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import { demoTracesDir, loadDemoTraces, runDemo } from '../../src/local/demo.js';
 import { Ledger } from '../../src/local/ledger.js';
 import { DEMO_NEEDS_LOCAL_MODE, cliName, prepareServeExtras } from '../../src/local/local-mode.js';
@@ -45,7 +45,7 @@ function expectedFromDemoTraces(): { count: number; perCustomer: Map<string, num
     count += r.transactions.length;
     dropped += r.skipped.filter((s) => !['not_genai', 'aggregate', 'duplicate'].includes(s.reason)).length;
     for (const tx of r.transactions) {
-      const c = tx.transaction.context.billable_customer_id;
+      const c = tx.context.billable_customer_id;
       perCustomer.set(c, (perCustomer.get(c) ?? 0) + 1);
     }
   }

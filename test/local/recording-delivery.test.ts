@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
+import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import { Ledger } from '../../src/local/ledger.js';
 import { RecordingDelivery } from '../../src/local/recording-delivery.js';
 import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
@@ -33,7 +33,7 @@ describe('RecordingDelivery', () => {
   it('adds only what the destination accepted to the ledger, and passes every settlement on', () => {
     const ledger = new Ledger();
     const inner = new ScriptedDelivery((t) =>
-      t.transaction.context.billable_customer_id === 'bad'
+      t.context.billable_customer_id === 'bad'
         ? { outcome: 'rejected', reason: 'http_400' }
         : { outcome: 'accepted' },
     );
@@ -45,7 +45,7 @@ describe('RecordingDelivery', () => {
         makePriced({ customer: 'bad' }),
         makePriced({ customer: 'acme', usd: 0.25 }),
       ],
-      (t, s) => seen.push(`${t.transaction.context.billable_customer_id}:${s.outcome}`),
+      (t, s) => seen.push(`${t.context.billable_customer_id}:${s.outcome}`),
     );
     expect(ok).toBe(true);
     expect(seen).toEqual(['acme:accepted', 'bad:rejected', 'acme:accepted']);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { LocalSink } from '../../src/local/sink.js';
 import { makePriced } from '../helpers/priced.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 let dir: string;
 beforeEach(() => {
@@ -67,7 +68,7 @@ describe('fenra-otel report', () => {
 
   it('reads convert output from a file or standard input, by model, and as JSON', async () => {
     const lines = [makePriced({ model: 'gpt-4o', usd: 1 }), makePriced({ model: 'o3', usd: 2 })]
-      .map((t) => JSON.stringify({ transaction: t.transaction, price: t.price }))
+      .map((t) => JSON.stringify({ transaction: renderTransaction(t), price: t.price }))
       .join('\n');
     const file = join(dir, 'converted.jsonl');
     writeFileSync(file, lines + '\n');
@@ -96,7 +97,10 @@ describe('fenra-otel report', () => {
   it('skips unreadable lines with a warning', async () => {
     const t = makePriced({ usd: 0.5 });
     const file = join(dir, 'mixed.jsonl');
-    writeFileSync(file, `${JSON.stringify({ transaction: t.transaction, price: t.price })}\nnot json\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ transaction: renderTransaction(t), price: t.price })}\nnot json\n`,
+    );
     const r = await run(['report', file]);
     expect(r.code).toBe(0);
     expect(r.err).toContain('skipped line 2: not JSON');

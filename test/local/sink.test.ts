@@ -2,14 +2,14 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
-import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
+import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import { Ledger } from '../../src/local/ledger.js';
 import { parseRecordLines } from '../../src/local/records.js';
 import { LocalSink, LocalSinkSender, defaultDataDir } from '../../src/local/sink.js';
 import { LocalSinkDelivery } from '../../src/local/sink-delivery.js';
 import type { Settlement } from '../../src/sidecar/delivery.js';
 import { makePriced, spanIds } from '../helpers/priced.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 let dir: string;
 beforeEach(() => {
@@ -21,7 +21,8 @@ afterEach(() => {
 
 function invalid(): PricedTransaction {
   const t = makePriced();
-  return { ...t, transaction: { ...t.transaction, usage: [] } as unknown as FenraTransaction };
+  // An empty model id: the wire schema refuses it (the converter never builds one).
+  return { ...t, model: '' };
 }
 
 describe('LocalSink', () => {
@@ -34,7 +35,7 @@ describe('LocalSink', () => {
     expect(text.endsWith('\n')).toBe(true);
     const parsed = parseRecordLines(text);
     expect(parsed.problems).toEqual([]);
-    expect(parsed.records.map((x) => x.transaction)).toEqual(a.map((x) => x.transaction));
+    expect(parsed.records.map((x) => x.transaction)).toEqual(a.map((x) => renderTransaction(x)));
     expect(parsed.records[0]!.price).toEqual(a[0]!.price);
     expect(parsed.records[0]!.time).toBe(new Date(a[0]!.endTimeMs).toISOString());
     expect(parsed.records[0]!.recorded_at).toBe('2026-01-01T00:00:00.000Z');
@@ -52,7 +53,7 @@ describe('LocalSink', () => {
     expect(r.written).toBe(1);
     expect(r.invalid).toHaveLength(1);
     expect(r.invalid[0]!.index).toBe(0);
-    expect(r.invalid[0]!.problem).toMatch(/usage/);
+    expect(r.invalid[0]!.problem).toMatch(/model/);
     expect(spanIds(parseRecordLines(readFileSync(sink.file, 'utf8')).records)).toEqual(spanIds([good]));
   });
 
@@ -96,11 +97,11 @@ describe('LocalSinkDelivery', () => {
     const d = new LocalSinkDelivery(sink, { maxQueue: 100, maxBatch: 3 });
     const settled: [string, Settlement][] = [];
     const txs = [makePriced(), invalid(), makePriced(), makePriced(), makePriced()];
-    expect(d.send(txs, (t, s) => settled.push([String(t.transaction.context.span_id), s]))).toBe(true);
+    expect(d.send(txs, (t, s) => settled.push([String(t.context.span_id), s]))).toBe(true);
     await d.forceFlush(5_000);
     expect(settled).toHaveLength(5);
     expect(settled.filter(([, s]) => s.outcome === 'rejected')).toEqual([
-      [String(txs[1]!.transaction.context.span_id), { outcome: 'rejected', reason: 'invalid_schema' }],
+      [String(txs[1]!.context.span_id), { outcome: 'rejected', reason: 'invalid_schema' }],
     ]);
     const onDisk = spanIds(parseRecordLines(readFileSync(sink.file, 'utf8')).records);
     expect(onDisk).toEqual(spanIds([txs[0]!, txs[2]!, txs[3]!, txs[4]!]));
@@ -141,10 +142,12 @@ describe('LocalSinkSender', () => {
   it('writes wire transactions without a price and answers like Fenra would', async () => {
     const sink = new LocalSink({ dir });
     const sender = new LocalSinkSender(sink);
-    const ok = await sender.send([makePriced().transaction], { timeoutMs: 1000 });
+    const ok = await sender.send([renderTransaction(makePriced())], { timeoutMs: 1000 });
     expect(ok.outcome).toEqual({ kind: 'accepted', status: 202 });
     expect(ok.bytes).toBeGreaterThan(0);
-    const mixed = await sender.send([makePriced().transaction, invalid().transaction], { timeoutMs: 1000 });
+    const mixed = await sender.send([renderTransaction(makePriced()), renderTransaction(invalid())], {
+      timeoutMs: 1000,
+    });
     expect(mixed.outcome.kind).toBe('partial');
     if (mixed.outcome.kind === 'partial') {
       expect(mixed.outcome.items[0]).toEqual({ status: 'accepted' });
@@ -154,7 +157,9 @@ describe('LocalSinkSender', () => {
     expect(records).toHaveLength(2);
     expect(records.every((r) => r.price === null)).toBe(true);
     await sender.close();
-    expect((await sender.send([makePriced().transaction], { timeoutMs: 1000 })).outcome.kind).toBe('aborted');
+    expect((await sender.send([renderTransaction(makePriced())], { timeoutMs: 1000 })).outcome.kind).toBe(
+      'aborted',
+    );
   });
 });
 
@@ -163,13 +168,13 @@ describe('parseRecordLines', () => {
     const t = makePriced();
     const text = [
       JSON.stringify({
-        transaction: t.transaction,
+        transaction: renderTransaction(t),
         price: t.price,
         span: { trace_id: 'a', span_id: 'b', name: 'c' },
       }),
       '',
       '{"hello": 1}',
-      JSON.stringify({ transaction: { ...t.transaction, provider: 'nope' } }),
+      JSON.stringify({ transaction: { ...renderTransaction(t), provider: 'nope' } }),
     ].join('\n');
     const p = parseRecordLines(text);
     expect(p.records).toHaveLength(1);
@@ -191,7 +196,8 @@ describe('Ledger', () => {
         makePriced({ customer: 'globex', model: 'gpt-4o', usd: null }),
         makePriced({ customer: 'unattributed', model: 'gpt-4o', usd: 2 }),
       ].map(
-        (t) => parseRecordLines(JSON.stringify({ transaction: t.transaction, price: t.price })).records[0]!,
+        (t) =>
+          parseRecordLines(JSON.stringify({ transaction: renderTransaction(t), price: t.price })).records[0]!,
       ),
     );
     const s = l.snapshot();
@@ -215,7 +221,7 @@ describe('Ledger', () => {
     const l = new Ledger({ maxKeys: 2 });
     for (const c of ['a', 'b', 'c', 'd']) {
       const t = makePriced({ customer: c });
-      l.add({ transaction: t.transaction, price: t.price });
+      l.add({ transaction: renderTransaction(t), price: t.price });
     }
     expect(
       l

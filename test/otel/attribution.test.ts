@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import { ROOT_CONTEXT, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, propagation, trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { AttributionTracker } from '../../src/otel/attribution.js';
@@ -16,21 +16,16 @@ function chain(): { root: Span; mid: Span; leaf: Span; ctxs: ReturnType<typeof t
 }
 
 describe('AttributionTracker', () => {
-  it('links each span to its parent: ancestors nearest first, with their current attributes', () => {
+  it('links each span to its recording parent', () => {
     const t = new AttributionTracker();
     const { root, mid, leaf, ctxs } = chain();
     t.onStart(root, ctxs[0]!);
     t.onStart(mid, ctxs[1]!);
     t.onStart(leaf, ctxs[2]!);
-    root.setAttribute('late', 'set after the leaf started');
-    const { ancestors, baggage } = t.layers(leaf);
-    expect(ancestors).toEqual([{ a: 1 }, { 'customer.id': 'c-root', late: 'set after the leaf started' }]);
-    expect(baggage).toBeUndefined();
-    expect([...t.ancestorSpans(leaf)]).toEqual([mid, root]);
-    const marked = new WeakSet<object>();
-    t.addAncestorsTo(leaf, marked);
-    expect([marked.has(mid), marked.has(root), marked.has(leaf)]).toEqual([true, true, false]);
-    expect(t.layers(root)).toEqual({ ancestors: [], baggage: undefined });
+    expect(t.parentOf(leaf)).toBe(mid);
+    expect(t.parentOf(mid)).toBe(root);
+    expect(t.parentOf(root)).toBeUndefined();
+    expect(t.baggageOf(leaf)).toBeUndefined();
   });
 
   it('the nearest baggage wins; one baggage read once and shared', () => {
@@ -41,22 +36,60 @@ describe('AttributionTracker', () => {
     t.onStart(root, propagation.setBaggage(ctxs[0]!, bag));
     t.onStart(mid, propagation.setBaggage(ctxs[1]!, bag));
     t.onStart(leaf, ctxs[2]!);
-    expect(t.layers(leaf).baggage).toEqual({ 'customer.id': 'c-bag' });
-    expect(t.layers(mid).baggage).toBe(t.layers(root).baggage);
+    expect(t.baggageOf(leaf)).toEqual({ 'customer.id': 'c-bag' });
+    expect(t.baggageOf(mid)).toBe(t.baggageOf(root));
     const other = tracer.startSpan('other', {}, ctxs[2]);
     t.onStart(other, propagation.setBaggage(ctxs[2]!, inner));
-    expect(t.layers(other).baggage).toEqual({ 'customer.id': 'c-inner' });
+    expect(t.baggageOf(other)).toEqual({ 'customer.id': 'c-inner' });
+  });
+
+  it('a span under a parent dropped by a sampler links to its trace root instead', () => {
+    const t = new AttributionTracker();
+    const root = tracer.startSpan('root');
+    t.onStart(root, ROOT_CONTEXT);
+    const dropped = trace.wrapSpanContext({
+      traceId: root.spanContext().traceId,
+      spanId: 'a'.repeat(16),
+      traceFlags: TraceFlags.NONE,
+    });
+    const child = tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, dropped));
+    t.onStart(child, trace.setSpan(ROOT_CONTEXT, dropped));
+    expect(t.parentOf(child)).toBeUndefined();
+    expect(t.rootLinkOf(child)).toBe(root);
+    // Once the root has ended, later spans under a dropped parent have no root to link to.
+    t.rootEnded(root.spanContext().traceId, root);
+    const late = tracer.startSpan('late', {}, trace.setSpan(ROOT_CONTEXT, dropped));
+    t.onStart(late, trace.setSpan(ROOT_CONTEXT, dropped));
+    expect(t.rootLinkOf(late)).toBeUndefined();
+  });
+
+  it('a span continuing a remote parent is a local root, not linked to it', () => {
+    const t = new AttributionTracker();
+    const remote = trace.wrapSpanContext({
+      traceId: 'b'.repeat(32),
+      spanId: 'c'.repeat(16),
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    const ctx = trace.setSpan(ROOT_CONTEXT, remote);
+    const local = tracer.startSpan('server', {}, ctx);
+    t.onStart(local, ctx);
+    expect(t.parentOf(local)).toBeUndefined();
+    const dropped = trace.wrapSpanContext({ traceId: 'b'.repeat(32), spanId: 'd'.repeat(16), traceFlags: 0 });
+    const under = tracer.startSpan('under', {}, trace.setSpan(ROOT_CONTEXT, dropped));
+    t.onStart(under, trace.setSpan(ROOT_CONTEXT, dropped));
+    expect(t.rootLinkOf(under)).toBe(local);
   });
 
   it('spans that cannot take properties (frozen) are tracked too', () => {
     const t = new AttributionTracker();
-    const parent = Object.freeze({ attributes: { 'customer.id': 'c-p' } });
-    const child = Object.freeze({ attributes: {} });
-    const parentCtx = trace.setSpan(ROOT_CONTEXT, parent as unknown as Span);
+    const { root, ctxs } = chain();
+    t.onStart(root, ctxs[0]!);
+    const child = Object.freeze(tracer.startSpan('frozen', {}, ctxs[1]));
     const bag = propagation.createBaggage({ k: { value: 'v' } });
-    t.onStart(child, propagation.setBaggage(parentCtx, bag));
-    expect(t.layers(child)).toEqual({ ancestors: [{ 'customer.id': 'c-p' }], baggage: { k: 'v' } });
-    expect([...t.ancestorSpans(child)]).toEqual([parent]);
+    t.onStart(child, propagation.setBaggage(ctxs[1]!, bag));
+    expect(t.parentOf(child)).toBe(root);
+    expect(t.baggageOf(child)).toEqual({ k: 'v' });
   });
 
   it('two trackers keep separate links', () => {
@@ -64,7 +97,7 @@ describe('AttributionTracker', () => {
     const b = new AttributionTracker();
     const { root, mid, ctxs } = chain();
     a.onStart(mid, ctxs[1]!);
-    expect([...a.ancestorSpans(mid)]).toEqual([root]);
-    expect([...b.ancestorSpans(mid)]).toEqual([]);
+    expect(a.parentOf(mid)).toBe(root);
+    expect(b.parentOf(mid)).toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { OpenAI as OpenAIClass } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import { FenraSpanExporter } from '../../src/otel/span-exporter.js';
 import { FenraSpanProcessor } from '../../src/otel/span-processor.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
@@ -21,6 +21,7 @@ import { startFakeOpenAI } from '../helpers/fake-openai.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { FIXTURES, loadFixture, replay } from './replay.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 const fixtureNames = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.otlp.json'))
@@ -54,7 +55,9 @@ describe('FenraSpanProcessor with recorded real traces replayed through a real B
     const provider = await replay(spans, [processor]);
     await provider.forceFlush();
     const got = ingest.accepted.slice(before).map((a) => a.transaction);
-    const want = toTransactions(spans, { pricer: new PriceBook() }).transactions.map((t) => t.transaction);
+    const want = toTransactions(spans, { pricer: new PriceBook() }).transactions.map((t) =>
+      renderTransaction(t),
+    );
     expect(got.sort(byspan)).toEqual(want.sort(byspan));
     expect(processor.stats().billed).toBe(want.length);
     await provider.shutdown();
@@ -69,7 +72,9 @@ describe('FenraSpanExporter (inside a span pipeline) with recorded real traces',
     const provider = await replay(spans, [new SimpleSpanProcessor(exporter)]);
     await provider.forceFlush();
     const got = ingest.accepted.slice(before).map((a) => a.transaction);
-    const want = toTransactions(spans, { pricer: new PriceBook() }).transactions.map((t) => t.transaction);
+    const want = toTransactions(spans, { pricer: new PriceBook() }).transactions.map((t) =>
+      renderTransaction(t),
+    );
     expect(got.sort(byspan)).toEqual(want.sort(byspan));
     await provider.shutdown();
   });

@@ -3,7 +3,7 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FenraOptions } from '../../src/config/options.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
+import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import type { DeliveryPipelineDeps, Settlement } from '../../src/pipeline/delivery-pipeline.js';
 import { DeliveryPipeline, MAX_PAUSE_MS } from '../../src/pipeline/delivery-pipeline.js';
 import type { CapturedDiag } from '../helpers/capture-diag.js';
@@ -13,6 +13,7 @@ import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeBatch, makePriced, spanIds } from '../helpers/priced.js';
 import type { RecordingSleep } from '../helpers/recording-sleep.js';
 import { recordingSleep } from '../helpers/recording-sleep.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 let server: IngestServer;
 let logs: CapturedDiag;
@@ -265,7 +266,7 @@ describe('DeliveryPipeline against the ingest server', () => {
     const small = makeBatch(4);
     const big = makePriced({ customer: 'x'.repeat(3_000) });
     const items = [...small, big];
-    const limit = JSON.stringify({ transactions: [big.transaction] }).length - 1;
+    const limit = JSON.stringify({ transactions: [renderTransaction(big)] }).length - 1;
     await server.close();
     server = await startIngestServer({ apiKey: 'test-key', maxBodyBytes: limit });
     const { log, onSettled } = settlements();

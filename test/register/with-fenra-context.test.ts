@@ -108,7 +108,7 @@ describe('withFenraContext', () => {
       });
     });
     const llmSpan = exporter.getFinishedSpans().find((s: ReadableSpan) => s.name.startsWith('chat'))!;
-    expect(tracker.layers(llmSpan).baggage).toEqual({
+    expect(tracker.baggageOf(llmSpan)).toEqual({
       'fenra.billable_customer_id': 'cus_span',
       'user.id': 'u_1',
     });

@@ -2,13 +2,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PricedTransaction } from '../../src/genai/priced-transaction.js';
+import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import type { Pricer } from '../../src/pricing/types.js';
 import { BillingPath } from '../../src/sidecar/billing.js';
 import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
 import { DiskSpool, MemorySpool, RESERVE_FRACTION, serialiseSpans } from '../../src/sidecar/spool.js';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import type { Attributes, SpanView } from '../../src/span/span-view.js';
 import { makeSpan } from '../helpers/span.js';
 import { until } from './spawn-sidecar.js';
@@ -79,7 +79,7 @@ function open(
   const spool = new DiskSpool(dir, 10 * 1024 * 1024);
   const contents = spool.load();
   const billing = new BillingPath(
-    { conversion: { pricer }, waitMillis, maxTraces: 100, maxSpansPerTrace: 100 },
+    { conversion: {}, pricer, waitMillis, maxTraces: 100, maxSpansPerTrace: 100 },
     spool,
     delivery,
     new Metrics(),
@@ -99,7 +99,7 @@ describe('BillingPath with a disk spool', () => {
     expect(d.items).toHaveLength(0);
     expect(records()).toHaveLength(1);
     await billing.ingest([t.root]);
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['acme']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['acme']);
     expect(records()).toHaveLength(2);
     d.acceptAll();
     await tick();
@@ -113,7 +113,7 @@ describe('BillingPath with a disk spool', () => {
     const { billing } = open(d);
     const t = trace(20, 'hooli');
     await Promise.all([billing.ingest([t.llm]), billing.ingest([t.root])]);
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['hooli']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['hooli']);
     billing.stop();
   });
 
@@ -136,7 +136,7 @@ describe('BillingPath with a disk spool', () => {
     expect(files).toHaveLength(1);
     expect(readFileSync(join(dir, files[0]!), 'utf8')).not.toContain('patient');
     await billing.ingest([t.root]);
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['acme']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['acme']);
     billing.stop();
   });
 
@@ -159,7 +159,7 @@ describe('BillingPath with a disk spool', () => {
 
     const d = new HeldDelivery();
     const second = open(d);
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['late-corp']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['late-corp']);
     second.billing.stop();
   });
 
@@ -170,7 +170,7 @@ describe('BillingPath with a disk spool', () => {
     await billing.ingest([t.root]);
     await billing.ingest([t.llm]);
     await until(() => d.items.length === 1, 'the straggler to resolve');
-    expect(d.items[0]!.tx.transaction.context.billable_customer_id).toBe('slow-corp');
+    expect(d.items[0]!.tx.context.billable_customer_id).toBe('slow-corp');
     billing.stop();
   });
 
@@ -182,7 +182,7 @@ describe('BillingPath with a disk spool', () => {
     await billing.ingest([t.root]);
     await billing.ingest([t.llm]); // a straggler: about 1 s
     await until(() => d.items.length === 1, 'the straggler to resolve', 10_000);
-    expect(d.items[0]!.tx.transaction.context.billable_customer_id).toBe('quick');
+    expect(d.items[0]!.tx.context.billable_customer_id).toBe('quick');
     billing.stop();
   });
 
@@ -195,7 +195,7 @@ describe('BillingPath with a disk spool', () => {
     );
     const llm = makeSpan(chat, { traceId, parentSpanId: app.spanId, name: 'chat gpt-4o' });
     const expected = toTransactions([root, app, llm], { pricer }).transactions.map(
-      (t) => t.transaction.context.billable_customer_id,
+      (t) => t.context.billable_customer_id,
     );
     expect(expected).toEqual(['middle-corp']);
 
@@ -208,7 +208,7 @@ describe('BillingPath with a disk spool', () => {
     const d = new HeldDelivery();
     const second = open(d);
     await second.billing.ingest([root]);
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(expected);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(expected);
     second.billing.stop();
   });
 
@@ -227,7 +227,7 @@ describe('BillingPath with a disk spool', () => {
       ]);
     await billing.ingest([makeSpan(chat, { traceId, parentSpanId: app.spanId })]);
     billing.flushTraces();
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['unattributed']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['unattributed']);
     billing.stop();
   });
 
@@ -245,7 +245,7 @@ describe('BillingPath with a disk spool', () => {
     const { billing } = open(d);
     const t = trace(2, 'globex');
     await billing.ingest([t.root, t.llm]);
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['globex']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['globex']);
     billing.stop();
   });
 
@@ -259,7 +259,7 @@ describe('BillingPath with a disk spool', () => {
     const second = open(d);
     expect(d.items).toHaveLength(0);
     await second.billing.ingest([t.root]);
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['initech']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['initech']);
     d.acceptAll();
     await tick();
     await second.spool.settle();
@@ -284,7 +284,7 @@ describe('BillingPath with a disk spool', () => {
     const d2 = new HeldDelivery();
     const second = open(d2);
     await second.billing.ingest([b.root]);
-    expect(d2.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['b-corp']);
+    expect(d2.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['b-corp']);
     d2.acceptAll();
     await tick();
     await second.spool.settle();
@@ -336,7 +336,7 @@ describe('BillingPath and undelivered (dropped) transactions', () => {
     const d = new HeldDelivery();
     const spool = new MemorySpool(1e9);
     const billing = new BillingPath(
-      { conversion: { pricer }, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
+      { conversion: {}, pricer, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
       spool,
       d,
       new Metrics(),
@@ -363,7 +363,7 @@ describe('BillingPath bounds', () => {
     const spool = new DiskSpool(dir, max);
     spool.load();
     const billing = new BillingPath(
-      { conversion: { pricer }, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
+      { conversion: {}, pricer, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
       spool,
       d,
       new Metrics(),
@@ -373,7 +373,7 @@ describe('BillingPath bounds', () => {
     expect(billing.isFull()).toBe(true);
     // A request completing a held trace lets records leave: it may use the reserve.
     expect(await billing.ingest([held.root])).toEqual({ status: 'ok', billable: 1 });
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['held-corp']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['held-corp']);
     billing.stop();
   });
 
@@ -381,7 +381,7 @@ describe('BillingPath bounds', () => {
     const d = new HeldDelivery();
     d.room = 1;
     const billing = new BillingPath(
-      { conversion: { pricer }, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
+      { conversion: {}, pricer, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
       new MemorySpool(1e9),
       d,
       new Metrics(),
@@ -394,7 +394,7 @@ describe('BillingPath bounds', () => {
     expect(await billing.ingest([trace(12, 'c').llm])).toEqual({ status: 'full', why: 'queue' });
     d.acceptAll();
     await tick();
-    expect(d.items.map((i) => i.tx.transaction.context.billable_customer_id)).toEqual(['b']);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['b']);
     billing.stop();
   });
 });

@@ -8,7 +8,7 @@ import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
-import { toTransactions } from '../../src/genai/to-transactions.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/span/otlp-proto-schema.js';
@@ -18,6 +18,7 @@ import type { ReadableSpans } from './otlp-replay.js';
 import { readableSpans, recordedFixtures } from './otlp-replay.js';
 import type { SpawnedSidecar } from './spawn-sidecar.js';
 import { spawnSidecar, until } from './spawn-sidecar.js';
+import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 /**
  * End to end: the real OTLP exporters (JSON and protobuf, gzip or not) send recorded GenAI
@@ -46,7 +47,9 @@ function renamed(json: unknown, tag: number): { json: unknown; rename: (id: stri
 
 const pricer = new PriceBook();
 function expectedTransactions(json: unknown): FenraTransaction[] {
-  return toTransactions(spansFromOtlpJson(json).spans, { pricer }).transactions.map((t) => t.transaction);
+  return toTransactions(spansFromOtlpJson(json).spans, { pricer }).transactions.map((t) =>
+    renderTransaction(t),
+  );
 }
 
 const keyOf = (t: FenraTransaction): string =>

@@ -12,7 +12,7 @@ import { runServe } from '../../src/cli/serve.js';
 import type { ServeIo } from '../../src/cli/serve.js';
 import { RouteServer, send } from '../../src/sidecar/http-server.js';
 import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
-import { slimSpan } from '../../src/sidecar/slim-span.js';
+import { billingAttributeFilter } from '../../src/genai/billing-keys.js';
 import { serialiseSpans } from '../../src/sidecar/spool.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
@@ -97,9 +97,11 @@ function rootOnly(): string {
     for (const ss of rs.scopeSpans) ss.spans = ss.spans.filter((s) => !s.parentSpanId);
   return JSON.stringify(copy);
 }
-/** Bytes of a spool record holding these (slimmed) spans. */
+/** Bytes of a spool record holding these spans (decoded as the sidecar does: billing attributes only). */
 function recordSize(json: string): number {
-  return Buffer.byteLength(serialiseSpans(spansFromOtlpJson(JSON.parse(json)).spans.map(slimSpan)));
+  return Buffer.byteLength(
+    serialiseSpans(spansFromOtlpJson(JSON.parse(json), billingAttributeFilter()).spans),
+  );
 }
 const postJson = (
   url: string,

@@ -1,0 +1,146 @@
+import type { SpanView } from '../span/span-view.js';
+import { isLocalRoot } from '../span/span-view.js';
+import { unbillableReason } from './billable-check.js';
+import type { AttributionLayers, ContextOptions, TransactionContext } from './context.js';
+import { resolveContext } from './context.js';
+import type { DetectedSpan, PriorDecisions } from './dedupe.js';
+import { dedupeTrace } from './dedupe.js';
+import type { DetectOptions } from './detect.js';
+import { detectModelCall } from './detect.js';
+import type { Attributes } from '../span/span-view.js';
+import type { ModelCall, SkipReason, SkippedSpan, Usage } from './types.js';
+
+export interface ConversionOptions extends ContextOptions, DetectOptions {
+  /**
+   * Baggage entries in force where a span started, as an attribution layer between its
+   * ancestors and the resource: known in process only (exported spans carry no baggage).
+   */
+  baggageOf?: ((span: SpanView) => Attributes | undefined) | undefined;
+}
+
+/** A provider call to bill: the call as detected, and where it is billed (attribution). */
+export interface BillableCall {
+  call: ModelCall & { model: string; usage: Usage };
+  context: TransactionContext;
+  /** False when the customer came from no key and no default (billed to `unattributed`). */
+  attributed: boolean;
+}
+
+/** One trace's (or one group of its spans') decisions. */
+export interface TraceConversion {
+  calls: BillableCall[];
+  /** A reason for every span that is billed nothing (`not_genai` included). */
+  skipped: SkippedSpan[];
+}
+
+/** The reasons that still count a span as a provider call (billed nothing, but a call). */
+export const CALL_REASONS: ReadonlySet<SkipReason> = new Set([
+  'missing_usage',
+  'failed_no_usage',
+  'missing_model',
+  'invalid',
+]);
+
+/** Why a span received a second time produces nothing. */
+export function receivedAgain(span: SpanView): SkippedSpan {
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    name: span.name,
+    reason: 'duplicate',
+    detail: 'the same span was received more than once',
+  };
+}
+
+/**
+ * The billing rules of one trace, pure: detection of each span, one bill per provider call
+ * (dedupe, with the trace's earlier decisions when part of it was billed before), and
+ * attribution along each call's ancestors. `spans` are the spans of ONE trace that matter for
+ * billing: its calls and their ancestors (other spans change nothing). Never throws.
+ */
+export function convertTrace(
+  spans: readonly SpanView[],
+  options: ConversionOptions,
+  prior?: PriorDecisions,
+): TraceConversion {
+  const trace = indexTrace(spans);
+  const entries: DetectedSpan[] = [];
+  for (const span of trace.byId.values()) {
+    const d = detectModelCall(span, options);
+    entries.push('call' in d ? { span, call: d.call } : { span, skipped: d.skipped });
+  }
+  dedupeTrace(entries, prior);
+  const out: TraceConversion = { calls: [], skipped: trace.repeats };
+  for (const e of entries) {
+    if (e.call) {
+      const layers = layersFor(e.span, trace);
+      if (options.baggageOf !== undefined) layers.baggage = options.baggageOf(e.span);
+      const { context, attributed } = resolveContext(e.call, layers, options);
+      const call = e.call as BillableCall['call'];
+      const problem = unbillableReason(call, context);
+      if (problem !== undefined) {
+        const s = e.span;
+        out.skipped.push({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          name: s.name,
+          reason: 'invalid',
+          detail: problem,
+        });
+        continue;
+      }
+      out.calls.push({ call, context, attributed });
+    } else if (e.skipped) out.skipped.push(e.skipped);
+  }
+  return out;
+}
+
+/** One trace's spans, as the converter reads them. */
+interface TraceIndex {
+  byId: Map<string, SpanView>;
+  /** A local root span (no parent, or a remote one) and how many: only a single root is used. */
+  root: SpanView | undefined;
+  roots: number;
+  /** Spans given more than once (an exporter retry): one span, billed once. */
+  repeats: SkippedSpan[];
+}
+
+function indexTrace(spans: readonly SpanView[]): TraceIndex {
+  const t: TraceIndex = { byId: new Map(), root: undefined, roots: 0, repeats: [] };
+  for (const span of spans) {
+    if (t.byId.has(span.spanId)) {
+      t.repeats.push(receivedAgain(span));
+      continue;
+    }
+    t.byId.set(span.spanId, span);
+    if (isLocalRoot(span)) {
+      t.root = span;
+      t.roots++;
+    }
+  }
+  return t;
+}
+
+/**
+ * The span's ancestors, nearest first. When the chain breaks (a span between the call and the
+ * root was dropped by a sampler or a Collector filter, or never arrived), the trace's single
+ * root, which usually carries the request's customer, is still consulted, last. A chain longer
+ * than the trace has spans is a cycle in the ids: the walk stops.
+ */
+function layersFor(span: SpanView, trace: TraceIndex): AttributionLayers {
+  const ancestors: SpanView['attributes'][] = [];
+  let p = span.parentSpanId;
+  let reachedRoot = isLocalRoot(span);
+  let rootSeen = false;
+  const root = trace.roots === 1 ? trace.root : undefined;
+  for (let steps = trace.byId.size; !reachedRoot && p !== undefined && steps > 0; steps--) {
+    const a = trace.byId.get(p);
+    if (a === undefined || a === span) break;
+    ancestors.push(a.attributes);
+    if (a === root) rootSeen = true;
+    p = a.parentSpanId;
+    if (isLocalRoot(a)) reachedRoot = true;
+  }
+  if (!reachedRoot && root !== undefined && !rootSeen) ancestors.push(root.attributes);
+  return { span: span.attributes, ancestors, resource: span.resource };
+}

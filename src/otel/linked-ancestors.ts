@@ -1,0 +1,61 @@
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { Attributes, SpanView } from '../span/span-view.js';
+import { isLocalRoot } from '../span/span-view.js';
+import { fromReadableSpan } from '../span/from-readable-span.js';
+import type { AncestorSource } from '../stage/ancestor-source.js';
+import type { AttributionTracker } from './attribution.js';
+
+/** Most parent links followed to find a local root. */
+const MAX_DEPTH = 64;
+
+const hasEnded = (span: object): boolean => (span as { ended?: unknown }).ended === true;
+
+/**
+ * The in-process {@link AncestorSource}: the SDK's parent links taken at span start. A parent
+ * counts once it has ended — what an exporter or the sidecar would have received by then — so
+ * the processor reaches the same answer as every other mode; nothing needs remembering.
+ */
+export class LinkedAncestors implements AncestorSource {
+  private readonly _tracker: AttributionTracker;
+  private readonly _spans = new WeakMap<SpanView, ReadableSpan>();
+
+  constructor(tracker: AttributionTracker) {
+    this._tracker = tracker;
+  }
+
+  /** The view of a span the processor was given (and later walks from). */
+  view(span: ReadableSpan): SpanView {
+    const v = fromReadableSpan(span);
+    this._spans.set(v, span);
+    return v;
+  }
+
+  parentOf(span: SpanView): SpanView | undefined {
+    const obj = this._spans.get(span);
+    const parent = obj === undefined ? undefined : this._tracker.parentOf(obj);
+    if (parent === undefined || !hasEnded(parent)) return undefined;
+    const v = this.view(parent as ReadableSpan);
+    return v.traceId === span.traceId ? v : undefined;
+  }
+
+  rootOf(span: SpanView): SpanView | undefined {
+    let cur: object | undefined = this._spans.get(span);
+    for (let depth = 0; cur !== undefined && depth < MAX_DEPTH; depth++) {
+      const next: object | undefined = this._tracker.parentOf(cur) ?? this._tracker.rootLinkOf(cur);
+      if (next === undefined) break;
+      cur = next;
+    }
+    if (cur === undefined || !hasEnded(cur)) return undefined;
+    const v = this.view(cur as ReadableSpan);
+    return isLocalRoot(v) && v.traceId === span.traceId && v.spanId !== span.spanId ? v : undefined;
+  }
+
+  /** Spans are linked, not remembered. */
+  remember(): void {}
+
+  /** Baggage in force where the span started (or where an ancestor did): an in-process layer. */
+  baggageOf(span: SpanView): Attributes | undefined {
+    const obj = this._spans.get(span);
+    return obj === undefined ? undefined : this._tracker.baggageOf(obj);
+  }
+}

@@ -1,0 +1,40 @@
+import type { PriorDecisions } from '../genai/dedupe.js';
+import { BoundedMap } from '../internal/bounded-map.js';
+
+interface Decisions {
+  billed: Set<string>;
+  wrapping: Set<string>;
+  responses: Set<string>;
+}
+
+/**
+ * What was billed in recently resolved traces, so that a span arriving after its trace was
+ * resolved (a straggler, an exporter's retry) is decided against it and one provider call is
+ * never billed twice. Bounded: the oldest traces are forgotten first.
+ */
+export class TraceDecisions {
+  private readonly _traces: BoundedMap<string, Decisions>;
+
+  constructor(capacity: number) {
+    this._traces = new BoundedMap(capacity);
+  }
+
+  get(traceId: string): PriorDecisions | undefined {
+    return this._traces.get(traceId);
+  }
+
+  /** Records a billed call: its span, the spans above it, and its provider response. */
+  billed(
+    traceId: string,
+    spanId: string,
+    ancestors: readonly string[],
+    responseKey: string | undefined,
+  ): void {
+    let d = this._traces.get(traceId);
+    if (d === undefined)
+      this._traces.set(traceId, (d = { billed: new Set(), wrapping: new Set(), responses: new Set() }));
+    d.billed.add(spanId);
+    for (const a of ancestors) d.wrapping.add(a);
+    if (responseKey !== undefined) d.responses.add(responseKey);
+  }
+}

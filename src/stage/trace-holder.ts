@@ -1,0 +1,193 @@
+import { mayBeGenAi } from '../genai/detect.js';
+import type { SpanView } from '../span/span-view.js';
+import { isLocalRoot } from '../span/span-view.js';
+
+/** Why a held trace was resolved. */
+export type ResolveCause = 'root' | 'timeout' | 'overflow' | 'flush';
+export const RESOLVE_CAUSES: readonly ResolveCause[] = ['root', 'timeout', 'overflow', 'flush'];
+
+/** The bounds and waits of trace holding (see ARCHITECTURE.md, "Billing rules"). */
+export interface HoldLimits {
+  /** How long a trace's calls wait for its local root, ms. */
+  waitMillis: number;
+  /** How long a call arriving after its root waits for the spans around it, ms (at most `waitMillis`). */
+  settleMillis: number;
+  /** Traces held at once; past it the oldest is resolved. */
+  maxTraces: number;
+  /** Spans held of one trace; past it the trace is resolved. */
+  maxSpansPerTrace: number;
+  /** Spans held in all; past it the oldest traces are resolved. */
+  maxHeldSpans: number;
+}
+
+/** One trace held for its root. */
+export interface HeldTrace<Tag> {
+  readonly traceId: string;
+  /** The spans that arrived, in arrival order: the ones decided on. */
+  readonly spans: SpanView[];
+  /** Spans known from before (its root, ancestors): read for attribution, never decided on. */
+  readonly context: SpanView[];
+  /** The tags of the deliveries that brought spans to it (the sidecar's spool records). */
+  readonly tags: Tag[];
+  readonly deadline: number;
+  /** Its root had arrived before its first call: it waits `settleMillis`, not `waitMillis`. */
+  readonly straggler: boolean;
+}
+
+type Mutable<Tag> = HeldTrace<Tag> & { deadline: number };
+
+/**
+ * Holds each trace's spans from its first call until its local root arrives (the request span,
+ * which carries the customer and ends last), or a wait expires, or a bound is reached, like the
+ * Collector's tail sampler `decision_wait`. A root resolves its trace at the end of the delivery
+ * that brought it, so spans of one delivery count as arriving together whatever their order.
+ * Pure: time is read from `now`, the owner calls `expire()` when `nextDeadline()` is due.
+ */
+export class TraceHolder<Tag> {
+  private readonly _limits: HoldLimits;
+  private readonly _now: () => number;
+  private readonly _onResolved: (trace: HeldTrace<Tag>, cause: ResolveCause) => void;
+  private readonly _notHeld: (span: SpanView) => void;
+  private readonly _held = new Map<string, Mutable<Tag>>();
+  /** Trace ids in deadline order, per wait (equal waits: insertion order is deadline order). */
+  private readonly _waiting = new Set<string>();
+  private readonly _settling = new Set<string>();
+  private _heldSpans = 0;
+
+  constructor(
+    limits: HoldLimits,
+    now: () => number,
+    onResolved: (trace: HeldTrace<Tag>, cause: ResolveCause) => void,
+    notHeld: (span: SpanView) => void,
+  ) {
+    this._limits = { ...limits, settleMillis: Math.min(limits.settleMillis, limits.waitMillis) };
+    this._now = now;
+    this._onResolved = onResolved;
+    this._notHeld = notHeld;
+  }
+
+  has(traceId: string): boolean {
+    return this._held.has(traceId);
+  }
+
+  get heldTraces(): number {
+    return this._held.size;
+  }
+
+  get heldSpans(): number {
+    return this._heldSpans;
+  }
+
+  /**
+   * Adds one delivery. A span of a trace not held starts holding it only if it may be a call
+   * (others are handed to `notHeld`);
+   * `rootOf` says whether that trace's root arrived before (the call is then a straggler, and
+   * its root is kept as context). `context` spans join their trace if it is held. Returns how
+   * many traces took `tag` (each resolves once with it, now or later).
+   */
+  add(
+    spans: readonly SpanView[],
+    context: readonly SpanView[],
+    tag: Tag | undefined,
+    rootOf: (span: SpanView) => SpanView | undefined,
+  ): number {
+    let taken = 0;
+    let roots: string[] | undefined;
+    for (const span of spans) {
+      let t = this._held.get(span.traceId);
+      const root = isLocalRoot(span);
+      if (t === undefined) {
+        if (!mayBeGenAi(span)) {
+          this._notHeld(span);
+          continue;
+        }
+        t = this._hold(span, root ? undefined : rootOf(span));
+      }
+      t.spans.push(span);
+      this._heldSpans++;
+      if (tag !== undefined && !t.tags.includes(tag)) {
+        t.tags.push(tag);
+        taken++;
+      }
+      if (root) (roots ??= []).push(span.traceId);
+      else if (t.spans.length >= this._limits.maxSpansPerTrace) this._resolve(t, 'overflow');
+    }
+    for (const span of context) {
+      const t = this._held.get(span.traceId);
+      if (t !== undefined && !t.context.some((c) => c.spanId === span.spanId)) t.context.push(span);
+    }
+    if (roots !== undefined) {
+      for (const traceId of roots) {
+        const t = this._held.get(traceId);
+        if (t !== undefined) this._resolve(t, 'root');
+      }
+    }
+    while (this._heldSpans > this._limits.maxHeldSpans && this._resolveOldest()) {
+      /* resolved one */
+    }
+    return taken;
+  }
+
+  /** Resolves the traces whose wait expired. */
+  expire(): void {
+    const now = this._now();
+    for (const queue of [this._waiting, this._settling]) {
+      for (const traceId of queue) {
+        const t = this._held.get(traceId)!;
+        if (t.deadline > now) break;
+        this._resolve(t, 'timeout');
+      }
+    }
+  }
+
+  /** Resolves everything held (forceFlush, shutdown, end of input). */
+  flush(): void {
+    for (const t of [...this._held.values()]) this._resolve(t, 'flush');
+  }
+
+  /** The earliest deadline; undefined when nothing is held. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const queue of [this._waiting, this._settling]) {
+      for (const traceId of queue) {
+        const d = this._held.get(traceId)!.deadline;
+        if (next === undefined || d < next) next = d;
+        break;
+      }
+    }
+    return next;
+  }
+
+  private _hold(first: SpanView, knownRoot: SpanView | undefined): Mutable<Tag> {
+    if (this._held.size >= this._limits.maxTraces) this._resolveOldest();
+    const straggler = knownRoot !== undefined;
+    const wait = straggler ? this._limits.settleMillis : this._limits.waitMillis;
+    const t: Mutable<Tag> = {
+      traceId: first.traceId,
+      spans: [],
+      context: knownRoot !== undefined ? [knownRoot] : [],
+      tags: [],
+      deadline: this._now() + wait,
+      straggler,
+    };
+    this._held.set(t.traceId, t);
+    (straggler ? this._settling : this._waiting).add(t.traceId);
+    return t;
+  }
+
+  private _resolveOldest(): boolean {
+    for (const t of this._held.values()) {
+      this._resolve(t, 'overflow');
+      return true;
+    }
+    return false;
+  }
+
+  private _resolve(t: Mutable<Tag>, cause: ResolveCause): void {
+    if (this._held.get(t.traceId) !== t) return;
+    this._held.delete(t.traceId);
+    (t.straggler ? this._settling : this._waiting).delete(t.traceId);
+    this._heldSpans -= t.spans.length;
+    this._onResolved(t, cause);
+  }
+}
