@@ -1,5 +1,6 @@
 import type { ContextValue } from '../genai/context.js';
 import type { ModelCall, Usage } from '../genai/types.js';
+import { withCallContext } from './call-context.js';
 import { compileAcceptance } from './compiled-check.js';
 import { IMAGE_COUNT_METRIC, tokenMetrics } from './metric-names.js';
 import type { FenraTransaction, UsageEntry } from './transaction-schema.js';
@@ -23,7 +24,7 @@ export function renderTransaction(
     provider: call.provider.fenra,
     model: call.model,
     usage: renderUsage(call, call.usage),
-    context,
+    context: withCallContext(context, call.usage),
   };
   if (call.modelTier !== undefined) tx.model_tier = call.modelTier;
   return tx;

@@ -23,6 +23,10 @@ const BILLABLE: Readonly<Record<string, string>> = {
   speech_to_text: 'audio',
   translate: 'audio',
   rerank: 'rerank',
+  // semantic-conventions-genai: polling a background response (the poll that returns the
+  // finished response carries its usage) and a Realtime / Gemini Live generation.
+  fetch_response: 'fetch_response',
+  generate_live_content: 'generate_live_content',
 };
 
 const NOT_A_CALL = new Set([
@@ -32,6 +36,8 @@ const NOT_A_CALL = new Set([
   'invoke_workflow',
   'retrieval',
   'handle_conversation_turn',
+  'agent_step',
+  'chain',
   'plan',
   'search_memory',
   'create_memory',
