@@ -32,6 +32,13 @@ const GAPS: readonly KnownGap[] = [
   },
   // Converse: Bedrock's inputTokens (without cache), cache counts not copied (bedrock-converse).
   { scope: '@opentelemetry/instrumentation-aws-sdk', providers: ['aws.bedrock'], operations: ['chat'] },
+  // LiteLLM's OTel callback: prompt tokens (cache included) without the cached part, which
+  // only its raw response span carries (litellm-otel-transcribed).
+  {
+    scope: 'litellm',
+    providers: ['openai', 'azure.ai.openai', 'anthropic', 'aws.bedrock', 'gcp.gemini', 'gcp.vertex_ai'],
+    operations: ['chat'],
+  },
   // ADOT's OpenAI Agents bridge: Responses API usage read without input_tokens_details; the
   // split sits on the enclosing turn span only (openai-agents-adot).
   {

@@ -6,6 +6,9 @@
 const BILLABLE: Readonly<Record<string, string>> = {
   chat: 'chat',
   'chat.completions': 'chat',
+  // LiteLLM's call types (`llm.request.type`).
+  acompletion: 'chat',
+  aembedding: 'embeddings',
   chat_completions: 'chat',
   responses: 'chat',
   text_completion: 'text_completion',

@@ -58,6 +58,8 @@ const LIMITS: Record<string, Limits> = {
     noUsageCalls: 1,
     cacheSplitMissing: true,
   },
+  // LiteLLM's OTel callback (transcribed): no cache split beside its prompt tokens.
+  'litellm-otel-transcribed': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
   // AI SDK 7 + @ai-sdk/otel 1.0: no reasoning count (output includes it, as the providers do).
   'ai7-otel-agent': { unreported: ['reasoning_tokens'] },
   // ADOT's OpenAI Agents bridge 0.13: chat spans without the cache split (it is on the turn
