@@ -59,6 +59,10 @@ export function formatReport(s: LedgerSnapshot, by: Dimension): string {
       reasons.map(([k, v]) => `${k}=${v}`).join(' ') +
       ' (see "How pricing works" in the README to add a price)\n';
   }
+  if (s.cacheSplitMissing)
+    out +=
+      `\n${int(s.cacheSplitMissing)} transaction(s) come from an instrumentation known to drop the cached part of the input\n` +
+      `(context cache_split_missing): their cached input is billed at the full input rate\n`;
   if (s.unattributed)
     out += `\n${int(s.unattributed)} transaction(s) have no customer ("unattributed"): set a customer attribute or --customer-id-key\n`;
   return out;
@@ -118,6 +122,7 @@ export async function runReport(argv: string[], io: CliStreams): Promise<number>
           by,
           totals: snapshot.totals,
           unattributed: snapshot.unattributed,
+          cacheSplitMissing: snapshot.cacheSplitMissing,
           unpricedReasons: snapshot.unpricedReasons,
           rows: snapshot.by[by],
         },

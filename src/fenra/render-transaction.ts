@@ -1,5 +1,6 @@
 import type { Usage } from '../genai/types.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
+import { withCallContext } from './call-context.js';
 import { compileAcceptance } from './compiled-check.js';
 import { IMAGE_COUNT_METRIC, tokenMetrics } from './metric-names.js';
 import type { FenraTransaction, UsageEntry } from './transaction-schema.js';
@@ -20,7 +21,7 @@ export function renderTransaction(t: PricedTransaction): FenraTransaction {
     provider: t.provider,
     model: t.model,
     usage: renderUsage(t.provider, t.usage),
-    context: t.context,
+    context: withCallContext(t.context, t.usage),
   };
   if (t.modelTier !== undefined) tx.model_tier = t.modelTier;
   return tx;

@@ -3,15 +3,18 @@ import type { AttributeScan } from './attribute-scan.js';
 import { hasIn, scanAttributes, textIn } from './attribute-scan.js';
 import { K } from './keys.js';
 import { StatusCode } from '../span/span-view.js';
+import { adotOpenAiAgents } from './dialects/adot-openai-agents.js';
 import { anthropicSdk } from './dialects/anthropic-sdk.js';
 import type { Dialect } from './dialects/dialect.js';
 import { langfuse } from './dialects/langfuse.js';
+import { langsmith } from './dialects/langsmith.js';
 import { logfire } from './dialects/logfire.js';
 import { openinference } from './dialects/openinference.js';
 import { openlit } from './dialects/openlit.js';
 import { openllmetry } from './dialects/openllmetry.js';
 import { semconv } from './dialects/semconv.js';
 import { vercelAi } from './dialects/vercel-ai.js';
+import { markKnownCacheGap } from './cache-split.js';
 import { chooseModel, readModelIds, readRegion, stripGatewayVendor } from './model.js';
 import { resolveProvider } from './provider.js';
 import type { ModelCall, SkippedSpan } from './types.js';
@@ -20,6 +23,8 @@ import type { ModelCall, SkippedSpan } from './types.js';
 const DIALECTS: readonly Dialect[] = [
   vercelAi,
   langfuse,
+  langsmith,
+  adotOpenAiAgents,
   openinference,
   anthropicSdk,
   openlit,
@@ -147,6 +152,7 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
   }
   if (model === undefined) return skip(span, 'missing_model', 'model call with usage but no model id');
   if (provider.fenra === 'bedrock' && isEstimatedInvokeModel(span, a, model)) usage.estimated = true;
+  markKnownCacheGap(span, provider, c.operation, usage);
   return {
     call: {
       span,

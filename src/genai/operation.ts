@@ -6,6 +6,9 @@
 const BILLABLE: Readonly<Record<string, string>> = {
   chat: 'chat',
   'chat.completions': 'chat',
+  // LiteLLM's call types (`llm.request.type`).
+  acompletion: 'chat',
+  aembedding: 'embeddings',
   chat_completions: 'chat',
   responses: 'chat',
   text_completion: 'text_completion',
@@ -23,6 +26,10 @@ const BILLABLE: Readonly<Record<string, string>> = {
   speech_to_text: 'audio',
   translate: 'audio',
   rerank: 'rerank',
+  // semantic-conventions-genai: polling a background response (the poll that returns the
+  // finished response carries its usage) and a Realtime / Gemini Live generation.
+  fetch_response: 'fetch_response',
+  generate_live_content: 'generate_live_content',
 };
 
 const NOT_A_CALL = new Set([
@@ -32,6 +39,8 @@ const NOT_A_CALL = new Set([
   'invoke_workflow',
   'retrieval',
   'handle_conversation_turn',
+  'agent_step',
+  'chain',
   'plan',
   'search_memory',
   'create_memory',

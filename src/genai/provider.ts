@@ -194,8 +194,15 @@ function hostOf(host: string): string | undefined {
   return undefined;
 }
 
-/** `gen_ai.provider.name`, `gen_ai.system`, OpenInference `llm.provider`, the AI SDK's `ai.model.provider`. */
-const PROVIDER_LISTS = [K.providerName, K.system, keyList(['llm.provider']), K.aiModelProvider];
+/** `gen_ai.provider.name`, `gen_ai.system`, OpenInference `llm.provider`, the AI SDK's `ai.model.provider`, LangSmith's `ls_provider`. */
+const PROVIDER_LISTS = [
+  K.providerName,
+  K.system,
+  keyList(['llm.provider']),
+  K.aiModelProvider,
+  // LangSmith: LangChain's provider id (`openai`, `anthropic`, `google_genai`, `bedrock`...).
+  keyList(['langsmith.metadata.ls_provider']),
+];
 
 /**
  * Resolves the provider of a model call. Order: `gen_ai.provider.name`, `gen_ai.system`,

@@ -12,7 +12,10 @@ export type DialectId =
   | 'anthropic-sdk'
   | 'openlit'
   | 'langfuse'
-  | 'logfire';
+  | 'logfire'
+  | 'langsmith'
+  | 'adot-openai-agents'
+  | 'google-adk';
 
 /**
  * Usage in one inclusive convention: `inputTokens` includes cache reads and writes,
@@ -40,6 +43,18 @@ export interface Usage {
   estimated?: boolean;
   /** Cost reported by the provider or a gateway on the span (USD), never our own estimate. */
   providerCostUsd?: number;
+  /**
+   * A cost the span reports beside its counts (a gateway's, an instrumentation's or the
+   * provider's), and the attribute it came from. Carried in the transaction context beside
+   * the local estimate; never added to it.
+   */
+  reportedCost?: { usd: number; source: string };
+  /**
+   * The instrumentation is known to drop the cached part of the input (e.g.
+   * `@opentelemetry/instrumentation-openai`): cached input is billed at the full input rate,
+   * and the transaction says so.
+   */
+  cacheSplitMissing?: boolean;
   /** Things that looked wrong and were corrected (e.g. `cache_exceeds_input`). */
   anomalies?: string[];
 }

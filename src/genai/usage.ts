@@ -1,5 +1,5 @@
 import type { AttributeScan, KeyList } from './attribute-scan.js';
-import { countIn, jsonIn, keyList } from './attribute-scan.js';
+import { asCount, countIn, jsonIn, keyList } from './attribute-scan.js';
 import type { Usage } from './types.js';
 
 /**
@@ -21,7 +21,39 @@ export interface RawCounts {
   imageOut?: number;
   videoIn?: number;
   providerCostUsd?: number;
+  /** A cost the span reports (gateway, instrumentation or provider), with where it was read. */
+  reportedCost?: ReportedCost;
   estimated?: boolean;
+}
+
+export interface ReportedCost {
+  usd: number;
+  /** The attribute it was read from (e.g. `gen_ai.cost.total_cost`), or `provider` for the response's own usage. */
+  source: string;
+}
+
+/**
+ * Costs emitters put on a call span, in USD: OpenLIT `gen_ai.usage.cost`, LiteLLM
+ * `gen_ai.cost.total_cost`, OpenInference `llm.cost.total`, Logfire and Pydantic AI
+ * `operation.cost`. Carried beside the local estimate, never added to it.
+ */
+export const COST_KEYS = keyList([
+  'gen_ai.cost.total_cost',
+  'gen_ai.usage.cost',
+  'llm.cost.total',
+  'operation.cost',
+]);
+
+function readReportedCost(a: AttributeScan): ReportedCost | undefined {
+  let mask = a.present[COST_KEYS.id] ?? 0;
+  while (mask !== 0) {
+    const low = mask & -mask;
+    const key = COST_KEYS.keys[31 - Math.clz32(low)]!;
+    const usd = asCount(a.attrs[key]);
+    if (usd !== undefined) return { usd, source: key };
+    mask ^= low;
+  }
+  return undefined;
 }
 
 /**
@@ -56,6 +88,8 @@ export const KEYS = {
   cacheRead: [
     'gen_ai.usage.cache_read.input_tokens',
     'gen_ai.usage.cache_read_input_tokens',
+    // Sentry's AI spans before they took the semconv names.
+    'gen_ai.usage.input_tokens.cached',
     'llm.token_count.prompt_details.cache_read',
     'gen_ai.usage.prompt_tokens_details.cached_tokens',
     'gen_ai.usage.prompt_tokens_details.cache_read',
@@ -63,8 +97,10 @@ export const KEYS = {
     'gen_ai.usage.details.cache_read_input_tokens',
   ],
   cacheWrite: [
-    'gen_ai.usage.cache_creation.input_tokens',
+    // semantic-conventions-genai renamed cache_creation to cache_write: the current name first.
     'gen_ai.usage.cache_write.input_tokens',
+    'gen_ai.usage.cache_creation.input_tokens',
+    'gen_ai.usage.input_tokens.cache_write',
     'gen_ai.usage.cache_creation_input_tokens',
     'llm.token_count.prompt_details.cache_write',
     'gen_ai.usage.prompt_tokens_details.cache_creation_tokens',
@@ -76,6 +112,7 @@ export const KEYS = {
   cacheWrite1h: ['anthropic.usage.cache_creation.ephemeral_1h_input_tokens'],
   reasoning: [
     'gen_ai.usage.reasoning.output_tokens',
+    'gen_ai.usage.output_tokens.reasoning',
     'gen_ai.usage.reasoning_tokens',
     'llm.usage.reasoning_tokens',
     'llm.token_count.completion_details.reasoning',
@@ -135,6 +172,7 @@ export function readGenericCounts(a: AttributeScan): RawCounts {
     imageIn: countIn(a, USAGE_KEYS.imageIn),
     imageOut: countIn(a, USAGE_KEYS.imageOut),
     videoIn: countIn(a, USAGE_KEYS.videoIn),
+    reportedCost: readReportedCost(a),
   };
 }
 
@@ -198,6 +236,7 @@ export function countsFromProviderUsage(u: Record<string, unknown>): RawCounts {
     audioIn: n(inDetails?.['audio_tokens']),
     audioOut: n(outDetails?.['audio_tokens']),
     providerCostUsd: n(u['cost']),
+    reportedCost: n(u['cost']) === undefined ? undefined : { usd: n(u['cost'])!, source: 'provider' },
   };
 }
 
@@ -271,6 +310,8 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
   if (raw.estimated) usage.estimated = true;
   if (raw.providerCostUsd !== undefined && raw.providerCostUsd > 0)
     usage.providerCostUsd = raw.providerCostUsd;
+  // A reported 0 is an emitter's "unknown model" (OpenLIT), not a free call: left out.
+  if (raw.reportedCost !== undefined && raw.reportedCost.usd > 0) usage.reportedCost = raw.reportedCost;
   if (anomalies.length > 0) usage.anomalies = anomalies;
   return usage;
 }

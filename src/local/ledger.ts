@@ -1,3 +1,4 @@
+import { CALL_CONTEXT } from '../fenra/call-context.js';
 import { UNATTRIBUTED } from '../genai/context.js';
 import type { LocalRecord } from './records.js';
 import { recordTimeMs } from './records.js';
@@ -30,11 +31,14 @@ export interface Row {
   usd: number | null;
   priceSource: string;
   unpricedReason: string | undefined;
+  cacheSplitMissing: boolean;
 }
 
 export interface LedgerSnapshot {
   totals: Totals;
   unattributed: number;
+  /** Transactions whose instrumentation is known to drop the cache split (cached input billed in full). */
+  cacheSplitMissing: number;
   unpricedReasons: Record<string, number>;
   /** Per dimension, sorted by USD then count, descending. */
   by: Record<Dimension, { key: string; totals: Totals }[]>;
@@ -83,6 +87,8 @@ export function toRow(r: LocalRecord): Row {
     usd: p?.usd ?? null,
     priceSource: p?.source ?? 'none',
     unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
+    cacheSplitMissing:
+      (r.transaction.context as Record<string, unknown>)[CALL_CONTEXT.cacheSplitMissing] === true,
   };
 }
 
@@ -98,6 +104,7 @@ export class Ledger {
   private readonly _maxKeys: number;
   private readonly _totals = zero();
   private _unattributed = 0;
+  private _cacheSplitMissing = 0;
   private readonly _reasons = new Map<string, number>();
   private readonly _by = new Map<Dimension, Map<string, Totals>>(DIMENSIONS.map((d) => [d, new Map()]));
   private _recent: Row[] = [];
@@ -117,6 +124,7 @@ export class Ledger {
     const row = toRow(r);
     this._bump(this._totals, row);
     if (row.customer === UNATTRIBUTED) this._unattributed++;
+    if (row.cacheSplitMissing) this._cacheSplitMissing++;
     if (row.unpricedReason !== undefined)
       this._reasons.set(row.unpricedReason, (this._reasons.get(row.unpricedReason) ?? 0) + 1);
     const keys: Record<Dimension, string> = {
@@ -158,6 +166,7 @@ export class Ledger {
     return {
       totals: { ...this._totals },
       unattributed: this._unattributed,
+      cacheSplitMissing: this._cacheSplitMissing,
       unpricedReasons: Object.fromEntries(this._reasons),
       by,
       recent: this._recent.slice(-this._maxRecent).reverse(),

@@ -21,6 +21,8 @@ interface ExpectedCall {
   model: string;
   usage: Record<string, unknown> | null;
   status?: number;
+  /** A cost the emitter reported on the call's span (transcribed fixtures), and its attribute. */
+  reportedCost?: { usd: number; source: string };
 }
 interface Expected {
   customer: string;
@@ -34,20 +36,42 @@ interface Expected {
  * What the instrumentation of a fixture does not put on its spans at all, so no converter can
  * know it (a fact about the library, each checked in the recorded trace). Keyed by fixture.
  */
-const LIMITS: Record<string, { unreported?: string[]; noUsageCalls?: number; noCacheTtl?: boolean }> = {
+interface Limits {
+  unreported?: string[];
+  noUsageCalls?: number;
+  noCacheTtl?: boolean;
+  /** The instrumentation is known to drop the cache split: every transaction must say so. */
+  cacheSplitMissing?: boolean;
+}
+const LIMITS: Record<string, Limits> = {
   // @opentelemetry/instrumentation-openai 0.21: input/output totals only.
-  'openai-chat': { unreported: ['cached_tokens', 'reasoning_tokens'] },
-  'openai-stream-include-usage': { unreported: ['cached_tokens', 'reasoning_tokens'] },
-  'openai-responses': { unreported: ['cached_tokens', 'reasoning_tokens'] },
+  'openai-chat': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
+  'openai-stream-include-usage': {
+    unreported: ['cached_tokens', 'reasoning_tokens'],
+    cacheSplitMissing: true,
+  },
+  'openai-responses': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
   'openai-embeddings': { unreported: ['cached_tokens', 'reasoning_tokens'] },
-  'openai-error': { unreported: ['cached_tokens', 'reasoning_tokens'] },
+  'openai-error': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
   // Traceloop openai 0.27: no cache/reasoning keys; its streamed span carries no usage at all.
-  'openllmetry-openai': { unreported: ['cached_tokens', 'reasoning_tokens'], noUsageCalls: 1 },
+  'openllmetry-openai': {
+    unreported: ['cached_tokens', 'reasoning_tokens'],
+    noUsageCalls: 1,
+    cacheSplitMissing: true,
+  },
+  // LiteLLM's OTel callback (transcribed): no cache split beside its prompt tokens.
+  'litellm-otel-transcribed': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
+  // AI SDK 7 + @ai-sdk/otel 1.0: no reasoning count (output includes it, as the providers do).
+  'ai7-otel-agent': { unreported: ['reasoning_tokens'] },
+  // ADOT's OpenAI Agents bridge 0.13: chat spans without the cache split (it is on the turn
+  // span above) and without reasoning.
+  'openai-agents-adot': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
   // OpenInference openai 4.2.7: the streamed span carries no token counts.
   'openinference-openai': { noUsageCalls: 1 },
   // instrumentation-aws-sdk 0.78 Converse: Bedrock's inputTokens (without cache), no cache keys.
   'bedrock-converse': {
     unreported: ['cache_read_input_tokens', 'cache_creation_input_tokens', 'total_tokens'],
+    cacheSplitMissing: true,
   },
   // Traceloop anthropic 0.27: cache writes without their 5m/1h split (all priced at the 5m rate).
   'openllmetry-anthropic': { noCacheTtl: true },
@@ -171,7 +195,7 @@ describe('golden: recorded real traces convert exactly', () => {
     expect(errors).toEqual([]);
     const spans = requests.flatMap((r) => spansFromOtlpJson(r).spans);
     const result = toTransactions(spans, { pricer: new PriceBook() });
-    const limits = LIMITS[name] ?? {};
+    const limits: Limits = LIMITS[name] ?? {};
     const noUsage = limits.noUsageCalls ?? 0;
 
     const truthCalls = expected.calls.filter((c) => c.usage !== null && c.status === undefined);
@@ -226,6 +250,12 @@ describe('golden: recorded real traces convert exactly', () => {
         expect(truth).not.toBeNull();
         expect(priced.price.usd).toBeCloseTo(truth!, 12);
       }
+      // Known gaps are stated, never silent; nothing else claims one.
+      expect(tx.context['cache_split_missing']).toBe(limits.cacheSplitMissing ? true : undefined);
+      // A reported cost rides beside the local estimate (which stays the catalog's, checked
+      // above), with its source; a span without one gets none.
+      expect(tx.context['reported_cost_usd']).toBe(call.reportedCost?.usd);
+      expect(tx.context['reported_cost_source']).toBe(call.reportedCost?.source);
       expect(tx.context.billable_customer_id).toBe(expected.customer);
       expect(tx.context['environment']).toBe(expected.environment);
       expect(tx.context['service']).toBe(expected.service);

@@ -1,4 +1,5 @@
 import type { SpanView } from '../../span/span-view.js';
+import { SpanKind } from '../../span/span-view.js';
 import type { AttributeScan } from '../attribute-scan.js';
 import { textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
@@ -19,6 +20,7 @@ export function classifySemconv(span: SpanView, a: AttributeScan, op: string | u
   if (op !== undefined) {
     const kind = classifyOperation(op);
     if (kind.billable) return { kind: 'call', operation: kind.operation };
+    if (isRemoteAgent(span, a, op)) return { kind: 'call', operation: 'invoke_agent' };
     if (kind.known) {
       return hasTokenCounts(a)
         ? { kind: 'skip', reason: 'aggregate', detail: `operation '${op}' aggregates model calls` }
@@ -37,6 +39,21 @@ export function classifySemconv(span: SpanView, a: AttributeScan, op: string | u
   }
   if (hasModel(a) || hasTokenCounts(a)) return { kind: 'call', operation: 'chat' };
   return NOT_GENAI;
+}
+
+/**
+ * A CLIENT `invoke_agent` span is a call to a remote agent (a hosted agent service): the model
+ * calls happen on the other side, so its usage is the only record of them and it is billed,
+ * unless a model call below it carries the usage (then it is a wrapper, see dedupe). An
+ * INTERNAL `invoke_agent` sums its in-process children and is never billed.
+ */
+function isRemoteAgent(span: SpanView, a: AttributeScan, op: string): boolean {
+  return (
+    span.kind === SpanKind.CLIENT &&
+    op.trim().toLowerCase() === 'invoke_agent' &&
+    hasTokenCounts(a) &&
+    hasModel(a)
+  );
 }
 
 function hasModel(a: AttributeScan): boolean {

@@ -92,6 +92,7 @@ const SCRIPT = `
     $('c-usd').textContent = usd(s.totals.usd);
     $('c-unpriced').textContent = num(s.totals.unpriced);
     $('c-unattributed').textContent = num(s.unattributed);
+    $('c-cache-gap').textContent = num(s.cacheSplitMissing);
     $('c-dropped').textContent = num(s.droppedTotal);
     $('chart-box').innerHTML = chart(s.series);
     $('by-customer').innerHTML = totalsTable(s.byCustomer, 'customer');
@@ -131,6 +132,7 @@ export function renderPage(initial: unknown): string {
     <div class="card"><div class="k">estimated spend</div><div class="v" id="c-usd"></div></div>
     <div class="card"><div class="k">unpriced</div><div class="v" id="c-unpriced"></div></div>
     <div class="card"><div class="k">unattributed</div><div class="v" id="c-unattributed"></div></div>
+    <div class="card" title="the instrumentation drops the cached part of the input: cached input billed at the full rate"><div class="k">no cache split</div><div class="v" id="c-cache-gap"></div></div>
     <div class="card"><div class="k">not billed</div><div class="v" id="c-dropped"></div></div>
   </div>
   <section class="wide"><h2>Estimated spend over time</h2><div id="chart-box"></div></section>

@@ -21,6 +21,8 @@ export interface InspectorSummary {
   generatedAt: string;
   totals: Totals;
   unattributed: number;
+  /** Transactions whose instrumentation is known to drop the cache split (cached input billed in full). */
+  cacheSplitMissing: number;
   unpricedReasons: Record<string, number>;
   /** Spans or transactions that produced no billed transaction, by reason (from the counters). */
   dropped: Record<string, number>;
@@ -121,6 +123,7 @@ export function buildSummary(i: SummaryInputs): InspectorSummary {
     generatedAt: new Date(i.nowMs).toISOString(),
     totals: s.totals,
     unattributed: s.unattributed,
+    cacheSplitMissing: s.cacheSplitMissing,
     unpricedReasons: s.unpricedReasons,
     dropped: i.dropped,
     droppedTotal: Object.entries(i.dropped)
