@@ -1,16 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { diag } from '@opentelemetry/api';
 import protobuf from 'protobufjs/minimal.js';
-import { spansFromOtlpJson } from '../span/from-otlp-json.js';
-import { decodeTraceRequest, encodeTraceResponse } from '../span/otlp-proto.js';
-import type { SpanView } from '../span/span-view.js';
-import type { BillingPath } from './billing.js';
-import type { Forwarder } from './forwarder.js';
+import { encodeTraceResponse } from '../span/otlp-proto.js';
 import { send } from './http-server.js';
 import type { Metrics } from './metrics.js';
 import type { BodyLimits } from './read-body.js';
 import { BodyError, readBody } from './read-body.js';
+import type { Encoding, TraceReceiver } from './trace-receiver.js';
 
 /**
  * `POST /v1/traces`: OTLP/HTTP with protobuf or JSON bodies, gzip or not. Answers with an
@@ -22,16 +18,11 @@ export interface OtlpRouteOptions extends BodyLimits {
   /** When set, requests must carry `Authorization: Bearer <token>`. */
   bearerToken?: string | undefined;
   retryAfterSeconds: number;
-  billing: BillingPath;
+  receiver: TraceReceiver;
   metrics: Metrics;
-  forwarder?: Forwarder | undefined;
   /** False once shutdown started: new requests get 503. */
   accepting: () => boolean;
 }
-
-type Encoding = 'protobuf' | 'json';
-
-const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar-otlp' });
 
 function encodingOf(contentType: string | undefined): Encoding | undefined {
   const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -90,20 +81,9 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
     protobuf.Reader.recursionLimit = PROTOBUF_RECURSION_LIMIT;
   const m = o.metrics;
   m.define('fenra_otel_requests_total', 'counter', 'OTLP requests by encoding and HTTP status');
-  m.define('fenra_otel_spans_received_total', 'counter', 'Spans decoded from OTLP requests');
-  m.define('fenra_otel_spans_rejected_total', 'counter', 'Spans reported back as rejected (partial_success)');
-  m.define('fenra_otel_request_bytes_total', 'counter', 'Request body bytes as received');
-
+  const receiver = o.receiver;
   const authorized = o.bearerToken !== undefined ? bearerChecker(o.bearerToken) : undefined;
   const retryAfter = String(o.retryAfterSeconds);
-  /** Why requests are being refused (429/503), logged once when it starts and once when it ends. */
-  let refusing: string | undefined;
-  const pressure = (why: string | undefined): void => {
-    if (why === refusing) return;
-    if (why !== undefined) log.warn(`refusing requests (429/503 + Retry-After): ${why}`);
-    else log.info(`accepting requests again (was: ${refusing})`);
-    refusing = why;
-  };
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const enc = encodingOf(req.headers['content-type']);
@@ -141,7 +121,7 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
       if (e instanceof BodyError) {
         if (e.status === 429) {
           // OTLP: retryable, after Retry-After. The rest of the body is read and discarded.
-          pressure('too many request bytes in flight (--max-inflight-mb)');
+          receiver.pressure('too many request bytes in flight (--max-inflight-mb)');
           fail(429, GRPC.RESOURCE_EXHAUSTED, e.message, { 'retry-after': retryAfter, connection: 'close' });
         } else
           fail(e.status, GRPC.INVALID_ARGUMENT, e.message, e.status === 413 ? { connection: 'close' } : {});
@@ -150,89 +130,39 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
       throw e;
     }
     try {
-      await handle(req, res, enc, raw, body, count, fail);
+      const outcome = await receiver.receive(body, enc, {
+        raw,
+        contentType: req.headers['content-type']!,
+        contentEncoding: req.headers['content-encoding'],
+      });
+      if (outcome.kind === 'invalid') {
+        fail(400, GRPC.INVALID_ARGUMENT, outcome.message);
+        return;
+      }
+      if (outcome.kind === 'busy') {
+        // The spool (or the queue in front of Fenra) is full: the sender keeps the data and retries.
+        const spool = outcome.why === 'spool';
+        fail(spool ? 503 : 429, spool ? GRPC.UNAVAILABLE : GRPC.RESOURCE_EXHAUSTED, outcome.message, {
+          'retry-after': retryAfter,
+        });
+        return;
+      }
+      count(200);
+      const partial = outcome.partial;
+      if (enc === 'protobuf') send(res, 200, encodeTraceResponse(partial), 'application/x-protobuf');
+      else {
+        const json = partial
+          ? {
+              partialSuccess: {
+                rejectedSpans: String(partial.rejectedSpans),
+                errorMessage: partial.errorMessage,
+              },
+            }
+          : {};
+        send(res, 200, JSON.stringify(json), 'application/json');
+      }
     } finally {
       o.budget?.give(held);
     }
   };
-
-  async function handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-    enc: Encoding,
-    raw: Buffer,
-    body: Buffer,
-    count: (status: number) => void,
-    fail: (status: number, grpc: number, message: string, headers?: Record<string, string>) => void,
-  ): Promise<void> {
-    m.add('fenra_otel_request_bytes_total', raw.length, { encoding: enc });
-
-    let spans: SpanView[];
-    let errors: readonly string[];
-    try {
-      // Only the attributes billing reads are kept: no content is held, less work per span.
-      if (enc === 'protobuf') ({ spans, errors } = decodeTraceRequest(body, o.billing.keep));
-      else {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(body.toString('utf8'));
-        } catch (e) {
-          fail(400, GRPC.INVALID_ARGUMENT, `body is not valid JSON: ${(e as Error).message}`);
-          return;
-        }
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-          fail(400, GRPC.INVALID_ARGUMENT, 'body is not an ExportTraceServiceRequest object');
-          return;
-        }
-        ({ spans, errors } = spansFromOtlpJson(parsed, o.billing.keep));
-      }
-    } catch (e) {
-      fail(400, GRPC.INVALID_ARGUMENT, `cannot decode the ${enc} body: ${(e as Error).message}`);
-      return;
-    }
-    if (spans.length === 0 && errors.length > 0) {
-      // Nothing in the request could be read: bad input, which the sender must not retry.
-      fail(400, GRPC.INVALID_ARGUMENT, errors.slice(0, 5).join('; ').slice(0, 1000));
-      return;
-    }
-    m.add('fenra_otel_spans_received_total', spans.length, { encoding: enc });
-
-    const outcome = await o.billing.ingest(spans);
-    if (outcome.status === 'full') {
-      // The spool (or the queue in front of Fenra) is full: the sender keeps the data and retries.
-      const status = outcome.why === 'spool' ? 503 : 429;
-      pressure(outcome.why === 'spool' ? 'the spool is full' : 'the queue to Fenra is full');
-      fail(
-        status,
-        outcome.why === 'spool' ? GRPC.UNAVAILABLE : GRPC.RESOURCE_EXHAUSTED,
-        `the ${outcome.why} is full, retry later`,
-        { 'retry-after': retryAfter },
-      );
-      return;
-    }
-    if (refusing !== undefined) pressure(undefined);
-    o.forwarder?.forward(raw, req.headers['content-type']!, req.headers['content-encoding']);
-
-    const partial =
-      errors.length > 0
-        ? { rejectedSpans: errors.length, errorMessage: errors.slice(0, 5).join('; ').slice(0, 1000) }
-        : undefined;
-    if (partial) {
-      m.add('fenra_otel_spans_rejected_total', partial.rejectedSpans);
-      log.warn(`partial success: ${partial.rejectedSpans} span(s) rejected: ${partial.errorMessage}`);
-    }
-    count(200);
-    if (enc === 'protobuf') send(res, 200, encodeTraceResponse(partial), 'application/x-protobuf');
-    else {
-      const json = partial
-        ? {
-            partialSuccess: {
-              rejectedSpans: String(partial.rejectedSpans),
-              errorMessage: partial.errorMessage,
-            },
-          }
-        : {};
-      send(res, 200, JSON.stringify(json), 'application/json');
-    }
-  }
 }

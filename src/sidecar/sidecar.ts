@@ -11,6 +11,7 @@ import { Metrics } from './metrics.js';
 import { PipelineDelivery } from './pipeline-delivery.js';
 import { bearerChecker, otlpTracesHandler } from './otlp-route.js';
 import { ByteBudget } from './read-body.js';
+import { TraceReceiver } from './trace-receiver.js';
 import type { ServeConfig } from './serve-config.js';
 import type { Spool } from './spool.js';
 import { DiskSpool, MemorySpool } from './spool.js';
@@ -184,9 +185,8 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       budget: inflight,
       bearerToken: config.receiverToken,
       retryAfterSeconds: config.retryAfterSeconds,
-      billing,
+      receiver: new TraceReceiver({ billing, metrics, forwarder }),
       metrics,
-      forwarder,
       accepting: () => accepting,
     }),
   );

@@ -1,0 +1,118 @@
+import { diag } from '@opentelemetry/api';
+import { spansFromOtlpJson } from '../span/from-otlp-json.js';
+import { decodeTraceRequest } from '../span/otlp-proto.js';
+import type { SpanView } from '../span/span-view.js';
+import type { BillingPath } from './billing.js';
+import type { Forwarder } from './forwarder.js';
+import type { Metrics } from './metrics.js';
+
+/** How an OTLP request body was encoded. */
+export type Encoding = 'protobuf' | 'json';
+
+/** What became of one OTLP export request, whatever the transport (HTTP, gRPC). */
+export type ReceiveOutcome =
+  /** Taken (stored for billing where a spool is used): acknowledge, with the spans refused, if any. */
+  | { kind: 'ok'; partial?: { rejectedSpans: number; errorMessage: string } }
+  /** Bad input: the sender must not retry it. */
+  | { kind: 'invalid'; message: string }
+  /** No room now (the spool, or the queue to Fenra): the sender keeps it and retries later. */
+  | { kind: 'busy'; why: 'spool' | 'queue'; message: string };
+
+export interface TraceReceiverOptions {
+  billing: BillingPath;
+  metrics: Metrics;
+  forwarder?: Forwarder | undefined;
+}
+
+/** The body as received, for the pass-through (forwarded as it came: encoding and compression). */
+export interface RawRequest {
+  raw: Buffer;
+  contentType: string;
+  contentEncoding: string | undefined;
+}
+
+const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar-otlp' });
+
+/**
+ * The transport-neutral half of the OTLP receivers: decode a request body (only the attributes
+ * billing reads are kept), hand its spans to billing, say what became of it, count it, and log
+ * once when requests start and stop being refused. `POST /v1/traces` and the gRPC
+ * `TraceService/Export` are thin adapters around it.
+ */
+export class TraceReceiver {
+  private readonly _o: TraceReceiverOptions;
+  /** Why requests are being refused, logged once when it starts and once when it ends. */
+  private _refusing: string | undefined;
+
+  constructor(o: TraceReceiverOptions) {
+    this._o = o;
+    const m = o.metrics;
+    m.define('fenra_otel_spans_received_total', 'counter', 'Spans decoded from OTLP requests');
+    m.define(
+      'fenra_otel_spans_rejected_total',
+      'counter',
+      'Spans reported back as rejected (partial_success)',
+    );
+    m.define('fenra_otel_request_bytes_total', 'counter', 'Request body bytes as received');
+  }
+
+  /** Logs (once) that requests are refused for `why`, or (once) that they are taken again. */
+  pressure(why: string | undefined): void {
+    if (why === this._refusing) return;
+    if (why !== undefined) log.warn(`refusing requests (429/503 + Retry-After): ${why}`);
+    else log.info(`accepting requests again (was: ${this._refusing})`);
+    this._refusing = why;
+  }
+
+  /** Decodes and bills one request body (decompressed); `raw` is forwarded once it is taken. */
+  async receive(body: Buffer, enc: Encoding, raw?: RawRequest): Promise<ReceiveOutcome> {
+    const m = this._o.metrics;
+    m.add('fenra_otel_request_bytes_total', raw?.raw.length ?? body.length, { encoding: enc });
+    const decoded = this._decode(body, enc);
+    if ('message' in decoded) return { kind: 'invalid', message: decoded.message };
+    const { spans, errors } = decoded;
+    if (spans.length === 0 && errors.length > 0) {
+      // Nothing in the request could be read: bad input, which the sender must not retry.
+      return { kind: 'invalid', message: errors.slice(0, 5).join('; ').slice(0, 1000) };
+    }
+    m.add('fenra_otel_spans_received_total', spans.length, { encoding: enc });
+
+    const outcome = await this._o.billing.ingest(spans);
+    if (outcome.status === 'full') {
+      this.pressure(outcome.why === 'spool' ? 'the spool is full' : 'the queue to Fenra is full');
+      return { kind: 'busy', why: outcome.why, message: `the ${outcome.why} is full, retry later` };
+    }
+    this.pressure(undefined);
+    if (raw !== undefined) this._o.forwarder?.forward(raw.raw, raw.contentType, raw.contentEncoding);
+    if (errors.length === 0) return { kind: 'ok' };
+    const partial = {
+      rejectedSpans: errors.length,
+      errorMessage: errors.slice(0, 5).join('; ').slice(0, 1000),
+    };
+    m.add('fenra_otel_spans_rejected_total', partial.rejectedSpans);
+    log.warn(`partial success: ${partial.rejectedSpans} span(s) rejected: ${partial.errorMessage}`);
+    return { kind: 'ok', partial };
+  }
+
+  private _decode(
+    body: Buffer,
+    enc: Encoding,
+  ): { spans: SpanView[]; errors: readonly string[] } | { message: string } {
+    const keep = this._o.billing.keep;
+    try {
+      if (enc === 'protobuf') return decodeTraceRequest(body, keep);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        return { message: `body is not valid JSON: ${(e as Error).message}` };
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        return { message: 'body is not an ExportTraceServiceRequest object' };
+      }
+      return spansFromOtlpJson(parsed, keep);
+    } catch (e) {
+      return { message: `cannot decode the ${enc} body: ${(e as Error).message}` };
+    }
+  }
+}
