@@ -3,9 +3,9 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/local/ledger.js';
-import { createInspector } from '../../src/sidecar/inspector/index.js';
+import { createInspector } from '../../src/local/inspector/index.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
-import { droppedFromMetrics, spendSeries } from '../../src/sidecar/inspector/summary.js';
+import { droppedFromMetrics, spendSeries } from '../../src/local/inspector/summary.js';
 import { makePriced } from '../helpers/priced.js';
 import { renderTransaction } from '../../src/fenra/render-transaction.js';
 

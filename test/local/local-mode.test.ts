@@ -9,7 +9,7 @@ import { Ledger } from '../../src/local/ledger.js';
 import { DEMO_NEEDS_LOCAL_MODE, cliName, prepareServeExtras } from '../../src/local/local-mode.js';
 import { parseRecordLines } from '../../src/local/records.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
-import type { InspectorSummary } from '../../src/sidecar/inspector/summary.js';
+import type { InspectorSummary } from '../../src/local/inspector/summary.js';
 import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { startSidecar } from '../../src/sidecar/sidecar.js';

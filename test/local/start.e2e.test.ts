@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InspectorSummary } from '../../src/sidecar/inspector/summary.js';
+import type { InspectorSummary } from '../../src/local/inspector/summary.js';
 
 /**
  * The newcomer's main job through the BUILT command line (`npm start` runs

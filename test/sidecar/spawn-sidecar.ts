@@ -23,7 +23,7 @@ export async function spawnSidecar(
 ): Promise<SpawnedSidecar> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/sidecar/cli-entry.ts', '--port', '0', ...args],
+    ['--import', 'tsx', 'src/cli/serve-entry.ts', '--port', '0', ...args],
     {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', ...env },

@@ -1,4 +1,4 @@
-import type { LedgerSnapshot, Row, Totals } from '../../local/ledger.js';
+import type { LedgerSnapshot, Row, Totals } from '../ledger.js';
 
 /**
  * The inspector's JSON (`GET /inspector/summary.json`): pure functions from a ledger snapshot

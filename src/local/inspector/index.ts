@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Ledger } from '../../local/ledger.js';
+import type { Ledger } from '../ledger.js';
 import { renderPage, SUMMARY_PATH } from './page.js';
 import type { InspectorSummary } from './summary.js';
 import { buildSummary } from './summary.js';

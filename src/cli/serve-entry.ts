@@ -1,7 +1,7 @@
 /**
  * Runs `fenra-otel serve` straight from the TypeScript sources (`node --import tsx
- * src/sidecar/cli-entry.ts [options]`), for tests and development without a build.
+ * src/cli/serve-entry.ts [options]`), for tests and development without a build.
  */
-import { runServe } from '../cli/serve.js';
+import { runServe } from './serve.js';
 
 process.exitCode = await runServe(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
