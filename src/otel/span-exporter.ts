@@ -3,6 +3,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resolveExporterOptions } from '../config/resolve.js';
 import { safely } from '../internal/safe.js';
+import type { Scheduler } from '../internal/scheduler.js';
 import { fromReadableSpan } from '../span/from-readable-span.js';
 import type { FenraOptions } from './runtime.js';
 import { FenraRuntime } from './runtime.js';
@@ -36,9 +37,10 @@ export class FenraSpanExporter implements SpanExporter {
   private readonly _runtime: FenraRuntime;
   private _shutdown: Promise<void> | undefined;
 
-  constructor(options: FenraSpanExporterOptions = {}) {
+  /** @param internal for tests only: the clock and timers of trace holding. */
+  constructor(options: FenraSpanExporterOptions = {}, internal?: { scheduler?: Scheduler }) {
     const { traceWaitMillis, rest } = resolveExporterOptions(options);
-    this._runtime = new FenraRuntime(rest, { traceWaitMillis });
+    this._runtime = new FenraRuntime(rest, { traceWaitMillis, scheduler: internal?.scheduler });
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {

@@ -2,6 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import { diag } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { hasGenAiMarker } from '../genai/detect.js';
+import type { Scheduler } from '../internal/scheduler.js';
 import type { PipelineStats } from '../pipeline/stats.js';
 import type { Attributes } from '../span/span-view.js';
 import type { ConversionStats } from '../stage/conversion-stats.js';
@@ -58,6 +59,8 @@ export class FenraSpanProcessor implements SpanProcessor {
   private _ended: ReadableSpan[] = [];
   /** Traces with a call among `_ended`: their roots join the delivery. */
   private _endedTraces = new Set<string>();
+  /** Local roots (not calls) that ended since the last delivery. */
+  private _endedRoots: ReadableSpan[] = [];
   private _deliveryTimer: ReturnType<typeof setTimeout> | undefined;
   private _deliverSoon = false;
   private readonly _deliverEnded = (): void => this._deliver();
@@ -65,12 +68,14 @@ export class FenraSpanProcessor implements SpanProcessor {
   private _awaitingResource: Promise<void> | undefined;
   private _shutdown: Promise<void> | undefined;
 
-  constructor(options?: FenraOptions) {
+  /** @param internal for tests only: the clock and timers of trace holding. */
+  constructor(options?: FenraOptions, internal?: { scheduler?: Scheduler }) {
     this._links = new LinkedAncestors(this._tracker);
     const links = this._links;
     this._runtime = new FenraRuntime(options, {
       ancestors: links,
       baggageOf: (s) => links.baggageOf(s),
+      scheduler: internal?.scheduler,
     });
   }
 
@@ -92,15 +97,16 @@ export class FenraSpanProcessor implements SpanProcessor {
       rt.stats.spansSeen++;
       if (hasGenAiMarker(span.attributes as Attributes)) {
         this._endedTraces.add(span.spanContext().traceId);
+        this._ended.push(span);
       } else {
         if (!isLocalRootSpan(span)) return;
-        const traceId = span.spanContext().traceId;
-        this._tracker.rootEnded(traceId, span);
-        if (!this._endedTraces.has(traceId) && !rt.stage.isHeld(traceId)) return;
+        this._tracker.rootEnded(span.spanContext().traceId, span);
+        // A root joins the delivery if a call of its trace is held, or ends before the
+        // delivery leaves (a root ends first in a batch as often as last).
+        this._endedRoots.push(span);
       }
       const ended = this._ended;
-      ended.push(span);
-      if (ended.length >= MAX_PENDING) this._deliver();
+      if (ended.length + this._endedRoots.length >= MAX_PENDING) this._deliver();
       else if (ended.length >= DELIVERY_BATCH) {
         if (!this._deliverSoon) {
           this._deliverSoon = true;
@@ -123,9 +129,16 @@ export class FenraSpanProcessor implements SpanProcessor {
     }
     this._deliverSoon = false;
     if (this._awaitingResource !== undefined) return;
-    const batch = this._ended;
-    if (batch.length === 0) return;
     const rt = this._runtime;
+    const batch = this._ended;
+    if (this._endedRoots.length > 0) {
+      for (const root of this._endedRoots) {
+        const traceId = root.spanContext().traceId;
+        if (this._endedTraces.has(traceId) || rt.stage.isHeld(traceId)) batch.push(root);
+      }
+      this._endedRoots = [];
+    }
+    if (batch.length === 0) return;
     // A resource still waiting for async detectors (e.g. NodeSDK's host detector) must not be
     // read yet (the SDK logs an error on every such read): deliver once it has settled.
     const pending = batch.find((s) => s.resource?.asyncAttributesPending === true);
