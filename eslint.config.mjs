@@ -1,6 +1,52 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/, upstream first: a module imports only from its own layer or from layers
+ * before it (see ARCHITECTURE.md). `internal` and `version.ts` are leaves everyone may use;
+ * `index.ts` and `tools.ts` at the root are the public entry points and may import anything.
+ */
+const LAYERS = [
+  'internal',
+  'span',
+  'genai',
+  'pricing',
+  'stage',
+  'pipeline',
+  'fenra',
+  'config',
+  'otel',
+  'register',
+  'sidecar',
+  'local',
+  'cli',
+];
+
+/** Imports the layering still allows against its order, each with the change that removes it. */
+const PENDING = {
+  // The delivery rebuild (issue 11) gives the pipeline its own sender interface and options.
+  pipeline: ['fenra', 'config'],
+};
+
+/** One `no-restricted-imports` rule per layer: every later layer is a forbidden direction. */
+const layering = LAYERS.map((layer, i) => {
+  const later = LAYERS.slice(i + 1).filter((l) => !(PENDING[layer] ?? []).includes(l));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: later.map((l) => ({
+            regex: `^(\\.\\./)+${l}(/|$)`,
+            message: `src/${layer} may not import src/${l}: imports run upstream only (${LAYERS.join(' < ')}); see ARCHITECTURE.md`,
+          })),
+        },
+      ],
+    },
+  };
+}).filter((c) => c.rules['no-restricted-imports'][1].patterns.length > 0);
+
 export default tseslint.config(
   {
     ignores: [
@@ -8,6 +54,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       'test/fixtures/generate/node_modules/**',
+      'test/fixtures/generate/node22/node_modules/**',
       '**/*.cjs',
     ],
   },
@@ -36,6 +83,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...layering,
   {
     // CLIs, scripts, tests, benchmarks and examples talk to the terminal.
     files: ['src/cli/**', 'bin/**', 'test/**', 'bench/**', 'examples/**', 'scripts/**'],
