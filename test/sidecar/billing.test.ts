@@ -10,8 +10,8 @@ import { Metrics } from '../../src/sidecar/metrics.js';
 import { DiskSpool, MemorySpool, RESERVE_FRACTION, serialiseSpans } from '../../src/sidecar/spool.js';
 import { toTransactions } from '../../src/stage/to-transactions.js';
 import type { Attributes, SpanView } from '../../src/span/span-view.js';
+import { ManualScheduler } from '../helpers/manual-scheduler.js';
 import { makeSpan } from '../helpers/span.js';
-import { until } from './spawn-sidecar.js';
 
 const pricer: Pricer = {
   price: (r) => ({ usd: r.usage.inputTokens / 1e6, source: 'catalog', catalog: 'test' }),
@@ -75,11 +75,12 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 function open(
   delivery: TransactionDelivery,
   waitMillis = 60_000,
+  scheduler?: ManualScheduler,
 ): { billing: BillingPath; spool: DiskSpool } {
   const spool = new DiskSpool(dir, 10 * 1024 * 1024);
   const contents = spool.load();
   const billing = new BillingPath(
-    { conversion: {}, pricer, waitMillis, maxTraces: 100, maxSpansPerTrace: 100 },
+    { conversion: {}, pricer, waitMillis, maxTraces: 100, maxSpansPerTrace: 100, scheduler },
     spool,
     delivery,
     new Metrics(),
@@ -165,24 +166,34 @@ describe('BillingPath with a disk spool', () => {
 
   it('a straggler LLM span resolves after its short wait with the remembered root', async () => {
     const d = new HeldDelivery();
-    const { billing } = open(d, 100);
+    const clock = new ManualScheduler();
+    const { billing } = open(d, 100, clock);
     const t = trace(24, 'slow-corp');
     await billing.ingest([t.root]);
     await billing.ingest([t.llm]);
-    await until(() => d.items.length === 1, 'the straggler to resolve');
-    expect(d.items[0]!.tx.context.billable_customer_id).toBe('slow-corp');
+    clock.advance(99);
+    expect(d.items).toHaveLength(0);
+    clock.advance(1);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['slow-corp']);
     billing.stop();
   });
 
   it('a straggler does not wait behind a trace held for the long wait', async () => {
     const d = new HeldDelivery();
-    const { billing } = open(d, 60_000);
+    const clock = new ManualScheduler();
+    const { billing } = open(d, 60_000, clock);
     await billing.ingest([trace(25, 'waiting').llm]); // held up to 60 s for its root
     const t = trace(26, 'quick');
     await billing.ingest([t.root]);
-    await billing.ingest([t.llm]); // a straggler: about 1 s
-    await until(() => d.items.length === 1, 'the straggler to resolve', 10_000);
-    expect(d.items[0]!.tx.context.billable_customer_id).toBe('quick');
+    await billing.ingest([t.llm]); // a straggler: it waits the 1 s settle time
+    clock.advance(999);
+    expect(d.items).toHaveLength(0);
+    clock.advance(1);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['quick']);
+    clock.advance(58_999);
+    expect(d.items).toHaveLength(1);
+    clock.advance(1);
+    expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['quick', 'unattributed']);
     billing.stop();
   });
 
