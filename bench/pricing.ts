@@ -7,7 +7,8 @@
 import { pathToFileURL } from 'node:url';
 import { calcPrice } from '@pydantic/genai-prices';
 import type { FenraProvider, Usage } from '../src/genai/types.js';
-import { PriceBook, toCatalogUsage } from '../src/pricing/price-book.js';
+import { toCatalogUsage } from '../src/pricing/catalog-usage.js';
+import { PriceBook } from '../src/pricing/price-book.js';
 import { toCatalogProviderId } from '../src/pricing/provider-ids.js';
 import type { PriceRequest } from '../src/pricing/types.js';
 

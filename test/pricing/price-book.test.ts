@@ -1,7 +1,9 @@
 import { calcPrice } from '@pydantic/genai-prices';
 import { describe, expect, it } from 'vitest';
 import type { FenraProvider, Usage } from '../../src/genai/types.js';
-import { catalogVersion, PriceBook, toCatalogUsage } from '../../src/pricing/price-book.js';
+import { catalogVersion } from '../../src/pricing/catalog.js';
+import { toCatalogUsage } from '../../src/pricing/catalog-usage.js';
+import { PriceBook } from '../../src/pricing/price-book.js';
 import type { PriceBookOptions } from '../../src/pricing/price-book.js';
 import { toCatalogProviderId } from '../../src/pricing/provider-ids.js';
 import type { PriceRequest } from '../../src/pricing/types.js';

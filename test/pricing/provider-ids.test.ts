@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { findProvider } from '@pydantic/genai-prices';
 import { describe, expect, it } from 'vitest';
 import type { FenraProvider } from '../../src/genai/types.js';
-import { catalogVersion, toCatalogUsage } from '../../src/pricing/price-book.js';
+import { catalogVersion } from '../../src/pricing/catalog.js';
+import { toCatalogUsage } from '../../src/pricing/catalog-usage.js';
 import { toCatalogProviderId } from '../../src/pricing/provider-ids.js';
 
 describe('toCatalogProviderId', () => {
