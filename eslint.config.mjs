@@ -51,6 +51,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      '.tmp*/**',
       'node_modules/**',
       'coverage/**',
       'test/fixtures/generate/node_modules/**',

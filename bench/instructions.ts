@@ -19,8 +19,10 @@ import { ROOT } from './util.js';
 const dist = resolve(process.argv[2] ?? join(ROOT, 'dist'));
 const fixtures = join(ROOT, 'test', 'fixtures', 'recorded');
 const script = `
-import { readdirSync, readFileSync } from 'node:fs';
-const api = await import(${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)});
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// The converter is in the tools entry (older builds exported it from the index).
+const tools = ${JSON.stringify(join(dist, 'tools.js'))};
+const api = await import(existsSync(tools) ? ${JSON.stringify(pathToFileURL(join(dist, 'tools.js')).href)} : ${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)});
 const dir = ${JSON.stringify(fixtures + '/')};
 const spans = [];
 for (const f of readdirSync(dir).filter((f) => f.endsWith('.otlp.json')).sort()) {

@@ -13,7 +13,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { IdGenerator, ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { runConvert } from '../../src/cli/convert.js';
 import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
@@ -26,6 +26,7 @@ import type { SpanView } from '../../src/span/span-view.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { ManualScheduler } from '../helpers/manual-scheduler.js';
+import { QueueIdGenerator } from '../otel/replay.js';
 
 /** Spans to play (any traces), and how they are delivered: batches in end order, each span once. */
 export interface Scenario {
@@ -39,18 +40,6 @@ export const MODES = ['processor', 'exporter', 'serve-json', 'serve-protobuf', '
 export type Mode = (typeof MODES)[number];
 
 export const RESOURCE = { 'service.name': 'cross-mode', 'deployment.environment.name': 'test' };
-
-/** Hands out the scenario's ids in the order spans are started. */
-class QueueIds implements IdGenerator {
-  readonly traceIds: string[] = [];
-  readonly spanIds: string[] = [];
-  generateTraceId(): string {
-    return this.traceIds.shift() ?? 'f'.repeat(32);
-  }
-  generateSpanId(): string {
-    return this.spanIds.shift() ?? 'f'.repeat(16);
-  }
-}
 
 /** Keeps the spans each batch ended, in end order. */
 class Capture implements SpanProcessor {
@@ -83,7 +72,7 @@ interface Parts {
 }
 
 export class CrossModeHarness {
-  private readonly _ids = new QueueIds();
+  private readonly _ids = new QueueIdGenerator();
   private readonly _capture = new Capture();
   private readonly _lines: string[] = [];
   private readonly _dir = mkdtempSync(join(tmpdir(), 'fenra-cross-'));

@@ -17,7 +17,7 @@ export function loadFixture(name: string): SpanView[] {
 }
 
 /** Hands out recorded ids in the order spans are started, so replayed spans keep their ids. */
-class QueueIdGenerator implements IdGenerator {
+export class QueueIdGenerator implements IdGenerator {
   readonly traceIds: string[] = [];
   readonly spanIds: string[] = [];
   generateTraceId(): string {

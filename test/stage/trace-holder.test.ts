@@ -7,8 +7,8 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import type { ResolveCause } from '../../src/pipeline/trace-assembler.js';
-import { TraceAssembler } from '../../src/pipeline/trace-assembler.js';
+import type { HeldTrace, ResolveCause } from '../../src/stage/trace-holder.js';
+import { TraceHolder } from '../../src/stage/trace-holder.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import { fromReadableSpan } from '../../src/span/from-readable-span.js';
 import { decodeTraceRequest } from '../../src/span/otlp-proto.js';
@@ -17,21 +17,42 @@ import { makeSpan } from '../helpers/span.js';
 
 const llm = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o' };
 
+/** A holder on a manual clock; `add` hands spans over as one delivery, remembering roots like the stage. */
 function setup(over: Partial<{ waitMillis: number; maxTraces: number; maxSpansPerTrace: number }> = {}) {
   let now = 1000;
   const out: Array<{ spans: SpanView[]; cause: ResolveCause }> = [];
-  const a = new TraceAssembler({
-    waitMillis: 100,
-    maxTraces: 10,
-    maxSpansPerTrace: 50,
-    ...over,
-    now: () => now,
-    onResolved: (spans, cause) => out.push({ spans, cause }),
-  });
-  return { a, out, advance: (ms: number) => (now += ms) };
+  const roots = new Map<string, SpanView>();
+  const notHeld: SpanView[] = [];
+  const holder = new TraceHolder<never>(
+    {
+      waitMillis: 100,
+      settleMillis: 1_000,
+      maxTraces: 10,
+      maxSpansPerTrace: 50,
+      maxHeldSpans: 1_000,
+      ...over,
+    },
+    () => now,
+    (t: HeldTrace<never>, cause) => {
+      out.push({ spans: [...t.context, ...t.spans], cause });
+      for (const s of t.spans) if (s.parentSpanId === undefined || s.parentIsRemote) roots.set(s.traceId, s);
+    },
+    (s) => {
+      notHeld.push(s);
+      if (s.parentSpanId === undefined || s.parentIsRemote) roots.set(s.traceId, s);
+    },
+  );
+  const a = {
+    add: (spans: SpanView[]) => holder.add(spans, [], undefined, (s) => roots.get(s.traceId)),
+    expire: () => holder.expire(),
+    flush: () => holder.flush(),
+    nextDeadline: () => holder.nextDeadline(),
+    held: () => ({ traces: holder.heldTraces, spans: holder.heldSpans }),
+  };
+  return { a, out, notHeld, advance: (ms: number) => (now += ms) };
 }
 
-describe('TraceAssembler', () => {
+describe('TraceHolder', () => {
   it('holds a GenAI span until its root arrives, with the ancestors between', () => {
     const { a, out } = setup();
     const T = 'c'.repeat(32);
@@ -41,17 +62,19 @@ describe('TraceAssembler', () => {
     a.add([call]);
     a.add([mid]);
     expect(out).toHaveLength(0);
-    expect(a.stats().pendingSpans).toBe(2);
+    expect(a.held()).toEqual({ traces: 1, spans: 2 });
     a.add([root]);
     expect(out).toEqual([{ spans: [call, mid, root], cause: 'root' }]);
-    expect(a.stats()).toMatchObject({ pendingTraces: 0, pendingSpans: 0 });
+    expect(a.held()).toEqual({ traces: 0, spans: 0 });
   });
 
-  it('keeps nothing of traces without GenAI spans', () => {
-    const { a, out } = setup();
-    a.add([makeSpan({}, { traceId: 'd'.repeat(32), parentSpanId: 'e'.repeat(16) })]);
-    expect(a.stats().pendingTraces).toBe(0);
+  it('holds nothing of traces without GenAI spans (hands them back to be remembered)', () => {
+    const { a, out, notHeld } = setup();
+    const span = makeSpan({}, { traceId: 'd'.repeat(32), parentSpanId: 'e'.repeat(16) });
+    a.add([span]);
+    expect(a.held().traces).toBe(0);
     expect(out).toHaveLength(0);
+    expect(notHeld).toEqual([span]);
   });
 
   it('resolves on timeout when the root never comes (e.g. a remote parent)', () => {
@@ -77,7 +100,6 @@ describe('TraceAssembler', () => {
       makeSpan({}, { traceId: T, parentSpanId: 'a'.repeat(16) }),
     ]);
     expect(out.map((o) => o.cause)).toEqual(['overflow', 'overflow']);
-    expect(a.stats().resolved.overflow).toBe(2);
   });
 
   it('flush resolves everything', () => {
@@ -89,7 +111,7 @@ describe('TraceAssembler', () => {
   });
 });
 
-describe('TraceAssembler: GenAI spans that end after their root', () => {
+describe('TraceHolder: GenAI spans that end after their root', () => {
   it('get the recently seen root, after a short wait for the spans wrapping them', () => {
     const { a, out, advance } = setup({ waitMillis: 10_000 });
     const T = '5'.repeat(32);
@@ -118,22 +140,7 @@ describe('TraceAssembler: GenAI spans that end after their root', () => {
   });
 });
 
-describe('TraceAssembler: remembered roots are bounded', () => {
-  it('keeps the most recent maxTraces roots', () => {
-    const { a, out, advance } = setup({ maxTraces: 2, waitMillis: 5_000 });
-    const roots = ['1', '2', '3'].map((c) => makeSpan({ 'user.id': c }, { traceId: c.repeat(32) }));
-    a.add(roots);
-    // trace 1's root was evicted; traces 2 and 3 still find theirs.
-    for (const r of roots) a.add([makeSpan(llm, { traceId: r.traceId, parentSpanId: 'a'.repeat(16) })]);
-    advance(5_000);
-    a.expire();
-    const withRoot = out.map((o) => o.spans.some((s) => s.parentSpanId === undefined));
-    expect(out.map((o) => o.spans.at(-1)!.traceId[0])).toEqual(['1', '2', '3']);
-    expect(withRoot).toEqual([false, true, true]);
-  });
-});
-
-describe('TraceAssembler: a span whose parent is remote is the local root', () => {
+describe('TraceHolder: a span whose parent is remote is the local root', () => {
   it('resolves the trace when it arrives, without waiting', () => {
     const { a, out } = setup();
     const T = 'd'.repeat(32);
