@@ -85,6 +85,31 @@ export default tseslint.config(
   },
   ...layering,
   {
+    // Only src/config/env.ts reads the environment; everything else takes it as a parameter.
+    files: ['src/**'],
+    ignores: ['src/config/env.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read the environment in src/config/env.ts (processEnv()) and pass it on.',
+        },
+      ],
+    },
+  },
+  {
+    // The pipeline takes its own plain options (DeliveryConfig); entry points resolve them.
+    files: ['src/pipeline/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/config/*'], message: 'src/pipeline does not import src/config.' }] },
+      ],
+    },
+  },
+  {
     // CLIs, scripts, tests, benchmarks and examples talk to the terminal.
     files: ['src/cli/**', 'bin/**', 'test/**', 'bench/**', 'examples/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
