@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import type { FenraWarningCode } from '../internal/process-warning.js';
-import { warnProcessOnce } from '../internal/process-warning.js';
+import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
 
 /**
  * A configuration problem found while resolving: a value ignored (`warn`), or a setting that
@@ -26,11 +26,16 @@ export interface ReportOptions {
   processWarnings?: boolean;
 }
 
-/** Logs each problem through `diag` (and as a process warning when asked). */
+/**
+ * Logs each problem through `diag` (and as a process warning when asked), once per process per
+ * cause however many processors or exporters read the same environment.
+ */
 export function reportProblems(problems: readonly ConfigProblem[], o: ReportOptions = {}): void {
   for (const p of problems) {
-    if (p.level === 'error') log.error(p.message);
-    else log.warn(p.message);
+    if (firstInProcess(`diag:config:${p.cause}`)) {
+      if (p.level === 'error') log.error(p.message);
+      else log.warn(p.message);
+    }
     if (o.processWarnings === true) warnProcessOnce(p.code, `@fenra/otel: ${p.message}`, p.cause);
   }
 }

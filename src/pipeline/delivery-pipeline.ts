@@ -168,7 +168,7 @@ export class DeliveryPipeline {
     );
 
     this._queueFull = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) => {
-      const message = `Dropped ${n} transaction(s): export queue full (${config.maxQueueSize} transactions, ${config.settingNames.maxQueueSize}); Fenra is slow, unreachable or refusing the key`;
+      const message = `Dropped ${n} transaction(s): export queue full at ${config.maxQueueSize} transactions, the bound set by ${config.settingNames.maxQueueSize}; Fenra is slow, unreachable or refusing the key`;
       log.warn(message);
       this._warnProcess(
         'FENRA_QUEUE_FULL',
@@ -180,7 +180,7 @@ export class DeliveryPipeline {
     );
     this._giveUps = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
       log.warn(
-        `Could not deliver ${n} batch(es) within ${config.exportTimeoutMillis} ms (${config.settingNames.exportTimeoutMillis}); last error: ${this._lastGiveUp}`,
+        `Could not deliver ${n} batch(es) within ${config.exportTimeoutMillis} ms, the budget set by ${config.settingNames.exportTimeoutMillis}; last error: ${this._lastGiveUp}`,
       ),
     );
   }

@@ -16,6 +16,7 @@ import { captureDiag } from '../helpers/capture-diag.js';
 let logs: CapturedDiag;
 beforeEach(() => {
   logs = captureDiag();
+  resetOncePerProcess(); // each problem is reported once per process
 });
 afterEach(() => logs.restore());
 
@@ -344,5 +345,17 @@ describe('one definition per setting, read the same in every mode', () => {
       resolveLibraryConfig(undefined, { FENRA_MAX_QUEUE_SIZE: '50' }, { mode: 'convert' }).config
         .maxQueueSize,
     ).toBe(50);
+  });
+});
+
+describe('reporting', () => {
+  it('says each problem once per process, however many processors read the same environment', () => {
+    const env = { FENRA_MAX_QUEUE_SIZE: 'lots', FENRA_ENDPOINT: 'htps//x' };
+    resolveConfig({}, env);
+    resolveConfig({}, env);
+    expect(logs.messages('warn')).toHaveLength(1);
+    expect(logs.messages('error')).toHaveLength(1);
+    resolveConfig({}, { FENRA_MAX_QUEUE_SIZE: 'many' }); // another value: said too
+    expect(logs.messages('warn')).toHaveLength(2);
   });
 });

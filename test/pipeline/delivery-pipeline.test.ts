@@ -448,8 +448,12 @@ describe('DeliveryPipeline against the ingest server', () => {
     await p.forceFlush(); // gives up within the budget: back to the queue
     p.enqueue(makeBatch(2)); // the queue is full
     const warns = logs.messages('warn').join('\n');
-    expect(warns).toContain('within 300 ms (--export-timeout-ms or FENRA_EXPORT_TIMEOUT_MILLIS)');
-    expect(warns).toContain('export queue full (3 transactions, --max-queue or FENRA_MAX_QUEUE_SIZE)');
+    expect(warns).toContain(
+      'within 300 ms, the budget set by --export-timeout-ms or FENRA_EXPORT_TIMEOUT_MILLIS;',
+    );
+    expect(warns).toContain(
+      'export queue full at 3 transactions, the bound set by --max-queue or FENRA_MAX_QUEUE_SIZE;',
+    );
     expect(logs.text()).not.toMatch(/exportTimeoutMillis|maxQueueSize|option/);
   });
 
