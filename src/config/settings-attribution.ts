@@ -1,8 +1,10 @@
+import { HOLD_DEFAULTS } from '../stage/conversion-stage.js';
 import type { Setting } from './setting.js';
 
 /**
  * Who is billed and what goes with a transaction (the converter's options), and how long a
- * call waits for its trace's root span, which carries the customer id.
+ * call waits for its trace's root span, which carries the customer id. Trace holding's defaults
+ * are the conversion stage's own (`HOLD_DEFAULTS`), the same in every mode.
  */
 export const ATTRIBUTION_SETTINGS = {
   billableCustomerId: {
@@ -82,7 +84,7 @@ export const ATTRIBUTION_SETTINGS = {
     flag: 'trace-wait-ms',
     arg: 'N',
     file: 'traceWaitMillis',
-    default: 10_000,
+    default: HOLD_DEFAULTS.waitMillis,
     help: 'how long to hold LLM spans for their root span, ms',
     group: 'assembly',
   },
@@ -94,7 +96,7 @@ export const ATTRIBUTION_SETTINGS = {
     flag: 'max-traces',
     arg: 'N',
     file: 'maxTraces',
-    default: 10_000,
+    default: HOLD_DEFAULTS.maxTraces,
     help: 'traces held at once (the oldest resolves early)',
     group: 'assembly',
   },
@@ -106,7 +108,7 @@ export const ATTRIBUTION_SETTINGS = {
     flag: 'max-spans-per-trace',
     arg: 'N',
     file: 'maxSpansPerTrace',
-    default: 1_000,
+    default: HOLD_DEFAULTS.maxSpansPerTrace,
     help: 'spans held per trace',
     group: 'assembly',
   },
