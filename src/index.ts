@@ -8,7 +8,7 @@ export type { FenraStats } from './otel/span-processor.js';
 export { FenraSpanExporter } from './otel/span-exporter.js';
 export type { FenraSpanExporterOptions } from './otel/span-exporter.js';
 export type { FenraOptions } from './config/options.js';
-export { ConfigurationError } from './config/resolve.js';
+export { ConfigurationError } from './config/options.js';
 export type { FenraWarningCode } from './internal/process-warning.js';
 export { withFenraContext } from './otel/with-fenra-context.js';
 export type { FenraContext } from './otel/with-fenra-context.js';

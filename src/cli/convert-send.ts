@@ -1,4 +1,4 @@
-import type { EnvSource } from '../config/env.js';
+import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { BackfillOptions, InputState, TransactionSource } from '../local/backfill.js';
 import { backfill } from '../local/backfill.js';
 import type { CliStreams } from './convert.js';
@@ -13,8 +13,9 @@ export async function sendConverted(
   transactions: TransactionSource,
   o: {
     io: CliStreams;
-    env: EnvSource;
-    dataDir?: string | undefined;
+    /** Delivery as `convert` resolved it. */
+    config: DeliveryConfig;
+    dataDir: string;
     /** How far the input has been read. */
     input?: () => InputState;
     tty?: boolean;
@@ -22,7 +23,7 @@ export async function sendConverted(
   },
 ): Promise<number> {
   const err = o.io.stderr;
-  if (o.env['FENRA_API_KEY']?.trim()) {
+  if (o.config.apiKey !== undefined) {
     err.write(`fenra-otel convert: sending the transactions to Fenra as they are converted\n`);
   } else {
     err.write(
@@ -31,7 +32,7 @@ export async function sendConverted(
   }
   const progress = progressReporter(err, 0, o.tty === undefined ? {} : { tty: o.tty });
   const r = await backfill(transactions, {
-    env: o.env,
+    config: o.config,
     dataDir: o.dataDir,
     onProgress: (p) => progress.update(p),
     ...(o.input ? { input: o.input } : {}),

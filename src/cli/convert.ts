@@ -2,7 +2,10 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseVerbArgs } from './args.js';
-import { readEnvConfig } from '../config/env.js';
+import type { EnvSource } from '../config/env.js';
+import { processEnv } from '../config/env.js';
+import { resolveLibraryConfig } from '../config/library.js';
+import { resolveDataDir } from '../config/serve.js';
 import { renderTransaction } from '../fenra/render-transaction.js';
 import { billingAttributeFilter } from '../genai/billing-keys.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
@@ -51,7 +54,7 @@ export interface CliStreams {
   stdout: Writable;
   stderr: Writable;
   stdin?: NodeJS.ReadableStream;
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: EnvSource;
 }
 
 export async function runConvert(argv: string[], io: CliStreams): Promise<number> {
@@ -95,12 +98,17 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
   }
 
   const file = positionals[0]!;
-  const env = io.env ?? process.env;
-  const fromEnv = readEnvConfig(env).config;
+  const env = io.env ?? processEnv();
+  // The FENRA_* settings, resolved once (the flags beat them); their problems matter for --send.
+  const { config, problems: configProblems } = resolveLibraryConfig(undefined, env, { mode: 'convert' });
+  if (values.send) {
+    for (const p of configProblems) io.stderr.write(`fenra-otel convert: ${p.message}\n`);
+    if (configProblems.some((p) => p.level === 'error')) return 2;
+  }
   const conversion: ConversionOptions = {
-    defaultCustomerId: values['customer-id'] ?? fromEnv.billableCustomerId,
-    customerIdKeys: values['customer-id-key'] ?? fromEnv.customerIdKeys,
-    contextKeys: values['context-key'],
+    defaultCustomerId: values['customer-id'] ?? config.billableCustomerId,
+    customerIdKeys: values['customer-id-key'] ?? config.customerIdKeys,
+    contextKeys: values['context-key'] ?? config.contextKeys,
     azureDeployments,
   };
   // The one conversion stage, fed one request (line or document) at a time, in file order, as
@@ -180,8 +188,8 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     const { sendConverted } = await import('./convert-send.js');
     sent = await sendConverted(converted(), {
       io,
-      env,
-      dataDir: values['data-dir'],
+      config,
+      dataDir: resolveDataDir(values['data-dir'], env),
       input: () => ({
         spansRead,
         fraction: input.totalBytes ? Math.min(1, input.bytesRead / input.totalBytes) : undefined,

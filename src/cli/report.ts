@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type { Dimension, LedgerSnapshot, Totals } from '../local/ledger.js';
 import { DIMENSIONS, Ledger } from '../local/ledger.js';
 import { parseRecordLines } from '../local/records.js';
-import { defaultDataDir, TRANSACTIONS_FILE } from '../local/sink.js';
+import { processEnv } from '../config/env.js';
+import { resolveDataDir } from '../config/serve.js';
+import { TRANSACTIONS_FILE } from '../local/sink.js';
 import type { CliStreams } from './convert.js';
 import { readInput } from './io.js';
 
@@ -92,10 +94,8 @@ export async function runReport(argv: string[], io: CliStreams): Promise<number>
     io.stderr.write(`fenra-otel report: expected at most one FILE\n\n${REPORT_HELP}`);
     return 2;
   }
-  const env = io.env ?? process.env;
-  const file =
-    positionals[0] ??
-    join(values['data-dir'] === undefined ? defaultDataDir(env) : values['data-dir'], TRANSACTIONS_FILE);
+  const env = io.env ?? processEnv();
+  const file = positionals[0] ?? join(resolveDataDir(values['data-dir'], env), TRANSACTIONS_FILE);
   let text: string;
   try {
     text = await readInput(file, io.stdin);

@@ -1,156 +1,71 @@
+import type { Setting } from './setting.js';
+import { parseText } from './values.js';
+
 /**
- * The one place that reads environment variables. Pure: it takes the environment as a plain
- * object and returns the values it understood plus the problems it found; `resolveConfig`
- * decides how to report them (a warning each, never the API key's value).
+ * The one place that reads `process.env` ({@link processEnv}); everything else takes the
+ * environment as a parameter. Variables are read by OpenTelemetry's rules: an empty (or blank)
+ * value is the same as unset; a value that cannot be used is a problem (warned about and
+ * ignored by the library, refused by `serve`); a boolean is `true` or `false`, any case. A
+ * malformed URL is a `fatal` problem in every mode: it never falls back to a default.
  */
-
-/** Every environment variable this package reads. */
-export const ENV_VARS = [
-  'FENRA_API_KEY',
-  'FENRA_ENDPOINT',
-  'FENRA_BILLABLE_CUSTOMER_ID',
-  'FENRA_DISABLED',
-  'FENRA_MAX_EXPORT_BATCH_SIZE',
-  'FENRA_SCHEDULED_DELAY_MILLIS',
-  'FENRA_MAX_QUEUE_SIZE',
-  'FENRA_EXPORT_TIMEOUT_MILLIS',
-  'FENRA_CUSTOMER_ID_KEYS',
-  'OTEL_SDK_DISABLED',
-] as const;
-
-export type EnvVarName = (typeof ENV_VARS)[number];
 
 /** An environment: `process.env` or a literal object in tests. */
 export type EnvSource = Readonly<Partial<Record<string, string | undefined>>>;
 
-/** Settings taken from the environment (only those that were set and valid). */
-export interface EnvConfig {
-  apiKey?: string;
-  endpoint?: string;
-  billableCustomerId?: string;
-  /** `FENRA_DISABLED=true`. */
-  fenraDisabled?: boolean;
-  /** `OTEL_SDK_DISABLED=true` (only `true`, any case, means true: the OTel spec). */
-  otelSdkDisabled?: boolean;
-  maxExportBatchSize?: number;
-  scheduledDelayMillis?: number;
-  maxQueueSize?: number;
-  exportTimeoutMillis?: number;
-  customerIdKeys?: string[];
+/** This process's environment. */
+export function processEnv(): EnvSource {
+  return process.env;
 }
 
 /** A value that was set but could not be used. `value` is omitted for secrets. */
 export interface EnvProblem {
-  variable: EnvVarName;
+  variable: string;
   value?: string;
   expected: string;
+  /** The setting cannot fall back to its default (a malformed URL): the mode stops. */
+  fatal?: true;
 }
 
-export interface EnvReadResult {
-  config: EnvConfig;
-  problems: EnvProblem[];
+/** The variable's text, trimmed; undefined when unset, empty or blank. */
+export function envText(env: EnvSource, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
 }
 
-/** FENRA_DISABLED is lenient; OTel's own booleans follow the spec (see `otelBool`). */
-const TRUE = new Set(['true', '1', 'yes', 'on']);
-const FALSE = new Set(['false', '0', 'no', 'off']);
+export type EnvRead = { value: unknown; problem?: undefined } | { problem: EnvProblem; value?: undefined };
 
-function text(env: EnvSource, name: EnvVarName): string | undefined {
-  const raw = env[name];
-  if (raw === undefined) return undefined;
-  const trimmed = raw.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-/** Reads every variable in {@link ENV_VARS}; unset or empty variables are simply absent. */
-export function readEnvConfig(env: EnvSource): EnvReadResult {
-  const config: EnvConfig = {};
-  const problems: EnvProblem[] = [];
-
-  const bool = (name: EnvVarName): boolean | undefined => {
-    const v = text(env, name);
-    if (v === undefined) return undefined;
-    const lower = v.toLowerCase();
-    if (TRUE.has(lower)) return true;
-    if (FALSE.has(lower)) return false;
-    problems.push({ variable: name, value: v, expected: 'true or false' });
+/**
+ * Reads one variable of a setting (default: its first). Undefined when unset or blank, except
+ * a blank secret, which is a problem (a key that is set but empty is a mistake worth a word;
+ * its value is never shown).
+ */
+export function readEnvSetting(
+  env: EnvSource,
+  s: Setting,
+  variable: string = s.env?.[0] ?? '',
+): EnvRead | undefined {
+  const text = envText(env, variable);
+  if (text === undefined) {
+    if (s.kind === 'secret' && env[variable] !== undefined)
+      return { problem: { variable, expected: `a non-empty ${s.noun ?? 'value'}` } };
     return undefined;
-  };
-
-  // https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/#boolean
-  // Only the case-insensitive "true" is true; any other value is false, and a value other than
-  // "false" is warned about.
-  const otelBool = (name: EnvVarName): boolean | undefined => {
-    const v = text(env, name);
-    if (v === undefined) return undefined;
-    const lower = v.toLowerCase();
-    if (lower === 'true') return true;
-    if (lower !== 'false') {
-      problems.push({ variable: name, value: v, expected: 'true or false (any other value means false)' });
-    }
-    return false;
-  };
-
-  const positiveInt = (name: EnvVarName): number | undefined => {
-    const v = text(env, name);
-    if (v === undefined) return undefined;
-    if (/^\d+$/.test(v)) {
-      const n = Number(v);
-      if (Number.isSafeInteger(n) && n > 0) return n;
-    }
-    problems.push({ variable: name, value: v, expected: 'a positive integer' });
-    return undefined;
-  };
-
-  const apiKey = text(env, 'FENRA_API_KEY');
-  if (apiKey !== undefined) config.apiKey = apiKey;
-  else if (env.FENRA_API_KEY !== undefined) {
-    // Set but blank: say so, without echoing anything.
-    problems.push({ variable: 'FENRA_API_KEY', expected: 'a non-empty API key' });
   }
-
-  const endpoint = text(env, 'FENRA_ENDPOINT');
-  if (endpoint !== undefined) {
-    if (isHttpUrl(endpoint)) config.endpoint = endpoint;
-    else problems.push({ variable: 'FENRA_ENDPOINT', value: endpoint, expected: 'an http(s) URL' });
-  }
-
-  const customer = text(env, 'FENRA_BILLABLE_CUSTOMER_ID');
-  if (customer !== undefined) config.billableCustomerId = customer;
-
-  const fenraDisabled = bool('FENRA_DISABLED');
-  if (fenraDisabled !== undefined) config.fenraDisabled = fenraDisabled;
-  const otelDisabled = otelBool('OTEL_SDK_DISABLED');
-  if (otelDisabled !== undefined) config.otelSdkDisabled = otelDisabled;
-
-  const batch = positiveInt('FENRA_MAX_EXPORT_BATCH_SIZE');
-  if (batch !== undefined) config.maxExportBatchSize = batch;
-  const delay = positiveInt('FENRA_SCHEDULED_DELAY_MILLIS');
-  if (delay !== undefined) config.scheduledDelayMillis = delay;
-  const queue = positiveInt('FENRA_MAX_QUEUE_SIZE');
-  if (queue !== undefined) config.maxQueueSize = queue;
-  const timeout = positiveInt('FENRA_EXPORT_TIMEOUT_MILLIS');
-  if (timeout !== undefined) config.exportTimeoutMillis = timeout;
-
-  const keys = text(env, 'FENRA_CUSTOMER_ID_KEYS');
-  if (keys !== undefined) {
-    const list = keys
-      .split(',')
-      .map((k) => k.trim())
-      .filter((k) => k !== '');
-    if (list.length > 0) config.customerIdKeys = list;
-    else
-      problems.push({ variable: 'FENRA_CUSTOMER_ID_KEYS', value: keys, expected: 'a comma-separated list' });
-  }
-
-  return { config, problems };
+  const p = parseText(s.kind, text);
+  if (p.ok) return { value: p.value };
+  const problem: EnvProblem = { variable, expected: p.expected ?? p.reason };
+  if (s.kind !== 'secret') problem.value = text;
+  if (s.kind === 'url') problem.fatal = true;
+  return { problem };
 }
 
-export function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
+/** The warning or error for one bad environment value (never a secret's value). */
+export function describeEnvProblem(p: EnvProblem): string {
+  const shown = p.value === undefined ? '' : ` value ${JSON.stringify(p.value)}`;
+  if (p.fatal) {
+    return (
+      `${p.variable}${shown} is not valid: expected ${p.expected}. Nothing is sent until it is fixed ` +
+      `(the default is not used instead): fix ${p.variable} and restart`
+    );
   }
+  return `Ignoring ${p.variable}${shown}: expected ${p.expected}; using the default instead`;
 }

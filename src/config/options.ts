@@ -1,21 +1,23 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import { z } from 'zod';
 import type { PriceOverride } from '../pricing/types.js';
-import { isHttpUrl } from './env.js';
+import { isHttpUrl } from './values.js';
 
-/** The defaults, in one place. Durations are milliseconds. */
-export const DEFAULTS = {
-  endpoint: 'https://ingest.fenra.io/usage/transactions',
-  maxExportBatchSize: 100,
-  scheduledDelayMillis: 5_000,
-  maxQueueSize: 2_048,
-  traceWaitMillis: 10_000,
-  exportTimeoutMillis: 30_000,
-  requestTimeoutMillis: 10_000,
-  concurrencyLimit: 2,
-} as const;
+/**
+ * The options accepted in code by `FenraSpanProcessor` and `FenraSpanExporter`: a strict
+ * schema (a misspelt option is an error). Names, variables and defaults are those of the
+ * setting tables (`settings-*.ts`; a test holds these comments to them). Precedence: code,
+ * then environment, then the defaults.
+ */
+
+/** Thrown once, at construction, when options given in code are invalid. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
 
 const positiveInt = z.number().int().positive();
+const text = z.string().trim().min(1);
+const keyList = z.array(z.string().min(1));
 
 const PriceOverrideSchema = z.strictObject({
   provider: z.string().min(1),
@@ -31,18 +33,14 @@ const MeterProviderSchema = z.custom<MeterProvider>(
   { message: 'expected an OpenTelemetry MeterProvider (an object with getMeter())' },
 );
 
-/**
- * The options accepted in code. Every field is optional; each also has an environment
- * variable where noted. Precedence: code, then environment, then {@link DEFAULTS}.
- */
 export const FenraOptionsSchema = z.strictObject({
   /** Fenra API key, sent as `X-Api-Key`. Env `FENRA_API_KEY`. No default: without it nothing is sent. */
-  apiKey: z.string().trim().min(1).optional(),
-  /** Full URL of the usage-transactions endpoint. Env `FENRA_ENDPOINT`. Default `https://ingest.fenra.io/usage/transactions`. */
+  apiKey: text.optional(),
+  /** Full URL of the usage-transactions endpoint; a malformed one throws a `ConfigurationError`. Env `FENRA_ENDPOINT` (malformed: nothing is sent). Default `https://ingest.fenra.io/usage/transactions`. */
   endpoint: z.string().refine(isHttpUrl, { message: 'expected an http(s) URL' }).optional(),
   /** Customer billed when no customer id is found on the span, its ancestors, baggage or resource. Env `FENRA_BILLABLE_CUSTOMER_ID`. Default none: such calls are billed to `unattributed` and counted. */
-  billableCustomerId: z.string().trim().min(1).optional(),
-  /** Turns the exporter into a no-op. Env `FENRA_DISABLED` (and `OTEL_SDK_DISABLED`). Default `false`. */
+  billableCustomerId: text.optional(),
+  /** Turns the exporter into a no-op. Env `FENRA_DISABLED` (and `OTEL_SDK_DISABLED`): `true` or `false`. Default `false`. */
   disabled: z.boolean().optional(),
   /** Most transactions in one request. Env `FENRA_MAX_EXPORT_BATCH_SIZE`. Default 100. */
   maxExportBatchSize: positiveInt.optional(),
@@ -52,14 +50,14 @@ export const FenraOptionsSchema = z.strictObject({
   maxQueueSize: positiveInt.optional(),
   /** Time budget for one batch, all retries included, in ms; also bounds `forceFlush`. Env `FENRA_EXPORT_TIMEOUT_MILLIS`. Default 30000. */
   exportTimeoutMillis: positiveInt.optional(),
-  /** Time budget for one HTTP request, in ms (never more than what is left of `exportTimeoutMillis`). No env var. Default 10000. */
+  /** Time budget for one HTTP request, in ms (never more than what is left of `exportTimeoutMillis`). Env `FENRA_REQUEST_TIMEOUT_MILLIS`. Default 10000. */
   requestTimeoutMillis: positiveInt.optional(),
   /** Most requests in flight at once. No env var. Default 2. */
   concurrencyLimit: positiveInt.max(64).optional(),
   /** Attribute / baggage keys that carry the billable customer id, tried in order. Env `FENRA_CUSTOMER_ID_KEYS` (comma list). Default: the converter's built-in list. */
-  customerIdKeys: z.array(z.string().min(1)).optional(),
-  /** Allow-list of attribute / baggage keys copied into the transaction context. No env var. Default: the converter's built-in list. */
-  contextKeys: z.array(z.string().min(1)).optional(),
+  customerIdKeys: keyList.optional(),
+  /** Allow-list of attribute / baggage keys copied into the transaction context. Env `FENRA_CONTEXT_KEYS` (comma list). Default: the converter's built-in list. */
+  contextKeys: keyList.optional(),
   /** Azure OpenAI deployment name → model id, for spans that only name the deployment. No env var. Default none. */
   azureDeployments: z.record(z.string().min(1), z.string().min(1)).optional(),
   /** Local price overrides (USD per million tokens), checked before the catalog. No env var. Default none. */
@@ -68,12 +66,12 @@ export const FenraOptionsSchema = z.strictObject({
   meterProvider: MeterProviderSchema.optional(),
 });
 
-/** Options of `FenraSpanExporter` beyond {@link FenraOptionsSchema}. */
-export const ExporterOptionsSchema = z.strictObject({
+/** Options of `FenraSpanExporter`: {@link FenraOptionsSchema} and its own. */
+export const ExporterOptionsSchema = FenraOptionsSchema.extend({
   /**
    * How long a GenAI span waits for its trace's local root span (which carries the customer id
-   * and ends last) before it is converted with what has arrived, ms. No env var. Default 10000.
-   * 0 converts at once.
+   * and ends last) before it is converted with what has arrived, ms. Env `FENRA_TRACE_WAIT_MILLIS`.
+   * Default 10000. 0 converts at once.
    */
   traceWaitMillis: z.number().int().nonnegative().optional(),
 });
@@ -81,25 +79,12 @@ export const ExporterOptionsSchema = z.strictObject({
 /** Options accepted in code. See {@link FenraOptionsSchema} for each field. */
 export type FenraOptions = z.input<typeof FenraOptionsSchema>;
 
-/** Why the exporter is disabled. */
-export type DisabledBy = 'option' | 'FENRA_DISABLED' | 'OTEL_SDK_DISABLED';
-
-/** Options after merging code, environment and defaults. */
-export interface ResolvedConfig {
-  apiKey: string | undefined;
-  endpoint: string;
-  billableCustomerId: string | undefined;
-  disabled: boolean;
-  disabledBy: DisabledBy | undefined;
-  maxExportBatchSize: number;
-  scheduledDelayMillis: number;
-  maxQueueSize: number;
-  exportTimeoutMillis: number;
-  requestTimeoutMillis: number;
-  concurrencyLimit: number;
-  customerIdKeys: string[] | undefined;
-  contextKeys: string[] | undefined;
-  azureDeployments: Record<string, string> | undefined;
-  priceOverrides: PriceOverride[] | undefined;
-  meterProvider: MeterProvider | undefined;
+/** Throws a {@link ConfigurationError} listing every problem (typos included) of `options`. */
+export function parseOptions(options: unknown, exporter: boolean): z.output<typeof ExporterOptionsSchema> {
+  const schema = exporter ? ExporterOptionsSchema : FenraOptionsSchema;
+  const parsed = schema.safeParse(options ?? {});
+  if (!parsed.success) {
+    throw new ConfigurationError(`Invalid @fenra/otel options:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
 }

@@ -1,9 +1,8 @@
-import type { EnvSource } from '../config/env.js';
-import { resolveConfig } from '../config/resolve.js';
+import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
-import { defaultDataDir, LocalSink } from './sink.js';
+import { LocalSink } from './sink.js';
 
 /**
  * Back-fill (`convert --send`): delivers converted transactions as the conversion produces them,
@@ -43,9 +42,10 @@ export interface InputState {
 }
 
 export interface BackfillOptions {
-  env: EnvSource;
-  /** Local sink directory when there is no API key (default: FENRA_DATA_DIR or .fenra). */
-  dataDir?: string | undefined;
+  /** Delivery as `convert --send` resolved it (no API key: the local sink). */
+  config: DeliveryConfig;
+  /** Local sink directory when there is no API key (`--data-dir`, else FENRA_DATA_DIR or .fenra). */
+  dataDir: string;
   onProgress?: (p: BackfillProgress) => void;
   /** How far the input has been read, for progress. */
   input?: () => InputState;
@@ -72,7 +72,7 @@ async function* chunksOf(source: TransactionSource): AsyncGenerator<readonly Pri
 export async function backfill(source: TransactionSource, o: BackfillOptions): Promise<BackfillResult> {
   const now = o.now ?? Date.now;
   const start = now();
-  const config = resolveConfig({ scheduledDelayMillis: 200, maxQueueSize: 5_000 }, o.env);
+  const config = o.config;
   const progress: BackfillProgress = { total: 0, sent: 0, failed: 0, dropped: 0, elapsedMs: 0 };
   const report = (reading: boolean): void => {
     progress.elapsedMs = now() - start;
@@ -91,7 +91,7 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
   report(true);
 
   if (config.apiKey === undefined) {
-    const sink = new LocalSink({ dir: o.dataDir ?? defaultDataDir(o.env) });
+    const sink = new LocalSink({ dir: o.dataDir });
     for await (const chunk of chunksOf(source)) {
       progress.total += chunk.length;
       for (let i = 0; i < chunk.length; i += LOCAL_CHUNK) {
@@ -127,7 +127,7 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
       }
       wake = done;
     });
-  const refused = (): string | undefined => blockedBecause(pipeline.state);
+  const refused = (): string | undefined => blockedBecause(pipeline.state, config);
 
   let stoppedBecause: string | undefined;
   let queued = 0;
@@ -169,9 +169,10 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
 }
 
 /** Why sending stopped for a configuration error Fenra answered (the pipeline keeps the data). */
-function blockedBecause(state: DeliveryPipeline['state']): string | undefined {
-  if (state === 'unauthorized') return 'Fenra refused the API key (401): check FENRA_API_KEY';
+function blockedBecause(state: DeliveryPipeline['state'], config: DeliveryConfig): string | undefined {
+  const names = config.settingNames;
+  if (state === 'unauthorized') return `Fenra refused the API key (401): check ${names.apiKey}`;
   if (state === 'endpoint_rejected')
-    return "the endpoint is not Fenra's usage-transactions URL (404/405/redirect): check FENRA_ENDPOINT";
+    return `the endpoint is not Fenra's usage-transactions URL (404/405/redirect): check ${names.endpoint}`;
   return undefined;
 }

@@ -1,9 +1,11 @@
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { diag } from '@opentelemetry/api';
+import type { EnvSource } from '../config/env.js';
+import { processEnv } from '../config/env.js';
+import type { ServeConfig } from '../config/serve.js';
 import { toTransactions } from '../stage/to-transactions.js';
 import { PriceBook } from '../pricing/price-book.js';
-import type { ServeConfig } from '../sidecar/serve-config.js';
 import type { RunningSidecar, SidecarDeps } from '../sidecar/sidecar.js';
 import { createInspector, routeInspector } from './inspector/index.js';
 import { droppedFromMetrics } from './inspector/summary.js';
@@ -12,7 +14,7 @@ import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
 import { Ledger, toRow } from './ledger.js';
 import { RecordingDelivery } from './recording-delivery.js';
 import type { LocalRecord } from './records.js';
-import { LocalSink, defaultDataDir } from './sink.js';
+import { LocalSink } from './sink.js';
 import { LocalSinkDelivery } from './sink-delivery.js';
 
 /**
@@ -24,9 +26,9 @@ import { LocalSinkDelivery } from './sink-delivery.js';
  */
 export interface ServeExtrasInput {
   config: ServeConfig;
-  /** `--data-dir`, else `FENRA_DATA_DIR`, else `.fenra`. */
+  /** Overrides `config.dataDir` (`--data-dir`, else `FENRA_DATA_DIR`, else `.fenra`). */
   dataDir?: string | undefined;
-  /** `--demo`: replay the bundled traces. Local mode only (see {@link DEMO_NEEDS_LOCAL_MODE}). */
+  /** Overrides `config.demo` (`--demo`): replay the bundled traces. Local mode only (see {@link DEMO_NEEDS_LOCAL_MODE}). */
   demo?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
   /** The CLI's script and working directory, to tell how to run it again (default: this process's). */
@@ -91,7 +93,7 @@ export function localUrl(address: { host: string; port: number }): string {
  * `npx fenra-otel`.
  */
 export function cliName(
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: EnvSource = processEnv(),
   argv1: string | undefined = process.argv[1],
   cwd: string = process.cwd(),
 ): string {
@@ -117,7 +119,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
   let sink: LocalSink | undefined;
   const deps: SidecarDeps = {};
   if (local) {
-    sink = new LocalSink({ dir: i.dataDir ?? defaultDataDir(i.env), ledger });
+    sink = new LocalSink({ dir: i.dataDir ?? i.config.dataDir, ledger });
     await sink.open();
     deps.delivery = new LocalSinkDelivery(sink, {
       maxQueue: i.config.maxQueueSize,
@@ -173,12 +175,13 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
       // `report` reads the local sink: only local mode writes it.
       if (local) out(`  totals in the terminal: ${cliName(i.env, i.argv1, i.cwd)} report --by customer`);
       out('');
-      if (i.demo && !local) {
+      const wantsDemo = i.demo ?? i.config.demo;
+      if (wantsDemo && !local) {
         out(DEMO_NEEDS_LOCAL_MODE);
         log.warn('--demo ignored: an API key is set (the demo only writes to the local sink)');
         return;
       }
-      if (i.demo) {
+      if (wantsDemo) {
         const dir = demoTracesDir();
         const traces = dir ? loadDemoTraces(dir) : [];
         if (traces.length === 0) {

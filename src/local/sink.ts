@@ -16,12 +16,6 @@ import { parseRecordLines, schemaProblem, toLocalRecord } from './records.js';
  * It keeps a {@link Ledger} of everything in the file for the inspector.
  */
 export const TRANSACTIONS_FILE = 'transactions.jsonl';
-export const DEFAULT_DATA_DIR = '.fenra';
-
-/** The data directory: `FENRA_DATA_DIR`, else `.fenra` in the working directory. */
-export function defaultDataDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return resolve(env['FENRA_DATA_DIR']?.trim() || DEFAULT_DATA_DIR);
-}
 
 export interface AppendResult {
   written: number;

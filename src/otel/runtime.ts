@@ -1,7 +1,6 @@
 import { diag } from '@opentelemetry/api';
+import type { ResolvedConfig } from '../config/library.js';
 import type { FenraOptions } from '../config/options.js';
-import { resolveConfig } from '../config/resolve.js';
-import type { ResolvedConfig } from '../config/options.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
 import type { SkipReason } from '../genai/types.js';
 import type { MeterBinding } from '../internal/meter-binding.js';
@@ -67,9 +66,9 @@ export class FenraRuntime {
   private _internalErrors = 0;
   private _shutdown: Promise<void> | undefined;
 
-  constructor(options: FenraOptions | undefined, deps: RuntimeDeps = {}) {
-    // Invalid options in code throw here, once, with a readable message (ConfigurationError).
-    this.config = resolveConfig(options, undefined, { processWarnings: true });
+  /** `config`: resolved by the processor's or exporter's constructor, or by an entry point. */
+  constructor(config: ResolvedConfig, deps: RuntimeDeps = {}) {
+    this.config = config;
     this.enabled = !this.config.disabled && this.config.apiKey !== undefined;
     this.keepAlive = deps.keepAlive ?? new KeepAlive();
     const ka = this.keepAlive;

@@ -1,7 +1,7 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { resolveExporterOptions } from '../config/resolve.js';
+import { inProcessConfig } from '../config/library.js';
 import { safely } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import { fromReadableSpan } from '../span/from-readable-span.js';
@@ -14,7 +14,8 @@ export interface FenraSpanExporterOptions extends FenraOptions {
   /**
    * How long a GenAI span waits for its trace's local root span (which carries the customer id
    * and ends last) before it is converted with what has arrived, ms: a non-negative integer.
-   * A span whose parent is remote (an incoming `traceparent`) is a local root. Default 10000.
+   * A span whose parent is remote (an incoming `traceparent`) is a local root. Env
+   * `FENRA_TRACE_WAIT_MILLIS`. Default 10000.
    */
   traceWaitMillis?: number;
 }
@@ -39,8 +40,11 @@ export class FenraSpanExporter implements SpanExporter {
 
   /** @param internal for tests only: the clock and timers of trace holding. */
   constructor(options: FenraSpanExporterOptions = {}, internal?: { scheduler?: Scheduler }) {
-    const { traceWaitMillis, rest } = resolveExporterOptions(options);
-    this._runtime = new FenraRuntime(rest, { traceWaitMillis, scheduler: internal?.scheduler });
+    const config = inProcessConfig(options, true);
+    this._runtime = new FenraRuntime(config, {
+      traceWaitMillis: config.traceWaitMillis,
+      scheduler: internal?.scheduler,
+    });
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {

@@ -7,6 +7,7 @@ import type { PipelineStats } from '../pipeline/stats.js';
 import type { Attributes } from '../span/span-view.js';
 import type { ConversionStats } from '../stage/conversion-stats.js';
 import { AttributionTracker } from './attribution.js';
+import { inProcessConfig } from '../config/library.js';
 import { LinkedAncestors } from './linked-ancestors.js';
 import type { FenraOptions } from './runtime.js';
 import { FenraRuntime } from './runtime.js';
@@ -72,7 +73,7 @@ export class FenraSpanProcessor implements SpanProcessor {
   constructor(options?: FenraOptions, internal?: { scheduler?: Scheduler }) {
     this._links = new LinkedAncestors(this._tracker);
     const links = this._links;
-    this._runtime = new FenraRuntime(options, {
+    this._runtime = new FenraRuntime(inProcessConfig(options), {
       ancestors: links,
       baggageOf: (s) => links.baggageOf(s),
       scheduler: internal?.scheduler,

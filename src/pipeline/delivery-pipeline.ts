@@ -1,6 +1,5 @@
 import { diag } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import type { ResolvedConfig } from '../config/options.js';
 import type { TransactionSender } from '../fenra/client.js';
 import { FenraClient } from '../fenra/client.js';
 import { renderTransaction } from '../fenra/render-transaction.js';
@@ -16,6 +15,7 @@ import { errorText, safely } from '../internal/safe.js';
 import type { Sleep } from '../internal/sleep.js';
 import { KeepAlive } from '../internal/timers.js';
 import { BoundedQueue } from './bounded-queue.js';
+import type { DeliveryConfig } from './delivery-config.js';
 import type { DropReason, FailReason, PipelineState, PipelineStats } from './stats.js';
 import { emptyStats, PipelineMetrics } from './stats.js';
 
@@ -88,7 +88,7 @@ interface ItemWaiter {
  * BatchSpanProcessor does) and counted.
  */
 export class DeliveryPipeline {
-  private readonly _config: ResolvedConfig;
+  private readonly _config: DeliveryConfig;
   private readonly _sender: TransactionSender | undefined;
   private readonly _now: () => number;
   private readonly _sleep: Sleep;
@@ -126,7 +126,7 @@ export class DeliveryPipeline {
   private _shutdown: Promise<void> | undefined;
   private _waiters: (() => void)[] = [];
 
-  constructor(config: ResolvedConfig, deps: DeliveryPipelineDeps = {}) {
+  constructor(config: DeliveryConfig, deps: DeliveryPipelineDeps = {}) {
     this._config = config;
     this._now = deps.now ?? Date.now;
     this._keepAlive = deps.keepAlive ?? new KeepAlive();
@@ -144,8 +144,7 @@ export class DeliveryPipeline {
       log.debug(`export disabled by ${config.disabledBy ?? 'option'}`);
     } else if (config.apiKey === undefined) {
       this._disabledReason = 'no_api_key';
-      const message =
-        'No Fenra API key: set FENRA_API_KEY (or the apiKey option). Usage transactions will not be sent; the application is not affected.';
+      const message = `No Fenra API key: set ${config.settingNames.apiKey}. Usage transactions will not be sent; the application is not affected.`;
       // Once per process, however many processors or exporters were made.
       if (firstInProcess('diag:no_api_key')) log.warn(message);
       this._warnProcess('FENRA_NO_API_KEY', message);
@@ -169,7 +168,7 @@ export class DeliveryPipeline {
     );
 
     this._queueFull = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) => {
-      const message = `Dropped ${n} transaction(s): export queue full (maxQueueSize=${config.maxQueueSize}); Fenra is slow, unreachable or refusing the key`;
+      const message = `Dropped ${n} transaction(s): export queue full at ${config.maxQueueSize} transactions, the bound set by ${config.settingNames.maxQueueSize}; Fenra is slow, unreachable or refusing the key`;
       log.warn(message);
       this._warnProcess(
         'FENRA_QUEUE_FULL',
@@ -181,7 +180,7 @@ export class DeliveryPipeline {
     );
     this._giveUps = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
       log.warn(
-        `Could not deliver ${n} batch(es) within exportTimeoutMillis; last error: ${this._lastGiveUp}`,
+        `Could not deliver ${n} batch(es) within ${config.exportTimeoutMillis} ms, the budget set by ${config.settingNames.exportTimeoutMillis}; last error: ${this._lastGiveUp}`,
       ),
     );
   }
@@ -522,12 +521,12 @@ export class DeliveryPipeline {
     if (state === 'unauthorized') {
       return {
         code: 'FENRA_API_KEY_REJECTED',
-        text: `Fenra rejected the API key (HTTP ${status}: ${message}). ${kept} The key is read once, at startup: if the key itself is wrong, fix FENRA_API_KEY (or the apiKey option) and restart the application; if the key is re-enabled in Fenra, sending resumes by itself at the next probe.`,
+        text: `Fenra rejected the API key (HTTP ${status}: ${message}). ${kept} The key is read once, at startup: if the key itself is wrong, fix ${this._config.settingNames.apiKey} and restart; if the key is re-enabled in Fenra, sending resumes by itself at the next probe.`,
       };
     }
     return {
       code: 'FENRA_ENDPOINT_REJECTED',
-      text: `Fenra endpoint ${displayUrl(this._config.endpoint)} answered HTTP ${status} (${message}): it is not Fenra's usage-transactions URL. ${kept} The endpoint is read once, at startup: fix FENRA_ENDPOINT (or the endpoint option) and restart the application; if the server starts accepting at that URL, sending resumes by itself at the next probe.`,
+      text: `Fenra endpoint ${displayUrl(this._config.endpoint)} answered HTTP ${status} (${message}): it is not Fenra's usage-transactions URL. ${kept} The endpoint is read once, at startup: fix ${this._config.settingNames.endpoint} and restart; if the server starts accepting at that URL, sending resumes by itself at the next probe.`,
     };
   }
 

@@ -75,16 +75,18 @@ export function hasModuleSyntax(file: string): boolean {
 /**
  * Whether the ESM loader hook is needed. The hook costs a loader thread that every import goes
  * through (~0.15 s of startup on Node 20), and CommonJS apps load the instrumented SDKs with
- * `require`, which is patched without it. So: `FENRA_ESM_HOOK=true|false` decides if set;
+ * `require`, which is patched without it. So: `FENRA_ESM_HOOK=true|false` (resolved by the
+ * register entry's configuration: `esmHook`) decides if set;
  * otherwise no only when the main script is CommonJS for sure: `.cjs`/`.cts`, or a `.js` /
  * extensionless file in a package whose `"type"` is `"commonjs"`, or, with no `"type"`, one
  * without ES module syntax (Node runs such a file as ESM otherwise). No main script (`-e`,
  * REPL) or any other kind of file: yes.
  */
-export function needsEsmHook(mainScript: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
-  const forced = env['FENRA_ESM_HOOK']?.trim().toLowerCase();
-  if (forced === 'true' || forced === '1') return true;
-  if (forced === 'false' || forced === '0') return false;
+export function needsEsmHook(
+  mainScript: string | undefined,
+  settings: { esmHook?: boolean | undefined } = {},
+): boolean {
+  if (settings.esmHook !== undefined) return settings.esmHook;
   if (mainScript === undefined || mainScript === '') return true;
   const ext = extname(mainScript);
   if (ext === '.mjs' || ext === '.mts') return true;

@@ -7,6 +7,6 @@ import { needsEsmHook, registerEsmHook } from './esm-hook.js';
 import { startRegister } from './start.js';
 
 const result = startRegister();
-if (result.started && needsEsmHook(process.argv[1])) {
+if (result.started && needsEsmHook(process.argv[1], result.handle.settings)) {
   registerEsmHook(result.handle.hookedModules, import.meta.url);
 }

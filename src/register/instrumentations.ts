@@ -2,7 +2,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { AiSdkTelemetryInstrumentation } from './ai-sdk-telemetry.js';
-import type { InstrumentationName } from './settings.js';
+import type { InstrumentationName } from '../config/register.js';
 
 export interface InstrumentationOptions {
   /** False once the register entry stepped aside for the app's own provider. */

@@ -23,13 +23,17 @@ import {
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { handOver as handOverConfig } from '../config/library.js';
+import { reportProblems } from '../config/problems.js';
+import type { EnvSource } from '../config/env.js';
+import { processEnv } from '../config/env.js';
+import type { PropagatorName, RegisterSettings, ResourceDetectorName } from '../config/register.js';
+import { resolveRegisterConfig } from '../config/register.js';
 import { markDiagVisible } from '../internal/process-warning.js';
 import { FenraSpanProcessor } from '../otel/span-processor.js';
 import { publishFlushHandle } from './flush.js';
 import { HandOverTracerProvider } from './hand-over-provider.js';
 import { createInstrumentations, hookedModuleNames } from './instrumentations.js';
-import type { PropagatorName, RegisterSettings, ResourceDetectorName } from './settings.js';
-import { readRegisterSettings } from './settings.js';
 import type { ShutdownHooks } from './shutdown.js';
 import { bounded, installShutdownHooks } from './shutdown.js';
 import type { YieldWatch } from './yield-to-app.js';
@@ -130,21 +134,22 @@ function otlpProcessor(settings: RegisterSettings): SpanProcessor | undefined {
  * never replaces one). When the app registers its own tracer provider later (its own
  * `NodeSDK` started in its main module), that registration succeeds and the register entry
  * steps aside: it warns once, its instrumentations report to the app's provider and its own
- * provider is shut down. `FENRA_*` values are read (and their problems reported) by the
- * processor's configuration, as for `new FenraSpanProcessor()`.
+ * provider is shut down. The environment is resolved once (`resolveRegisterConfig`): the
+ * `FENRA_*` values the processor runs with are handed to it, as `new FenraSpanProcessor()` would
+ * read them, and their problems reported once the diag logger is set up.
  *
  * Built on the pieces `NodeSDK` is made of (tracer provider, async-hooks context manager,
  * propagators, resource detectors, instrumentations) rather than on `NodeSDK` itself: loading
  * `@opentelemetry/sdk-node` alone costs ~250 ms of startup (its metrics, logs and gRPC exporters).
  */
-export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterResult {
+export function startRegister(env: EnvSource = processEnv()): RegisterResult {
   // Node runs `--require` preloads in its module-loader thread too (and in worker threads):
   // only the main thread is set up.
   if (!isMainThread) return { started: false, reason: 'not_main_thread' };
   const g = globalThis as Record<symbol, unknown>;
   if (g[STARTED] === true) return { started: false, reason: 'already_started' };
   g[STARTED] = true;
-  const settings = readRegisterSettings(env);
+  const { settings, processor: processorConfig, processorProblems } = resolveRegisterConfig(env);
   if (settings.disabled) return { started: false, reason: 'disabled' };
   setUpDiagLogger(settings.logLevel);
   for (const p of settings.problems) log.warn(p);
@@ -153,7 +158,8 @@ export function startRegister(env: NodeJS.ProcessEnv = process.env): RegisterRes
     return { started: false, reason: 'existing_provider' };
   }
 
-  const processor = new FenraSpanProcessor();
+  reportProblems(processorProblems, { processWarnings: true });
+  const processor = new FenraSpanProcessor(handOverConfig(processorConfig));
   const spanProcessors: SpanProcessor[] = [processor];
   const otlp = otlpProcessor(settings);
   if (otlp !== undefined) spanProcessors.push(otlp);

@@ -1,4 +1,4 @@
-import { resolveConfig } from '../config/resolve.js';
+import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type {
   DeliveryPipelineDeps,
@@ -6,26 +6,6 @@ import type {
 } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import type { DeliveryStats, Settlement, TransactionDelivery } from './delivery.js';
-
-/**
- * The sidecar's delivery to Fenra over the shared `DeliveryPipeline` (batching, retries with
- * backoff and `Retry-After`, 207 per transaction, 401 pause-and-probe). The sidecar refuses
- * new work (429) rather than let the pipeline drop it: `send` takes nothing when the
- * pipeline's queue has no room. Settlements are reported per transaction.
- */
-export interface PipelineDeliveryOptions {
-  endpoint: string;
-  apiKey: string | undefined;
-  maxQueueSize: number;
-  maxExportBatchSize: number;
-  scheduledDelayMillis: number;
-  requestTimeoutMillis: number;
-  /** Retry budget of one batch before it goes back to the queue, ms. */
-  exportTimeoutMillis: number;
-  /** Bound of a flush (shutdown), ms. */
-  flushTimeoutMillis: number;
-  concurrencyLimit: number;
-}
 
 type Callback = (item: PricedTransaction, s: Settlement) => void;
 
@@ -35,27 +15,21 @@ function toSettlement(o: PipelineSettlement): Settlement {
   return { outcome: 'dropped', reason: o.reason };
 }
 
+/**
+ * The sidecar's delivery to Fenra over the shared `DeliveryPipeline` (batching, retries with
+ * backoff and `Retry-After`, 207 per transaction, 401 pause-and-probe), with the delivery
+ * settings `serve` resolved (`ServeConfig.delivery`). The sidecar refuses new work (429)
+ * rather than let the pipeline drop it: `send` takes nothing when the pipeline's queue has no
+ * room. Settlements are reported per transaction.
+ */
 export class PipelineDelivery implements TransactionDelivery {
   private readonly _pipeline: DeliveryPipeline;
   private readonly _callbacks = new Map<PricedTransaction, Callback>();
 
-  constructor(options: PipelineDeliveryOptions, deps: Omit<DeliveryPipelineDeps, 'onSettled'> = {}) {
-    const config = resolveConfig(
-      {
-        apiKey: options.apiKey,
-        endpoint: options.endpoint,
-        maxQueueSize: options.maxQueueSize,
-        maxExportBatchSize: Math.min(options.maxExportBatchSize, options.maxQueueSize),
-        scheduledDelayMillis: options.scheduledDelayMillis,
-        requestTimeoutMillis: options.requestTimeoutMillis,
-        exportTimeoutMillis: options.exportTimeoutMillis,
-        concurrencyLimit: options.concurrencyLimit,
-      },
-      {}, // the sidecar's own settings already merged the environment
-    );
+  /** `deps.flushTimeoutMillis`: the bound of a flush (shutdown), ms. */
+  constructor(config: DeliveryConfig, deps: Omit<DeliveryPipelineDeps, 'onSettled'> = {}) {
     this._pipeline = new DeliveryPipeline(config, {
       ...deps,
-      flushTimeoutMillis: options.flushTimeoutMillis,
       onSettled: (items, outcome) => {
         const s = toSettlement(outcome);
         for (const item of items) {

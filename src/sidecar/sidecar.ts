@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import type { ServeConfig } from '../config/serve.js';
 import { PriceBook } from '../pricing/price-book.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import type { Pricer } from '../pricing/types.js';
@@ -12,7 +13,6 @@ import { PipelineDelivery } from './pipeline-delivery.js';
 import { bearerChecker, otlpTracesHandler } from './otlp-route.js';
 import { ByteBudget } from './read-body.js';
 import { TraceReceiver } from './trace-receiver.js';
-import type { ServeConfig } from './serve-config.js';
 import type { Spool } from './spool.js';
 import { DiskSpool, MemorySpool } from './spool.js';
 
@@ -75,19 +75,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   const budget = shutdownBudget(config.shutdownTimeoutMillis);
   // Our own delivery flushes inside its shutdown, within `budget.flush`; a given one is flushed first.
   const flushesOnShutdown = deps.delivery === undefined;
-  const built =
-    deps.delivery ??
-    new PipelineDelivery({
-      endpoint: config.endpoint,
-      apiKey: config.apiKey,
-      maxQueueSize: config.maxQueueSize,
-      maxExportBatchSize: config.batchSize,
-      scheduledDelayMillis: config.flushIntervalMillis,
-      requestTimeoutMillis: config.requestTimeoutMillis,
-      exportTimeoutMillis: Math.max(30_000, config.requestTimeoutMillis),
-      flushTimeoutMillis: budget.flush,
-      concurrencyLimit: 2,
-    });
+  const built = deps.delivery ?? new PipelineDelivery(config.delivery, { flushTimeoutMillis: budget.flush });
   const delivery = deps.wrapDelivery ? deps.wrapDelivery(built) : built;
   const billing = new BillingPath(
     {

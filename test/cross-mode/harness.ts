@@ -19,7 +19,7 @@ import { runConvert } from '../../src/cli/convert.js';
 import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
 import { FenraSpanExporter } from '../../src/otel/span-exporter.js';
 import { FenraSpanProcessor } from '../../src/otel/span-processor.js';
-import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import { resolveServeConfig } from '../../src/config/serve.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { startSidecar } from '../../src/sidecar/sidecar.js';
 import type { SpanView } from '../../src/span/span-view.js';

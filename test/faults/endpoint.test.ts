@@ -15,7 +15,7 @@ import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/resolve.js';
+import { resolveConfig } from '../../src/config/library.js';
 import type { Sleep } from '../../src/internal/sleep.js';
 import { abortableSleep } from '../../src/internal/sleep.js';
 import { FenraSpanProcessor } from '../../src/otel/span-processor.js';

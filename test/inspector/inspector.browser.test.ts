@@ -10,7 +10,7 @@ import { Ledger, NONE } from '../../src/local/ledger.js';
 import type { ServeExtras } from '../../src/local/local-mode.js';
 import { prepareServeExtras } from '../../src/local/local-mode.js';
 import { parseRecordLines } from '../../src/local/records.js';
-import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import { resolveServeConfig } from '../../src/config/serve.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { startSidecar } from '../../src/sidecar/sidecar.js';
 

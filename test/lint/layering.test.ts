@@ -28,7 +28,9 @@ describe('the layering lint', () => {
       "import { renderTransaction } from '../fenra/render-transaction.js';",
       'src/fenra',
     ],
-    ['src/fenra/probe.ts', "import { resolveConfig } from '../config/resolve.js';", 'src/config'],
+    ['src/fenra/probe.ts', "import { resolveConfig } from '../config/library.js';", 'src/config'],
+    // The pipeline takes its own DeliveryConfig; the entry points resolve it.
+    ['src/pipeline/probe.ts', "import type { ResolvedConfig } from '../config/library.js';", 'src/config'],
     ['src/sidecar/probe.ts', "import { Ledger } from '../local/ledger.js';", 'src/local'],
     ['src/local/probe.ts', "import { runServe } from '../cli/serve.js';", 'src/cli'],
     ['src/internal/probe.ts', "import { SpanKind } from '../span/span-view.js';", 'src/span'],

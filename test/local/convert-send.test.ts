@@ -128,6 +128,21 @@ describe('fenra-otel convert --send', () => {
     expect(server.accepted).toEqual([]);
   });
 
+  it('a malformed FENRA_ENDPOINT is a usage error (exit 2), before anything is read or sent', async () => {
+    const file = allRecorded();
+    const data = join(dir, 'data');
+    const r = await run(['convert', file, '--send', '--data-dir', data], {
+      FENRA_API_KEY: 'k',
+      FENRA_ENDPOINT: 'htps//x',
+    });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('fenra-otel convert: FENRA_ENDPOINT value "htps//x" is not valid');
+    expect(r.err).not.toContain('sending');
+    expect(r.out).toBe('');
+    // A dry run sends nothing, so the endpoint does not matter to it.
+    expect((await run(['convert', file], { FENRA_ENDPOINT: 'htps//x' })).code).toBe(0);
+  });
+
   it('writes to the local sink when there is no API key', async () => {
     const file = allRecorded();
     const expected = await converted(file);

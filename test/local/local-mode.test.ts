@@ -10,7 +10,7 @@ import { DEMO_NEEDS_LOCAL_MODE, cliName, prepareServeExtras } from '../../src/lo
 import { parseRecordLines } from '../../src/local/records.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import type { InspectorSummary } from '../../src/local/inspector/summary.js';
-import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import { resolveServeConfig } from '../../src/config/serve.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { startSidecar } from '../../src/sidecar/sidecar.js';
 import { startIngestServer } from '../helpers/ingest-server.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import { Ledger } from '../../src/local/ledger.js';
 import { parseRecordLines } from '../../src/local/records.js';
-import { LocalSink, LocalSinkSender, defaultDataDir } from '../../src/local/sink.js';
+import { LocalSink, LocalSinkSender } from '../../src/local/sink.js';
 import { LocalSinkDelivery } from '../../src/local/sink-delivery.js';
 import type { Settlement } from '../../src/sidecar/delivery.js';
 import { makePriced, spanIds } from '../helpers/priced.js';
@@ -83,11 +83,6 @@ describe('LocalSink', () => {
     const a = [makePriced(), makePriced()];
     await sink.append(a);
     expect(seen).toEqual(spanIds(a));
-  });
-
-  it('uses FENRA_DATA_DIR, else .fenra in the working directory', () => {
-    expect(defaultDataDir({ FENRA_DATA_DIR: dir })).toBe(dir);
-    expect(defaultDataDir({})).toBe(join(process.cwd(), '.fenra'));
   });
 });
 

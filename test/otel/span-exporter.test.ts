@@ -2,7 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../src/config/resolve.js';
+import { ConfigurationError } from '../../src/config/options.js';
 import { FenraSpanExporter } from '../../src/otel/span-exporter.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';

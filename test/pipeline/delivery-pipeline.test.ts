@@ -2,7 +2,8 @@ import { createServer } from 'node:net';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FenraOptions } from '../../src/config/options.js';
-import { resolveConfig } from '../../src/config/resolve.js';
+import { resolveConfig } from '../../src/config/library.js';
+import { resolveServeConfig } from '../../src/config/serve.js';
 import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import type { DeliveryPipelineDeps, Settlement } from '../../src/pipeline/delivery-pipeline.js';
 import { DeliveryPipeline, MAX_PAUSE_MS } from '../../src/pipeline/delivery-pipeline.js';
@@ -422,6 +423,38 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(dropped).toBe(50);
     expect(log.flatMap((l) => l.ids)).toHaveLength(50);
     expect(after.state).toBe('shut_down');
+  });
+
+  it('names settings as the mode in use spells them (serve: its flags and variables, no code option)', async () => {
+    sleeper = recordingSleep(5_000); // hold the pause after the batch gives up
+    const port = await closedPort();
+    const { config, problems } = resolveServeConfig({
+      flags: {
+        endpoint: `http://127.0.0.1:${port}/usage/transactions`,
+        'export-timeout-ms': '300',
+        'max-queue': '3',
+        'batch-size': '3',
+      },
+      env: { FENRA_API_KEY: 'k' },
+    });
+    expect(problems).toEqual([]);
+    const p = new DeliveryPipeline(config.delivery, {
+      sleep: sleeper.sleep,
+      random: () => 0.5,
+      flushTimeoutMillis: 300,
+    });
+    pipelines.push(p);
+    p.enqueue(makeBatch(3));
+    await p.forceFlush(); // gives up within the budget: back to the queue
+    p.enqueue(makeBatch(2)); // the queue is full
+    const warns = logs.messages('warn').join('\n');
+    expect(warns).toContain(
+      'within 300 ms, the budget set by --export-timeout-ms or FENRA_EXPORT_TIMEOUT_MILLIS;',
+    );
+    expect(warns).toContain(
+      'export queue full at 3 transactions, the bound set by --max-queue or FENRA_MAX_QUEUE_SIZE;',
+    );
+    expect(logs.text()).not.toMatch(/exportTimeoutMillis|maxQueueSize|option/);
   });
 
   it('drops the newest transactions when the queue is full, with one rate-limited warning', async () => {

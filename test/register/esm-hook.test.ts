@@ -65,8 +65,8 @@ describe('needsEsmHook', () => {
   });
 
   it('FENRA_ESM_HOOK decides when set', () => {
-    expect(needsEsmHook(join(cjsPkg, 'app.cjs'), { FENRA_ESM_HOOK: 'true' })).toBe(true);
-    expect(needsEsmHook(join(esmPkg, 'app.mjs'), { FENRA_ESM_HOOK: 'false' })).toBe(false);
-    expect(needsEsmHook(join(esmPkg, 'app.mjs'), { FENRA_ESM_HOOK: '' })).toBe(true);
+    expect(needsEsmHook(join(cjsPkg, 'app.cjs'), { esmHook: true })).toBe(true);
+    expect(needsEsmHook(join(esmPkg, 'app.mjs'), { esmHook: false })).toBe(false);
+    expect(needsEsmHook(join(esmPkg, 'app.mjs'), { esmHook: undefined })).toBe(true);
   });
 });

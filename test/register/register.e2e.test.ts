@@ -186,6 +186,23 @@ describe('register entry from source (node --import tsx --import ./src/register/
     // Printed by the register entry's diag logger; not repeated as a Node process warning.
     expect(r.stderr.split('FENRA_API_KEY').length - 1).toBe(1);
     expect(r.stderr).not.toContain('FenraOtelWarning');
+    // Zero-code has no code options: the message names the variable only.
+    expect(r.stderr).not.toContain('apiKey');
+  });
+
+  it('a malformed FENRA_ENDPOINT: the app runs, nothing is sent anywhere, one error names the variable', async () => {
+    const r = await runNode(
+      [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
+      env({ FENRA_ENDPOINT: 'htps//x' }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('app done');
+    expect(fake.llm.calls).toHaveLength(2);
+    expect(fake.ingest.requests).toHaveLength(0);
+    expect(r.stderr.split('FENRA_ENDPOINT value "htps//x" is not valid').length - 1).toBe(1);
+    expect(r.stderr).toContain('the default is not used instead');
+    expect(r.stderr).not.toContain('endpoint option');
+    expect(r.stderr).not.toContain('FenraOtelWarning');
   });
 
   it('FENRA_DISABLED=true starts nothing: the app runs, nothing is sent', async () => {

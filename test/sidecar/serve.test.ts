@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
 import type { ServeIo } from '../../src/cli/serve.js';
 import { RouteServer, send } from '../../src/sidecar/http-server.js';
-import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
 import { billingAttributeFilter } from '../../src/genai/billing-keys.js';
 import { serialiseSpans } from '../../src/sidecar/spool.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
@@ -158,66 +157,6 @@ describe('fenra-otel serve: command line', () => {
     expect(r.err).toMatch(/unknown setting 'spoolDirectory'/);
   });
 
-  it('config file: sizes in bytes under their own names, objects for maps; a size in MiB is named', () => {
-    const { config, problems } = resolveServeConfig({
-      flags: {},
-      env: {},
-      file: {
-        spoolMaxBytes: 536870912,
-        maxInflightBytes: 64 * 1024 * 1024,
-        drainMillis: 0,
-        forwardHeaders: { 'x-tenant': 'a b' },
-        azureDeployments: { prod: 'gpt-4o' },
-        customerIdKeys: ['org.id'],
-        receiverToken: 'tok',
-      },
-    });
-    expect(problems).toEqual([]);
-    expect(config).toMatchObject({
-      spoolMaxBytes: 512 * 1024 * 1024,
-      forwardHeaders: { 'x-tenant': 'a b' },
-      azureDeployments: { prod: 'gpt-4o' },
-      customerIdKeys: ['org.id'],
-      receiverToken: 'tok',
-    });
-    expect(resolveServeConfig({ flags: {}, env: {}, file: { spoolMaxMb: 512 } }).problems).toEqual([
-      "config file: unknown setting 'spoolMaxMb' (did you mean 'spoolMaxBytes', in bytes?)",
-    ]);
-  });
-
-  it('config file: every value of the wrong type is an error naming its key (the secret is not echoed)', () => {
-    const { problems } = resolveServeConfig({
-      flags: {},
-      env: {},
-      file: {
-        receiverToken: 123,
-        apiKey: true,
-        forwardHeaders: 5,
-        spoolMaxBytes: '512',
-        traceWaitMillis: 1.5,
-        port: '4318',
-        host: 7,
-        customerIdKeys: [1],
-        azureDeployments: { a: 1 },
-      },
-    });
-    const text = problems.join('\n');
-    for (const key of [
-      'receiverToken',
-      'apiKey',
-      'forwardHeaders',
-      'spoolMaxBytes',
-      'traceWaitMillis',
-      'port',
-      'host',
-      'customerIdKeys',
-      'azureDeployments',
-    ])
-      expect(text).toContain(`config file '${key}'`);
-    expect(problems).toHaveLength(9);
-    expect(text).not.toContain('123');
-  });
-
   it('a bad FENRA_FORWARD_HEADERS or a wrongly typed config file exits 2 with a message, not a crash', async () => {
     const r = await run([], { FENRA_FORWARD_HEADERS: 'a=%zz' });
     expect(r.code).toBe(2);
@@ -233,25 +172,19 @@ describe('fenra-otel serve: command line', () => {
     expect(big.err).toMatch(/must fit in --max-inflight-mb/);
   });
 
-  it('flags beat environment variables, which beat the config file, which beats the defaults', () => {
-    const { config, problems } = resolveServeConfig({
-      flags: { port: '9000' },
-      env: { FENRA_SERVE_PORT: '9001', FENRA_SERVE_HOST: '0.0.0.0', FENRA_API_KEY: 'env-key' },
-      file: { port: 9002, host: '10.0.0.1', traceWaitMillis: 1234, spoolDir: '/var/spool' },
-    });
-    expect(problems).toEqual([]);
-    expect(config).toMatchObject({
-      port: 9000,
-      host: '0.0.0.0',
-      traceWaitMillis: 1234,
-      spoolDir: '/var/spool',
-      apiKey: 'env-key',
-    });
-    expect(config.maxBodyBytes).toBe(20 * 1024 * 1024);
-    // Memory bounds by default: one request inflated, and all requests together.
-    expect(config.maxDecompressedBytes).toBe(20 * 1024 * 1024);
-    expect(config.maxInflightBytes).toBe(40 * 1024 * 1024);
-    expect(config.maxConnections).toBe(512);
+  it.each([
+    [['--endpoint', 'htps//x'], {}, /--endpoint: expected an http\(s\) URL, got 'htps\/\/x'/],
+    [[], { FENRA_ENDPOINT: 'htps//x' }, /FENRA_ENDPOINT: expected an http\(s\) URL, got 'htps\/\/x'/],
+    [['--forward', 'collector:4318'], {}, /--forward: expected an http\(s\) URL/],
+    [[], { FENRA_FORWARD_URL: 'ftp://c' }, /FENRA_FORWARD_URL: expected an http\(s\) URL/],
+  ])('a malformed URL (%j %j) exits 2 naming it, before anything starts', async (args, env, message) => {
+    const before = ingest.requests.length;
+    const r = await run(['--port', '0', ...args], { FENRA_API_KEY: 'k', ...env });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.out).toBe('');
+    expect(ingest.requests.length).toBe(before);
   });
 
   it('says so when the port is taken', async () => {
@@ -369,6 +302,9 @@ describe('fenra-otel serve: behaviour', () => {
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
       expect(metrics).toMatch(/^fenra_otel_queue_transactions 1$/m);
       expect(s.stderr.text).toMatch(/"level":"error".*rejected the API key/);
+      // It names the sidecar's own settings, not the library's code option.
+      expect(s.stderr.text).toContain('fix --api-key-file or FENRA_API_KEY and restart');
+      expect(s.stderr.text).not.toContain('apiKey');
       expect(s.stderr.text).not.toContain('revoked');
     } finally {
       await s.stop();

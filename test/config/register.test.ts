@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MILLIS, readRegisterSettings } from '../../src/register/settings.js';
+import {
+  DEFAULT_SHUTDOWN_TIMEOUT_MILLIS,
+  readRegisterSettings,
+  resolveRegisterConfig,
+} from '../../src/config/register.js';
 
 describe('readRegisterSettings', () => {
   it('defaults: every instrumentation, no OTLP, W3C trace context only, 5 s flush bound', () => {
@@ -17,8 +21,11 @@ describe('readRegisterSettings', () => {
 
   it.each([
     ['OTEL_SDK_DISABLED', 'true', true],
-    ['FENRA_DISABLED', '1', true],
-    ['FENRA_DISABLED', 'YES', true],
+    ['FENRA_DISABLED', 'true', true],
+    ['FENRA_DISABLED', 'TRUE', true],
+    // OpenTelemetry's boolean rule, as the processor reads it: only "true" is true.
+    ['FENRA_DISABLED', '1', false],
+    ['FENRA_DISABLED', 'YES', false],
     ['FENRA_DISABLED', 'false', false],
     ['OTEL_SDK_DISABLED', '', false],
   ])('%s=%s → disabled %s', (key, value, disabled) => {
@@ -103,5 +110,57 @@ describe('readRegisterSettings', () => {
     expect(odd.propagators).toEqual(['baggage']);
     expect(odd.resourceDetectors).toEqual([]);
     expect(odd.problems).toHaveLength(2);
+  });
+
+  it('FENRA_ESM_HOOK: true or false forces the hook; empty is unset; anything else is reported and ignored', () => {
+    expect(readRegisterSettings({ FENRA_ESM_HOOK: 'TRUE' }).esmHook).toBe(true);
+    expect(readRegisterSettings({ FENRA_ESM_HOOK: 'false' }).esmHook).toBe(false);
+    expect(readRegisterSettings({ FENRA_ESM_HOOK: '' })).toMatchObject({ esmHook: undefined, problems: [] });
+    const odd = readRegisterSettings({ FENRA_ESM_HOOK: '1' });
+    expect(odd.esmHook).toBeUndefined();
+    expect(odd.problems).toEqual([
+      'Ignoring FENRA_ESM_HOOK value "1": expected true or false (any other value means false); using the default instead',
+    ]);
+  });
+
+  it('a malformed OTLP endpoint turns the OTLP export off and says so, naming the variable', () => {
+    const s = readRegisterSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
+    expect(s.otlp).toBeUndefined();
+    expect(s.problems).toHaveLength(1);
+    expect(s.problems[0]).toContain('OTEL_EXPORTER_OTLP_ENDPOINT value "collector:4318" is not valid');
+    const traces = readRegisterSettings({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'htps//c/v1/traces',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    });
+    expect(traces.otlp).toBeUndefined();
+    expect(traces.problems[0]).toContain('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  });
+});
+
+describe('resolveRegisterConfig: the processor configuration, resolved once', () => {
+  it('reads the FENRA_* variables and names settings by their variables only', () => {
+    const r = resolveRegisterConfig({ FENRA_API_KEY: 'k', FENRA_BILLABLE_CUSTOMER_ID: 'acme' });
+    expect(r.processor).toMatchObject({ apiKey: 'k', billableCustomerId: 'acme', disabled: false });
+    expect(r.processor.settingNames.apiKey).toBe('FENRA_API_KEY');
+    expect(r.processorProblems).toEqual([]);
+  });
+
+  it('a malformed FENRA_ENDPOINT: the SDK starts, the processor is disabled, one error names the variable', () => {
+    const r = resolveRegisterConfig({ FENRA_API_KEY: 'k', FENRA_ENDPOINT: 'htps//x' });
+    expect(r.settings.disabled).toBe(false);
+    expect(r.processor).toMatchObject({ disabled: true, disabledBy: 'invalid_configuration' });
+    expect(r.processorProblems).toHaveLength(1);
+    expect(r.processorProblems[0]).toMatchObject({ level: 'error', code: 'FENRA_INVALID_ENV' });
+    expect(r.processorProblems[0]!.message).toContain('FENRA_ENDPOINT value "htps//x" is not valid');
+    expect(r.processorProblems[0]!.message).not.toContain('option');
+  });
+
+  it('FENRA_DISABLED=1 is not true: reported once, as the processor reads it', () => {
+    const r = resolveRegisterConfig({ FENRA_DISABLED: '1' });
+    expect(r.settings.disabled).toBe(false);
+    expect(r.processorProblems.map((p) => p.message)).toEqual([
+      'Ignoring FENRA_DISABLED value "1": expected true or false (any other value means false); using the default instead',
+    ]);
+    expect(r.settings.problems).toEqual([]);
   });
 });

@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigurationError, DEFAULTS, readEnvConfig, resolveConfig } from '../../src/config/index.js';
+import type { LibraryMode, ResolvedConfig } from '../../src/config/index.js';
+import {
+  ConfigurationError,
+  DEFAULTS,
+  handOver,
+  resolveConfig,
+  resolveLibraryConfig,
+} from '../../src/config/index.js';
+import { FenraSpanExporter } from '../../src/otel/span-exporter.js';
+import { FenraSpanProcessor } from '../../src/otel/span-processor.js';
 import { resetOncePerProcess } from '../../src/internal/process-warning.js';
 import type { CapturedDiag } from '../helpers/capture-diag.js';
 import { captureDiag } from '../helpers/capture-diag.js';
@@ -7,6 +16,7 @@ import { captureDiag } from '../helpers/capture-diag.js';
 let logs: CapturedDiag;
 beforeEach(() => {
   logs = captureDiag();
+  resetOncePerProcess(); // each problem is reported once per process
 });
 afterEach(() => logs.restore());
 
@@ -70,7 +80,8 @@ describe('resolveConfig', () => {
     [{ FENRA_DISABLED: 'true' }, 'FENRA_DISABLED'],
     [{ FENRA_DISABLED: 'TRUE' }, 'FENRA_DISABLED'],
     [{ OTEL_SDK_DISABLED: 'true' }, 'OTEL_SDK_DISABLED'],
-    [{ FENRA_DISABLED: '1', OTEL_SDK_DISABLED: 'true' }, 'FENRA_DISABLED'],
+    [{ FENRA_DISABLED: 'true', OTEL_SDK_DISABLED: 'true' }, 'FENRA_DISABLED'],
+    [{ FENRA_DISABLED: 'false', OTEL_SDK_DISABLED: 'true' }, 'OTEL_SDK_DISABLED'],
   ])('disables from the environment %j', (env, by) => {
     const c = resolveConfig({}, env);
     expect(c.disabled).toBe(true);
@@ -92,8 +103,10 @@ describe('resolveConfig', () => {
     if (warns) expect(logs.messages('warn')[0]).toContain('any other value means false');
   });
 
-  it('FENRA_DISABLED stays lenient (1, yes, on)', () => {
-    for (const v of ['1', 'yes', 'on']) expect(resolveConfig({}, { FENRA_DISABLED: v }).disabled).toBe(true);
+  it.each(['1', 'yes', 'on'])('FENRA_DISABLED=%s follows the same rule: not disabled, warned', (v) => {
+    expect(resolveConfig({}, { FENRA_DISABLED: v }).disabled).toBe(false);
+    expect(logs.messages('warn')).toHaveLength(1);
+    expect(logs.messages('warn')[0]).toContain(`FENRA_DISABLED value "${v}": expected true or false`);
   });
 
   it('also emits a bad environment value as a process warning, once per process, when asked', async () => {
@@ -128,7 +141,6 @@ describe('resolveConfig', () => {
     ['FENRA_MAX_EXPORT_BATCH_SIZE', '1.5', 'maxExportBatchSize', DEFAULTS.maxExportBatchSize],
     ['FENRA_SCHEDULED_DELAY_MILLIS', '0', 'scheduledDelayMillis', DEFAULTS.scheduledDelayMillis],
     ['FENRA_EXPORT_TIMEOUT_MILLIS', '5s', 'exportTimeoutMillis', DEFAULTS.exportTimeoutMillis],
-    ['FENRA_ENDPOINT', 'ftp://x', 'endpoint', DEFAULTS.endpoint],
     ['FENRA_DISABLED', 'maybe', 'disabled', false],
   ] as const)('warns about %s=%s naming variable and value, and falls back', (name, value, key, expected) => {
     const c = resolveConfig({}, { [name]: value });
@@ -189,17 +201,161 @@ describe('resolveConfig', () => {
   });
 });
 
-describe('readEnvConfig', () => {
+describe('resolveLibraryConfig (pure)', () => {
   it('ignores unset and blank variables and reports nothing', () => {
-    expect(readEnvConfig({ FENRA_ENDPOINT: '', FENRA_MAX_QUEUE_SIZE: '  ' })).toEqual({
-      config: {},
-      problems: [],
+    const { config, problems } = resolveLibraryConfig(undefined, {
+      FENRA_ENDPOINT: '',
+      FENRA_MAX_QUEUE_SIZE: '  ',
     });
+    expect(problems).toEqual([]);
+    expect(config).toMatchObject({ endpoint: DEFAULTS.endpoint, maxQueueSize: DEFAULTS.maxQueueSize });
+    expect(logs.records).toEqual([]);
   });
 
   it('reports a blank API key without a value', () => {
-    expect(readEnvConfig({ FENRA_API_KEY: ' ' }).problems).toEqual([
-      { variable: 'FENRA_API_KEY', expected: 'a non-empty API key' },
+    expect(resolveLibraryConfig(undefined, { FENRA_API_KEY: ' ' }).problems).toEqual([
+      {
+        level: 'warn',
+        code: 'FENRA_INVALID_ENV',
+        message: 'Ignoring FENRA_API_KEY: expected a non-empty API key; using the default instead',
+        cause: 'env:FENRA_API_KEY=',
+      },
     ]);
+  });
+});
+
+describe('a malformed URL is a configuration error, never a fallback', () => {
+  it.each(['htps//x', 'ftp://x', 'ingest.fenra.io/usage/transactions'])(
+    'FENRA_ENDPOINT=%s: delivery is disabled, one error names the variable and its value',
+    (value) => {
+      const c = resolveConfig({ apiKey: 'k' }, { FENRA_ENDPOINT: value });
+      expect(c.disabled).toBe(true);
+      expect(c.disabledBy).toBe('invalid_configuration');
+      const errors = logs.messages('error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`FENRA_ENDPOINT value ${JSON.stringify(value)} is not valid`);
+      expect(errors[0]).toContain('Nothing is sent');
+      expect(errors[0]).toContain('the default is not used instead');
+      expect(logs.messages('warn')).toEqual([]);
+    },
+  );
+
+  it('the processor built on it sends nothing (disabled), and says so once as a process warning', async () => {
+    resetOncePerProcess();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const config = resolveConfig({ apiKey: 'k' }, { FENRA_ENDPOINT: 'htps//x' }, { processWarnings: true });
+      const processor = new FenraSpanProcessor(handOver(config));
+      expect(processor.stats().delivery.state).toBe('disabled');
+      await processor.shutdown();
+      await new Promise((r) => setImmediate(r));
+      const ours = warnings.filter((w) => w.name === 'FenraOtelWarning');
+      expect(ours).toHaveLength(1);
+      expect(ours[0]!.message).toContain('FENRA_ENDPOINT');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('explicitly disabled stays disabled by its own cause', () => {
+    const c = resolveConfig({}, { FENRA_DISABLED: 'true', FENRA_ENDPOINT: 'htps//x' });
+    expect(c.disabledBy).toBe('FENRA_DISABLED');
+  });
+
+  it('the endpoint option: a ConfigurationError at construction, with zod’s readable text', () => {
+    expect(() => resolveConfig({ endpoint: 'htps//x' }, {})).toThrow(ConfigurationError);
+    expect(() => new FenraSpanProcessor({ endpoint: 'htps//x' })).toThrow(
+      /expected an http\(s\) URL\n {2}→ at endpoint/,
+    );
+    expect(() => new FenraSpanExporter({ endpoint: 'ftp://x' })).toThrow(ConfigurationError);
+  });
+});
+
+describe('code options are strict', () => {
+  it('a misspelt option fails with the prettified zod message naming it', () => {
+    let message = '';
+    try {
+      resolveConfig({ apikey: 'k' }, {});
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigurationError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^Invalid @fenra\/otel options:\n✖ Unrecognized key: "apikey"/);
+  });
+
+  it('traceWaitMillis is an exporter option only', () => {
+    expect(resolveConfig({ traceWaitMillis: 0 }, {}, { exporter: true }).traceWaitMillis).toBe(0);
+    expect(() => resolveConfig({ traceWaitMillis: 0 }, {})).toThrow(/traceWaitMillis/);
+  });
+});
+
+describe('one definition per setting, read the same in every mode', () => {
+  it('reads FENRA_CONTEXT_KEYS, FENRA_REQUEST_TIMEOUT_MILLIS and FENRA_TRACE_WAIT_MILLIS (as serve does)', () => {
+    const c = resolveConfig(
+      {},
+      {
+        FENRA_CONTEXT_KEYS: 'feature, plan',
+        FENRA_REQUEST_TIMEOUT_MILLIS: '2500',
+        FENRA_TRACE_WAIT_MILLIS: '0',
+      },
+      { exporter: true },
+    );
+    expect(c).toMatchObject({
+      contextKeys: ['feature', 'plan'],
+      requestTimeoutMillis: 2500,
+      traceWaitMillis: 0,
+    });
+  });
+
+  it('names settings as the mode reads them', () => {
+    const names = (mode: LibraryMode): ResolvedConfig['settingNames'] =>
+      resolveLibraryConfig(undefined, {}, { mode }).config.settingNames;
+    expect(names('library')).toEqual({
+      apiKey: 'FENRA_API_KEY (or the apiKey option)',
+      endpoint: 'FENRA_ENDPOINT (or the endpoint option)',
+      maxQueueSize: 'FENRA_MAX_QUEUE_SIZE (or the maxQueueSize option)',
+      exportTimeoutMillis: 'FENRA_EXPORT_TIMEOUT_MILLIS (or the exportTimeoutMillis option)',
+    });
+    expect(names('register')).toEqual({
+      apiKey: 'FENRA_API_KEY',
+      endpoint: 'FENRA_ENDPOINT',
+      maxQueueSize: 'FENRA_MAX_QUEUE_SIZE',
+      exportTimeoutMillis: 'FENRA_EXPORT_TIMEOUT_MILLIS',
+    });
+    expect(names('convert')).toEqual(names('register'));
+  });
+
+  it('the batch-above-queue warning names where each value came from', () => {
+    resolveConfig({ maxExportBatchSize: 500 }, { FENRA_MAX_QUEUE_SIZE: '100' });
+    const warns = logs.messages('warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toContain(
+      'the maxExportBatchSize option (500) is larger than FENRA_MAX_QUEUE_SIZE (100); using 100',
+    );
+  });
+
+  it('convert --send has its own queue and delay defaults; its variables still apply', () => {
+    expect(resolveLibraryConfig(undefined, {}, { mode: 'convert' }).config).toMatchObject({
+      maxQueueSize: 5_000,
+      scheduledDelayMillis: 200,
+    });
+    expect(
+      resolveLibraryConfig(undefined, { FENRA_MAX_QUEUE_SIZE: '50' }, { mode: 'convert' }).config
+        .maxQueueSize,
+    ).toBe(50);
+  });
+});
+
+describe('reporting', () => {
+  it('says each problem once per process, however many processors read the same environment', () => {
+    const env = { FENRA_MAX_QUEUE_SIZE: 'lots', FENRA_ENDPOINT: 'htps//x' };
+    resolveConfig({}, env);
+    resolveConfig({}, env);
+    expect(logs.messages('warn')).toHaveLength(1);
+    expect(logs.messages('error')).toHaveLength(1);
+    resolveConfig({}, { FENRA_MAX_QUEUE_SIZE: 'many' }); // another value: said too
+    expect(logs.messages('warn')).toHaveLength(2);
   });
 });
