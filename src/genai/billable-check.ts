@@ -11,10 +11,13 @@ export function unbillableReason(
   context: TransactionContext,
 ): string | undefined {
   if (call.model.trim() === '') return 'the model id is empty';
-  for (const [k, v] of Object.entries(call.usage)) {
+  const usage = call.usage as unknown as Record<string, unknown>;
+  for (const k in usage) {
+    const v = usage[k];
     if (typeof v === 'number' && !(Number.isFinite(v) && v >= 0)) return `usage ${k} is ${v}`;
   }
-  for (const [k, v] of Object.entries(context)) {
+  for (const k in context) {
+    const v = context[k];
     if (typeof v === 'number' && !Number.isFinite(v)) return `context ${k} is ${v}`;
   }
   return undefined;

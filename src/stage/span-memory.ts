@@ -11,14 +11,23 @@ const NO_EVENTS: SpanView['events'] = Object.freeze([]);
  * a durable record keeps) is never content. The same object when there is nothing to drop.
  */
 export function slimSpan(span: SpanView, keep: KeepAttribute): SpanView {
-  let attributes: Record<string, Attributes[string]> | undefined;
-  for (const key in span.attributes) {
-    if (keep(key)) continue;
-    attributes ??= { ...span.attributes };
-    delete attributes[key];
+  const attrs = span.attributes;
+  let drops = false;
+  for (const key in attrs) {
+    if (!keep(key)) {
+      drops = true;
+      break;
+    }
   }
-  if (attributes === undefined && span.events.length === 0) return span;
-  return { ...span, attributes: attributes ?? span.attributes, events: NO_EVENTS };
+  if (!drops && span.events.length === 0) return span;
+  let attributes = attrs;
+  if (drops) {
+    // A new object with the kept keys only (deleting keys from a copy is slower in V8).
+    const kept: Record<string, Attributes[string]> = {};
+    for (const key in attrs) if (keep(key)) kept[key] = attrs[key];
+    attributes = kept;
+  }
+  return { ...span, attributes, events: NO_EVENTS };
 }
 
 /**

@@ -2,8 +2,15 @@ import type { ConversionOptions } from '../genai/convert-trace.js';
 import type { SkippedSpan } from '../genai/types.js';
 import type { Pricer } from '../pricing/types.js';
 import type { SpanView } from '../span/span-view.js';
+import type { AncestorSource } from './ancestor-source.js';
 import { ConversionStage } from './conversion-stage.js';
 import type { PricedTransaction } from './priced-transaction.js';
+
+const NOTHING_REMEMBERED: AncestorSource = {
+  parentOf: () => undefined,
+  rootOf: () => undefined,
+  remember: () => undefined,
+};
 
 /** What the converter needs: the conversion options and a price book. */
 export type ToTransactionsOptions = ConversionOptions & { pricer: Pricer };
@@ -42,6 +49,8 @@ export function toTransactions(spans: Iterable<SpanView>, options: ToTransaction
     maxSpansPerTrace: bound + 1,
     maxHeldSpans: bound,
     now: () => 0,
+    // One delivery holds everything: nothing arrives later, so nothing needs remembering.
+    ancestors: NOTHING_REMEMBERED,
     onResult: (r) => {
       result.transactions.push(...r.transactions);
       result.skipped.push(...r.skipped);
