@@ -3,12 +3,22 @@ import type { Attributes, SpanView } from '../span/span-view.js';
 import { isLocalRoot } from '../span/span-view.js';
 import { fromReadableSpan } from '../span/from-readable-span.js';
 import type { AncestorSource } from '../stage/ancestor-source.js';
+import type { ResolveCause } from '../stage/trace-holder.js';
 import type { AttributionTracker } from './attribution.js';
 
 /** Most parent links followed to find a local root. */
 const MAX_DEPTH = 64;
 
 const hasEnded = (span: object): boolean => (span as { ended?: unknown }).ended === true;
+
+/**
+ * Whether a span counts. Once its root has ended, only spans that ended count, as in every
+ * other mode. A trace resolved while its root still runs (its wait expired, a bound, a flush:
+ * `forceFlush()` inside a serverless handler, a long session span) reads its running ancestors
+ * as they are now, which out of process cannot be known at all.
+ */
+const counts = (span: object, cause: ResolveCause | undefined): boolean =>
+  hasEnded(span) || (cause !== undefined && cause !== 'root');
 
 /**
  * The in-process {@link AncestorSource}: the SDK's parent links taken at span start. A parent
@@ -30,22 +40,22 @@ export class LinkedAncestors implements AncestorSource {
     return v;
   }
 
-  parentOf(span: SpanView): SpanView | undefined {
+  parentOf(span: SpanView, cause?: ResolveCause): SpanView | undefined {
     const obj = this._spans.get(span);
     const parent = obj === undefined ? undefined : this._tracker.parentOf(obj);
-    if (parent === undefined || !hasEnded(parent)) return undefined;
+    if (parent === undefined || !counts(parent, cause)) return undefined;
     const v = this.view(parent as ReadableSpan);
     return v.traceId === span.traceId ? v : undefined;
   }
 
-  rootOf(span: SpanView): SpanView | undefined {
+  rootOf(span: SpanView, cause?: ResolveCause): SpanView | undefined {
     let cur: object | undefined = this._spans.get(span);
     for (let depth = 0; cur !== undefined && depth < MAX_DEPTH; depth++) {
       const next: object | undefined = this._tracker.parentOf(cur) ?? this._tracker.rootLinkOf(cur);
       if (next === undefined) break;
       cur = next;
     }
-    if (cur === undefined || !hasEnded(cur)) return undefined;
+    if (cur === undefined || !counts(cur, cause)) return undefined;
     const v = this.view(cur as ReadableSpan);
     return isLocalRoot(v) && v.traceId === span.traceId && v.spanId !== span.spanId ? v : undefined;
   }

@@ -227,7 +227,7 @@ export class ConversionStage<Tag = never> {
   /** Converts and prices a resolved trace; remembers its spans and what it billed. */
   private _resolve(t: HeldTrace<Tag>, cause: ResolveCause): void {
     this.resolved[cause]++;
-    const group = this._groupOf(t);
+    const group = this._groupOf(t, cause);
     // Only the spans that arrived are decided on: context spans were decided when they arrived.
     const subjects = new Set(t.spans.map((s) => s.spanId));
     const result: StageResult<Tag> = {
@@ -267,7 +267,7 @@ export class ConversionStage<Tag = never> {
   }
 
   /** The trace's spans, its context, and the ancestors of its calls known from outside. */
-  private _groupOf(t: HeldTrace<Tag>): SpanView[] {
+  private _groupOf(t: HeldTrace<Tag>, cause: ResolveCause): SpanView[] {
     const group: SpanView[] = [...t.spans];
     const ids = new Set(group.map((s) => s.spanId));
     for (const c of t.context) {
@@ -280,7 +280,7 @@ export class ConversionStage<Tag = never> {
       let s = group[i]!;
       for (let steps = 0; steps < MAX_FETCHED_ANCESTORS && !isLocalRoot(s); steps++) {
         if (ids.has(s.parentSpanId!)) break;
-        const a = this._source.parentOf(s);
+        const a = this._source.parentOf(s, cause);
         if (a === undefined) break;
         ids.add(a.spanId);
         group.push(a);
@@ -288,7 +288,7 @@ export class ConversionStage<Tag = never> {
       }
     }
     if (!group.some(isLocalRoot)) {
-      const root = this._source.rootOf(group[0]!);
+      const root = this._source.rootOf(group[0]!, cause);
       if (root !== undefined && !ids.has(root.spanId)) group.push(root);
     }
     return group;

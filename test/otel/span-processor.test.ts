@@ -20,6 +20,7 @@ import type { FakeOpenAI } from '../helpers/fake-openai.js';
 import { startFakeOpenAI } from '../helpers/fake-openai.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
+import { ManualScheduler } from '../helpers/manual-scheduler.js';
 import { FIXTURES, loadFixture, replay } from './replay.js';
 import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
@@ -140,6 +141,55 @@ describe('attribution in process', () => {
     await processor.forceFlush();
     const got = ingest.accepted.slice(before).map((a) => a.transaction.context.billable_customer_id);
     expect(got).toEqual(['after-the-call']);
+    await provider.shutdown();
+  });
+});
+
+describe('a trace resolved while its root still runs', () => {
+  const chat = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': 'openai',
+    'gen_ai.request.model': 'gpt-4o-mini',
+    'gen_ai.usage.input_tokens': 12,
+    'gen_ai.usage.output_tokens': 4,
+  };
+
+  it('forceFlush inside a serverless handler bills with the customer of the request span still open', async () => {
+    const before = ingest.accepted.length;
+    const processor = new FenraSpanProcessor(options());
+    const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+    const tracer = provider.getTracer('app');
+    await tracer.startActiveSpan('POST /handler', async (root) => {
+      root.setAttribute('fenra.billable_customer_id', 'lambda-co');
+      tracer.startSpan('chat gpt-4o-mini', { attributes: chat }).end();
+      await provider.forceFlush(); // what a handler does before it returns
+      root.end();
+    });
+    const got = ingest.accepted.slice(before).map((a) => a.transaction.context.billable_customer_id);
+    expect(got).toEqual(['lambda-co']);
+    await provider.shutdown();
+  });
+
+  it('a long session span: calls billed when the wait expires read its customer as it is', async () => {
+    const before = ingest.accepted.length;
+    const clock = new ManualScheduler();
+    const processor = new FenraSpanProcessor(options(), { scheduler: clock });
+    const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+    const tracer = provider.getTracer('app');
+    const session = tracer.startSpan('websocket session', {
+      attributes: { 'fenra.billable_customer_id': 'ws-co' },
+    });
+    const inSession = trace.setSpan(context.active(), session);
+    tracer.startSpan('chat gpt-4o-mini', { attributes: chat }, inSession).end();
+    processor.stats(); // hands the call to the stage now
+    clock.advance(9_999);
+    expect(processor.stats().pendingTraces).toBe(1);
+    clock.advance(1); // the 10 s wait for the root expires: billed now, the session still open
+    expect(processor.stats().pendingTraces).toBe(0);
+    await processor.forceFlush();
+    const got = ingest.accepted.slice(before).map((a) => a.transaction.context.billable_customer_id);
+    expect(got).toEqual(['ws-co']);
+    session.end();
     await provider.shutdown();
   });
 });
