@@ -64,6 +64,8 @@ export interface Admission {
   readonly traces: readonly string[];
 }
 
+const NO_SPANS: readonly SpanView[] = Object.freeze([]);
+
 /** Most ancestors fetched for one call from outside the held spans (a parent chain). */
 const MAX_FETCHED_ANCESTORS = 64;
 
@@ -118,7 +120,7 @@ export class ConversionStage<Tag = never> {
 
   /** Takes one delivery (spans of any traces, any order). */
   ingest(spans: readonly SpanView[]): void {
-    this.add(this.admit(spans, false));
+    this._holder.add(this._pick(spans).picked, NO_SPANS, undefined, this._rootOf);
   }
 
   /**
@@ -127,30 +129,7 @@ export class ConversionStage<Tag = never> {
    * ancestors that arrived before are added, so that a stored delivery converts alone the same.
    */
   admit(spans: readonly SpanView[], withContext: boolean): Admission {
-    const picked: SpanView[] = [];
-    const callTraces = new Set<string>();
-    let completes = false;
-    for (const s of spans) {
-      if (!mayBeGenAi(s)) continue;
-      picked.push(s);
-      callTraces.add(s.traceId);
-      if (isLocalRoot(s) && this.isHeld(s.traceId)) completes = true;
-    }
-    const calls = picked.length;
-    const rootsHere = new Set<string>();
-    if (calls < spans.length) {
-      for (const s of spans) {
-        if (mayBeGenAi(s)) continue;
-        const held = this.isHeld(s.traceId);
-        if (held || callTraces.has(s.traceId)) {
-          picked.push(s);
-          if (isLocalRoot(s)) {
-            rootsHere.add(s.traceId);
-            if (held) completes = true;
-          }
-        } else this._source.remember(s);
-      }
-    }
+    const { picked, calls, callTraces, rootsHere, completes } = this._pick(spans);
     const context = withContext ? this._contextFor(picked, calls, callTraces, rootsHere) : [];
     const traces = [...new Set(picked.map((s) => s.traceId))];
     for (const t of traces) this._incoming.set(t, (this._incoming.get(t) ?? 0) + 1);
@@ -161,11 +140,52 @@ export class ConversionStage<Tag = never> {
   add(admission: Admission, tag?: Tag): number {
     this._release(admission);
     const context = admission.context;
+    if (context.length === 0) return this._holder.add(admission.spans, context, tag, this._rootOf);
     const rootOf = (s: SpanView): SpanView | undefined => {
       for (const c of context) if (c.traceId === s.traceId && isLocalRoot(c)) return c;
       return this._source.rootOf(s);
     };
     return this._holder.add(admission.spans, context, tag, rootOf);
+  }
+
+  private readonly _rootOf = (s: SpanView): SpanView | undefined => this._source.rootOf(s);
+
+  /** Calls first, then the other spans of their traces and of held traces; the rest is remembered. */
+  private _pick(spans: readonly SpanView[]): {
+    picked: SpanView[];
+    calls: number;
+    callTraces: Set<string>;
+    rootsHere: Set<string>;
+    completes: boolean;
+  } {
+    const picked: SpanView[] = [];
+    const callTraces = new Set<string>();
+    const rootsHere = new Set<string>();
+    let completes = false;
+    let others: SpanView[] | undefined;
+    for (const s of spans) {
+      if (!mayBeGenAi(s)) {
+        (others ??= []).push(s);
+        continue;
+      }
+      picked.push(s);
+      callTraces.add(s.traceId);
+      if (isLocalRoot(s) && this.isHeld(s.traceId)) completes = true;
+    }
+    const calls = picked.length;
+    if (others !== undefined) {
+      for (const s of others) {
+        const held = this.isHeld(s.traceId);
+        if (held || callTraces.has(s.traceId)) {
+          picked.push(s);
+          if (isLocalRoot(s)) {
+            rootsHere.add(s.traceId);
+            if (held) completes = true;
+          }
+        } else this._source.remember(s);
+      }
+    }
+    return { picked, calls, callTraces, rootsHere, completes };
   }
 
   /** Forgets an admitted delivery that could not be stored. */

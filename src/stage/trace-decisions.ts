@@ -1,10 +1,11 @@
 import type { PriorDecisions } from '../genai/dedupe.js';
 import { BoundedMap } from '../internal/bounded-map.js';
 
+/** Mutable per-trace decisions; plain arrays (a trace bills a few calls: no hashing needed). */
 interface Decisions {
-  billed: Set<string>;
-  wrapping: Set<string>;
-  responses: Set<string>;
+  billed: string[];
+  wrapping: string[];
+  responses: string[];
 }
 
 /**
@@ -31,10 +32,13 @@ export class TraceDecisions {
     responseKey: string | undefined,
   ): void {
     let d = this._traces.get(traceId);
-    if (d === undefined)
-      this._traces.set(traceId, (d = { billed: new Set(), wrapping: new Set(), responses: new Set() }));
-    d.billed.add(spanId);
-    for (const a of ancestors) d.wrapping.add(a);
-    if (responseKey !== undefined) d.responses.add(responseKey);
+    if (d === undefined) {
+      d = { billed: [], wrapping: [], responses: [] };
+      this._traces.set(traceId, d);
+    }
+    d.billed.push(spanId);
+    for (let i = 0; i < ancestors.length; i++)
+      if (!d.wrapping.includes(ancestors[i]!)) d.wrapping.push(ancestors[i]!);
+    if (responseKey !== undefined) d.responses.push(responseKey);
   }
 }
