@@ -112,7 +112,7 @@ export class CrossModeHarness {
     });
     const sidecar = async (i: IngestServer): Promise<RunningSidecar> => {
       const { config, problems } = resolveServeConfig({
-        flags: { port: '0', endpoint: i.url, 'drain-ms': '0' },
+        flags: { port: '0', 'grpc-port': '0', endpoint: i.url, 'drain-ms': '0' },
         env: { FENRA_API_KEY: API_KEY },
       });
       if (problems.length > 0) throw new Error(problems.join('; '));
