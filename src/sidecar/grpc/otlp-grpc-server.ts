@@ -49,19 +49,16 @@ const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar-grpc' }
  */
 export class OtlpGrpcServer {
   readonly address: { host: string; port: number };
-  private readonly _grpc: typeof Grpc;
   private readonly _server: Grpc.Server;
   private readonly _net: NetServer;
   private readonly _sockets: Map<string, Socket>;
 
   private constructor(
-    grpc: typeof Grpc,
     server: Grpc.Server,
     net: NetServer,
     sockets: Map<string, Socket>,
     address: { host: string; port: number },
   ) {
-    this._grpc = grpc;
     this._server = server;
     this._net = net;
     this._sockets = sockets;
@@ -208,7 +205,7 @@ export class OtlpGrpcServer {
         resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
       });
     });
-    return new OtlpGrpcServer(grpc, server, net, sockets, address);
+    return new OtlpGrpcServer(server, net, sockets, address);
   }
 
   /**
@@ -228,11 +225,6 @@ export class OtlpGrpcServer {
         resolve();
       });
     });
-  }
-
-  /** grpc-js's status codes by name (tests, docs). */
-  get status(): typeof Grpc.status {
-    return this._grpc.status;
   }
 }
 
