@@ -188,7 +188,9 @@ export function resolveServeConfig(inputs: ServeInputs): ServeResolution {
     config.batchSize = config.maxQueueSize;
   }
   if (config.grpcPort === config.port && config.port !== 0) {
-    problems.push(`--grpc-port and --port are both ${config.port}: give OTLP/gRPC its own port (0 turns it off)`);
+    problems.push(
+      `--grpc-port and --port are both ${config.port}: give OTLP/gRPC its own port (0 turns it off)`,
+    );
   }
   if (config.maxDecompressedBytes > config.maxInflightBytes) {
     problems.push(

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import { resolveServeConfig } from '../../src/config/serve.js';
 
 /**
  * The scale-out examples parse, and say what the rest of the repository does: the loadbalancing

@@ -1,7 +1,7 @@
 import { connect as http2Connect } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServeConfig } from '../../src/sidecar/serve-config.js';
-import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import type { ServeConfig } from '../../src/config/serve.js';
+import { resolveServeConfig } from '../../src/config/serve.js';
 import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
 import { TRACE_EXPORT_PATH } from '../../src/sidecar/grpc/otlp-grpc-server.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';

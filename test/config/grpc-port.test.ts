@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveServeConfig } from '../../src/sidecar/serve-config.js';
+import { resolveServeConfig } from '../../src/config/serve.js';
 
 /** `--grpc-port`: 4317 by default, 0 turns OTLP/gRPC off, `auto` picks a free port. */
 describe('the OTLP/gRPC port setting', () => {
