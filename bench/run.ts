@@ -193,6 +193,30 @@ if (side) {
   ]);
   rows.push(['  peak RSS', fmt(s.sidecar_rss_mb, ' MiB'), '', '']);
   rows.push([
+    'Sidecar over OTLP/gRPC (same load): GenAI spans/s',
+    fmt(s.sidecar_grpc_genai_spans_per_s),
+    '',
+    '',
+  ]);
+  rows.push([
+    '  GenAI spans per sidecar CPU-second over gRPC (one core)',
+    fmt(s.sidecar_grpc_genai_spans_per_cpu_s),
+    '',
+    '',
+  ]);
+  rows.push([
+    '  sidecar CPU per request, gRPC / HTTP protobuf',
+    fmt(s.sidecar_grpc_vs_http_cpu, '×'),
+    '≤ 1.1×',
+    verdict(s.sidecar_grpc_vs_http_cpu, (v) => v <= 1.1),
+  ]);
+  rows.push([
+    '  gRPC: latency p50 / p99; delivered / expected',
+    `${s.sidecar_grpc_p50_ms} / ${s.sidecar_grpc_p99_ms} ms; ${s.sidecar_grpc_delivered} / ${s.sidecar_grpc_expected}`,
+    'equal',
+    verdict(s.sidecar_grpc_delivered, (v) => v === s.sidecar_grpc_expected),
+  ]);
+  rows.push([
     'Sidecar with default flags (batches of 100): GenAI spans/s',
     fmt(s.sidecar_default_genai_spans_per_s),
     '',

@@ -4,7 +4,8 @@
  * span + one recorded LLM span) over keep-alive loopback connections; it delivers to the light
  * ingest endpoint of bench/sinks.ts. Reports GenAI spans/s answered 200 and then delivered,
  * p50/p99 request latency, the sidecar's CPU per request (from /proc) against the bare
- * protobuf decode of the same payload in this process, and its RSS. Then, with Fenra slowed
+ * protobuf decode of the same payload in this process, and its RSS; the same load over OTLP/gRPC
+ * (GenAI spans per sidecar CPU-second beside HTTP/protobuf's). Then, with Fenra slowed
  * down (each ingest request delayed), the RSS of a sidecar fed faster than it can deliver.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -61,6 +62,15 @@ export interface SidecarResult {
   sidecar_spool_p99_ms: number;
   sidecar_spool_delivered: number;
   sidecar_spool_expected: number;
+  /** The throughput load over OTLP/gRPC (same payload, 4 calls at a time on one connection). */
+  sidecar_grpc_genai_spans_per_s: number;
+  sidecar_grpc_genai_spans_per_cpu_s: number;
+  /** Sidecar CPU per request over gRPC / over HTTP (protobuf), same payload. */
+  sidecar_grpc_vs_http_cpu: number;
+  sidecar_grpc_p50_ms: number;
+  sidecar_grpc_p99_ms: number;
+  sidecar_grpc_delivered: number;
+  sidecar_grpc_expected: number;
 }
 
 interface SenderResult {
@@ -95,7 +105,7 @@ function timePerCallAlternating(fns: readonly (() => void)[], blocks = 7): numbe
 export async function startBuiltSidecar(
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ proc: ChildProcess; url: string; logs: () => string }> {
+): Promise<{ proc: ChildProcess; url: string; grpc: string | undefined; logs: () => string }> {
   const cli = pathToFileURL(`${DIST}cli.js`).href;
   // FENRA_BENCH_SIDECAR_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the sidecar.
   const nodeArgs = (process.env['FENRA_BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
@@ -109,6 +119,8 @@ export async function startBuiltSidecar(
       'serve',
       '--port',
       '0',
+      '--grpc-port',
+      '0',
       ...args,
     ],
     {
@@ -118,12 +130,14 @@ export async function startBuiltSidecar(
     },
   );
   let logs = '';
+  let grpc: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sidecar did not start:\n${logs}`)), 15_000);
     proc.stderr!.on('data', (c: Buffer) => {
       logs += c.toString();
-      const m = /serving OTLP\/HTTP on (http:\/\/[^/\s]+)\//.exec(logs);
+      const m = /serving OTLP\/HTTP on (http:\/\/[^/\s]+)\/\S*( and OTLP\/gRPC on (\S+))?/.exec(logs);
       if (m) {
+        grpc = m[3];
         clearTimeout(timer);
         resolve(m[1] as string);
       }
@@ -133,7 +147,7 @@ export async function startBuiltSidecar(
       reject(new Error(`sidecar exited (${code}):\n${logs}`));
     });
   });
-  return { proc, url, logs: () => logs };
+  return { proc, url, grpc, logs: () => logs };
 }
 
 /** Request numbers already used by earlier senders (trace ids stay unique across the run). */
@@ -146,6 +160,7 @@ async function send(
   traceIdOffsets: number[],
   durationMs: number,
   concurrency: number,
+  grpc?: string,
 ): Promise<SenderResult> {
   const jobFile = join(dir, `job-${Date.now()}.json`);
   const counterStart = nextCounter;
@@ -154,6 +169,7 @@ async function send(
     jobFile,
     JSON.stringify({
       url: `${url}/v1/traces`,
+      grpc,
       payloadFile,
       traceIdOffsets,
       durationMs,
@@ -217,14 +233,18 @@ async function phase(
   args: string[],
   load: { payloadFile: string; traceIdOffsets: number[]; genAiSpans: number },
   durationMs: number,
+  transport: 'http' | 'grpc' = 'http',
 ): Promise<Phase> {
-  const sc = await startBuiltSidecar(['--endpoint', sinks.fastIngest, ...args]);
+  const grpcArgs = transport === 'grpc' ? ['--grpc-port', 'auto'] : [];
+  const sc = await startBuiltSidecar(['--endpoint', sinks.fastIngest, ...grpcArgs, ...args]);
+  const via = transport === 'grpc' ? sc.grpc : undefined;
+  if (transport === 'grpc' && via === undefined) throw new Error('the sidecar serves no OTLP/gRPC');
   try {
-    await send(dir, sc.url, load.payloadFile, load.traceIdOffsets, 1_000, 4); // warm-up
+    await send(dir, sc.url, load.payloadFile, load.traceIdOffsets, 1_000, 4, via); // warm-up
     await drained(sinks, Infinity, 1_000);
     await sinks.reset();
     const cpu0 = procCpuSeconds(sc.proc.pid as number);
-    const r = await send(dir, sc.url, load.payloadFile, load.traceIdOffsets, durationMs, 4);
+    const r = await send(dir, sc.url, load.payloadFile, load.traceIdOffsets, durationMs, 4, via);
     const ok = r.statuses['200'] ?? 0;
     const expected = ok * load.genAiSpans;
     const st = await drained(sinks, expected);
@@ -268,6 +288,8 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
     const [bareBefore, withConvert] = timePerCallAlternating([bareDecode, decodeConvert]);
 
     const tuned = await phase(sinks, dir, THROUGHPUT_FLAGS, load, durationMs);
+    // The same load over OTLP/gRPC: the same receiver behind another transport.
+    const grpc = await phase(sinks, dir, THROUGHPUT_FLAGS, load, durationMs, 'grpc');
     // The bare decode again right after the sidecar ran, against machine drift over the phase.
     const [bareAfter] = timePerCallAlternating([bareDecode], 4);
     const bare = (bareBefore! + bareAfter!) / 2;
@@ -330,6 +352,13 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
       sidecar_spool_p99_ms: spool.p99,
       sidecar_spool_delivered: spool.delivered,
       sidecar_spool_expected: spool.expected,
+      sidecar_grpc_genai_spans_per_s: grpc.spansPerS,
+      sidecar_grpc_genai_spans_per_cpu_s: Math.round(genAiSpans / (grpc.cpuUsPerRequest / 1e6)),
+      sidecar_grpc_vs_http_cpu: round(grpc.cpuUsPerRequest / tuned.cpuUsPerRequest),
+      sidecar_grpc_p50_ms: grpc.p50,
+      sidecar_grpc_p99_ms: grpc.p99,
+      sidecar_grpc_delivered: grpc.delivered,
+      sidecar_grpc_expected: grpc.expected,
       sidecar_rss_mb_overload: overload.peak,
       sidecar_overload_429: overload.status429,
     };

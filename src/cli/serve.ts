@@ -112,9 +112,11 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     sidecar = await startSidecar(config, extras.deps);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    io.stderr.write(
-      `fenra-otel serve: cannot start: ${err.code === 'EADDRINUSE' ? `${config.host}:${config.port} is already in use` : err.message}\n`,
-    );
+    const port = (err as { port?: number }).port ?? config.port;
+    const taken =
+      `${config.host}:${port} is already in use` +
+      (port === config.grpcPort ? ' (OTLP/gRPC: move it with --grpc-port, or 0 turns it off)' : '');
+    io.stderr.write(`fenra-otel serve: cannot start: ${err.code === 'EADDRINUSE' ? taken : err.message}\n`);
     return 1;
   }
   extras.afterStart(sidecar);

@@ -122,8 +122,8 @@ const CONFIG_HELP =
 
 const INTRO = `Usage: fenra-otel serve [options]
 
-Runs an OTLP/HTTP receiver. Point any OpenTelemetry SDK or Collector at it
-(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318): it reads the LLM spans, waits
+Runs an OTLP receiver (HTTP on 4318, gRPC on 4317). Point any OpenTelemetry SDK or
+Collector at it (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318): it reads the LLM spans, waits
 for each trace's root span to learn the customer, prices every provider call and
 sends the transactions to Fenra. Other spans are not kept (see --forward).
 
@@ -133,7 +133,8 @@ http://127.0.0.1:4318/ or with 'fenra-otel report').
 `;
 
 const OUTRO = `
-Endpoints: POST /v1/traces (protobuf or JSON, gzip or not), GET / (inspector page),
+Endpoints: POST /v1/traces (protobuf or JSON, gzip or not), OTLP/gRPC
+TraceService/Export on --grpc-port (gzip or not), GET / (inspector page),
 GET /inspector/summary.json, GET /healthz, GET /readyz, GET /metrics (Prometheus).
 `;
 

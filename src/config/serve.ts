@@ -20,6 +20,8 @@ import { SETTINGS, settingsOf } from './settings.js';
 export interface ServeConfig {
   host: string;
   port: number;
+  /** OTLP/gRPC port on the same host: 0 turns it off, `'auto'` picks a free one. */
+  grpcPort: number | 'auto';
   endpoint: string;
   apiKey: string | undefined;
   spoolDir: string | undefined;
@@ -184,6 +186,11 @@ export function resolveServeConfig(inputs: ServeInputs): ServeResolution {
       `${batch} (${config.batchSize}) is larger than ${queue} (${config.maxQueueSize}); using ${config.maxQueueSize}`,
     );
     config.batchSize = config.maxQueueSize;
+  }
+  if (config.grpcPort === config.port && config.port !== 0) {
+    problems.push(
+      `--grpc-port and --port are both ${config.port}: give OTLP/gRPC its own port (0 turns it off)`,
+    );
   }
   if (config.maxDecompressedBytes > config.maxInflightBytes) {
     problems.push(

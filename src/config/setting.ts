@@ -32,6 +32,8 @@ export type Kind =
   | 'mib'
   /** A TCP port, 0-65535 (0: any free port). */
   | 'port'
+  /** A TCP port, 1-65535; 0 turns the listener off; `auto`: any free port. */
+  | 'portOrOff'
   /** Variables: `true` or `false`, any case (OpenTelemetry's rule); a flag: present or not. */
   | 'bool'
   /** A comma-separated list (variable), a repeated flag, or a JSON array of strings (file). */

@@ -27,6 +27,18 @@ export const SIDECAR_SETTINGS = {
     help: 'port (0 picks a free one)',
     group: 'receiver',
   },
+  grpcPort: {
+    doc: 'OTLP/gRPC port, same host (`0` off, `auto` any free port)',
+    kind: 'portOrOff',
+    modes: ['serve'],
+    env: ['FENRA_SERVE_GRPC_PORT'],
+    flag: 'grpc-port',
+    arg: 'PORT',
+    file: 'grpcPort',
+    default: 4317,
+    help: "OTLP/gRPC (TraceService/Export) port on the same host (0 turns it off, 'auto' picks a free one)",
+    group: 'receiver',
+  },
   dataDir: {
     doc: 'local sink directory (also `convert`, `report`)',
     kind: 'string',

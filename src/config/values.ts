@@ -81,6 +81,11 @@ export function parseText(kind: Kind, s: string): Parsed {
       const n = Number(s);
       return /^\d+$/.test(s) && n <= 65535 ? ok(n) : no('a port number 0-65535');
     }
+    case 'portOrOff': {
+      if (s === 'auto') return ok('auto');
+      const n = Number(s);
+      return /^\d+$/.test(s) && n <= 65535 ? ok(n) : no("a port number 0-65535 (0: off) or 'auto'");
+    }
     case 'int':
     case 'int0': {
       const n = Number(s);
@@ -146,6 +151,11 @@ export function parseJson(kind: Kind, v: unknown): Parsed {
       return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535
         ? ok(v)
         : no('a port number 0-65535');
+    case 'portOrOff':
+      if (v === 'auto') return ok('auto');
+      return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535
+        ? ok(v)
+        : no("a port number 0-65535 (0: off) or 'auto'");
     case 'int':
     case 'int0':
       return typeof v === 'number' && Number.isSafeInteger(v) && (v > 0 || (kind === 'int0' && v === 0))

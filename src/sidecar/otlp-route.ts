@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import protobuf from 'protobufjs/minimal.js';
 import { encodeTraceResponse } from '../span/otlp-proto.js';
+import { bearerChecker } from './bearer-token.js';
 import { send } from './http-server.js';
 import type { Metrics } from './metrics.js';
 import type { BodyLimits } from './read-body.js';
@@ -51,22 +51,6 @@ function sendError(
   else send(res, status, JSON.stringify({ code: grpc, message }), 'application/json', headers);
 }
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
-/**
- * Checks `Authorization: Bearer <token>` (the scheme in any case, RFC 7235) against the token's
- * digest: equal-length digests compared in constant time, so neither the token's length nor
- * its prefix shows in the timing.
- */
-export function bearerChecker(token: string): (authorization: string | undefined) => boolean {
-  const expected = sha256(token);
-  return (authorization) => {
-    const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
-    const same = timingSafeEqual(sha256(m ? m[1]! : ''), expected);
-    return m !== null && same;
-  };
-}
-
 /**
  * protobufjs refuses messages nested deeper than `Reader.recursionLimit` (100 by default), which
  * failed a whole request over one deeply nested attribute where OTLP/JSON only cuts the value.
@@ -80,7 +64,11 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
   if (protobuf.Reader.recursionLimit < PROTOBUF_RECURSION_LIMIT)
     protobuf.Reader.recursionLimit = PROTOBUF_RECURSION_LIMIT;
   const m = o.metrics;
-  m.define('fenra_otel_requests_total', 'counter', 'OTLP requests by encoding and HTTP status');
+  m.define(
+    'fenra_otel_requests_total',
+    'counter',
+    'OTLP requests by transport, encoding and status (HTTP status or gRPC code)',
+  );
   const receiver = o.receiver;
   const authorized = o.bearerToken !== undefined ? bearerChecker(o.bearerToken) : undefined;
   const retryAfter = String(o.retryAfterSeconds);
@@ -88,7 +76,11 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const enc = encodingOf(req.headers['content-type']);
     const count = (status: number): void =>
-      m.add('fenra_otel_requests_total', 1, { encoding: enc ?? 'other', status: String(status) });
+      m.add('fenra_otel_requests_total', 1, {
+        transport: 'http',
+        encoding: enc ?? 'other',
+        status: String(status),
+      });
     const fail = (status: number, grpc: number, message: string, headers?: Record<string, string>): void => {
       count(status);
       req.resume();

@@ -7,10 +7,12 @@ import { VERSION } from '../version.js';
 import { BillingPath } from './billing.js';
 import type { TransactionDelivery } from './delivery.js';
 import { Forwarder } from './forwarder.js';
+import { OtlpGrpcServer } from './grpc/otlp-grpc-server.js';
 import { RouteServer, send } from './http-server.js';
 import { Metrics } from './metrics.js';
 import { PipelineDelivery } from './pipeline-delivery.js';
-import { bearerChecker, otlpTracesHandler } from './otlp-route.js';
+import { bearerChecker } from './bearer-token.js';
+import { otlpTracesHandler } from './otlp-route.js';
 import { ByteBudget } from './read-body.js';
 import { TraceReceiver } from './trace-receiver.js';
 import type { Spool } from './spool.js';
@@ -22,6 +24,8 @@ import { DiskSpool, MemorySpool } from './spool.js';
  */
 export interface RunningSidecar {
   readonly address: { host: string; port: number };
+  /** Where OTLP/gRPC listens (undefined: turned off, `--grpc-port 0`). */
+  readonly grpcAddress: { host: string; port: number } | undefined;
   readonly server: RouteServer;
   readonly metrics: Metrics;
   /**
@@ -164,6 +168,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       return authorized(req.headers.authorization);
     });
   }
+  const receiver = new TraceReceiver({ billing, metrics, forwarder });
   server.route(
     'POST',
     '/v1/traces',
@@ -173,7 +178,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       budget: inflight,
       bearerToken: config.receiverToken,
       retryAfterSeconds: config.retryAfterSeconds,
-      receiver: new TraceReceiver({ billing, metrics, forwarder }),
+      receiver,
       metrics,
       accepting: () => accepting,
     }),
@@ -193,22 +198,46 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   );
 
   let address: { host: string; port: number };
+  let grpc: OtlpGrpcServer | undefined;
   try {
     address = await server.listen(config.port, config.host);
+    if (config.grpcPort !== 0) {
+      grpc = await OtlpGrpcServer.listen(
+        {
+          receiver,
+          metrics,
+          maxMessageBytes: config.maxDecompressedBytes,
+          budget: inflight,
+          bearerToken: config.receiverToken,
+          retryAfterSeconds: config.retryAfterSeconds,
+          accepting: () => accepting,
+          maxConnections: config.maxConnections,
+          scheduler: deps.scheduler,
+        },
+        config.grpcPort === 'auto' ? 0 : config.grpcPort,
+        config.host,
+      ).catch(async (e: unknown) => {
+        await server.close(0);
+        throw e;
+      });
+    }
   } catch (e) {
     billing.stop();
     disk?.unlock();
     throw e;
   }
+  const grpcAddress = grpc?.address;
   log.info(
-    `fenra-otel ${VERSION} serving OTLP/HTTP on http://${address.host}:${address.port}/v1/traces → ${deps.destination ?? config.endpoint}` +
+    `fenra-otel ${VERSION} serving OTLP/HTTP on http://${address.host}:${address.port}/v1/traces` +
+      (grpcAddress ? ` and OTLP/gRPC on ${grpcAddress.host}:${grpcAddress.port}` : '') +
+      ` → ${deps.destination ?? config.endpoint}` +
       (config.spoolDir ? ` (spool ${config.spoolDir})` : ' (no spool: in memory only)') +
       (config.forward ? ` and pass-through to ${config.forward}` : ''),
   );
   if (!isLoopbackAddress(address.host) && address.host !== 'localhost' && !config.receiverToken) {
     // Without a key (local mode) the inspector is served too, and it shows customers and spend.
     const open =
-      `listening on ${address.host} without a receiver token: anyone who can reach port ${address.port} can send spans` +
+      `listening on ${address.host} without a receiver token: anyone who can reach port ${address.port}${grpcAddress ? ` or ${grpcAddress.port}` : ''} can send spans` +
       (config.apiKey ? '' : ' and read the inspector (customer ids and spend)') +
       ' and /metrics; set --receiver-token-file or FENRA_RECEIVER_TOKEN to require a token';
     if (config.apiKey) log.info(open);
@@ -242,7 +271,10 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       accepting = false;
       const end = Date.now() + config.shutdownTimeoutMillis;
       const left = (): number => Math.max(0, end - Date.now());
-      await server.close(Math.min(budget.close, left()));
+      await Promise.all([
+        server.close(Math.min(budget.close, left())),
+        grpc?.close(Math.min(budget.close, left())),
+      ]);
       billing.flushTraces();
       billing.stop();
       const deliver = async (): Promise<void> => {
@@ -259,5 +291,5 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     })());
   };
 
-  return { address, server, metrics, shutdown };
+  return { address, grpcAddress, server, metrics, shutdown };
 }

@@ -1,6 +1,6 @@
 /**
  * One bill in every mode: every recorded fixture, the traces issue 10 found billed differently,
- * and random traces, played through the processor, the exporter, `serve` (JSON and protobuf)
+ * and random traces, played through the processor, the exporter, `serve` (JSON, protobuf, gRPC)
  * and `convert` with the same deliveries, give identical transactions (provider, model, every
  * metric, customer, context).
  */

@@ -1,7 +1,7 @@
 /**
  * Every entry point, side by side, fed the same deliveries: the processor on a real
  * NodeTracerProvider, the exporter under a real BatchSpanProcessor, `serve` over OTLP/JSON and
- * over OTLP/protobuf (real HTTP on loopback), and `convert` (a JSON Lines file, one line per
+ * over OTLP/protobuf (real HTTP on loopback), over OTLP/gRPC, and `convert` (a JSON Lines file, one line per
  * delivery). Time never moves (a manual clock), so what each mode bills depends only on the
  * spans and how they were delivered — which is the claim under test.
  */
@@ -27,6 +27,7 @@ import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { ManualScheduler } from '../helpers/manual-scheduler.js';
 import { QueueIdGenerator } from '../otel/replay.js';
+import { RawOtlpClient } from '../sidecar/grpc-client.js';
 
 /** Spans to play (any traces), and how they are delivered: batches in end order, each span once. */
 export interface Scenario {
@@ -36,7 +37,14 @@ export interface Scenario {
   batches: readonly (readonly SpanView[])[];
 }
 
-export const MODES = ['processor', 'exporter', 'serve-json', 'serve-protobuf', 'convert'] as const;
+export const MODES = [
+  'processor',
+  'exporter',
+  'serve-json',
+  'serve-protobuf',
+  'serve-grpc',
+  'convert',
+] as const;
 export type Mode = (typeof MODES)[number];
 
 export const RESOURCE = { 'service.name': 'cross-mode', 'deployment.environment.name': 'test' };
@@ -68,7 +76,8 @@ interface Parts {
   processor: FenraSpanProcessor;
   exporter: FenraSpanExporter;
   bsp: BatchSpanProcessor;
-  sidecars: { json: RunningSidecar; protobuf: RunningSidecar };
+  sidecars: { json: RunningSidecar; protobuf: RunningSidecar; grpc: RunningSidecar };
+  grpcClient: RawOtlpClient;
 }
 
 export class CrossModeHarness {
@@ -95,6 +104,7 @@ export class CrossModeHarness {
       exporter: await startIngestServer({ apiKey: API_KEY }),
       'serve-json': await startIngestServer({ apiKey: API_KEY }),
       'serve-protobuf': await startIngestServer({ apiKey: API_KEY }),
+      'serve-grpc': await startIngestServer({ apiKey: API_KEY }),
     };
     const frozen = new ManualScheduler();
     const processor = new FenraSpanProcessor(
@@ -110,9 +120,9 @@ export class CrossModeHarness {
       maxExportBatchSize: 100_000,
       maxQueueSize: 100_000,
     });
-    const sidecar = async (i: IngestServer): Promise<RunningSidecar> => {
+    const sidecar = async (i: IngestServer, grpc = false): Promise<RunningSidecar> => {
       const { config, problems } = resolveServeConfig({
-        flags: { port: '0', endpoint: i.url, 'drain-ms': '0' },
+        flags: { port: '0', 'grpc-port': grpc ? 'auto' : '0', endpoint: i.url, 'drain-ms': '0' },
         env: { FENRA_API_KEY: API_KEY },
       });
       if (problems.length > 0) throw new Error(problems.join('; '));
@@ -121,8 +131,10 @@ export class CrossModeHarness {
     const sidecars = {
       json: await sidecar(ingest['serve-json']),
       protobuf: await sidecar(ingest['serve-protobuf']),
+      grpc: await sidecar(ingest['serve-grpc'], true),
     };
-    return new CrossModeHarness({ ingest, processor, exporter, bsp, sidecars });
+    const grpcClient = new RawOtlpClient(`127.0.0.1:${sidecars.grpc.grpcAddress!.port}`);
+    return new CrossModeHarness({ ingest, processor, exporter, bsp, sidecars, grpcClient });
   }
 
   /** Starts the scenario's spans (parents first, recorded ids), then ends them batch by batch. */
@@ -142,6 +154,8 @@ export class CrossModeHarness {
       // ...and the sidecars and `convert` get the same spans as one OTLP request.
       await this._post(this._p.sidecars.json, ended, 'json');
       await this._post(this._p.sidecars.protobuf, ended, 'protobuf');
+      const reply = await this._p.grpcClient.export(ProtobufTraceSerializer.serializeRequest(ended)!);
+      if (reply.code !== 0) throw new Error(`serve-grpc answered ${reply.code}: ${reply.details}`);
       this._lines.push(Buffer.from(JsonTraceSerializer.serializeRequest(ended)!).toString('utf8'));
     }
   }
@@ -152,6 +166,8 @@ export class CrossModeHarness {
     await this._p.exporter.forceFlush();
     await this._p.sidecars.json.shutdown();
     await this._p.sidecars.protobuf.shutdown();
+    this._p.grpcClient.close();
+    await this._p.sidecars.grpc.shutdown();
     const file = join(this._dir, 'traces.jsonl');
     writeFileSync(file, this._lines.join('\n') + '\n');
     let out = '';
@@ -180,6 +196,7 @@ export class CrossModeHarness {
       exporter: sorted(received('exporter')),
       'serve-json': sorted(received('serve-json')),
       'serve-protobuf': sorted(received('serve-protobuf')),
+      'serve-grpc': sorted(received('serve-grpc')),
       convert: sorted(converted),
     };
   }

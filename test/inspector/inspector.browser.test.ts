@@ -91,7 +91,7 @@ const DEMO = {
 describe.skipIf(!HAVE_CHROMIUM)('inspector page in headless Chromium', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fenra-inspector-'));
-    const { config } = resolveServeConfig({ flags: { port: '0' }, env: {} });
+    const { config } = resolveServeConfig({ flags: { port: '0', 'grpc-port': '0' }, env: {} });
     extras = await prepareServeExtras({
       config,
       dataDir: dir,

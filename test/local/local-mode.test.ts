@@ -54,7 +54,7 @@ function expectedFromDemoTraces(): { count: number; perCustomer: Map<string, num
 
 describe('local mode (no API key)', () => {
   it('bills the bundled demo traces, sent by the real OTLP exporter, into the local sink and the inspector', async () => {
-    const { config, problems } = resolveServeConfig({ flags: { port: '0' }, env: {} });
+    const { config, problems } = resolveServeConfig({ flags: { port: '0', 'grpc-port': '0' }, env: {} });
     expect(problems).toEqual([]);
     const stdout = new PassThrough();
     let printed = '';
@@ -121,7 +121,7 @@ describe('local mode (no API key)', () => {
   });
 
   it('starts with the transactions of earlier runs', async () => {
-    const { config } = resolveServeConfig({ flags: { port: '0' }, env: {} });
+    const { config } = resolveServeConfig({ flags: { port: '0', 'grpc-port': '0' }, env: {} });
     const quiet = new PassThrough().resume();
     const first = await prepareServeExtras({ config, dataDir: dir, demo: true, demoExtra: 0, stdout: quiet });
     sidecar = await startSidecar(config, first.deps);
@@ -143,7 +143,10 @@ describe('local mode (no API key)', () => {
 
   it('serves the inspector on all interfaces only in local mode', async () => {
     const quiet = (): PassThrough => new PassThrough().resume();
-    const local = resolveServeConfig({ flags: { port: '0', host: '0.0.0.0' }, env: {} }).config;
+    const local = resolveServeConfig({
+      flags: { port: '0', 'grpc-port': '0', host: '0.0.0.0' },
+      env: {},
+    }).config;
     const extras = await prepareServeExtras({ config: local, dataDir: dir, stdout: quiet() });
     sidecar = await startSidecar(local, extras.deps);
     extras.afterStart(sidecar);
@@ -151,7 +154,7 @@ describe('local mode (no API key)', () => {
     await sidecar.shutdown();
 
     const fenra = resolveServeConfig({
-      flags: { port: '0', host: '0.0.0.0' },
+      flags: { port: '0', 'grpc-port': '0', host: '0.0.0.0' },
       env: { FENRA_API_KEY: 'k', FENRA_ENDPOINT: 'http://127.0.0.1:9/usage/transactions' },
     }).config;
     const other = await prepareServeExtras({ config: fenra, dataDir: dir, stdout: quiet() });
@@ -165,7 +168,7 @@ describe('local mode (no API key)', () => {
     const ingest = await startIngestServer({ apiKey: 'k-demo' });
     try {
       const { config } = resolveServeConfig({
-        flags: { port: '0' },
+        flags: { port: '0', 'grpc-port': '0' },
         env: { FENRA_API_KEY: 'k-demo', FENRA_ENDPOINT: ingest.url },
       });
       let printed = '';
@@ -191,7 +194,7 @@ describe('local mode (no API key)', () => {
     const ingest = await startIngestServer({ apiKey: 'k-demo' });
     try {
       const { config } = resolveServeConfig({
-        flags: { port: '0', 'flush-ms': '50' },
+        flags: { port: '0', 'grpc-port': '0', 'flush-ms': '50' },
         env: { FENRA_API_KEY: 'k-demo', FENRA_ENDPOINT: ingest.url },
       });
       const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
@@ -236,7 +239,10 @@ describe('local mode (no API key)', () => {
   });
 
   it('is not local mode when an API key is set', async () => {
-    const { config } = resolveServeConfig({ flags: { port: '0' }, env: { FENRA_API_KEY: 'k-test' } });
+    const { config } = resolveServeConfig({
+      flags: { port: '0', 'grpc-port': '0' },
+      env: { FENRA_API_KEY: 'k-test' },
+    });
     const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
     expect(extras.mode).toBe('fenra');
     expect(extras.deps.delivery).toBeUndefined();

@@ -31,7 +31,7 @@ async function until(check: () => Promise<boolean>, what: string, limitMs = 20_0
 describe('serve --demo through the built CLI', () => {
   it('bills the demo in local mode, serves the inspector, stops on SIGINT, and report totals the file', async () => {
     const env = { PATH: process.env['PATH'] ?? '', FENRA_DATA_DIR: dir };
-    const proc = spawn(process.execPath, [BIN, 'serve', '--demo', '--port', '0'], {
+    const proc = spawn(process.execPath, [BIN, 'serve', '--demo', '--port', '0', '--grpc-port', '0'], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -29,14 +29,28 @@ beforeAll(async () => {
   ingest = await startIngestServer({ apiKey: KEY });
   let ready!: (s: RunningSidecar) => void;
   const started = new Promise<RunningSidecar>((r) => (ready = r));
-  done = runServe(['--port', '0', '--endpoint', ingest.url, '--flush-ms', '20', '--trace-wait-ms', '100'], {
-    stdout: new Sink(),
-    stderr: new Sink(),
-    env: { FENRA_API_KEY: KEY },
-    stop: ctl.signal,
-    handleSignals: false,
-    onReady: ready,
-  });
+  done = runServe(
+    [
+      '--port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--endpoint',
+      ingest.url,
+      '--flush-ms',
+      '20',
+      '--trace-wait-ms',
+      '100',
+    ],
+    {
+      stdout: new Sink(),
+      stderr: new Sink(),
+      env: { FENRA_API_KEY: KEY },
+      stop: ctl.signal,
+      handleSignals: false,
+      onReady: ready,
+    },
+  );
   url = `http://127.0.0.1:${(await started).address.port}/v1/traces`;
 });
 

@@ -302,8 +302,12 @@ describe('fenra-otel serve, end to end with the real OTLP exporters', () => {
       expect((await fetch(`${sidecar.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${sidecar.url}/readyz`)).status).toBe(200);
       const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
-      expect(metrics).toMatch(/^fenra_otel_requests_total\{encoding="json",status="400"\} [1-9]/m);
-      expect(metrics).toMatch(/^fenra_otel_requests_total\{encoding="other",status="415"\} 1$/m);
+      expect(metrics).toMatch(
+        /^fenra_otel_requests_total\{transport="http",encoding="json",status="400"\} [1-9]/m,
+      );
+      expect(metrics).toMatch(
+        /^fenra_otel_requests_total\{transport="http",encoding="other",status="415"\} 1$/m,
+      );
       expect(metrics).toMatch(/^fenra_otel_transactions_total\{outcome="accepted"\} [1-9]/m);
       expect(metrics).toMatch(
         /^fenra_otel_estimated_usd_total\{provider="openai",model="[^"]+",customer="[^"]+"\} /m,

@@ -50,7 +50,7 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
     handleSignals: false,
     onReady: ready,
   };
-  const done = runServe(['--port', '0', ...args], io);
+  const done = runServe(['--port', '0', '--grpc-port', '0', ...args], io);
   const sidecar = await Promise.race([
     started,
     done.then((code) => Promise.reject(new Error(`exited ${code}: ${stderr.text}`))),

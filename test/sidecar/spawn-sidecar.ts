@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
  */
 export interface SpawnedSidecar {
   readonly url: string;
+  /** `host:port` of OTLP/gRPC (with `--grpc-port auto`), or undefined when it is off. */
+  readonly grpc: string | undefined;
   readonly proc: ChildProcess;
   /** Everything written to stderr so far (JSON log lines). */
   logs(): string;
@@ -23,7 +25,7 @@ export async function spawnSidecar(
 ): Promise<SpawnedSidecar> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/serve-entry.ts', '--port', '0', ...args],
+    ['--import', 'tsx', 'src/cli/serve-entry.ts', '--port', '0', '--grpc-port', '0', ...args],
     {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', ...env },
@@ -34,12 +36,14 @@ export async function spawnSidecar(
   const exited = new Promise<number | NodeJS.Signals>((resolve) =>
     proc.once('exit', (code, signal) => resolve(signal ?? code ?? -1)),
   );
+  let grpc: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sidecar did not start:\n${stderr}`)), 15_000);
     proc.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      const m = /serving OTLP\/HTTP on (http:\/\/[^/\s]+)\//.exec(stderr);
+      const m = /serving OTLP\/HTTP on (http:\/\/[^/\s]+)\/\S*( and OTLP\/gRPC on (\S+))?/.exec(stderr);
       if (m) {
+        grpc = m[3];
         clearTimeout(timer);
         resolve(m[1]!);
       }
@@ -49,7 +53,7 @@ export async function spawnSidecar(
       reject(new Error(`sidecar exited (${code}) before listening:\n${stderr}`));
     });
   });
-  return { url, proc, logs: () => stderr, exited };
+  return { url, grpc, proc, logs: () => stderr, exited };
 }
 
 /** Polls until `check` holds (no timing assertion: the test's own timeout bounds it). */
