@@ -14,9 +14,14 @@ export interface DetectedSpan {
  * Span ids, and `provider/response id` keys.
  */
 export interface PriorDecisions {
-  readonly billed: readonly string[];
-  readonly wrapping: readonly string[];
-  readonly responses: readonly string[];
+  readonly billed: IdLookup;
+  readonly wrapping: IdLookup;
+  readonly responses: IdLookup;
+}
+
+/** What dedupe asks of a set of ids. */
+export interface IdLookup {
+  has(id: string): boolean;
 }
 
 const isCallWithoutUsage = (d: DetectedSpan): boolean =>
@@ -131,23 +136,23 @@ function applyPrior(
   for (const e of entries) {
     if (!isCall(e)) continue;
     const id = e.span.spanId;
-    if (prior.billed.includes(id)) {
+    if (prior.billed.has(id)) {
       markSkipped(e, 'duplicate', 'the same span was received more than once');
       continue;
     }
-    if (prior.wrapping.includes(id)) {
+    if (prior.wrapping.has(id)) {
       if (e.call) markSkipped(e, 'aggregate', 'wraps a model call billed earlier on a descendant span');
       else markSkipped(e, 'duplicate', 'the call was billed earlier on a descendant span');
       continue;
     }
     const key = e.call ? responseKey(e.call) : undefined;
-    if (key !== undefined && prior.responses.includes(key)) {
+    if (key !== undefined && prior.responses.has(key)) {
       markSkipped(e, 'duplicate', `provider response ${e.call!.responseId} was billed earlier in this trace`);
       continue;
     }
     let a = parentOf(e);
     for (let steps = limit; a !== undefined && a !== e && steps > 0; steps--) {
-      if (prior.billed.includes(a.span.spanId)) {
+      if (prior.billed.has(a.span.spanId)) {
         markSkipped(e, 'duplicate', `the call was billed earlier on ancestor span ${a.span.spanId}`);
         break;
       }

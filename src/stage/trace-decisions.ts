@@ -1,11 +1,34 @@
 import type { PriorDecisions } from '../genai/dedupe.js';
 import { BoundedMap } from '../internal/bounded-map.js';
 
-/** Mutable per-trace decisions; plain arrays (a trace bills a few calls: no hashing needed). */
+/** Past this many ids a list is looked up through a Set (an agent loop of many calls). */
+const SCAN_LIMIT = 16;
+
+/**
+ * Ids of one kind for one trace: an array (a trace bills a few calls, and a scan beats hashing
+ * and allocates less), indexed by a Set once it grows, so a trace of thousands of calls stays
+ * linear.
+ */
+class IdList {
+  private readonly _ids: string[] = [];
+  private _index: Set<string> | undefined;
+
+  has(id: string): boolean {
+    return this._index !== undefined ? this._index.has(id) : this._ids.includes(id);
+  }
+
+  add(id: string): void {
+    if (this.has(id)) return;
+    this._ids.push(id);
+    if (this._index !== undefined) this._index.add(id);
+    else if (this._ids.length > SCAN_LIMIT) this._index = new Set(this._ids);
+  }
+}
+
 interface Decisions {
-  billed: string[];
-  wrapping: string[];
-  responses: string[];
+  billed: IdList;
+  wrapping: IdList;
+  responses: IdList;
 }
 
 /**
@@ -33,12 +56,11 @@ export class TraceDecisions {
   ): void {
     let d = this._traces.get(traceId);
     if (d === undefined) {
-      d = { billed: [], wrapping: [], responses: [] };
+      d = { billed: new IdList(), wrapping: new IdList(), responses: new IdList() };
       this._traces.set(traceId, d);
     }
-    d.billed.push(spanId);
-    for (let i = 0; i < ancestors.length; i++)
-      if (!d.wrapping.includes(ancestors[i]!)) d.wrapping.push(ancestors[i]!);
-    if (responseKey !== undefined) d.responses.push(responseKey);
+    d.billed.add(spanId);
+    for (let i = 0; i < ancestors.length; i++) d.wrapping.add(ancestors[i]!);
+    if (responseKey !== undefined) d.responses.add(responseKey);
   }
 }
