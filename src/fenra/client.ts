@@ -3,32 +3,17 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Dispatcher } from 'undici';
 import { Agent, request } from 'undici';
 import { timerDelay } from '../internal/timers.js';
+import type { DeliveryConfig } from '../pipeline/delivery-config.js';
+import type { SendOptions, SendResult, TransactionSender } from '../pipeline/sender.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { VERSION } from '../version.js';
-import type { SendOutcome } from './response.js';
+import { renderTransaction } from './render-transaction.js';
 import { classifyError, classifyResponse } from './response.js';
-import type { FenraTransaction } from './transaction-schema.js';
 
 /** Most response bytes read; the rest is discarded (the status is what matters). */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export const USER_AGENT = `@fenra/otel/${VERSION}`;
-
-export interface SendResult {
-  outcome: SendOutcome;
-  /** Request body size, bytes. */
-  bytes: number;
-}
-
-/** What the delivery pipeline needs from a transport: it never sees the wire format. */
-export interface TransactionSender {
-  /** Sends one batch; resolves for every outcome, never rejects. */
-  send(
-    transactions: readonly FenraTransaction[],
-    options: { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<SendResult>;
-  /** Releases connections (only those the sender created). */
-  close(): Promise<void>;
-}
 
 export interface FenraClientOptions {
   endpoint: string;
@@ -41,7 +26,10 @@ export interface FenraClientOptions {
   now?: () => number;
 }
 
-/** `POST`s bulk bodies to Fenra's usage-transactions endpoint over undici. */
+/**
+ * The Fenra sender of the delivery pipeline: renders each batch into the wire body and `POST`s
+ * it to the usage-transactions endpoint over undici, then classifies the answer.
+ */
 export class FenraClient implements TransactionSender {
   private readonly _endpoint: string;
   private readonly _headers: Record<string, string>;
@@ -71,18 +59,13 @@ export class FenraClient implements TransactionSender {
       });
   }
 
-  send(
-    transactions: readonly FenraTransaction[],
-    options: { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<SendResult> {
+  send(items: readonly PricedTransaction[], options: SendOptions): Promise<SendResult> {
     // Our own requests must never become spans (instrumentation-undici / -http).
-    return context.with(suppressTracing(context.active()), () => this._send(transactions, options));
+    return context.with(suppressTracing(context.active()), () => this._send(items, options));
   }
 
-  private async _send(
-    transactions: readonly FenraTransaction[],
-    options: { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<SendResult> {
+  private async _send(items: readonly PricedTransaction[], options: SendOptions): Promise<SendResult> {
+    const transactions = items.map(renderTransaction);
     const body = JSON.stringify({ transactions });
     const bytes = Buffer.byteLength(body);
     if (this._closed !== undefined) {
@@ -143,4 +126,22 @@ async function readBounded(body: Dispatcher.ResponseData['body'], limit: number)
     size += buf.length;
   }
   return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/**
+ * The pipeline's sender for a delivery configuration: Fenra's client, or none when delivery is
+ * disabled or there is no key (the pipeline then counts every transaction as not delivered).
+ */
+export function fenraSender(
+  config: DeliveryConfig,
+  deps: { dispatcher?: Dispatcher | undefined; now?: (() => number) | undefined } = {},
+): FenraClient | undefined {
+  if (config.disabled || config.apiKey === undefined) return undefined;
+  return new FenraClient({
+    endpoint: config.endpoint,
+    apiKey: config.apiKey,
+    connections: config.concurrencyLimit,
+    ...(deps.dispatcher === undefined ? {} : { dispatcher: deps.dispatcher }),
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
 }

@@ -14,31 +14,13 @@
  * - 202 is "all queued" whatever its body says.
  * - 404, 405, 410 and redirects say the endpoint is wrong (a configuration error, like a bad
  *   key): `misconfigured`. 413 says the batch is too large: `rejected`, so the batch is split.
+ * - The request may have been taken although no answer says so (`maybeDelivered`): a 500
+ *   ("may or may not have queued anything"), a 504 (a gateway gave up waiting), our own
+ *   timeout, a connection cut after the request was written. A resend may then be a copy.
  */
+import type { ItemOutcome, RetryReason, SendOutcome } from '../pipeline/sender.js';
 
-/** What happened to one transaction of a 207. */
-export type ItemOutcome =
-  { status: 'accepted' } | { status: 'retryable'; message: string } | { status: 'rejected'; message: string };
-
-export type SendOutcome =
-  /** 2xx: every transaction was queued by Fenra. */
-  | { kind: 'accepted'; status: number }
-  /** 207: one outcome per transaction, in request order. */
-  | { kind: 'partial'; status: 207; items: ItemOutcome[]; retryAfterMs?: number }
-  /** 400/422/413: a server-side rule (or the size limit) refused the batch as is; not retryable unchanged. */
-  | { kind: 'rejected'; status: number; message: string }
-  /** 401/403: the API key is missing, invalid or revoked. */
-  | { kind: 'unauthorized'; status: number; message: string }
-  /** 404/405/410/3xx: the endpoint is wrong (not Fenra's usage-transactions URL). */
-  | { kind: 'misconfigured'; status: number; message: string }
-  /** 408/429/5xx, network errors, timeouts: try again later. */
-  | { kind: 'retryable'; status?: number; reason: RetryReason; message: string; retryAfterMs?: number }
-  /** Any other 4xx, an oversized response: retrying will not help. */
-  | { kind: 'failed'; status?: number; message: string }
-  /** We aborted the request ourselves (shutdown). */
-  | { kind: 'aborted'; message: string };
-
-export type RetryReason = 'throttled' | 'server_error' | 'timeout' | 'network';
+export type { ItemOutcome, RetryReason, SendOutcome } from '../pipeline/sender.js';
 
 export interface HttpResult {
   status: number;
@@ -53,6 +35,8 @@ export interface HttpResult {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Retryable answers after which the server may still have taken the request. */
+const MAYBE_TAKEN_STATUS = new Set([500, 504]);
 /** Answers that mean "this URL is not the usage-transactions endpoint". */
 const WRONG_ENDPOINT_STATUS = new Set([404, 405, 410]);
 /** Largest `Retry-After` returned, ms (what `setTimeout` can wait); callers cap it further. */
@@ -178,9 +162,10 @@ export function classifyResponse(r: HttpResult): SendOutcome {
     const retryAfterMs = parseRetryAfter(r.header('retry-after'), r.nowMs);
     const reason: RetryReason = status === 429 ? 'throttled' : status === 408 ? 'timeout' : 'server_error';
     const message = `HTTP ${status}: ${errorMessage(r.body, 'no body')}`;
+    const maybe = MAYBE_TAKEN_STATUS.has(status) ? { maybeDelivered: true } : {};
     return retryAfterMs === undefined
-      ? { kind: 'retryable', status, reason, message }
-      : { kind: 'retryable', status, reason, message, retryAfterMs };
+      ? { kind: 'retryable', status, reason, message, ...maybe }
+      : { kind: 'retryable', status, reason, message, retryAfterMs, ...maybe };
   }
   if (status === 400 || status === 422) {
     return { kind: 'rejected', status, message: errorMessage(r.body, 'validation error') };
@@ -220,6 +205,18 @@ const RETRYABLE_ERROR_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
+/** Errors meaning the connection was never made: the server cannot have taken the request. */
+const NOT_CONNECTED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 const TIMEOUT_CODES = new Set([
   'ETIMEDOUT',
   'UND_ERR_CONNECT_TIMEOUT',
@@ -244,8 +241,9 @@ export function classifyError(err: unknown, how: { timedOut: boolean; aborted: b
   const name = err instanceof Error ? err.name : '';
   const code = codeOf(err);
   const message = err instanceof Error ? err.message : String(err);
+  const maybeDelivered = code === undefined || !NOT_CONNECTED_CODES.has(code);
   if (how.timedOut || name === 'TimeoutError') {
-    return { kind: 'retryable', reason: 'timeout', message: 'request timed out' };
+    return { kind: 'retryable', reason: 'timeout', message: 'request timed out', maybeDelivered: true };
   }
   if (how.aborted) return { kind: 'aborted', message: 'request aborted' };
   if (code !== undefined && RETRYABLE_ERROR_CODES.has(code)) {
@@ -253,6 +251,7 @@ export function classifyError(err: unknown, how: { timedOut: boolean; aborted: b
       kind: 'retryable',
       reason: TIMEOUT_CODES.has(code) ? 'timeout' : 'network',
       message: `${code}: ${message}`,
+      maybeDelivered,
     };
   }
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { kind: 'failed', message: 'response too large' };
@@ -261,5 +260,6 @@ export function classifyError(err: unknown, how: { timedOut: boolean; aborted: b
     kind: 'retryable',
     reason: 'network',
     message: code === undefined ? message : `${code}: ${message}`,
+    maybeDelivered,
   };
 }

@@ -15,6 +15,8 @@ export type FenraWarningCode =
   | 'FENRA_API_KEY_REJECTED'
   /** The endpoint answered 404/405/410 or a redirect: sending is paused. */
   | 'FENRA_ENDPOINT_REJECTED'
+  /** Fenra refused every part of a batch (a Fenra-wide 400): sending is paused, data kept. */
+  | 'FENRA_REJECTING_ALL'
   /** An environment variable had a value that cannot be used. */
   | 'FENRA_INVALID_ENV'
   /** Options that contradict each other (the value used is named). */

@@ -1,14 +1,16 @@
 import type { DeliveryConfig } from '../pipeline/delivery-config.js';
+import { fenraSender } from '../fenra/client.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
-import { LocalSink } from './sink.js';
+import type { TransactionSender } from '../pipeline/sender.js';
+import { LocalSink, LocalSinkSender } from './sink.js';
 
 /**
  * Back-fill (`convert --send`): delivers converted transactions as the conversion produces them,
- * reporting progress. With an API key they go to Fenra through the shared delivery pipeline
- * (batching, retries, 207/400 handling, bounded queue fed as fast as it drains: the input is
- * read no faster than Fenra takes it); without one, to the local sink.
+ * reporting progress, through the one delivery pipeline (batching, retries, 207/400 handling, a
+ * bounded queue fed as fast as it drains: the input is read no faster than the destination
+ * takes it). With an API key the sender is Fenra's; without one, the local sink's.
  */
 export interface BackfillProgress {
   /** Transactions produced so far (the final count once the input has been read). */
@@ -50,11 +52,9 @@ export interface BackfillOptions {
   /** How far the input has been read, for progress. */
   input?: () => InputState;
   /** Pipeline dependencies (tests). */
-  pipelineDeps?: DeliveryPipelineDeps;
+  pipelineDeps?: Omit<DeliveryPipelineDeps, 'sender' | 'onSettled'>;
   now?: () => number;
 }
-
-const LOCAL_CHUNK = 500;
 
 export type TransactionSource =
   | readonly PricedTransaction[]
@@ -90,24 +90,22 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
   };
   report(true);
 
-  if (config.apiKey === undefined) {
+  let sender: TransactionSender | undefined;
+  let destination: string;
+  if (config.apiKey === undefined && !config.disabled) {
     const sink = new LocalSink({ dir: o.dataDir });
-    for await (const chunk of chunksOf(source)) {
-      progress.total += chunk.length;
-      for (let i = 0; i < chunk.length; i += LOCAL_CHUNK) {
-        const r = await sink.append(chunk.slice(i, i + LOCAL_CHUNK));
-        progress.sent += r.written;
-        progress.failed += r.invalid.length;
-        report(true);
-      }
-    }
-    report(false);
-    return { ...progress, elapsedMs: now() - start, mode: 'local', destination: sink.file };
+    sender = new LocalSinkSender(sink);
+    destination = sink.file;
+  } else {
+    sender = fenraSender(config);
+    destination = config.endpoint;
   }
 
   let wake: (() => void) | undefined;
   const pipeline = new DeliveryPipeline(config, {
     ...o.pipelineDeps,
+    sender,
+    endpoint: destination,
     onSettled: (group, outcome) => {
       if (outcome.kind === 'accepted') progress.sent += group.length;
       else if (outcome.kind === 'failed') progress.failed += group.length;
@@ -162,8 +160,8 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
   report(false);
   return {
     ...progress,
-    mode: 'fenra',
-    destination: config.endpoint,
+    mode: config.apiKey === undefined ? 'local' : 'fenra',
+    destination,
     ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
   };
 }

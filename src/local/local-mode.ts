@@ -12,10 +12,9 @@ import { droppedFromMetrics } from './inspector/summary.js';
 import type { DemoTrace } from './demo.js';
 import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
 import { Ledger, toRow } from './ledger.js';
-import { RecordingDelivery } from './recording-delivery.js';
 import type { LocalRecord } from './records.js';
-import { LocalSink } from './sink.js';
-import { LocalSinkDelivery } from './sink-delivery.js';
+import { toLocalRecord } from './records.js';
+import { LocalSink, LocalSinkSender } from './sink.js';
 
 /**
  * What `fenra-otel serve` adds for a newcomer: with no API key, LOCAL MODE (transactions go
@@ -121,12 +120,17 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
   if (local) {
     sink = new LocalSink({ dir: i.dataDir ?? i.config.dataDir, ledger });
     await sink.open();
-    deps.delivery = new LocalSinkDelivery(sink, {
-      maxQueue: i.config.maxQueueSize,
-      maxBatch: i.config.batchSize,
-    });
+    // The same delivery pipeline as for Fenra, with the local sink as its sender.
+    deps.sender = new LocalSinkSender(sink);
     deps.destination = `local sink ${sink.file}`;
-  } else deps.wrapDelivery = (d) => new RecordingDelivery(d, ledger);
+  } else {
+    // The inspector shows what Fenra accepted since the sidecar started (in memory only).
+    deps.onSettled = (items, outcome) => {
+      if (outcome.kind !== 'accepted') return;
+      const now = Date.now();
+      for (const t of items) ledger.add(toLocalRecord(t, now));
+    };
+  }
   const abort = new AbortController();
   let demo: Promise<unknown> | undefined;
   const out = (line: string): void => {

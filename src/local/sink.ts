@@ -1,8 +1,7 @@
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { diag } from '@opentelemetry/api';
-import type { SendResult, TransactionSender } from '../fenra/client.js';
-import type { FenraTransaction } from '../fenra/transaction-schema.js';
+import type { SendOptions, SendResult, TransactionSender } from '../pipeline/sender.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { Ledger } from './ledger.js';
 import type { LocalRecord } from './records.js';
@@ -19,6 +18,8 @@ export const TRANSACTIONS_FILE = 'transactions.jsonl';
 
 export interface AppendResult {
   written: number;
+  /** Bytes appended to the file. */
+  bytes: number;
   /** Transactions refused by the schema, with the reason. */
   invalid: { index: number; problem: string }[];
 }
@@ -80,17 +81,12 @@ export class LocalSink {
     return this._appendRecords(items.map((t) => toLocalRecord(t, nowMs)));
   }
 
-  /** Same, for wire transactions with no local price. */
-  appendTransactions(items: readonly FenraTransaction[], nowMs = Date.now()): Promise<AppendResult> {
-    const at = new Date(nowMs).toISOString();
-    return this._appendRecords(items.map((transaction) => ({ transaction, price: null, recorded_at: at })));
-  }
-
   private _appendRecords(records: LocalRecord[]): Promise<AppendResult> {
     const run = async (): Promise<AppendResult> => {
       await this.open();
       const invalid: AppendResult['invalid'] = [];
       const good: LocalRecord[] = [];
+      let bytes = 0;
       records.forEach((r, index) => {
         const problem = schemaProblem(r.transaction);
         if (problem === undefined) good.push(r);
@@ -103,6 +99,7 @@ export class LocalSink {
           throw e;
         });
         const text = good.map((r) => JSON.stringify(r)).join('\n') + '\n';
+        bytes = Buffer.byteLength(text);
         if (this._fsync) {
           const fh = await open(this.file, 'a');
           try {
@@ -123,7 +120,7 @@ export class LocalSink {
           }
         }
       }
-      return { written: good.length, invalid };
+      return { written: good.length, bytes, invalid };
     };
     const p = this._tail.then(run, run);
     this._tail = p.catch(() => undefined);
@@ -137,46 +134,48 @@ export class LocalSink {
 }
 
 /**
- * The local sink as a {@link TransactionSender}: the shared delivery pipeline can deliver to
- * the file instead of HTTP. Records carry no local price (the sender only sees wire bodies).
+ * The local sink as the delivery pipeline's sender (local mode, `convert --send` without a
+ * key): the same pipeline as for Fenra (queue, batches, retries, settlement), writing to the
+ * file instead of HTTP. A transaction the wire schema refuses is refused like Fenra's 400 would
+ * (a 207 item); a failed write (disk full) is retryable, so the data stays queued meanwhile.
  */
 export class LocalSinkSender implements TransactionSender {
   private readonly _sink: LocalSink;
+  private readonly _now: () => number;
   private _closed = false;
 
-  constructor(sink: LocalSink) {
+  constructor(sink: LocalSink, now: () => number = Date.now) {
     this._sink = sink;
+    this._now = now;
   }
 
-  async send(
-    transactions: readonly FenraTransaction[],
-    _options?: { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<SendResult> {
+  async send(items: readonly PricedTransaction[], _options?: SendOptions): Promise<SendResult> {
     if (this._closed) return { outcome: { kind: 'aborted', message: 'local sink closed' }, bytes: 0 };
-    const bytes = Buffer.byteLength(JSON.stringify({ transactions }));
     try {
-      const r = await this._sink.appendTransactions(transactions);
+      const r = await this._sink.append(items, this._now());
+      const bytes = r.bytes;
       if (r.invalid.length === 0) return { outcome: { kind: 'accepted', status: 202 }, bytes };
       const bad = new Map(r.invalid.map((i) => [i.index, i.problem]));
+      for (const [, problem] of bad) log.warn(`local sink refused a transaction: ${problem}`);
       return {
         outcome: {
           kind: 'partial',
           status: 207,
-          items: transactions.map((_, i) =>
+          items: items.map((_, i) =>
             bad.has(i) ? { status: 'rejected', message: bad.get(i)! } : { status: 'accepted' },
           ),
         },
         bytes,
       };
     } catch (e) {
-      // A disk problem is worth retrying (disk full, a busy network share).
+      // A disk problem is worth retrying (disk full, a busy network share); nothing was written.
       return {
         outcome: {
           kind: 'retryable',
           reason: 'server_error',
-          message: `local sink: ${(e as Error).message}`,
+          message: `cannot write ${this._sink.file}: ${(e as Error).message}`,
         },
-        bytes,
+        bytes: 0,
       };
     }
   }

@@ -1,14 +1,19 @@
 import { diag } from '@opentelemetry/api';
+import type { Dispatcher } from 'undici';
 import type { ResolvedConfig } from '../config/library.js';
 import type { FenraOptions } from '../config/options.js';
+import { fenraSender } from '../fenra/client.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
 import type { SkipReason } from '../genai/types.js';
-import type { MeterBinding } from '../internal/meter-binding.js';
+import { MeterBinding } from '../internal/meter-binding.js';
 import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
+import { bindSelfMetrics } from '../internal/self-metrics.js';
 import { KeepAlive } from '../internal/timers.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
+import { pipelineReadings, stageReadings } from '../pipeline/metric-readings.js';
+import type { TransactionSender } from '../pipeline/sender.js';
 import type { PipelineStats } from '../pipeline/stats.js';
 import { PriceBook } from '../pricing/price-book.js';
 import type { AncestorSource } from '../stage/ancestor-source.js';
@@ -17,7 +22,6 @@ import type { StageResult } from '../stage/conversion-stage.js';
 import type { ConversionStats } from '../stage/conversion-stats.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { StageTimer } from '../stage/stage-timer.js';
-import { observeConversion } from './conversion-metrics.js';
 
 export type { FenraOptions };
 
@@ -32,7 +36,11 @@ const EXPLAIN: Partial<Record<SkipReason, string>> = {
   invalid: 'an LLM call carried usage that cannot be billed as it is, and is not sent',
 };
 
-export interface RuntimeDeps extends DeliveryPipelineDeps {
+export interface RuntimeDeps extends Omit<DeliveryPipelineDeps, 'sender'> {
+  /** The destination instead of Fenra at `endpoint` (tests). */
+  sender?: TransactionSender;
+  /** undici dispatcher for the Fenra client (not closed by shutdown). */
+  dispatcher?: Dispatcher;
   /** Where the stage finds ancestors it does not hold (in process: the SDK's parent links). */
   ancestors?: AncestorSource;
   /** Baggage of a span, an in-process attribution layer. */
@@ -92,12 +100,26 @@ export class FenraRuntime {
       onResult: (r) => this._onResult(r),
     });
     this._timer = new StageTimer(this.stage, scheduler, (e) => this.internalError(e));
-    this._pipeline = new DeliveryPipeline(this.config, {
+    const { sender: givenSender, dispatcher, ...pipelineDeps } = deps;
+    const sender = this.enabled
+      ? (givenSender ?? fenraSender(config, { dispatcher, now: deps.now }))
+      : undefined;
+    this._pipeline = new DeliveryPipeline(config, {
       processWarnings: true,
-      ...deps,
+      ...pipelineDeps,
+      sender,
       keepAlive: this.keepAlive,
     });
-    if (this.enabled) this._metrics = observeConversion(this.config.meterProvider, () => this.stats);
+    if (this.enabled) {
+      const pipeline = this._pipeline;
+      const stage = this.stage;
+      this._metrics = new MeterBinding(config.meterProvider, (meter) =>
+        bindSelfMetrics(meter, 'all', () => [
+          ...stageReadings(stage),
+          ...pipelineReadings(pipeline.stats(), pipeline.usdByModel()),
+        ]),
+      );
+    }
   }
 
   get stats(): ConversionStats {
@@ -151,7 +173,6 @@ export class FenraRuntime {
   /** Follows a global MeterProvider registered after construction. Off the span path. */
   refreshMetrics(): void {
     this._metrics?.refresh();
-    this._pipeline.refreshMetrics();
   }
 
   /** The flush limit, ms: bounds every wait of `forceFlush()` and of `shutdown()`'s flush. */

@@ -4,6 +4,9 @@ import type { ConversionOptions } from '../genai/convert-trace.js';
 import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import { realScheduler } from '../internal/scheduler.js';
+import type { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
+import type { StageCounters } from '../pipeline/metric-readings.js';
+import type { Settlement } from '../pipeline/settlement-ledger.js';
 import type { Pricer } from '../pricing/types.js';
 import type { KeepAttribute } from '../span/otlp-common.js';
 import type { SpanView } from '../span/span-view.js';
@@ -13,16 +16,16 @@ import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { slimSpan } from '../stage/span-memory.js';
 import { StageTimer } from '../stage/stage-timer.js';
 import type { HoldLimits } from '../stage/trace-holder.js';
-import type { Settlement, TransactionDelivery } from './delivery.js';
-import type { Metrics } from './metrics.js';
 import type { Spool } from './spool.js';
 import { SpoolFullError } from './spool.js';
 
 /**
- * The sidecar's billing path: accepted spans → spool record → the conversion stage → delivery.
- * A spool record stays until every trace that took spans of it has been resolved and its
- * transactions settled: each record counts its references (one per trace that took it, dropped
- * when that trace's transactions are settled).
+ * The sidecar's billing path: accepted spans → spool record → the conversion stage → the
+ * delivery pipeline. A spool record stays until every trace that took spans of it has been
+ * resolved and its transactions settled: each record counts its references (one per trace that
+ * took it, dropped when that trace's transactions are settled). The spool is the persistent
+ * queue around the stage; the pipeline's own queue never drops what billing hands it (billing
+ * asks for room first and keeps a backlog meanwhile, bounded by the spool).
  */
 export interface BillingOptions extends Partial<HoldLimits> {
   conversion: ConversionOptions;
@@ -31,7 +34,16 @@ export interface BillingOptions extends Partial<HoldLimits> {
   scheduler?: Scheduler;
 }
 
-export type IngestOutcome = { status: 'ok'; billable: number } | { status: 'full'; why: 'spool' | 'queue' };
+/** What the billing path needs of the delivery pipeline. */
+export type PipelinePort = Pick<DeliveryPipeline, 'spaceLeft' | 'enqueue' | 'onSettled' | 'onSending'>;
+
+export type IngestOutcome = { status: 'ok'; billable: number } | { status: 'full'; why: Pressure['why'] };
+
+/** Why requests must wait: the spool's disk refuses writes, the spool is full, or the queue to Fenra is. */
+export interface Pressure {
+  why: 'spool_error' | 'spool' | 'queue';
+  message: string;
+}
 
 /** The transactions of one resolved trace, and the spool records they came from. */
 interface Group {
@@ -47,17 +59,20 @@ export const txKey = (t: PricedTransaction): string => `${t.span.traceId}:${t.sp
 
 export class BillingPath {
   private readonly _spool: Spool;
-  private readonly _delivery: TransactionDelivery;
-  private readonly _metrics: Metrics;
+  private readonly _pipeline: PipelinePort;
   private readonly _stage: ConversionStage<number>;
   private readonly _timer: StageTimer;
   private readonly _refs = new Map<number, number>();
+  private readonly _groups = new Map<PricedTransaction, Group>();
   /** Transactions a previous run saw accepted (from the spool's ack log): not sent again. */
   private _acked: ReadonlySet<string> = new Set<string>();
+  /** Transactions a previous run put on the wire without an ack: possible duplicates when resent. */
+  private _sent: ReadonlySet<string> = new Set<string>();
   /** Resolutions not yet handled: the stage reports them synchronously, they are handled after. */
   private _results: StageResult<number>[] = [];
   /** Resolved traces whose transactions the delivery queue had no room for yet. */
   private readonly _backlog: { txs: PricedTransaction[]; group: Group }[] = [];
+  private _backlogSize = 0;
   private _feedChain: Promise<unknown> = Promise.resolve();
   /** A record was refused for want of room, and no record has left the spool since. */
   private _spoolRefused = false;
@@ -65,11 +80,10 @@ export class BillingPath {
   /** The span attributes billing reads: decoders keep only these (see billingAttributeFilter). */
   readonly keep: KeepAttribute;
 
-  constructor(options: BillingOptions, spool: Spool, delivery: TransactionDelivery, metrics: Metrics) {
+  constructor(options: BillingOptions, spool: Spool, pipeline: PipelinePort) {
     this.keep = billingAttributeFilter(options.conversion);
     this._spool = spool;
-    this._delivery = delivery;
-    this._metrics = metrics;
+    this._pipeline = pipeline;
     const scheduler = options.scheduler ?? realScheduler;
     this._stage = new ConversionStage<number>({
       ...options,
@@ -82,37 +96,54 @@ export class BillingPath {
       (e) => log.error(`trace holding failed: ${errorText(e)}`),
       () => this._afterStage(),
     );
-    const stage = this._stage;
-    metrics.gauge(
-      'fenra_otel_llm_calls_total',
-      'Spans recognised as provider calls',
-      () => stage.stats.llmCalls,
-      'counter',
-    );
-    metrics.define(
-      'fenra_otel_transactions_total',
-      'counter',
-      'Transactions by outcome (queued, accepted, rejected, skipped reasons)',
-    );
-    metrics.define(
-      'fenra_otel_estimated_usd_total',
-      'counter',
-      'Estimated USD of queued transactions by provider, model and customer',
-    );
-    metrics.define('fenra_otel_traces_resolved_total', 'counter', 'Traces resolved by cause');
-    metrics.gauge('fenra_otel_pending_traces', 'Traces held waiting for their root', () => stage.heldTraces);
-    metrics.gauge(
-      'fenra_otel_backlog_transactions',
-      'Transactions waiting for room in the delivery queue',
-      () => this._backlog.reduce((n, b) => n + b.txs.length, 0),
-    );
+    pipeline.onSettled((items, outcome) => {
+      for (const tx of items) {
+        const group = this._groups.get(tx);
+        if (group === undefined) continue;
+        this._groups.delete(tx);
+        this._settled(tx, outcome, group);
+      }
+    });
+    if (spool.durable) pipeline.onSending((items) => this._sending(items));
   }
 
-  /** Replays a previous run's spool (records in order); transactions already accepted are skipped. */
-  replay(records: readonly { id: number; spans: SpanView[] }[], acked: Set<string>): void {
+  /** The conversion stage's counters (for the metrics). */
+  get stage(): StageCounters {
+    return this._stage;
+  }
+
+  /** Transactions resolved and waiting for room in the delivery queue. */
+  get backlog(): number {
+    return this._backlogSize;
+  }
+
+  /**
+   * Replays a previous run's spool (records in order); transactions already accepted are
+   * skipped, those put on the wire before are counted as possible duplicates when accepted.
+   */
+  replay(
+    records: readonly { id: number; spans: SpanView[] }[],
+    acked: Set<string>,
+    sent = new Set<string>(),
+  ): void {
     this._acked = acked;
+    this._sent = sent;
     for (const r of records) this._hold(this._stage.admit(r.spans, false), r.id);
     this._afterStage();
+  }
+
+  /**
+   * Why a request would be refused now, decided before it is read (undefined: take it). A
+   * request that completes held traces may still use the spool's reserve: that is known only
+   * once it is decoded (see {@link ingest}).
+   */
+  pressure(): Pressure | undefined {
+    const problem = this._spool.problem();
+    if (problem !== undefined) return { why: 'spool_error', message: `${problem}, retry later` };
+    if (!this._spool.hasRoom(true)) return { why: 'spool', message: 'the spool is full, retry later' };
+    if (this._backlog.length > 0 && !this._drainBacklog())
+      return { why: 'queue', message: 'the queue to Fenra is full, retry later' };
+    return undefined;
   }
 
   /**
@@ -131,12 +162,16 @@ export class BillingPath {
       this._stage.abandon(admission);
       return { status: 'ok', billable: 0 };
     }
+    const problem = this._spool.problem();
     // A request completing held traces may use the spool's reserve: it lets their records leave.
-    const full: IngestOutcome | undefined = !this._spool.hasRoom(admission.completes)
-      ? { status: 'full', why: 'spool' }
-      : this._backlog.length > 0 && !this._drainBacklog()
-        ? { status: 'full', why: 'queue' }
-        : undefined;
+    const full: IngestOutcome | undefined =
+      problem !== undefined
+        ? { status: 'full', why: 'spool_error' }
+        : !this._spool.hasRoom(admission.completes)
+          ? { status: 'full', why: 'spool' }
+          : this._backlog.length > 0 && !this._drainBacklog()
+            ? { status: 'full', why: 'queue' }
+            : undefined;
     if (full !== undefined) {
       this._stage.abandon(admission);
       return full;
@@ -145,26 +180,27 @@ export class BillingPath {
     const appended = this._spool.append(record, admission.completes);
     // Requests are held in arrival order, whichever spool write finishes first.
     const previous = this._feedChain;
-    const fed = (async (): Promise<boolean> => {
+    const fed = (async (): Promise<IngestOutcome> => {
       let id: number | undefined;
+      let why: Pressure['why'] = 'spool';
       try {
         id = await appended;
         this._spoolRefused = false;
       } catch (e) {
         if (e instanceof SpoolFullError) this._spoolRefused = true;
-        else log.error(`cannot write to the spool: ${errorText(e)}`);
+        else why = 'spool_error';
       }
       await previous;
       if (id === undefined) {
         this._stage.abandon(admission);
-        return false;
+        return { status: 'full', why };
       }
       this._hold(admission, id);
       this._afterStage();
-      return true;
+      return { status: 'ok', billable: record.length };
     })();
     this._feedChain = fed;
-    return (await fed) ? { status: 'ok', billable: record.length } : { status: 'full', why: 'spool' };
+    return fed;
   }
 
   /** Resolves every held trace now (shutdown). */
@@ -173,9 +209,9 @@ export class BillingPath {
     this._afterStage();
   }
 
-  /** No room for new traces (the reserve may still take requests completing held ones). */
+  /** No room for new traces (the reserve may still take requests completing held ones), or a disk refusing writes. */
   isFull(): boolean {
-    return this._spoolRefused || !this._spool.hasRoom(false);
+    return this._spoolRefused || !this._spool.hasRoom(false) || this._spool.problem() !== undefined;
   }
 
   stop(): void {
@@ -218,9 +254,6 @@ export class BillingPath {
   }
 
   private _onResolved(r: StageResult<number>): void {
-    this._metrics.add('fenra_otel_traces_resolved_total', 1, { cause: r.cause });
-    for (const s of r.skipped)
-      this._metrics.add('fenra_otel_transactions_total', 1, { outcome: `skipped_${s.reason}` });
     const group: Group = { records: r.tags, outstanding: 0, acks: [], scheduled: false };
     const txs = r.transactions.filter((t) => !this._acked.has(txKey(t)));
     if (txs.length === 0) {
@@ -228,22 +261,22 @@ export class BillingPath {
       return;
     }
     group.outstanding = txs.length;
-    if (this._backlog.length > 0 || !this._send(txs, group)) this._backlog.push({ txs, group });
+    if (this._backlog.length > 0 || !this._send(txs, group)) {
+      this._backlog.push({ txs, group });
+      this._backlogSize += txs.length;
+    }
   }
 
   private _send(txs: PricedTransaction[], group: Group): boolean {
-    const ok = this._delivery.send(txs, (tx, s) => this._settled(tx, s, group));
-    if (!ok) return false;
-    for (const t of txs) {
-      this._metrics.add('fenra_otel_transactions_total', 1, { outcome: 'queued' });
-      if (t.price.usd !== null) {
-        this._metrics.add('fenra_otel_estimated_usd_total', t.price.usd, {
-          provider: t.provider,
-          model: t.model,
-          customer: t.context.billable_customer_id,
-        });
-      }
+    if (this._pipeline.spaceLeft() < txs.length) return false;
+    for (const t of txs) this._groups.set(t, group);
+    if (this._sent.size === 0) {
+      this._pipeline.enqueue(txs);
+      return true;
     }
+    const again = txs.filter((t) => this._sent.has(txKey(t)));
+    if (again.length > 0) this._pipeline.enqueue(again, true);
+    if (again.length < txs.length) this._pipeline.enqueue(txs.filter((t) => !this._sent.has(txKey(t))));
     return true;
   }
 
@@ -252,18 +285,30 @@ export class BillingPath {
       const b = this._backlog[0]!;
       if (!this._send(b.txs, b.group)) return false;
       this._backlog.shift();
+      this._backlogSize -= b.txs.length;
     }
     return true;
   }
 
+  /** Notes on disk, before a request leaves, the transactions it carries (their records' ids). */
+  private _sending(items: readonly PricedTransaction[]): void {
+    let byGroup: Map<Group, string[]> | undefined;
+    for (const tx of items) {
+      const group = this._groups.get(tx);
+      if (group === undefined || group.records.length === 0) continue;
+      byGroup ??= new Map();
+      let keys = byGroup.get(group);
+      if (keys === undefined) byGroup.set(group, (keys = []));
+      keys.push(txKey(tx));
+    }
+    if (byGroup !== undefined) for (const [group, keys] of byGroup) this._spool.sending(keys, group.records);
+  }
+
   private _settled(tx: PricedTransaction, s: Settlement, group: Group): void {
-    this._metrics.add('fenra_otel_transactions_total', 1, {
-      outcome: s.outcome === 'accepted' ? 'accepted' : `${s.outcome}_${s.reason}`,
-    });
     // Dropped undelivered (shutdown, no key): a disk spool keeps its record for the next start.
-    if (s.outcome === 'dropped' && this._spool.durable) return;
+    if (s.kind === 'dropped' && this._spool.durable) return;
     group.outstanding--;
-    if (s.outcome === 'accepted') group.acks.push(txKey(tx));
+    if (s.kind === 'accepted') group.acks.push(txKey(tx));
     if (!group.scheduled) {
       group.scheduled = true;
       queueMicrotask(() => this._afterSettle(group));
@@ -280,12 +325,10 @@ export class BillingPath {
       this._release(group);
     } else if (group.acks.length > 0) {
       const acks = group.acks.splice(0);
-      this._spool.ack(acks, group.records).then(
-        () => {
-          if (group.outstanding === 0 && group.acks.length === 0) this._release(group);
-        },
-        (e: unknown) => log.error(`cannot write the spool ack log: ${errorText(e)}`),
-      );
+      // Resolves once durable (after a disk failure, once the disk takes writes again).
+      void this._spool.ack(acks, group.records).then(() => {
+        if (group.outstanding === 0 && group.acks.length === 0) this._release(group);
+      });
     } else if (done) this._release(group);
     if (this._backlog.length) this._drainBacklog();
   }

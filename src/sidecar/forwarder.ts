@@ -37,18 +37,13 @@ export class Forwarder {
   constructor(options: ForwarderOptions, metrics: Metrics) {
     this._o = options;
     this._m = metrics;
-    metrics.define('fenra_otel_forward_requests_total', 'counter', 'Pass-through requests by outcome');
-    metrics.gauge(
-      'fenra_otel_forward_pending_bytes',
-      'Bytes waiting to be forwarded',
-      () => this._pendingBytes,
-    );
+    metrics.observe(() => [{ name: 'fenra.otel.forward.pending_bytes', value: this._pendingBytes }]);
   }
 
   forward(body: Buffer, contentType: string, contentEncoding: string | undefined): void {
     if (this._abort.signal.aborted) return;
     if (this._pendingBytes + body.length > this._o.maxPendingBytes) {
-      this._m.add('fenra_otel_forward_requests_total', 1, { outcome: 'dropped_queue_full' });
+      this._m.add('fenra.otel.forward.requests', 1, { outcome: 'dropped_queue_full' });
       return;
     }
     const headers: Record<string, string> = { ...this._o.headers, 'content-type': contentType };
@@ -99,7 +94,7 @@ export class Forwarder {
         });
         await res.arrayBuffer();
         if (res.ok) {
-          this._m.add('fenra_otel_forward_requests_total', 1, { outcome: 'ok' });
+          this._m.add('fenra.otel.forward.requests', 1, { outcome: 'ok' });
           return;
         }
         last = `HTTP ${res.status}`;
@@ -114,7 +109,7 @@ export class Forwarder {
       if (Date.now() + wait >= deadline) break;
       await new Promise((r) => setTimeout(r, wait));
     }
-    this._m.add('fenra_otel_forward_requests_total', 1, { outcome: 'failed' });
+    this._m.add('fenra.otel.forward.requests', 1, { outcome: 'failed' });
     log.warn(`pass-through to ${this._o.url} failed: ${last}`);
   }
 }

@@ -1,14 +1,18 @@
+import type { MetricDef, MetricName, Reading } from '../internal/self-metrics.js';
+import { prometheusName, SELF_METRICS } from '../internal/self-metrics.js';
+
 /**
- * A small Prometheus text-format registry for the sidecar's own numbers. Label sets are
- * bounded per metric: past `maxSeries`, new label values are folded into `other`, so a flood
- * of customer ids or model names cannot grow memory or the scrape without limit.
+ * The sidecar's self-metrics as Prometheus text, named by the one vocabulary (`SELF_METRICS`):
+ * counters the sidecar counts itself ({@link add}) and readings taken at scrape time from the
+ * conversion stage, the pipeline, the spool ({@link observe}). Label sets are bounded per
+ * metric: past `maxSeries`, new label values are folded into `other`, so a flood of model
+ * names cannot grow memory or the scrape without limit.
  */
 type Labels = Readonly<Record<string, string>>;
 
-interface Family {
-  help: string;
-  type: 'counter' | 'gauge';
-  series: Map<string, { text: string; value: number }>;
+interface Series {
+  text: string;
+  value: number;
 }
 
 function escape(v: string): string {
@@ -29,61 +33,75 @@ function text(labels: Labels): string {
 }
 
 export class Metrics {
-  private readonly _families = new Map<string, Family>();
-  private readonly _gauges = new Map<string, () => number>();
+  private readonly _counters = new Map<MetricName, Map<string, Series>>();
+  private readonly _readers: (() => Iterable<Reading>)[] = [];
   private readonly _maxSeries: number;
 
   constructor(maxSeries = 200) {
     this._maxSeries = maxSeries;
   }
 
-  /** Declares a metric (idempotent). */
-  define(name: string, type: 'counter' | 'gauge', help: string): void {
-    if (!this._families.has(name)) this._families.set(name, { help, type, series: new Map() });
+  /** Counts `value` on a counter the sidecar keeps itself. */
+  add(name: MetricName, value: number, labels: Labels = {}): void {
+    if (!Number.isFinite(value)) return;
+    let series = this._counters.get(name);
+    if (series === undefined) this._counters.set(name, (series = new Map()));
+    bounded(series, labels, this._maxSeries).value += value;
   }
 
-  /** A value read at scrape time: a gauge, or a counter kept elsewhere. */
-  gauge(name: string, help: string, read: () => number, type: 'counter' | 'gauge' = 'gauge'): void {
-    this.define(name, type, help);
-    this._gauges.set(name, read);
+  /** Adds readings taken at scrape time (gauges, and counters kept elsewhere). */
+  observe(read: () => Iterable<Reading>): void {
+    this._readers.push(read);
   }
 
-  add(name: string, value: number, labels: Labels = {}): void {
-    const f = this._families.get(name);
-    if (!f || !Number.isFinite(value)) return;
-    let k = key(labels);
-    let s = f.series.get(k);
-    if (!s) {
-      if (f.series.size >= this._maxSeries) {
-        const folded: Record<string, string> = {};
-        for (const l of Object.keys(labels)) folded[l] = 'other';
-        k = key(folded);
-        s = f.series.get(k);
-        if (!s) f.series.set(k, (s = { text: text(folded), value: 0 }));
-      } else f.series.set(k, (s = { text: text(labels), value: 0 }));
-    }
-    s.value += value;
-  }
-
-  /** The current value of one series (tests, readiness). */
-  value(name: string, labels: Labels = {}): number {
-    const read = this._gauges.get(name);
-    if (read) return read();
-    return this._families.get(name)?.series.get(key(labels))?.value ?? 0;
+  /** The current value of one series (tests, readiness): a reading, else a counter, else 0. */
+  value(name: MetricName, labels: Labels = {}): number {
+    const k = key(labels);
+    let found: number | undefined;
+    for (const read of this._readers)
+      for (const r of read())
+        if (r.name === name && key(r.labels ?? {}) === k) found = (found ?? 0) + r.value;
+    return found ?? this._counters.get(name)?.get(k)?.value ?? 0;
   }
 
   render(): string {
-    const out: string[] = [];
-    for (const [name, f] of this._families) {
-      out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
-      const read = this._gauges.get(name);
-      if (read) {
-        out.push(`${name} ${read()}`);
-        continue;
+    const families = new Map<MetricName, Map<string, Series>>();
+    for (const [name, series] of this._counters) families.set(name, new Map(series));
+    for (const read of this._readers) {
+      for (const r of read()) {
+        let series = families.get(r.name);
+        if (series === undefined) families.set(r.name, (series = new Map()));
+        bounded(series, r.labels ?? {}, this._maxSeries).value += r.value;
       }
-      if (f.series.size === 0 && f.type === 'counter') out.push(`${name} 0`);
-      for (const s of f.series.values()) out.push(`${name}${s.text} ${s.value}`);
+    }
+    const out: string[] = [];
+    for (const [name, d] of Object.entries(SELF_METRICS) as [MetricName, MetricDef][]) {
+      const series = families.get(name);
+      if (series === undefined && d.kind === 'gauge') continue;
+      const prom = prometheusName(name);
+      out.push(`# HELP ${prom} ${d.description}`, `# TYPE ${prom} ${d.kind}`);
+      if (series === undefined || series.size === 0) out.push(`${prom} 0`);
+      else for (const s of series.values()) out.push(`${prom}${s.text} ${s.value}`);
     }
     return out.join('\n') + '\n';
   }
+}
+
+/** The series of a label set, created if new; past `max` series, the labels fold into `other`. */
+function bounded(series: Map<string, Series>, labels: Labels, max: number): Series {
+  let k = key(labels);
+  let s = series.get(k);
+  if (s !== undefined) return s;
+  let shown = labels;
+  if (series.size >= max) {
+    const folded: Record<string, string> = {};
+    for (const l of Object.keys(labels)) folded[l] = 'other';
+    shown = folded;
+    k = key(folded);
+    s = series.get(k);
+    if (s !== undefined) return s;
+  }
+  s = { text: text(shown), value: 0 };
+  series.set(k, s);
+  return s;
 }

@@ -6,13 +6,15 @@ import { send } from './http-server.js';
 import type { Metrics } from './metrics.js';
 import type { BodyLimits } from './read-body.js';
 import { BodyError, readBody } from './read-body.js';
-import type { Encoding, TraceReceiver } from './trace-receiver.js';
+import type { Busy, Encoding, TraceReceiver } from './trace-receiver.js';
 
 /**
  * `POST /v1/traces`: OTLP/HTTP with protobuf or JSON bodies, gzip or not. Answers with an
  * `ExportTraceServiceResponse` in the request's encoding (with `partial_success` when some
  * spans could not be read), a `google.rpc.Status` on errors, and 429/503 + `Retry-After` when
- * the spool or the queue is full, so the sender keeps the data and retries.
+ * the receiver cannot keep what it would acknowledge (the spool or the queue full, the spool's
+ * disk refusing writes, shutting down), decided before the body is read, so the sender keeps
+ * the data and retries and a refusal costs next to nothing.
  */
 export interface OtlpRouteOptions extends BodyLimits {
   /** When set, requests must carry `Authorization: Bearer <token>`. */
@@ -20,8 +22,13 @@ export interface OtlpRouteOptions extends BodyLimits {
   retryAfterSeconds: number;
   receiver: TraceReceiver;
   metrics: Metrics;
-  /** False once shutdown started: new requests get 503. */
-  accepting: () => boolean;
+}
+
+/** HTTP status and gRPC code of a refusal: 429 for throttling, 503 while unavailable. */
+export function busyStatus(b: Busy): { status: 429 | 503; grpc: number } {
+  return b.why === 'queue'
+    ? { status: 429, grpc: GRPC.RESOURCE_EXHAUSTED }
+    : { status: 503, grpc: GRPC.UNAVAILABLE };
 }
 
 function encodingOf(contentType: string | undefined): Encoding | undefined {
@@ -37,7 +44,12 @@ function statusProto(code: number, message: string): Uint8Array {
 }
 
 /** gRPC codes used in the OTLP/HTTP error body. */
-const GRPC = { INVALID_ARGUMENT: 3, UNAUTHENTICATED: 16, UNAVAILABLE: 14, RESOURCE_EXHAUSTED: 8 } as const;
+export const GRPC = {
+  INVALID_ARGUMENT: 3,
+  UNAUTHENTICATED: 16,
+  UNAVAILABLE: 14,
+  RESOURCE_EXHAUSTED: 8,
+} as const;
 
 function sendError(
   res: ServerResponse,
@@ -64,11 +76,6 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
   if (protobuf.Reader.recursionLimit < PROTOBUF_RECURSION_LIMIT)
     protobuf.Reader.recursionLimit = PROTOBUF_RECURSION_LIMIT;
   const m = o.metrics;
-  m.define(
-    'fenra_otel_requests_total',
-    'counter',
-    'OTLP requests by transport, encoding and status (HTTP status or gRPC code)',
-  );
   const receiver = o.receiver;
   const authorized = o.bearerToken !== undefined ? bearerChecker(o.bearerToken) : undefined;
   const retryAfter = String(o.retryAfterSeconds);
@@ -76,7 +83,7 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const enc = encodingOf(req.headers['content-type']);
     const count = (status: number): void =>
-      m.add('fenra_otel_requests_total', 1, {
+      m.add('fenra.otel.receiver.requests', 1, {
         transport: 'http',
         encoding: enc ?? 'other',
         status: String(status),
@@ -100,8 +107,12 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
       );
       return;
     }
-    if (!o.accepting()) {
-      fail(503, GRPC.UNAVAILABLE, 'shutting down', { 'retry-after': retryAfter, connection: 'close' });
+    // Refused before the body is read: the sender keeps the data and retries after Retry-After.
+    const busy = receiver.admit();
+    if (busy !== undefined) {
+      const { status, grpc } = busyStatus(busy);
+      const close: Record<string, string> = busy.why === 'shutdown' ? { connection: 'close' } : {};
+      fail(status, grpc, busy.message, { 'retry-after': retryAfter, ...close });
       return;
     }
     let raw: Buffer;
@@ -132,11 +143,9 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
         return;
       }
       if (outcome.kind === 'busy') {
-        // The spool (or the queue in front of Fenra) is full: the sender keeps the data and retries.
-        const spool = outcome.why === 'spool';
-        fail(spool ? 503 : 429, spool ? GRPC.UNAVAILABLE : GRPC.RESOURCE_EXHAUSTED, outcome.message, {
-          'retry-after': retryAfter,
-        });
+        // Only known once decoded (the spool's reserve is for requests completing held traces).
+        const { status, grpc } = busyStatus(outcome);
+        fail(status, grpc, outcome.message, { 'retry-after': retryAfter });
         return;
       }
       count(200);

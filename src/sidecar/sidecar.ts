@@ -1,26 +1,35 @@
 import { diag } from '@opentelemetry/api';
 import type { ServeConfig } from '../config/serve.js';
-import { PriceBook } from '../pricing/price-book.js';
+import { fenraSender } from '../fenra/client.js';
 import type { Scheduler } from '../internal/scheduler.js';
+import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
+import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
+import { pipelineReadings, stageReadings } from '../pipeline/metric-readings.js';
+import type { TransactionSender } from '../pipeline/sender.js';
+import type { SettledHook } from '../pipeline/settlement-ledger.js';
+import type { PipelineStats } from '../pipeline/stats.js';
+import { PriceBook } from '../pricing/price-book.js';
 import type { Pricer } from '../pricing/types.js';
+import type { ConversionStats } from '../stage/conversion-stats.js';
 import { VERSION } from '../version.js';
 import { BillingPath } from './billing.js';
-import type { TransactionDelivery } from './delivery.js';
+import { DiskSpool } from './disk-spool.js';
 import { Forwarder } from './forwarder.js';
 import { OtlpGrpcServer } from './grpc/otlp-grpc-server.js';
 import { RouteServer, send } from './http-server.js';
 import { Metrics } from './metrics.js';
-import { PipelineDelivery } from './pipeline-delivery.js';
 import { bearerChecker } from './bearer-token.js';
 import { otlpTracesHandler } from './otlp-route.js';
 import { ByteBudget } from './read-body.js';
 import { TraceReceiver } from './trace-receiver.js';
 import type { Spool } from './spool.js';
-import { DiskSpool, MemorySpool } from './spool.js';
+import { MemorySpool } from './spool.js';
+import type { SpoolFs } from './spool-fs.js';
 
 /**
- * Builds and starts the sidecar: spool (replayed first), billing path, delivery to Fenra,
- * optional pass-through, and the HTTP routes. `server.route()` stays open for more pages.
+ * Builds and starts the sidecar: spool (replayed first), billing path, the delivery pipeline
+ * (to Fenra, or to the local sink in local mode), optional pass-through, and the HTTP routes.
+ * `server.route()` stays open for more pages.
  */
 export interface RunningSidecar {
   readonly address: { host: string; port: number };
@@ -28,6 +37,8 @@ export interface RunningSidecar {
   readonly grpcAddress: { host: string; port: number } | undefined;
   readonly server: RouteServer;
   readonly metrics: Metrics;
+  /** The conversion stage's and the pipeline's counters. */
+  stats(): { conversion: ConversionStats; delivery: PipelineStats };
   /**
    * Keeps accepting for `drainMillis` (not ready meanwhile), then stops accepting, resolves
    * held traces and delivers, all within `shutdownTimeoutMillis`; the rest stays spooled.
@@ -38,13 +49,21 @@ export interface RunningSidecar {
 
 export interface SidecarDeps {
   pricer?: Pricer;
-  delivery?: TransactionDelivery;
-  /** Where `delivery` sends transactions, for the start-up log (default: the Fenra endpoint). */
+  /** Where transactions go (local mode: the local sink). Default: Fenra at `config.endpoint`. */
+  sender?: TransactionSender;
+  /** Where `sender` delivers, for the logs (default: the Fenra endpoint). */
   destination?: string;
   /** Clock and timers of trace holding (tests advance a manual one). */
   scheduler?: Scheduler;
-  /** Wraps the delivery (given or built), e.g. to watch what is accepted. */
-  wrapDelivery?: (delivery: TransactionDelivery) => TransactionDelivery;
+  /** Called once per settled group of transactions (e.g. the inspector's ledger records what was accepted). */
+  onSettled?: SettledHook;
+  /** The pipeline's clock and waits (tests compress time). */
+  pipeline?: Pick<
+    DeliveryPipelineDeps,
+    'now' | 'sleep' | 'random' | 'retryPolicy' | 'unauthorizedProbeMillis' | 'rejectingProbeMillis'
+  >;
+  /** The spool's file-system calls (tests make them fail). */
+  spoolFs?: SpoolFs;
 }
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar' });
@@ -71,16 +90,20 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   let disk: DiskSpool | undefined;
   let replay: ReturnType<DiskSpool['load']> | undefined;
   if (config.spoolDir) {
-    disk = new DiskSpool(config.spoolDir, config.spoolMaxBytes);
+    disk = new DiskSpool(config.spoolDir, config.spoolMaxBytes, deps.spoolFs ? { fs: deps.spoolFs } : {});
     replay = disk.load();
     spool = disk;
   } else spool = new MemorySpool(config.spoolMaxBytes);
 
   const budget = shutdownBudget(config.shutdownTimeoutMillis);
-  // Our own delivery flushes inside its shutdown, within `budget.flush`; a given one is flushed first.
-  const flushesOnShutdown = deps.delivery === undefined;
-  const built = deps.delivery ?? new PipelineDelivery(config.delivery, { flushTimeoutMillis: budget.flush });
-  const delivery = deps.wrapDelivery ? deps.wrapDelivery(built) : built;
+  const sender = deps.sender ?? fenraSender(config.delivery);
+  const pipeline = new DeliveryPipeline(config.delivery, {
+    ...deps.pipeline,
+    sender,
+    ...(deps.destination === undefined ? {} : { endpoint: deps.destination }),
+    flushTimeoutMillis: budget.flush,
+  });
+  if (deps.onSettled) pipeline.onSettled(deps.onSettled);
   const billing = new BillingPath(
     {
       conversion: {
@@ -96,39 +119,25 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       scheduler: deps.scheduler,
     },
     spool,
-    delivery,
-    metrics,
+    pipeline,
   );
-  metrics.gauge('fenra_otel_spool_bytes', 'Bytes held in the spool', () => spool.bytes());
-  metrics.gauge('fenra_otel_spool_records', 'Records held in the spool', () => spool.records());
-  metrics.gauge(
-    'fenra_otel_queue_transactions',
-    'Transactions queued for Fenra',
-    () => delivery.stats().queued + delivery.stats().inFlight,
-  );
-  metrics.gauge(
-    'fenra_otel_delivery_retries_total',
-    'Retried requests to Fenra',
-    () => delivery.stats().retries,
-    'counter',
-  );
-  metrics.gauge(
-    'fenra_otel_delivery_requests_total',
-    'Requests sent to Fenra',
-    () => delivery.stats().requests,
-    'counter',
-  );
-  metrics.gauge('fenra_otel_key_rejected', '1 while Fenra rejects the API key', () =>
-    delivery.stats().keyRejected ? 1 : 0,
-  );
+  metrics.observe(() => [
+    ...stageReadings(billing.stage),
+    ...pipelineReadings(pipeline.stats(), pipeline.usdByModel()),
+    { name: 'fenra.otel.spool.bytes', value: spool.bytes() },
+    { name: 'fenra.otel.spool.records', value: spool.records() },
+    { name: 'fenra.otel.spool.writable', value: spool.problem() === undefined ? 1 : 0 },
+    { name: 'fenra.otel.billing.backlog', value: billing.backlog },
+  ]);
 
   if (replay) {
     if (replay.records.length || replay.discarded) {
       log.info(
-        `replaying the spool: ${replay.records.length} record(s), ${replay.acked.size} already delivered, ${replay.discarded} torn file(s) discarded`,
+        `replaying the spool: ${replay.records.length} record(s), ${replay.acked.size} transaction(s) already delivered, ` +
+          `${replay.sent.size} sent before without an answer (possible duplicates if Fenra took them), ${replay.discarded} torn file(s) discarded`,
       );
     }
-    billing.replay(replay.records, replay.acked);
+    billing.replay(replay.records, replay.acked, replay.sent);
   }
 
   const forwarder = config.forward
@@ -147,18 +156,11 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   let accepting = true;
   let draining = false;
   const inflight = new ByteBudget(config.maxInflightBytes);
-  metrics.gauge(
-    'fenra_otel_inflight_bytes',
-    'Request body bytes held now (as received and decompressed)',
-    () => inflight.used,
-  );
-  metrics.define(
-    'fenra_otel_connections_dropped_total',
-    'counter',
-    'Client connections closed on arrival (over --max-connections)',
-  );
+  metrics.observe(() => [{ name: 'fenra.otel.receiver.inflight_bytes', value: inflight.used }]);
   const server = new RouteServer({ maxConnections: config.maxConnections });
-  server.server.on('drop', () => metrics.add('fenra_otel_connections_dropped_total', 1));
+  server.server.on('drop', () =>
+    metrics.add('fenra.otel.receiver.connections_closed', 1, { why: 'refused' }),
+  );
   if (config.receiverToken !== undefined) {
     // The other pages (the inspector: customer ids and spend) need the token too, except from
     // this machine (a browser on localhost, `kubectl port-forward`).
@@ -168,7 +170,13 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       return authorized(req.headers.authorization);
     });
   }
-  const receiver = new TraceReceiver({ billing, metrics, forwarder });
+  const receiver = new TraceReceiver({
+    billing,
+    metrics,
+    forwarder,
+    accepting: () => accepting,
+    limits: { maxSpans: config.maxRequestSpans, maxAttributes: config.maxRequestAttributes },
+  });
   server.route(
     'POST',
     '/v1/traces',
@@ -180,7 +188,6 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       retryAfterSeconds: config.retryAfterSeconds,
       receiver,
       metrics,
-      accepting: () => accepting,
     }),
   );
   server.route('GET', '/healthz', (_req, res) => send(res, 200, 'ok\n'));
@@ -188,8 +195,14 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     const problems: string[] = [];
     if (!accepting) problems.push('shutting down');
     else if (draining) problems.push('draining before shutdown');
-    if (delivery.stats().keyRejected) problems.push('Fenra rejects the API key');
-    if (billing.isFull()) problems.push('the spool is full');
+    const state = pipeline.state;
+    if (state === 'unauthorized') problems.push('Fenra rejects the API key');
+    else if (state === 'endpoint_rejected') problems.push('the Fenra endpoint is wrong');
+    else if (state === 'rejecting_all') problems.push('Fenra refuses every transaction (paused, kept)');
+    else if (state === 'disabled') problems.push('no Fenra API key');
+    const spoolProblem = spool.problem();
+    if (spoolProblem !== undefined) problems.push(spoolProblem);
+    else if (billing.isFull()) problems.push('the spool is full');
     if (problems.length) send(res, 503, `not ready: ${problems.join('; ')}\n`);
     else send(res, 200, 'ready\n');
   });
@@ -243,7 +256,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     if (config.apiKey) log.info(open);
     else log.warn(open);
   }
-  if (!config.apiKey && !deps.delivery)
+  if (sender === undefined)
     log.warn(
       'no Fenra API key (FENRA_API_KEY): nothing is sent to Fenra' +
         (config.spoolDir ? '; the spool keeps what arrives for a start with a key' : ''),
@@ -277,19 +290,40 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       ]);
       billing.flushTraces();
       billing.stop();
-      const deliver = async (): Promise<void> => {
-        if (!flushesOnShutdown) await delivery.forceFlush(Math.max(0, left() - budget.reserve));
-        await delivery.shutdown();
-      };
-      await Promise.all([deliver(), forwarder?.shutdown(Math.max(0, left() - budget.reserve))]);
+      await Promise.all([pipeline.shutdown(), forwarder?.shutdown(Math.max(0, left() - budget.reserve))]);
       await spool.close();
-      const s = delivery.stats();
-      log.info(
-        `stopped: ${s.accepted} transaction(s) accepted, ${s.rejected} rejected` +
-          (spool.records() ? `, ${spool.records()} spool record(s) kept for the next start` : ''),
-      );
+      log.info(shutdownSummary(pipeline.stats(), spool.records()));
     })());
   };
 
-  return { address, grpcAddress, server, metrics, shutdown };
+  return {
+    address,
+    grpcAddress,
+    server,
+    metrics,
+    stats: () => ({ conversion: billing.stage.stats, delivery: pipeline.stats() }),
+    shutdown,
+  };
+}
+
+/** The last log line: what was delivered, refused, lost, possibly duplicated, kept. */
+export function shutdownSummary(s: PipelineStats, spoolRecords: number): string {
+  const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+  const failed = sum(s.failed);
+  const dropped = sum(s.dropped);
+  return (
+    `stopped: ${s.accepted} transaction(s) accepted, ${failed} rejected` +
+    (dropped ? `, ${dropped} not delivered (${dropReasons(s)})` : '') +
+    (s.possibleDuplicates
+      ? `, ${s.possibleDuplicates} possible duplicate(s) (accepted after an answer was lost; their trace_id and span_id identify the copy)`
+      : '') +
+    (spoolRecords ? `, ${spoolRecords} spool record(s) kept for the next start` : '')
+  );
+}
+
+function dropReasons(s: PipelineStats): string {
+  return Object.entries(s.dropped)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 }

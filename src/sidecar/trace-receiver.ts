@@ -15,13 +15,27 @@ export type ReceiveOutcome =
   | { kind: 'ok'; partial?: { rejectedSpans: number; errorMessage: string } }
   /** Bad input: the sender must not retry it. */
   | { kind: 'invalid'; message: string }
-  /** No room now (the spool, or the queue to Fenra): the sender keeps it and retries later. */
-  | { kind: 'busy'; why: 'spool' | 'queue'; message: string };
+  /** Not now (see {@link Busy}): the sender keeps it and retries later. */
+  | Busy;
+
+/**
+ * Why a request is refused for now; the sender keeps the data and retries after `Retry-After`.
+ * `queue` (the queue to Fenra is full) is throttling (HTTP 429, gRPC RESOURCE_EXHAUSTED); the
+ * others (`spool`: full; `spool_error`: its disk refuses writes; `shutdown`) say the receiver
+ * is unavailable (HTTP 503, gRPC UNAVAILABLE).
+ */
+export interface Busy {
+  kind: 'busy';
+  why: 'spool' | 'spool_error' | 'queue' | 'shutdown';
+  message: string;
+}
 
 export interface TraceReceiverOptions {
   billing: BillingPath;
   metrics: Metrics;
   forwarder?: Forwarder | undefined;
+  /** False once shutdown started: requests are refused. Default: always accepting. */
+  accepting?: () => boolean;
 }
 
 /** The body as received, for the pass-through (forwarded as it came: encoding and compression). */
@@ -32,6 +46,12 @@ export interface RawRequest {
 }
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar-otlp' });
+
+const PRESSURE: Record<Exclude<Busy['why'], 'shutdown'>, string> = {
+  spool: 'the spool is full',
+  spool_error: 'the spool cannot be written',
+  queue: 'the queue to Fenra is full',
+};
 
 /**
  * The transport-neutral half of the OTLP receivers: decode a request body (only the attributes
@@ -46,14 +66,21 @@ export class TraceReceiver {
 
   constructor(o: TraceReceiverOptions) {
     this._o = o;
-    const m = o.metrics;
-    m.define('fenra_otel_spans_received_total', 'counter', 'Spans decoded from OTLP requests');
-    m.define(
-      'fenra_otel_spans_rejected_total',
-      'counter',
-      'Spans reported back as rejected (partial_success)',
-    );
-    m.define('fenra_otel_request_bytes_total', 'counter', 'Request body bytes as received');
+  }
+
+  /**
+   * Whether a request may be taken now, decided BEFORE its body is read: while the receiver
+   * cannot keep what it would acknowledge (shutting down, the spool full or unwritable, the
+   * queue to Fenra full) requests are refused at once, so refusing costs next to nothing and
+   * never starves delivery. Undefined: read the request and hand it to {@link receive}.
+   */
+  admit(): Busy | undefined {
+    if (this._o.accepting !== undefined && !this._o.accepting())
+      return { kind: 'busy', why: 'shutdown', message: 'shutting down' };
+    const p = this._o.billing.pressure();
+    if (p === undefined) return undefined;
+    this.pressure(PRESSURE[p.why]);
+    return { kind: 'busy', why: p.why, message: p.message };
   }
 
   /** Logs (once) that requests are refused for `why`, or (once) that they are taken again. */
@@ -67,7 +94,7 @@ export class TraceReceiver {
   /** Decodes and bills one request body (decompressed); `raw` is forwarded once it is taken. */
   async receive(body: Buffer, enc: Encoding, raw?: RawRequest): Promise<ReceiveOutcome> {
     const m = this._o.metrics;
-    m.add('fenra_otel_request_bytes_total', raw?.raw.length ?? body.length, { encoding: enc });
+    m.add('fenra.otel.receiver.bytes', raw?.raw.length ?? body.length, { encoding: enc });
     const decoded = this._decode(body, enc);
     if ('message' in decoded) return { kind: 'invalid', message: decoded.message };
     const { spans, errors } = decoded;
@@ -75,12 +102,12 @@ export class TraceReceiver {
       // Nothing in the request could be read: bad input, which the sender must not retry.
       return { kind: 'invalid', message: errors.slice(0, 5).join('; ').slice(0, 1000) };
     }
-    m.add('fenra_otel_spans_received_total', spans.length, { encoding: enc });
+    m.add('fenra.otel.receiver.spans', spans.length, { encoding: enc });
 
     const outcome = await this._o.billing.ingest(spans);
     if (outcome.status === 'full') {
-      this.pressure(outcome.why === 'spool' ? 'the spool is full' : 'the queue to Fenra is full');
-      return { kind: 'busy', why: outcome.why, message: `the ${outcome.why} is full, retry later` };
+      this.pressure(PRESSURE[outcome.why]);
+      return { kind: 'busy', why: outcome.why, message: `${PRESSURE[outcome.why]}, retry later` };
     }
     this.pressure(undefined);
     if (raw !== undefined) this._o.forwarder?.forward(raw.raw, raw.contentType, raw.contentEncoding);
@@ -89,7 +116,7 @@ export class TraceReceiver {
       rejectedSpans: errors.length,
       errorMessage: errors.slice(0, 5).join('; ').slice(0, 1000),
     };
-    m.add('fenra_otel_spans_rejected_total', partial.rejectedSpans);
+    m.add('fenra.otel.receiver.spans_rejected', partial.rejectedSpans);
     log.warn(`partial success: ${partial.rejectedSpans} span(s) rejected: ${partial.errorMessage}`);
     return { kind: 'ok', partial };
   }

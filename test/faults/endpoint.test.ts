@@ -15,10 +15,13 @@ import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FenraOptions } from '../../src/config/options.js';
 import { resolveConfig } from '../../src/config/library.js';
+import { fenraSender } from '../../src/fenra/client.js';
 import type { Sleep } from '../../src/internal/sleep.js';
 import { abortableSleep } from '../../src/internal/sleep.js';
 import { FenraSpanProcessor } from '../../src/otel/span-processor.js';
+import type { DeliveryPipelineDeps } from '../../src/pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../../src/pipeline/delivery-pipeline.js';
 import type { PipelineStats } from '../../src/pipeline/stats.js';
 import type { IngestServer, Reply } from '../helpers/ingest-server.js';
@@ -249,6 +252,12 @@ describe('an unreachable endpoint through FenraSpanProcessor', () => {
   });
 });
 
+/** The pipeline as the entry points build it: a resolved config and Fenra's client as the sender. */
+function fenraPipeline(options: FenraOptions, deps: DeliveryPipelineDeps): DeliveryPipeline {
+  const config = resolveConfig(options, {});
+  return new DeliveryPipeline(config, { sender: fenraSender(config), ...deps });
+}
+
 /** A clock running `k` times faster for the pipeline's waits and deadlines. */
 function compressed(k: number): { now: () => number; sleep: Sleep } {
   const t0 = Date.now();
@@ -269,18 +278,15 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
     );
     const clock = compressed(100);
     const maxQueueSize = 1_000;
-    const pipeline = new DeliveryPipeline(
-      resolveConfig(
-        {
-          apiKey: KEY,
-          endpoint: server.url,
-          maxQueueSize,
-          maxExportBatchSize: 50,
-          scheduledDelayMillis: 100,
-          requestTimeoutMillis: 300,
-        },
-        {},
-      ),
+    const pipeline = fenraPipeline(
+      {
+        apiKey: KEY,
+        endpoint: server.url,
+        maxQueueSize,
+        maxExportBatchSize: 50,
+        scheduledDelayMillis: 100,
+        requestTimeoutMillis: 300,
+      },
       { ...clock, flushTimeoutMillis: 120_000 },
     );
     const rss = rssSampler();
@@ -323,18 +329,15 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
   it('a key revoked mid-run, then restored: sending stops (one request per probe), data is kept, and resumes', async () => {
     const server = await ingest();
     const clock = compressed(100);
-    const pipeline = new DeliveryPipeline(
-      resolveConfig(
-        {
-          apiKey: KEY,
-          endpoint: server.url,
-          maxQueueSize: 10_000,
-          maxExportBatchSize: 50,
-          scheduledDelayMillis: 50,
-          requestTimeoutMillis: 500,
-        },
-        {},
-      ),
+    const pipeline = fenraPipeline(
+      {
+        apiKey: KEY,
+        endpoint: server.url,
+        maxQueueSize: 10_000,
+        maxExportBatchSize: 50,
+        scheduledDelayMillis: 50,
+        requestTimeoutMillis: 500,
+      },
       { ...clock, unauthorizedProbeMillis: 60_000, flushTimeoutMillis: 60_000 },
     );
     const rss = rssSampler();
@@ -381,18 +384,15 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
     const server = await ingest();
     server.script(Array.from({ length: 6 }, (): Reply => ({ kind: 'status', status: 404 })));
     const clock = compressed(100);
-    const pipeline = new DeliveryPipeline(
-      resolveConfig(
-        {
-          apiKey: KEY,
-          endpoint: server.url,
-          maxQueueSize: 5_000,
-          maxExportBatchSize: 50,
-          scheduledDelayMillis: 50,
-          requestTimeoutMillis: 500,
-        },
-        {},
-      ),
+    const pipeline = fenraPipeline(
+      {
+        apiKey: KEY,
+        endpoint: server.url,
+        maxQueueSize: 5_000,
+        maxExportBatchSize: 50,
+        scheduledDelayMillis: 50,
+        requestTimeoutMillis: 500,
+      },
       { ...clock, unauthorizedProbeMillis: 60_000, flushTimeoutMillis: 60_000 },
     );
     const rss = rssSampler();
@@ -439,11 +439,8 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
     process.on('warning', onWarning);
     const clock = compressed(100); // the 5-minute cap lasts 3 s
     const rss = rssSampler();
-    const pipeline = new DeliveryPipeline(
-      resolveConfig(
-        { apiKey: KEY, endpoint: server.url, maxExportBatchSize: 50, scheduledDelayMillis: 50 },
-        {},
-      ),
+    const pipeline = fenraPipeline(
+      { apiKey: KEY, endpoint: server.url, maxExportBatchSize: 50, scheduledDelayMillis: 50 },
       { ...clock, flushTimeoutMillis: 60_000 },
     );
     try {

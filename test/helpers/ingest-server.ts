@@ -27,7 +27,9 @@ export type Reply =
   /** Destroy the socket before answering. */
   | { kind: 'reset' }
   /** Validate and record the transactions, then never answer (until close). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Validate and record the transactions at once, answer 202 after `delayMs` (Fenra slower than the client's timeout). */
+  | { kind: 'late'; delayMs: number };
 
 export interface RecordedRequest {
   /** 0-based, in arrival order. */
@@ -77,6 +79,8 @@ export interface IngestServer {
   connections(): number;
   /** Replies for the next requests, in order (appended to what is still scripted). */
   script(plan: readonly Reply[]): void;
+  /** The reply to requests nothing is scripted for (default `accept`): an outage, a storm of 400s. */
+  setDefault(reply: Reply | undefined): void;
   /** Scripted replies not used yet. */
   pending(): number;
   setApiKey(key: string): void;
@@ -115,6 +119,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
   const accepted: AcceptedTransaction[] = [];
   const requests: RecordedRequest[] = [];
   const plan: Reply[] = [];
+  let fallback: Reply | undefined;
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   let waiters: { n: number; resolve: () => void }[] = [];
@@ -170,7 +175,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
       reply: 'accept',
       status: undefined,
     };
-    const reply: Reply = plan.shift() ?? { kind: 'accept' };
+    const reply: Reply = plan.shift() ?? fallback ?? { kind: 'accept' };
     const body = await readBody(req);
     entry.bytes = body?.length ?? maxBody + 1;
     requests.push(entry);
@@ -317,6 +322,15 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
         record(transactions, entry.index);
         hanging.add(res);
         return;
+      case 'late': {
+        entry.reply = 'late';
+        const results = record(transactions, entry.index);
+        await new Promise((r) => setTimeout(r, reply.delayMs));
+        if (res.destroyed) return;
+        entry.status = 202;
+        sendJson(res, 202, queued(results, bulk));
+        return;
+      }
     }
   }
 
@@ -344,6 +358,9 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     connections: () => connections,
     script: (replies) => {
       plan.push(...replies);
+    },
+    setDefault: (reply) => {
+      fallback = reply;
     },
     pending: () => plan.length,
     setApiKey: (key) => {

@@ -40,13 +40,12 @@ describe('spendSeries', () => {
 describe('droppedFromMetrics', () => {
   it('reads skip and refusal reasons from the sidecar counters', () => {
     const m = new Metrics();
-    m.define('fenra_otel_transactions_total', 'counter', 'x');
-    m.add('fenra_otel_transactions_total', 5, { outcome: 'queued' });
-    m.add('fenra_otel_transactions_total', 5, { outcome: 'accepted' });
-    m.add('fenra_otel_transactions_total', 2, { outcome: 'skipped_missing_usage' });
-    m.add('fenra_otel_transactions_total', 1, { outcome: 'skipped_missing_usage' });
-    m.add('fenra_otel_transactions_total', 1, { outcome: 'rejected_invalid_schema' });
-    expect(droppedFromMetrics(m.render())).toEqual({ missing_usage: 3, rejected_invalid_schema: 1 });
+    m.add('fenra.otel.transactions.accepted', 5);
+    m.add('fenra.otel.spans.skipped', 2, { reason: 'missing_usage' });
+    m.add('fenra.otel.spans.skipped', 1, { reason: 'missing_usage' });
+    m.add('fenra.otel.transactions.failed', 1, { reason: 'rejected' });
+    m.add('fenra.otel.transactions.dropped', 0, { reason: 'shutdown' });
+    expect(droppedFromMetrics(m.render())).toEqual({ missing_usage: 3, refused_rejected: 1 });
   });
 });
 

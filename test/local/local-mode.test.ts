@@ -245,8 +245,8 @@ describe('local mode (no API key)', () => {
     });
     const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
     expect(extras.mode).toBe('fenra');
-    expect(extras.deps.delivery).toBeUndefined();
-    expect(extras.deps.wrapDelivery).toBeDefined();
+    expect(extras.deps.sender).toBeUndefined();
+    expect(extras.deps.onSettled).toBeDefined();
     expect(extras.sink).toBeUndefined();
   });
 });

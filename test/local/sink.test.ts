@@ -6,9 +6,11 @@ import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import { Ledger } from '../../src/local/ledger.js';
 import { parseRecordLines } from '../../src/local/records.js';
 import { LocalSink, LocalSinkSender } from '../../src/local/sink.js';
-import { LocalSinkDelivery } from '../../src/local/sink-delivery.js';
-import type { Settlement } from '../../src/sidecar/delivery.js';
+import { resolveLibraryConfig } from '../../src/config/library.js';
+import { DeliveryPipeline } from '../../src/pipeline/delivery-pipeline.js';
+import type { Settlement } from '../../src/pipeline/settlement-ledger.js';
 import { makePriced, spanIds } from '../helpers/priced.js';
+import { recordingSleep } from '../helpers/recording-sleep.js';
 import { renderTransaction } from '../../src/fenra/render-transaction.js';
 
 let dir: string;
@@ -30,7 +32,7 @@ describe('LocalSink', () => {
     const sink = new LocalSink({ dir: join(dir, 'data') });
     const a = [makePriced({ customer: 'acme', usd: 0.5 }), makePriced({ customer: 'globex', usd: null })];
     const r = await sink.append(a, Date.UTC(2026, 0, 1));
-    expect(r).toEqual({ written: 2, invalid: [] });
+    expect(r).toEqual({ written: 2, bytes: Buffer.byteLength(readFileSync(sink.file)), invalid: [] });
     const text = readFileSync(sink.file, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     const parsed = parseRecordLines(text);
@@ -86,29 +88,57 @@ describe('LocalSink', () => {
   });
 });
 
-describe('LocalSinkDelivery', () => {
-  it('settles valid transactions accepted once on disk and invalid ones rejected', async () => {
-    const sink = new LocalSink({ dir });
-    const d = new LocalSinkDelivery(sink, { maxQueue: 100, maxBatch: 3 });
-    const settled: [string, Settlement][] = [];
-    const txs = [makePriced(), invalid(), makePriced(), makePriced(), makePriced()];
-    expect(d.send(txs, (t, s) => settled.push([String(t.context.span_id), s]))).toBe(true);
-    await d.forceFlush(5_000);
-    expect(settled).toHaveLength(5);
-    expect(settled.filter(([, s]) => s.outcome === 'rejected')).toEqual([
-      [String(txs[1]!.context.span_id), { outcome: 'rejected', reason: 'invalid_schema' }],
-    ]);
-    const onDisk = spanIds(parseRecordLines(readFileSync(sink.file, 'utf8')).records);
-    expect(onDisk).toEqual(spanIds([txs[0]!, txs[2]!, txs[3]!, txs[4]!]));
-    expect(d.stats()).toMatchObject({ accepted: 4, rejected: 1, queued: 0, inFlight: 0, requests: 2 });
-    await d.shutdown();
-    expect(d.send([makePriced()], () => undefined)).toBe(false);
+/** The one delivery pipeline with the local sink as its sender (what local mode runs). */
+function localPipeline(sink: LocalSink, log: { id: string; s: Settlement }[]): DeliveryPipeline {
+  const { config } = resolveLibraryConfig(
+    {
+      maxQueueSize: 100,
+      maxExportBatchSize: 3,
+      scheduledDelayMillis: 60_000,
+      exportTimeoutMillis: 10_000,
+      requestTimeoutMillis: 1_000,
+      concurrencyLimit: 1,
+    },
+    {},
+    { mode: 'convert' },
+  );
+  return new DeliveryPipeline(config, {
+    sender: new LocalSinkSender(sink),
+    endpoint: sink.file,
+    sleep: recordingSleep().sleep,
+    random: () => 0.5,
+    onSettled: (items, s) => {
+      for (const t of items) log.push({ id: t.span.spanId, s });
+    },
   });
+}
 
-  it('refuses a batch that does not fit the queue', () => {
-    const d = new LocalSinkDelivery(new LocalSink({ dir }), { maxQueue: 2, maxBatch: 10 });
-    expect(d.send([makePriced(), makePriced(), makePriced()], () => undefined)).toBe(false);
-    expect(d.stats().queued).toBe(0);
+describe('the delivery pipeline with the local sink as its sender', () => {
+  it('settles valid transactions accepted once on disk (with their price) and invalid ones refused', async () => {
+    const sink = new LocalSink({ dir });
+    const settled: { id: string; s: Settlement }[] = [];
+    const p = localPipeline(sink, settled);
+    const txs = [makePriced({ usd: 0.5 }), invalid(), makePriced(), makePriced(), makePriced()];
+    p.enqueue(txs);
+    await p.forceFlush(5_000);
+    expect(settled).toHaveLength(5);
+    expect(settled.filter((x) => x.s.kind === 'failed')).toEqual([
+      {
+        id: txs[1]!.span.spanId,
+        s: { kind: 'failed', reason: 'rejected', message: expect.stringMatching(/model/) },
+      },
+    ]);
+    const records = parseRecordLines(readFileSync(sink.file, 'utf8')).records;
+    expect(spanIds(records)).toEqual(spanIds([txs[0]!, txs[2]!, txs[3]!, txs[4]!]));
+    expect(records[0]!.price).toEqual(txs[0]!.price);
+    expect(p.stats()).toMatchObject({
+      accepted: 4,
+      failed: { rejected: 1 },
+      queueDepth: 0,
+      inFlight: 0,
+      requests: 2,
+    });
+    await p.shutdown();
   });
 
   it('keeps the batch and retries when the file cannot be written', async () => {
@@ -117,32 +147,31 @@ describe('LocalSinkDelivery', () => {
     // The sink file's path is a directory (works as root too, unlike permissions): every
     // append fails with EISDIR until it is removed.
     mkdirSync(sink.file);
-    const d = new LocalSinkDelivery(sink, { maxQueue: 10, maxBatch: 10, retryMillis: 30 });
-    const settled: Settlement[] = [];
+    const settled: { id: string; s: Settlement }[] = [];
+    const p = localPipeline(sink, settled);
     const tx = makePriced();
-    d.send([tx], (_t, s) => settled.push(s));
-    await new Promise((r) => setTimeout(r, 120));
+    p.enqueue([tx]);
+    await p.forceFlush(200);
     expect(settled).toEqual([]);
-    expect(d.stats().retries).toBeGreaterThan(0);
-    expect(d.stats().queued).toBe(1);
+    expect(p.stats().retries).toBeGreaterThan(0);
+    expect(p.spaceLeft()).toBe(99); // kept: queued, or waiting for its next attempt
+    expect(p.stats().accepted + p.stats().failed.rejected).toBe(0);
     rmSync(sink.file, { recursive: true });
-    await d.forceFlush(5_000);
-    expect(settled).toEqual([{ outcome: 'accepted' }]);
+    await p.forceFlush(5_000);
+    expect(settled).toEqual([{ id: tx.span.spanId, s: { kind: 'accepted' } }]);
     expect(spanIds(parseRecordLines(readFileSync(sink.file, 'utf8')).records)).toEqual(spanIds([tx]));
-    await d.shutdown();
+    await p.shutdown();
   });
 });
 
 describe('LocalSinkSender', () => {
-  it('writes wire transactions without a price and answers like Fenra would', async () => {
+  it('writes priced transactions and answers like Fenra would', async () => {
     const sink = new LocalSink({ dir });
     const sender = new LocalSinkSender(sink);
-    const ok = await sender.send([renderTransaction(makePriced())], { timeoutMs: 1000 });
+    const ok = await sender.send([makePriced()], { timeoutMs: 1000 });
     expect(ok.outcome).toEqual({ kind: 'accepted', status: 202 });
     expect(ok.bytes).toBeGreaterThan(0);
-    const mixed = await sender.send([renderTransaction(makePriced()), renderTransaction(invalid())], {
-      timeoutMs: 1000,
-    });
+    const mixed = await sender.send([makePriced(), invalid()], { timeoutMs: 1000 });
     expect(mixed.outcome.kind).toBe('partial');
     if (mixed.outcome.kind === 'partial') {
       expect(mixed.outcome.items[0]).toEqual({ status: 'accepted' });
@@ -150,11 +179,9 @@ describe('LocalSinkSender', () => {
     }
     const records = parseRecordLines(readFileSync(sink.file, 'utf8')).records;
     expect(records).toHaveLength(2);
-    expect(records.every((r) => r.price === null)).toBe(true);
+    expect(records.every((r) => r.price !== null)).toBe(true);
     await sender.close();
-    expect((await sender.send([renderTransaction(makePriced())], { timeoutMs: 1000 })).outcome.kind).toBe(
-      'aborted',
-    );
+    expect((await sender.send([makePriced()], { timeoutMs: 1000 })).outcome.kind).toBe('aborted');
   });
 });
 

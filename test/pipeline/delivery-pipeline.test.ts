@@ -1,5 +1,4 @@
 import { createServer } from 'node:net';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FenraOptions } from '../../src/config/options.js';
 import { resolveConfig } from '../../src/config/library.js';
@@ -15,6 +14,7 @@ import { makeBatch, makePriced, spanIds } from '../helpers/priced.js';
 import type { RecordingSleep } from '../helpers/recording-sleep.js';
 import { recordingSleep } from '../helpers/recording-sleep.js';
 import { renderTransaction } from '../../src/fenra/render-transaction.js';
+import { fenraSender } from '../../src/fenra/client.js';
 
 let server: IngestServer;
 let logs: CapturedDiag;
@@ -33,6 +33,7 @@ afterEach(async () => {
   logs.restore();
 });
 
+/** The pipeline as an entry point builds it: options from a resolved config, Fenra's client as the sender. */
 function pipeline(options: FenraOptions = {}, deps: DeliveryPipelineDeps = {}): DeliveryPipeline {
   const config = resolveConfig(
     {
@@ -46,7 +47,12 @@ function pipeline(options: FenraOptions = {}, deps: DeliveryPipelineDeps = {}): 
     },
     {},
   );
-  const p = new DeliveryPipeline(config, { sleep: sleeper.sleep, random: () => 0.5, ...deps });
+  const p = new DeliveryPipeline(config, {
+    sender: fenraSender(config),
+    sleep: sleeper.sleep,
+    random: () => 0.5,
+    ...deps,
+  });
   pipelines.push(p);
   return p;
 }
@@ -222,7 +228,7 @@ describe('DeliveryPipeline against the ingest server', () => {
     p.enqueue(makeBatch(1));
     await p.forceFlush();
     const [error] = logs.messages('error');
-    expect(error).toContain('up to 2048 transactions are kept in memory');
+    expect(error).toContain('up to 2048 transactions are kept meanwhile');
     expect(error).toContain('probes Fenra every 60 s');
     expect(error).toMatch(/fix FENRA_API_KEY \(or the apiKey option\) and restart/);
     expect(error).toContain('re-enabled in Fenra, sending resumes by itself');
@@ -387,7 +393,7 @@ describe('DeliveryPipeline against the ingest server', () => {
     const items = makeBatch(2);
     p.enqueue(items);
     await p.forceFlush();
-    expect(p.stats().accepted).toBe(2);
+    expect(p.stats()).toMatchObject({ accepted: 2, possibleDuplicates: 2 });
     expect(server.accepted).toHaveLength(4);
     expect(new Set(acceptedIds())).toEqual(new Set(spanIds(items)));
   });
@@ -413,8 +419,9 @@ describe('DeliveryPipeline against the ingest server', () => {
     await p.forceFlush();
     const s = p.stats();
     expect(s.accepted).toBe(0);
-    expect(s.queueDepth + s.inFlight).toBeLessThanOrEqual(20 + 2 * 10);
-    expect(s.dropped.queue_full).toBeGreaterThanOrEqual(30 - 2 * 10);
+    // The queue's capacity counts what is in flight: it never holds more than maxQueueSize.
+    expect(s.queueDepth + s.inFlight).toBeLessThanOrEqual(20);
+    expect(s.dropped.queue_full).toBe(30);
     expect(s.requeued).toBeGreaterThan(0);
     expect(sleeper.delays).toContain(5_000);
     await p.shutdown();
@@ -439,6 +446,7 @@ describe('DeliveryPipeline against the ingest server', () => {
     });
     expect(problems).toEqual([]);
     const p = new DeliveryPipeline(config.delivery, {
+      sender: fenraSender(config.delivery),
       sleep: sleeper.sleep,
       random: () => 0.5,
       flushTimeoutMillis: 300,
@@ -501,35 +509,98 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(log).toEqual([expect.objectContaining({ outcome: { kind: 'dropped', reason: 'shutdown' } })]);
   });
 
-  it('records OTel metrics when a MeterProvider is given', async () => {
-    const reader = new TestReader();
-    const meterProvider = new MeterProvider({ readers: [reader] });
-    server.script([{ kind: 'status', status: 500 }]);
-    const p = pipeline({ meterProvider });
-    p.enqueue(makeBatch(3));
+  it('a Fenra-wide 400 (every part of a batch refused) pauses like a 401, keeps everything, probes and delivers after', async () => {
+    server.setDefault({ kind: 'reject', message: 'deploy gone wrong' });
+    sleeper = recordingSleep(5_000); // hold the probe waits
+    const { log, onSettled } = settlements();
+    const p = pipeline({ maxExportBatchSize: 16, concurrencyLimit: 1 }, { onSettled });
+    const items = makeBatch(40);
+    p.enqueue(items);
+    await p.forceFlush(1_000);
+    expect(p.state).toBe('rejecting_all');
+    // One batch bisected down to its first single transaction: about log2(16) + 1 requests.
+    expect(server.requests).toHaveLength(5);
+    expect(p.stats()).toMatchObject({ failed: { rejected: 0 }, queueDepth: 40, accepted: 0 });
+    expect(log).toEqual([]);
+    const errors = logs.messages('error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('deploy gone wrong');
+    expect(errors[0]).toContain('nothing is discarded');
+    expect(sleeper.delays).toContain(5_000);
+
+    server.setDefault(undefined); // Fenra is fixed
+    sleeper.release(); // the probe
+    await server.waitForRequests(6);
     await p.forceFlush();
-    const { resourceMetrics } = await reader.collect();
-    const points = new Map<string, number>();
-    for (const scope of resourceMetrics.scopeMetrics) {
-      for (const m of scope.metrics) {
-        points.set(
-          m.descriptor.name,
-          m.dataPoints.reduce((a, d) => a + (typeof d.value === 'number' ? d.value : 0), 0),
-        );
-      }
-    }
-    expect(points.get('fenra.otel.transactions.enqueued')).toBe(3);
-    expect(points.get('fenra.otel.transactions.accepted')).toBe(3);
-    expect(points.get('fenra.otel.export.requests')).toBe(2);
-    expect(points.get('fenra.otel.export.retries')).toBe(1);
-    expect(points.get('fenra.otel.queue.depth')).toBe(0);
-    expect(points.get('fenra.otel.cost.estimated')).toBeCloseTo(0.0003, 10);
-    await meterProvider.shutdown();
+    expect(p.state).toBe('running');
+    expect(acceptedIds()).toEqual(spanIds(items).sort());
+    expect(p.stats()).toMatchObject({ accepted: 40, failed: { rejected: 0 } });
+    expect(logs.messages('info').some((m) => m.includes('accepts transactions again'))).toBe(true);
   });
 
-  it('without an API key warns once and does nothing', async () => {
+  it('a batch that used its retry budget goes back to the front of a full queue, evicting nothing', async () => {
+    server.setDefault({ kind: 'status', status: 503 });
+    sleeper = recordingSleep(5_000); // hold the pause after the give-up
+    const { log, onSettled } = settlements();
+    const p = pipeline(
+      // A retry would end past the 1 s budget: the batch gives up after its first 503.
+      { maxQueueSize: 10, maxExportBatchSize: 5, concurrencyLimit: 1, exportTimeoutMillis: 1_000 },
+      { onSettled },
+    );
+    const first = makeBatch(10);
+    p.enqueue(first);
+    await p.forceFlush(300);
+    expect(p.stats()).toMatchObject({ queueDepth: 10, requeued: 1, dropped: { queue_full: 0 } });
+    // Full, the batch in flight included: new ones are refused, the old ones kept.
+    expect(p.spaceLeft()).toBe(0);
+    p.enqueue(makeBatch(1));
+    expect(p.stats().dropped.queue_full).toBe(1);
+    server.setDefault(undefined);
+    sleeper.release();
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds(first).sort());
+    expect(log.filter((l) => l.outcome.kind === 'dropped').flatMap((l) => l.ids)).toHaveLength(1);
+  });
+
+  it('Fenra recording a batch but answering after the timeout: the timeout grows, one copy per batch, counted', async () => {
+    server.script([{ kind: 'late', delayMs: 600 }]);
+    const p = pipeline({ requestTimeoutMillis: 400, exportTimeoutMillis: 20_000 });
+    const items = makeBatch(3);
+    p.enqueue(items);
+    await p.forceFlush();
+    // The first attempt timed out (recorded), the second waited long enough for its answer.
+    expect(server.accepted).toHaveLength(6);
+    expect(p.stats()).toMatchObject({ accepted: 3, possibleDuplicates: 3, retries: 1 });
+    server.script([{ kind: 'late', delayMs: 600 }]);
+    p.enqueue(makeBatch(2));
+    await p.forceFlush();
+    // Learnt: the next slow answer arrives within the grown timeout, no copy.
+    expect(server.accepted).toHaveLength(8);
+    expect(p.stats()).toMatchObject({ accepted: 5, possibleDuplicates: 3 });
+  });
+
+  it('tells onSending what each request carries, resends included', async () => {
+    server.script([{ kind: 'status', status: 500 }]);
+    const p = pipeline();
+    const sending: string[][] = [];
+    p.onSending((items) => sending.push(spanIds(items)));
+    const items = makeBatch(2);
+    p.enqueue(items);
+    await p.forceFlush();
+    expect(sending).toEqual([spanIds(items), spanIds(items)]);
+  });
+
+  it('counts transactions found again after a crash as possible duplicates when accepted', async () => {
+    const p = pipeline();
+    p.enqueue(makeBatch(2), true);
+    p.enqueue(makeBatch(1));
+    await p.forceFlush();
+    expect(p.stats()).toMatchObject({ accepted: 3, possibleDuplicates: 2 });
+  });
+
+  it('disabled (no API key): drops and counts everything, sends nothing', async () => {
     const config = resolveConfig({ endpoint: server.url }, {});
-    const p = new DeliveryPipeline(config);
+    const p = new DeliveryPipeline(config, { sender: fenraSender(config) });
     pipelines.push(p);
     expect(() => p.enqueue(makeBatch(2))).not.toThrow();
     await p.forceFlush();
@@ -569,13 +640,4 @@ async function closedPort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-class TestReader extends MetricReader {
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
 }

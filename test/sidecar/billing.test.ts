@@ -5,9 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import type { Pricer } from '../../src/pricing/types.js';
 import { BillingPath } from '../../src/sidecar/billing.js';
-import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
-import { Metrics } from '../../src/sidecar/metrics.js';
-import { DiskSpool, MemorySpool, RESERVE_FRACTION, serialiseSpans } from '../../src/sidecar/spool.js';
+import type { PipelinePort } from '../../src/sidecar/billing.js';
+import type { SettledHook, Settlement } from '../../src/pipeline/settlement-ledger.js';
+import type { DiskSpoolOptions } from '../../src/sidecar/disk-spool.js';
+import { DiskSpool } from '../../src/sidecar/disk-spool.js';
+import { MemorySpool, RESERVE_FRACTION, serialiseSpans } from '../../src/sidecar/spool.js';
 import { toTransactions } from '../../src/stage/to-transactions.js';
 import type { Attributes, SpanView } from '../../src/span/span-view.js';
 import { ManualScheduler } from '../helpers/manual-scheduler.js';
@@ -26,34 +28,37 @@ const chat: Attributes = {
   'bytes.attr': new Uint8Array([1, 2, 3]),
 };
 
-/** A delivery double: holds what it is given until the test settles it. */
-class HeldDelivery implements TransactionDelivery {
-  items: { tx: PricedTransaction; settle: (s: Settlement) => void }[] = [];
+/** A pipeline double: holds what it is given until the test settles it. */
+class HeldDelivery implements PipelinePort {
+  items: { tx: PricedTransaction; maybeSent: boolean; settle: (s: Settlement) => void }[] = [];
   room = Infinity;
-  send(txs: readonly PricedTransaction[], onSettled: (t: PricedTransaction, s: Settlement) => void): boolean {
-    if (this.items.length + txs.length > this.room) return false;
-    for (const tx of txs) this.items.push({ tx, settle: (s) => onSettled(tx, s) });
-    return true;
+  private readonly _hooks: SettledHook[] = [];
+  readonly sendingHooks: ((items: readonly PricedTransaction[]) => void)[] = [];
+  spaceLeft(): number {
+    return this.room - this.items.length;
+  }
+  enqueue(txs: readonly PricedTransaction[], maybeSent = false): void {
+    for (const tx of txs)
+      this.items.push({
+        tx,
+        maybeSent,
+        settle: (s) => {
+          for (const h of this._hooks) h([tx], s);
+        },
+      });
+  }
+  onSettled(hook: SettledHook): void {
+    this._hooks.push(hook);
+  }
+  onSending(hook: (items: readonly PricedTransaction[]) => void): void {
+    this.sendingHooks.push(hook);
+  }
+  /** Puts what is held "on the wire" (the spool notes it), without an answer yet. */
+  send(): void {
+    for (const h of this.sendingHooks) h(this.items.map((i) => i.tx));
   }
   acceptAll(): void {
-    for (const i of this.items.splice(0)) i.settle({ outcome: 'accepted' });
-  }
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  stats(): DeliveryStats {
-    return {
-      queued: this.items.length,
-      inFlight: 0,
-      accepted: 0,
-      rejected: 0,
-      retries: 0,
-      requests: 0,
-      keyRejected: false,
-    };
+    for (const i of this.items.splice(0)) i.settle({ kind: 'accepted' });
   }
 }
 
@@ -73,19 +78,19 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function open(
-  delivery: TransactionDelivery,
+  delivery: PipelinePort,
   waitMillis = 60_000,
   scheduler?: ManualScheduler,
+  options: DiskSpoolOptions = {},
 ): { billing: BillingPath; spool: DiskSpool } {
-  const spool = new DiskSpool(dir, 10 * 1024 * 1024);
+  const spool = new DiskSpool(dir, 10 * 1024 * 1024, options);
   const contents = spool.load();
   const billing = new BillingPath(
     { conversion: {}, pricer, waitMillis, maxTraces: 100, maxSpansPerTrace: 100, scheduler },
     spool,
     delivery,
-    new Metrics(),
   );
-  billing.replay(contents.records, contents.acked);
+  billing.replay(contents.records, contents.acked, contents.sent);
   return { billing, spool };
 }
 
@@ -145,7 +150,9 @@ describe('BillingPath with a disk spool', () => {
     const d = new HeldDelivery();
     const { billing } = open(d);
     rmSync(dir, { recursive: true, force: true });
-    expect(await billing.ingest([trace(22, 'a').llm])).toEqual({ status: 'full', why: 'spool' });
+    expect(await billing.ingest([trace(22, 'a').llm])).toEqual({ status: 'full', why: 'spool_error' });
+    // Said before the next request is even read: the disk refuses writes.
+    expect(billing.pressure()?.why).toBe('spool_error');
     billing.stop();
   });
 
@@ -322,7 +329,7 @@ describe('BillingPath with a disk spool', () => {
     const { billing, spool } = open(d);
     const t = trace(7, 'x');
     await billing.ingest([t.llm, t.root]);
-    d.items.splice(0)[0]!.settle({ outcome: 'rejected', reason: 'http_400' });
+    d.items.splice(0)[0]!.settle({ kind: 'failed', reason: 'rejected', message: 'HTTP 400' });
     await tick();
     await spool.settle();
     expect(records()).toHaveLength(0);
@@ -336,7 +343,7 @@ describe('BillingPath and undelivered (dropped) transactions', () => {
     const { billing, spool } = open(d);
     const t = trace(30, 'x');
     await billing.ingest([t.llm, t.root]);
-    d.items.splice(0)[0]!.settle({ outcome: 'dropped', reason: 'shutdown' });
+    d.items.splice(0)[0]!.settle({ kind: 'dropped', reason: 'shutdown' });
     await tick();
     await spool.settle();
     expect(records()).toHaveLength(1);
@@ -350,12 +357,11 @@ describe('BillingPath and undelivered (dropped) transactions', () => {
       { conversion: {}, pricer, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
       spool,
       d,
-      new Metrics(),
     );
     const t = trace(31, 'x');
     await billing.ingest([t.llm, t.root]);
     expect(spool.records()).toBe(1);
-    d.items.splice(0)[0]!.settle({ outcome: 'dropped', reason: 'shutdown' });
+    d.items.splice(0)[0]!.settle({ kind: 'dropped', reason: 'shutdown' });
     await tick();
     expect(spool.records()).toBe(0);
     billing.stop();
@@ -377,7 +383,6 @@ describe('BillingPath bounds', () => {
       { conversion: {}, pricer, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
       spool,
       d,
-      new Metrics(),
     );
     expect(await billing.ingest([held.llm])).toEqual({ status: 'ok', billable: 1 });
     expect(await billing.ingest([trace(9, 'a').llm])).toEqual({ status: 'full', why: 'spool' });
@@ -395,7 +400,6 @@ describe('BillingPath bounds', () => {
       { conversion: {}, pricer, waitMillis: 60_000, maxTraces: 10, maxSpansPerTrace: 10 },
       new MemorySpool(1e9),
       d,
-      new Metrics(),
     );
     const a = trace(10, 'a');
     const b = trace(11, 'b');
@@ -403,6 +407,8 @@ describe('BillingPath bounds', () => {
     await billing.ingest([b.llm, b.root]); // resolved, but no room: backlog
     expect(d.items).toHaveLength(1);
     expect(await billing.ingest([trace(12, 'c').llm])).toEqual({ status: 'full', why: 'queue' });
+    // The next request is refused before it is read.
+    expect(billing.pressure()?.why).toBe('queue');
     d.acceptAll();
     await tick();
     expect(d.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['b']);

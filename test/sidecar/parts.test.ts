@@ -14,36 +14,52 @@ import { Forwarder } from '../../src/sidecar/forwarder.js';
 import { jsonDiagLogger } from '../../src/sidecar/json-logger.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
 import { BodyError, readBody } from '../../src/sidecar/read-body.js';
-import { DiskSpool, RESERVE_FRACTION, serialiseSpans, SpoolFullError } from '../../src/sidecar/spool.js';
+import type { MetricName } from '../../src/internal/self-metrics.js';
+import { prometheusName, SELF_METRICS } from '../../src/internal/self-metrics.js';
+import { DiskSpool } from '../../src/sidecar/disk-spool.js';
+import { RESERVE_FRACTION, serialiseSpans, SpoolFullError } from '../../src/sidecar/spool.js';
 import { makeSpan } from '../helpers/span.js';
 import { until } from './spawn-sidecar.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('Metrics', () => {
-  it('renders Prometheus text with escaped label values', () => {
+  it('renders the vocabulary as Prometheus text, with escaped label values', () => {
     const m = new Metrics();
-    m.define('x_total', 'counter', 'Things');
-    m.add('x_total', 2, { model: 'a"b\\c' });
-    m.gauge('depth', 'Depth', () => 7);
-    expect(m.render()).toBe(
-      '# HELP x_total Things\n# TYPE x_total counter\nx_total{model="a\\"b\\\\c"} 2\n# HELP depth Depth\n# TYPE depth gauge\ndepth 7\n',
+    m.add('fenra.otel.forward.requests', 2, { outcome: 'a"b\\c' });
+    m.observe(() => [{ name: 'fenra.otel.queue.depth', value: 7 }]);
+    const text = m.render();
+    expect(text).toContain(
+      '# HELP fenra_otel_forward_requests_total Pass-through requests by outcome\n# TYPE fenra_otel_forward_requests_total counter\nfenra_otel_forward_requests_total{outcome="a\\"b\\\\c"} 2\n',
     );
+    expect(text).toContain('# TYPE fenra_otel_queue_depth gauge\nfenra_otel_queue_depth 7\n');
+    // Counters nobody counted yet are shown at 0; gauges nobody reads are left out.
+    expect(text).toContain('\nfenra_otel_receiver_spans_rejected_total 0\n');
+    expect(text).not.toContain('fenra_otel_spool_bytes');
+    expect(m.value('fenra.otel.queue.depth')).toBe(7);
+  });
+
+  it('names every metric once, in one table: units as suffixes, counters ending in _total', () => {
+    expect(prometheusName('fenra.otel.export.bytes')).toBe('fenra_otel_export_bytes_total');
+    expect(prometheusName('fenra.otel.cost.estimated')).toBe('fenra_otel_cost_estimated_usd_total');
+    expect(prometheusName('fenra.otel.spool.bytes')).toBe('fenra_otel_spool_bytes');
+    expect(prometheusName('fenra.otel.queue.depth')).toBe('fenra_otel_queue_depth');
+    const names = (Object.keys(SELF_METRICS) as MetricName[]).map(prometheusName);
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it('folds label sets past the bound into "other"', () => {
     const m = new Metrics(3);
-    m.define('usd', 'counter', 'USD');
-    for (let i = 0; i < 10; i++) m.add('usd', 1, { customer: `c${i}` });
+    for (let i = 0; i < 10; i++) m.add('fenra.otel.forward.requests', 1, { outcome: `c${i}` });
     const lines = m
       .render()
       .split('\n')
-      .filter((l) => l.startsWith('usd{'));
+      .filter((l) => l.startsWith('fenra_otel_forward_requests_total{'));
     expect(lines).toEqual([
-      'usd{customer="c0"} 1',
-      'usd{customer="c1"} 1',
-      'usd{customer="c2"} 1',
-      'usd{customer="other"} 7',
+      'fenra_otel_forward_requests_total{outcome="c0"} 1',
+      'fenra_otel_forward_requests_total{outcome="c1"} 1',
+      'fenra_otel_forward_requests_total{outcome="c2"} 1',
+      'fenra_otel_forward_requests_total{outcome="other"} 7',
     ]);
   });
 });
@@ -193,9 +209,13 @@ describe('DiskSpool', () => {
     writeFileSync(join(dir, 'lock.pid'), `${dead}\n`);
     const s = new DiskSpool(dir, 1e9);
     s.load();
-    expect(readFileSync(join(dir, 'lock.pid'), 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(join(dir, 'lock.pid'), 'utf8').trim()).toBe(`${process.pid}`);
     s.unlock();
-    expect(readdirSync(dir)).not.toContain('lock.pid');
+    // The lock file stays (rewritten in place: a restart on a full disk needs no new block), holding no pid.
+    expect(readFileSync(join(dir, 'lock.pid'), 'utf8').trim()).toBe('0');
+    const again = new DiskSpool(dir, 1e9);
+    again.load();
+    expect(readFileSync(join(dir, 'lock.pid'), 'utf8').trim()).toBe(`${process.pid}`);
   });
 
   it('reports no room past its size bound', async () => {
@@ -228,12 +248,13 @@ describe('DiskSpool', () => {
   it('a write that fails (file size limit) leaves no partial record and gives its room back', () => {
     const script = `
       import { readdirSync } from 'node:fs';
-      import { DiskSpool } from './src/sidecar/spool.ts';
+      import { DiskSpool } from './src/sidecar/disk-spool.ts';
       const s = new DiskSpool(${JSON.stringify(dir)}, 1e9);
       s.load();
       let error = '';
       try { await s.append([${JSON.stringify(makeSpan({ big: 'x'.repeat(8000) }))}]); } catch (e) { error = e.code; }
-      console.log(JSON.stringify({ error, bytes: s.bytes(), files: readdirSync(${JSON.stringify(dir)}) }));`;
+      const problem = s.problem() ?? '';
+      console.log(JSON.stringify({ error, problem, bytes: s.bytes(), files: readdirSync(${JSON.stringify(dir)}) }));`;
     const r = spawnSync(
       'bash',
       ['-c', 'ulimit -f 4; exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
@@ -242,8 +263,9 @@ describe('DiskSpool', () => {
         encoding: 'utf8',
       },
     );
-    const out = JSON.parse(r.stdout) as { error: string; bytes: number; files: string[] };
+    const out = JSON.parse(r.stdout) as { error: string; problem: string; bytes: number; files: string[] };
     expect(out.error).toBe('EFBIG');
+    expect(out.problem).toMatch(/cannot be written \(EFBIG while writing a record\)/);
     expect(out.bytes).toBe(0);
     expect(out.files.filter((f) => f.startsWith('rec-'))).toEqual([]);
   });
@@ -287,14 +309,18 @@ describe('DiskSpool', () => {
     await s.ack(['t2:s2'], [b]);
     s.release(a);
     await s.close();
-    expect(readdirSync(dir).sort()).toEqual(['acks.log', `rec-${String(b).padStart(12, '0')}.json`]);
+    const spoolFiles = (): string[] =>
+      readdirSync(dir)
+        .filter((f) => f !== 'lock.pid' && f !== 'reserve.bin')
+        .sort();
+    expect(spoolFiles()).toEqual(['acks.log', `rec-${String(b).padStart(12, '0')}.json`]);
     expect(readFileSync(join(dir, 'acks.log'), 'utf8')).toBe(`${b} t2:s2\n`);
 
     const again = new DiskSpool(dir, 1e9);
     expect([...again.load().acked]).toEqual(['t2:s2']);
     again.release(b);
     await again.close();
-    expect(readdirSync(dir)).toEqual([]);
+    expect(spoolFiles()).toEqual([]);
   });
 });
 
@@ -323,7 +349,7 @@ describe('Forwarder', () => {
     );
     f.forward(Buffer.from('payload'), 'application/x-protobuf', undefined);
     await until(
-      () => m.value('fenra_otel_forward_requests_total', { outcome: 'ok' }) === 1,
+      () => m.value('fenra.otel.forward.requests', { outcome: 'ok' }) === 1,
       'the forward to succeed',
     );
     await f.shutdown(1000);
@@ -338,7 +364,7 @@ describe('Forwarder', () => {
       m,
     );
     f.forward(Buffer.alloc(20), 'application/json', undefined);
-    expect(m.value('fenra_otel_forward_requests_total', { outcome: 'dropped_queue_full' })).toBe(1);
+    expect(m.value('fenra.otel.forward.requests', { outcome: 'dropped_queue_full' })).toBe(1);
     return f.shutdown(0);
   });
 });

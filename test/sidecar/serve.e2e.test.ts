@@ -303,15 +303,13 @@ describe('fenra-otel serve, end to end with the real OTLP exporters', () => {
       expect((await fetch(`${sidecar.url}/readyz`)).status).toBe(200);
       const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
       expect(metrics).toMatch(
-        /^fenra_otel_requests_total\{transport="http",encoding="json",status="400"\} [1-9]/m,
+        /^fenra_otel_receiver_requests_total\{transport="http",encoding="json",status="400"\} [1-9]/m,
       );
       expect(metrics).toMatch(
-        /^fenra_otel_requests_total\{transport="http",encoding="other",status="415"\} 1$/m,
+        /^fenra_otel_receiver_requests_total\{transport="http",encoding="other",status="415"\} 1$/m,
       );
-      expect(metrics).toMatch(/^fenra_otel_transactions_total\{outcome="accepted"\} [1-9]/m);
-      expect(metrics).toMatch(
-        /^fenra_otel_estimated_usd_total\{provider="openai",model="[^"]+",customer="[^"]+"\} /m,
-      );
+      expect(metrics).toMatch(/^fenra_otel_transactions_accepted_total [1-9]/m);
+      expect(metrics).toMatch(/^fenra_otel_cost_estimated_usd_total\{provider="openai",model="[^"]+"\} /m);
     });
   });
 });

@@ -300,7 +300,8 @@ describe('fenra-otel serve: behaviour', () => {
       await until(async () => (await fetch(`${s.url}/readyz`)).status === 503, 'readiness to drop');
       expect(await (await fetch(`${s.url}/readyz`)).text()).toMatch(/rejects the API key/);
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
-      expect(metrics).toMatch(/^fenra_otel_queue_transactions 1$/m);
+      expect(metrics).toMatch(/^fenra_otel_queue_depth 1$/m);
+      expect(metrics).toMatch(/^fenra_otel_export_blocked\{state="unauthorized"\} 1$/m);
       expect(s.stderr.text).toMatch(/"level":"error".*rejected the API key/);
       // It names the sidecar's own settings, not the library's code option.
       expect(s.stderr.text).toContain('fix --api-key-file or FENRA_API_KEY and restart');
@@ -366,7 +367,9 @@ describe('fenra-otel serve: memory and connection bounds', () => {
       // The first request holds 30 KiB while its body trickles in.
       const slow = partialRequest(s.url, head, body.slice(0, 30 * 1024));
       await until(
-        () => /fenra_otel_inflight_bytes (\d+)/.exec(s.sidecar.metrics.render())?.[1] === String(30 * 1024),
+        () =>
+          /fenra_otel_receiver_inflight_bytes (\d+)/.exec(s.sidecar.metrics.render())?.[1] ===
+          String(30 * 1024),
         'the first request to be held',
       );
       const refused = await postJson(s.url, body);
@@ -375,7 +378,7 @@ describe('fenra-otel serve: memory and connection bounds', () => {
       slow.rest(body.slice(30 * 1024));
       expect(await slow.response).toMatch(/^HTTP\/1.1 200/);
       expect((await postJson(s.url, body)).status).toBe(200);
-      expect(s.sidecar.metrics.render()).toMatch(/^fenra_otel_inflight_bytes 0$/m);
+      expect(s.sidecar.metrics.render()).toMatch(/^fenra_otel_receiver_inflight_bytes 0$/m);
       expect(s.stderr.text).toMatch(/refusing requests.*max-inflight-mb/);
     } finally {
       await s.stop();
@@ -396,7 +399,9 @@ describe('fenra-otel serve: memory and connection bounds', () => {
         async () => (await fetch(`${s.url}/healthz`).catch(() => undefined))?.status === 200,
         'a free slot',
       );
-      expect(s.sidecar.metrics.render()).toMatch(/^fenra_otel_connections_dropped_total 1$/m);
+      expect(s.sidecar.metrics.render()).toMatch(
+        /^fenra_otel_receiver_connections_closed_total\{why="refused"\} 1$/m,
+      );
     } finally {
       await s.stop();
     }

@@ -85,17 +85,26 @@ export function spendSeries(
   return buckets;
 }
 
-/** Skips and refusals from the sidecar's Prometheus text (`fenra_otel_transactions_total`). */
+/**
+ * Skips and refusals from the sidecar's Prometheus text: spans skipped by reason
+ * (`fenra_otel_spans_skipped_total`), transactions refused (`refused_<reason>`) and never
+ * delivered (`dropped_<reason>`).
+ */
 export function droppedFromMetrics(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  const re = /^fenra_otel_transactions_total\{([^}]*)\}\s+(\S+)$/gm;
+  const re =
+    /^fenra_otel_(spans_skipped|transactions_failed|transactions_dropped)_total\{([^}]*)\}\s+(\S+)$/gm;
+  const prefix: Record<string, string> = {
+    spans_skipped: '',
+    transactions_failed: 'refused_',
+    transactions_dropped: 'dropped_',
+  };
   for (const m of text.matchAll(re)) {
-    const outcome = /(?:^|,)outcome="((?:[^"\\]|\\.)*)"/.exec(m[1]!)?.[1];
-    const value = Number(m[2]);
-    if (outcome === undefined || !Number.isFinite(value) || value <= 0) continue;
-    if (outcome === 'queued' || outcome === 'accepted') continue;
-    const reason = outcome.replace(/^skipped_/, '');
-    out[reason] = (out[reason] ?? 0) + value;
+    const reason = /(?:^|,)reason="((?:[^"\\]|\\.)*)"/.exec(m[2]!)?.[1];
+    const value = Number(m[3]);
+    if (reason === undefined || !Number.isFinite(value) || value <= 0) continue;
+    const key = prefix[m[1]!]! + reason;
+    out[key] = (out[key] ?? 0) + value;
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RetryPolicy } from '../../src/fenra/retry-policy.js';
-import { DEFAULT_RETRY_POLICY, nextRetryDelay, planRetry } from '../../src/fenra/retry-policy.js';
+import type { RetryPolicy } from '../../src/pipeline/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, nextRetryDelay, planRetry } from '../../src/pipeline/retry-policy.js';
 
 const P: RetryPolicy = {
   ...DEFAULT_RETRY_POLICY,
