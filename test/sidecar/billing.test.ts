@@ -14,6 +14,8 @@ import { toTransactions } from '../../src/stage/to-transactions.js';
 import type { Attributes, SpanView } from '../../src/span/span-view.js';
 import { ManualScheduler } from '../helpers/manual-scheduler.js';
 import { makeSpan } from '../helpers/span.js';
+import { faultyFs } from '../helpers/faulty-fs.js';
+import { until } from './spawn-sidecar.js';
 
 const pricer: Pricer = {
   price: (r) => ({ usd: r.usage.inputTokens / 1e6, source: 'catalog', catalog: 'test' }),
@@ -75,7 +77,7 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'fenra-spool-'));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
 
 function open(
   delivery: PipelinePort,
@@ -334,6 +336,54 @@ describe('BillingPath with a disk spool', () => {
     await spool.settle();
     expect(records()).toHaveLength(0);
     billing.stop();
+  });
+});
+
+describe('BillingPath: what a crash or a broken disk leaves', () => {
+  it('transactions put on the wire without an answer are resent after a crash as possible duplicates', async () => {
+    const d1 = new HeldDelivery();
+    const first = open(d1);
+    const a = trace(40, 'sent-corp');
+    const b = trace(41, 'queued-corp');
+    await first.billing.ingest([a.llm, a.root]);
+    d1.send(); // a's transaction leaves, no answer yet
+    await first.billing.ingest([b.llm, b.root]); // b's is only queued
+    first.billing.stop(); // killed
+
+    const d2 = new HeldDelivery();
+    const second = open(d2);
+    const replayed = new Map(d2.items.map((i) => [i.tx.context.billable_customer_id, i.maybeSent]));
+    expect(replayed).toEqual(
+      new Map([
+        ['sent-corp', true],
+        ['queued-corp', false],
+      ]),
+    );
+    second.billing.stop();
+  });
+
+  it('a disk refusing the ack write keeps the shared record until the ack lands; after it, a restart sends nothing twice', async () => {
+    const f = faultyFs();
+    const d1 = new HeldDelivery();
+    const first = open(d1, 60_000, undefined, { fs: f.fs, recoveryMillis: 10 });
+    const a = trace(42, 'a-corp');
+    const b = trace(43, 'b-corp');
+    await first.billing.ingest([a.llm, a.root, b.llm]); // one record, shared by a and b
+    f.set('read-only');
+    d1.acceptAll(); // a is accepted; its ack cannot be written yet
+    await tick();
+    expect(first.billing.pressure()?.why).toBe('spool_error');
+    expect(records()).toHaveLength(1);
+    f.set(undefined);
+    await until(() => first.billing.pressure() === undefined, 'the spool to recover');
+    await first.spool.settle();
+    first.billing.stop(); // a crash after the recovery
+
+    const d2 = new HeldDelivery();
+    const second = open(d2);
+    await second.billing.ingest([b.root]);
+    expect(d2.items.map((i) => i.tx.context.billable_customer_id)).toEqual(['b-corp']);
+    second.billing.stop();
   });
 });
 

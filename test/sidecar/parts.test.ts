@@ -170,7 +170,7 @@ describe('DiskSpool', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'fenra-diskspool-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
 
   it('round-trips spans, byte attributes included, and discards torn records on load', async () => {
     const first = new DiskSpool(dir, 1e9);

@@ -385,6 +385,46 @@ describe('fenra-otel serve: memory and connection bounds', () => {
     }
   });
 
+  it('while the queue to Fenra is full, refuses with 429 + Retry-After before reading the body, and drops nothing it took', async () => {
+    ingest.setDefault({ kind: 'status', status: 503 }); // Fenra down: the one queue place stays taken
+    const s = await serve(
+      ['--max-queue', '1', '--batch-size', '1', '--flush-ms', '20', '--retry-after-s', '2'],
+      {
+        FENRA_API_KEY: 'k',
+        FENRA_ENDPOINT: ingest.url,
+      },
+    );
+    try {
+      const before = ingest.accepted.length;
+      const fresh = (n: number): string =>
+        chatJson.replace(/"traceId":\s*"[0-9a-f]{8}/g, `"traceId":"${n.toString(16).padStart(8, '0')}`);
+      expect((await postJson(s.url, fresh(1))).status).toBe(200); // in the queue (in flight)
+      expect((await postJson(s.url, fresh(2))).status).toBe(200); // resolved, waits in the backlog
+      await until(() => s.sidecar.metrics.value('fenra.otel.billing.backlog') === 1, 'the backlog');
+      // Headers and a first byte only: the answer comes without the body being read.
+      const body = fresh(3);
+      const head = `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+      const early = partialRequest(s.url, head, body.slice(0, 1));
+      await until(() => s.stderr.text.includes('the queue to Fenra is full'), 'the refusal');
+      early.socket.destroy();
+      const answer = await early.response;
+      expect(answer).toMatch(/^HTTP\/1.1 429/);
+      expect(answer).toMatch(/retry-after: 2/i);
+      expect(s.stderr.text).toMatch(
+        /refusing requests \(429\/503 \+ Retry-After\): the queue to Fenra is full/,
+      );
+      ingest.setDefault(undefined); // Fenra is back
+      await until(() => ingest.accepted.length - before === 2, 'both taken traces delivered');
+      expect((await postJson(s.url, fresh(3))).status).toBe(200);
+      await until(() => ingest.accepted.length - before === 3, 'the retried one delivered');
+      const metrics = s.sidecar.metrics.render();
+      expect(metrics).toMatch(/^fenra_otel_transactions_dropped_total\{reason="queue_full"\} 0$/m);
+    } finally {
+      ingest.setDefault(undefined);
+      await s.stop();
+    }
+  });
+
   it('closes connections past --max-connections (counted)', async () => {
     const s = await serve(['--max-connections', '1'], { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url });
     try {
