@@ -39,6 +39,10 @@ export interface ServeConfig {
   maxInflightBytes: number;
   /** Open client connections at once; more are closed as they arrive. */
   maxConnections: number;
+  /** Spans in one request; past it the request is refused (413) before it is decoded. */
+  maxRequestSpans: number;
+  /** Attributes in one request (every level, nested values included); past it, 413 before decoding. */
+  maxRequestAttributes: number;
   maxQueueSize: number;
   batchSize: number;
   flushIntervalMillis: number;

@@ -112,6 +112,32 @@ export const SIDECAR_SETTINGS = {
       'Retry-After. Peak memory is about 100 MB + 5-6x this for JSON bodies (decoded spans; less for protobuf)',
     group: 'receiver',
   },
+  maxRequestSpans: {
+    doc: 'spans in one request (413 past it)',
+    kind: 'int',
+    modes: ['serve'],
+    env: ['FENRA_MAX_REQUEST_SPANS'],
+    flag: 'max-request-spans',
+    arg: 'N',
+    file: 'maxRequestSpans',
+    default: 50_000,
+    help: 'spans in one request, counted before it is decoded; past it → 413 (the sender splits)',
+    group: 'receiver',
+  },
+  maxRequestAttributes: {
+    doc: 'attributes in one request, nested values included (413 past it)',
+    kind: 'int',
+    modes: ['serve'],
+    env: ['FENRA_MAX_REQUEST_ATTRIBUTES'],
+    flag: 'max-request-attrs',
+    arg: 'N',
+    file: 'maxRequestAttributes',
+    default: 500_000,
+    help:
+      'attributes in one request (every level, nested values included), counted before it is decoded; ' +
+      'past it → 413. Decoding costs about 200 bytes and 1.5 µs per attribute',
+    group: 'receiver',
+  },
   maxConnections: {
     doc: 'open connections',
     kind: 'int',

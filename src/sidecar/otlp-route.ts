@@ -142,6 +142,10 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
         fail(400, GRPC.INVALID_ARGUMENT, outcome.message);
         return;
       }
+      if (outcome.kind === 'too_large') {
+        fail(413, GRPC.INVALID_ARGUMENT, outcome.message);
+        return;
+      }
       if (outcome.kind === 'busy') {
         // Only known once decoded (the spool's reserve is for requests completing held traces).
         const { status, grpc } = busyStatus(outcome);

@@ -5,6 +5,8 @@ import type { SpanView } from '../span/span-view.js';
 import type { BillingPath } from './billing.js';
 import type { Forwarder } from './forwarder.js';
 import type { Metrics } from './metrics.js';
+import type { RequestLimits } from './request-limits.js';
+import { checkJson, checkProtobuf } from './request-limits.js';
 
 /** How an OTLP request body was encoded. */
 export type Encoding = 'protobuf' | 'json';
@@ -15,6 +17,8 @@ export type ReceiveOutcome =
   | { kind: 'ok'; partial?: { rejectedSpans: number; errorMessage: string } }
   /** Bad input: the sender must not retry it. */
   | { kind: 'invalid'; message: string }
+  /** Over the request limits (spans, attributes): refused undecoded; the sender must split it. */
+  | { kind: 'too_large'; message: string }
   /** Not now (see {@link Busy}): the sender keeps it and retries later. */
   | Busy;
 
@@ -36,6 +40,8 @@ export interface TraceReceiverOptions {
   forwarder?: Forwarder | undefined;
   /** False once shutdown started: requests are refused. Default: always accepting. */
   accepting?: () => boolean;
+  /** What one request may hold; over it, it is refused before it is decoded. Default: no limit. */
+  limits?: RequestLimits | undefined;
 }
 
 /** The body as received, for the pass-through (forwarded as it came: encoding and compression). */
@@ -95,6 +101,11 @@ export class TraceReceiver {
   async receive(body: Buffer, enc: Encoding, raw?: RawRequest): Promise<ReceiveOutcome> {
     const m = this._o.metrics;
     m.add('fenra.otel.receiver.bytes', raw?.raw.length ?? body.length, { encoding: enc });
+    const limits = this._o.limits;
+    if (limits !== undefined) {
+      const check = enc === 'protobuf' ? checkProtobuf(body, limits) : checkJson(body, limits);
+      if (!check.ok) return { kind: 'too_large', message: check.message };
+    }
     const decoded = this._decode(body, enc);
     if ('message' in decoded) return { kind: 'invalid', message: decoded.message };
     const { spans, errors } = decoded;
