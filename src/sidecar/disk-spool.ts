@@ -125,7 +125,14 @@ export class DiskSpool implements Spool {
     const acked = this._acks.load(live);
     const sent = this._sent.load(live);
     for (const k of acked) sent.delete(k);
-    if (!this._ballast) this._writeBallast().catch(() => undefined);
+    if (!this._ballast) {
+      try {
+        fs.writeSync(join(this._dir, BALLAST), Buffer.alloc(this._ballastBytes), 'w', true);
+        this._ballast = true;
+      } catch {
+        this._tryUnlinkSync(BALLAST); // a full disk now: written back on recovery
+      }
+    }
     return { records, acked, sent, discarded };
   }
 

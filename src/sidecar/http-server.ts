@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 
 /**
@@ -31,8 +32,17 @@ export function send(
 }
 
 export interface RouteServerOptions {
-  /** Open connections at once; more are closed as they arrive (`server.maxConnections`). */
+  /**
+   * Open connections at once. At the bound, a new connection takes the place of the one idle
+   * longest (no request under way: a keep-alive left open, a client still sending headers) or
+   * else of a request under way for longer than `stuckRequestMillis` (a body trickling in); only
+   * when every connection is busy with a recent request is the new one closed on arrival.
+   */
   maxConnections?: number;
+  /** A request under way this long may lose its connection to a new one at the bound, ms (default 2000). */
+  stuckRequestMillis?: number;
+  /** Told when a connection is closed to keep the bound (`evicted`: an old one, `refused`: the new one). */
+  onConnectionClosed?: (why: 'evicted' | 'refused') => void;
   /** A request's headers must arrive within this time, ms (default 10000) → 408. */
   headersTimeoutMillis?: number;
   /** A whole request (headers and body) must arrive within this time, ms (default 30000) → 408. */
@@ -47,14 +57,23 @@ const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
 };
 
+/** A client connection: requests under way on it, and since when it is in its current state. */
+interface Connection {
+  active: number;
+  since: number;
+}
+
 export class RouteServer {
   private readonly _routes = new Map<string, Map<string, Handler>>();
   private readonly _server: Server;
+  private readonly _connections = new Map<Socket, Connection>();
+  private readonly _o: RouteServerOptions;
   /** The latest response on each connection, so a client error never cuts into one under way. */
   private readonly _responses = new WeakMap<object, ServerResponse>();
   private _guard: ((req: IncomingMessage, path: string) => boolean) | undefined;
 
   constructor(o: RouteServerOptions = {}) {
+    this._o = o;
     const requestTimeout = o.requestTimeoutMillis ?? 30_000;
     const headersTimeout = Math.min(o.headersTimeoutMillis ?? 10_000, requestTimeout);
     // Slow-client defence: headers and the whole request must arrive in time, checked often
@@ -68,7 +87,10 @@ export class RouteServer {
       },
       (req, res) => this._dispatch(req, res),
     );
-    if (o.maxConnections !== undefined) this._server.maxConnections = o.maxConnections;
+    if (o.maxConnections !== undefined) {
+      const max = o.maxConnections;
+      this._server.on('connection', (socket: Socket) => this._admit(socket, max));
+    }
     this._server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const r = this._responses.get(socket);
       // Mid-response (headers sent, body not ended): the connection can only be cut.
@@ -120,8 +142,52 @@ export class RouteServer {
     });
   }
 
+  /**
+   * Fairness at the connection bound: idle and stuck connections give way to new ones, so a
+   * flood of idle or slow sockets cannot lock exporters and probes out.
+   */
+  private _admit(socket: Socket, max: number): void {
+    if (this._connections.size >= max) {
+      const victim = this._victim(Date.now());
+      if (victim === undefined) {
+        socket.destroy();
+        this._o.onConnectionClosed?.('refused');
+        return;
+      }
+      this._connections.delete(victim);
+      victim.destroy();
+      this._o.onConnectionClosed?.('evicted');
+    }
+    this._connections.set(socket, { active: 0, since: Date.now() });
+    socket.once('close', () => this._connections.delete(socket));
+  }
+
+  /** The connection idle longest, else the one whose request has been under way longest, if stuck. */
+  private _victim(now: number): Socket | undefined {
+    let idle: Socket | undefined;
+    let idleSince = Infinity;
+    let busy: Socket | undefined;
+    let busySince = Infinity;
+    for (const [socket, c] of this._connections) {
+      if (c.active === 0) {
+        if (c.since < idleSince) [idle, idleSince] = [socket, c.since];
+      } else if (c.since < busySince) [busy, busySince] = [socket, c.since];
+    }
+    if (idle !== undefined) return idle;
+    return busy !== undefined && now - busySince >= (this._o.stuckRequestMillis ?? 2_000) ? busy : undefined;
+  }
+
   private _dispatch(req: IncomingMessage, res: ServerResponse): void {
     this._responses.set(req.socket, res);
+    const c = this._connections.get(req.socket);
+    if (c !== undefined) {
+      c.active++;
+      c.since = Date.now();
+      res.once('close', () => {
+        c.active--;
+        c.since = Date.now();
+      });
+    }
     const path = (req.url ?? '/').split('?')[0]!;
     const byMethod = this._routes.get(path);
     if (!byMethod) {

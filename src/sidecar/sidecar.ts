@@ -157,10 +157,10 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   let draining = false;
   const inflight = new ByteBudget(config.maxInflightBytes);
   metrics.observe(() => [{ name: 'fenra.otel.receiver.inflight_bytes', value: inflight.used }]);
-  const server = new RouteServer({ maxConnections: config.maxConnections });
-  server.server.on('drop', () =>
-    metrics.add('fenra.otel.receiver.connections_closed', 1, { why: 'refused' }),
-  );
+  const server = new RouteServer({
+    maxConnections: config.maxConnections,
+    onConnectionClosed: (why) => metrics.add('fenra.otel.receiver.connections_closed', 1, { why }),
+  });
   if (config.receiverToken !== undefined) {
     // The other pages (the inspector: customer ids and spend) need the token too, except from
     // this machine (a browser on localhost, `kubectl port-forward`).

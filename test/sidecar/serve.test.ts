@@ -425,23 +425,30 @@ describe('fenra-otel serve: memory and connection bounds', () => {
     }
   });
 
-  it('closes connections past --max-connections (counted)', async () => {
-    const s = await serve(['--max-connections', '1'], { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url });
+  it('at --max-connections a new connection takes the place of an idle one; it is refused only when every one is busy (counted)', async () => {
+    const s = await serve(['--max-connections', '2'], { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url });
     try {
-      const held = partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n', '');
-      await new Promise((r) => held.socket.once('connect', r));
+      // Two idle connections (headers never finished) hold every place.
+      const idle = [0, 1].map(() => partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n', ''));
+      for (const c of idle) await new Promise((r) => c.socket.once('connect', r));
       await until(() => s.sidecar.server.server.listening, 'listening');
-      const second = partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n', '');
-      expect(await second.response).toBe(''); // closed on arrival
-      held.socket.destroy();
-      await held.response;
+      // Health is still answered: the idle connection that waited longest gives way.
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      expect(await idle[0]!.response).toBe('');
+      expect(s.sidecar.metrics.value('fenra.otel.receiver.connections_closed', { why: 'evicted' })).toBe(1);
+
+      // Two requests under way (bodies trickling in, but recent) hold every place: a new one is refused.
+      const head = `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n`;
+      idle[1]!.socket.destroy();
+      const busy = [0, 1].map(() => partialRequest(s.url, head, '{'));
       await until(
-        async () => (await fetch(`${s.url}/healthz`).catch(() => undefined))?.status === 200,
-        'a free slot',
+        () => s.sidecar.metrics.value('fenra.otel.receiver.inflight_bytes') === 2,
+        'both requests under way',
       );
-      expect(s.sidecar.metrics.render()).toMatch(
-        /^fenra_otel_receiver_connections_closed_total\{why="refused"\} 1$/m,
-      );
+      const third = partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n', '');
+      expect(await third.response).toBe(''); // closed on arrival
+      expect(s.sidecar.metrics.value('fenra.otel.receiver.connections_closed', { why: 'refused' })).toBe(1);
+      for (const b of busy) b.socket.destroy();
     } finally {
       await s.stop();
     }
