@@ -17,6 +17,8 @@ export interface DiskSpoolOptions {
 const RECORD = /^rec-(\d{12})\.json$/;
 const LOCK = 'lock.pid';
 const BALLAST = 'reserve.bin';
+/** Disk failure episodes are logged at most this often (a disk flapping between full and not). */
+const FLAP_LOG_MS = 60_000;
 /** The lock file holds a pid padded to this width, rewritten in place: no new block is needed. */
 const LOCK_WIDTH = 11;
 
@@ -71,6 +73,9 @@ export class DiskSpool implements Spool {
   private _maintaining = false;
   private _maintenanceWanted = false;
   private _problem: string | undefined;
+  /** When an episode was last logged, and the episodes since that were not (a disk flapping). */
+  private _loggedAt = -Infinity;
+  private _quiet = 0;
   private _recoveryTimer: ReturnType<typeof setTimeout> | undefined;
   private _ballast = false;
   private _closed = false;
@@ -274,14 +279,24 @@ export class DiskSpool implements Spool {
     }
   }
 
-  /** The first failure of an episode is logged; new records are refused until recovery. */
+  /**
+   * The first failure of an episode is logged (a disk flapping between full and not, as our
+   * own deliveries free room, is logged at most once a minute); new records are refused until
+   * recovery.
+   */
   private _fail(what: string, e: unknown): void {
     if (this._closed) return;
     if (this._problem === undefined) {
       this._problem = `the spool ${this._dir} cannot be written (${errorCode(e)} while ${what})`;
-      log.error(
-        `${this._problem}: new requests get 503 + Retry-After and /readyz says not ready until it can; what is spooled is still delivered`,
-      );
+      const now = Date.now();
+      if (now - this._loggedAt >= FLAP_LOG_MS) {
+        const again = this._quiet > 0 ? ` (and ${this._quiet} short episode(s) in the last minute)` : '';
+        log.error(
+          `${this._problem}${again}: new requests get 503 + Retry-After and /readyz says not ready until it can; what is spooled is still delivered`,
+        );
+        this._loggedAt = now;
+        this._quiet = 0;
+      } else this._quiet++;
     }
     this._scheduleRecovery();
   }
@@ -313,7 +328,8 @@ export class DiskSpool implements Spool {
       this._scheduleRecovery();
       return;
     }
-    if (this._problem !== undefined) log.info(`the spool can be written again (was: ${this._problem})`);
+    if (this._problem !== undefined && this._quiet === 0)
+      log.info(`the spool can be written again (was: ${this._problem})`);
     this._problem = undefined;
     this._kickMaintenance(false);
   }

@@ -164,9 +164,11 @@ describe('endpoint faults through FenraSpanProcessor (the app view)', () => {
     expect(maxQueue).toBeLessThanOrEqual(5_000);
     report({
       scenario: 'processor: mixed 5xx/429/timeout/reset/207 storm',
-      sent,
+      acknowledged: sent,
       delivered: distinct.size,
       duplicates,
+      possibleDuplicates: d.possibleDuplicates,
+      inFlightBound: unanswered(server),
       counted: counted(d),
       maxRssMb,
       note: `${d.retries} retries, ${server.requests.length} requests`,
@@ -239,9 +241,10 @@ describe('an unreachable endpoint through FenraSpanProcessor', () => {
     expect(maxRssMb - before / 1024 / 1024).toBeLessThan(150);
     report({
       scenario: 'processor: Fenra unreachable, 20k calls',
-      sent,
+      acknowledged: sent,
       delivered: 0,
       duplicates: 0,
+      possibleDuplicates: d.possibleDuplicates,
       counted: counted(d),
       maxRssMb,
       note: `dropped: ${Object.entries(d.dropped)
@@ -317,9 +320,10 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
     expect(maxDepth).toBeLessThanOrEqual(maxQueueSize);
     report({
       scenario: 'pipeline: long outage, queue overflow',
-      sent,
+      acknowledged: sent,
       delivered: distinct.size,
       duplicates,
+      possibleDuplicates: s.possibleDuplicates,
       counted: counted(s),
       maxRssMb,
       note: `${s.dropped.queue_full} dropped queue_full, ${s.requests} requests`,
@@ -371,9 +375,10 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
     expect(duplicates).toBe(0);
     report({
       scenario: 'pipeline: key revoked mid-run, restored',
-      sent,
+      acknowledged: sent,
       delivered: distinct.size,
       duplicates,
+      possibleDuplicates: s.possibleDuplicates,
       counted: counted(s),
       maxRssMb,
       note: `${during} requests while revoked`,
@@ -419,9 +424,10 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
     expect(duplicates).toBe(0);
     report({
       scenario: 'pipeline: wrong endpoint (404) until fixed',
-      sent,
+      acknowledged: sent,
       delivered: distinct.size,
       duplicates,
+      possibleDuplicates: s.possibleDuplicates,
       counted: counted(s),
       maxRssMb,
       note: `${server.requests.length} requests`,
@@ -457,9 +463,10 @@ describe('endpoint faults through the DeliveryPipeline (compressed time)', () =>
       expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
       report({
         scenario: 'pipeline: absurd Retry-After',
-        sent,
+        acknowledged: sent,
         delivered: distinct.size,
         duplicates,
+        possibleDuplicates: s.possibleDuplicates,
         counted: counted(s),
         maxRssMb: rss.stop(),
         note: `${server.requests.length} requests`,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { ScenarioNumbers } from './summary.js';
+import { lostOf } from './summary.js';
 
 /** Collects every scenario's numbers (written by the test files) and prints them at the end. */
 export default function setup(project: TestProject): () => void {
@@ -18,11 +19,18 @@ export default function setup(project: TestProject): () => void {
       : [];
     rmSync(dir, { recursive: true, force: true });
     if (rows.length === 0) return;
+    const pad = (v: number | string, n: number): string => String(v).padStart(n);
+    const header =
+      `  ${'scenario'.padEnd(46)} ${pad('acked', 7)} ${pad('delivered', 9)} ${pad('counted', 7)} ${pad('lost', 4)} ` +
+      `${pad('dup', 5)} ${pad('possible dup', 12)} ${pad('in flight', 9)} ${pad('peak RSS', 9)}`;
     const lines = rows.map(
       (r) =>
-        `  ${r.scenario.padEnd(44)} sent ${String(r.sent).padStart(6)}  delivered ${String(r.delivered).padStart(6)}  duplicates ${String(r.duplicates).padStart(4)}  counted ${String(r.counted).padStart(5)}  max RSS ${r.maxRssMb.toFixed(0).padStart(4)} MiB${r.note ? `  (${r.note})` : ''}`,
+        `  ${r.scenario.padEnd(46)} ${pad(r.acknowledged, 7)} ${pad(r.delivered, 9)} ${pad(r.counted, 7)} ` +
+        `${pad(lostOf(r), 4)} ${pad(r.duplicates, 5)} ${pad(r.possibleDuplicates, 12)} ` +
+        `${pad(r.inFlightBound ?? '-', 9)} ${pad(`${r.maxRssMb.toFixed(0)} MiB`, 9)}` +
+        (r.note ? `\n  ${' '.repeat(46)} ${r.note}` : ''),
     );
-    console.log(`\nFault suite summary (transactions):\n${lines.join('\n')}\n`);
+    console.log(`\nFault suite summary (transactions):\n${header}\n${lines.join('\n')}\n`);
   };
 }
 

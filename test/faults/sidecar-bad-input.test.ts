@@ -15,7 +15,7 @@ import type { SpawnedSidecar } from '../sidecar/spawn-sidecar.js';
 import { spawnSidecar, until } from '../sidecar/spawn-sidecar.js';
 import { bigTrace, deepProto } from './bad-input-payloads.js';
 import { report } from './summary.js';
-import { payload, post, recordedKeys, rssMb } from './traffic.js';
+import { payload, possibleDuplicates, post, recordedKeys, rssMb } from './traffic.js';
 
 const KEY = 'bad-input-key';
 let ingest: IngestServer;
@@ -230,13 +230,18 @@ describe('fenra-otel serve under bad input', () => {
       30_000,
     );
     const { distinct, duplicates } = recordedKeys(ingest);
-    expect(duplicates).toBe(0);
+    // A copy only where an answer was lost (the test process, which also plays Fenra, is busy
+    // building the hostile payloads for seconds: a request of the sidecar may time out), and
+    // then counted by the sidecar as a possible duplicate.
+    const possible = await possibleDuplicates(sidecar.url);
+    expect(duplicates).toBeLessThanOrEqual(possible);
     expect([...distinct].filter((k) => !expected.has(k))).toEqual([]);
     report({
       scenario: 'sidecar: bad input beside valid traffic',
-      sent: expected.size,
+      acknowledged: expected.size,
       delivered: [...expected].filter((k) => distinct.has(k)).length,
       duplicates,
+      possibleDuplicates: possible,
       counted: 0,
       maxRssMb: maxRss,
       note: 'RSS of the sidecar process',

@@ -52,9 +52,10 @@ describe('fenra-otel serve receiving the same request again', () => {
     expect(duplicates).toBe(0);
     report({
       scenario: 'sidecar: exporter re-sends taken requests',
-      sent: sent.size,
+      acknowledged: sent.size,
       delivered: distinct.size,
       duplicates,
+      possibleDuplicates: 0,
       counted: 0,
       maxRssMb: rssMb(sc.proc.pid as number),
       note: `${requests} requests for 10 distinct ones`,

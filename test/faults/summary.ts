@@ -1,20 +1,31 @@
 import { appendFileSync } from 'node:fs';
 import { inject } from 'vitest';
 
+/**
+ * One row of the fault suite's summary (counts are transactions). `lost` is what was
+ * acknowledged and neither delivered nor counted by a configured policy: it must be 0.
+ */
 export interface ScenarioNumbers {
   scenario: string;
-  /** Transactions the app (or sender) produced. */
-  sent: number;
-  /** Distinct transactions the ingest server recorded. */
+  /** Transactions acknowledged: in requests the sidecar answered 200, or spans the app ended in process. */
+  acknowledged: number;
+  /** Of those, distinct transactions the ingest server recorded. */
   delivered: number;
+  /** Not delivered, but counted by a configured policy (the in-process queue bound, a refusal for good). */
+  counted: number;
   /** Extra copies the ingest server recorded. */
   duplicates: number;
-  /** Not delivered but counted with a reason (failed / dropped). */
-  counted: number;
-  /** Highest RSS seen in the process under test, MiB. */
+  /** Copies we counted as possible (an answer lost: a timeout, a reset, a kill). */
+  possibleDuplicates: number;
+  /** What was in flight at the faults: the bound the duplicates stay within. */
+  inFlightBound?: number;
+  /** Highest RSS of the process under test, MiB. */
   maxRssMb: number;
   note?: string;
 }
+
+export const lostOf = (n: Pick<ScenarioNumbers, 'acknowledged' | 'delivered' | 'counted'>): number =>
+  n.acknowledged - n.delivered - n.counted;
 
 /** Records one scenario's numbers for the summary printed at the end of the run. */
 export function report(n: ScenarioNumbers): void {

@@ -77,3 +77,15 @@ export function rssMb(pid: number): number {
     return 0;
   }
 }
+
+/** A counter of a sidecar's /metrics (Prometheus name), 0 when absent. */
+export async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Transactions a sidecar counted as possible duplicates (accepted after an answer was lost). */
+export function possibleDuplicates(base: string): Promise<number> {
+  return metric(base, 'fenra_otel_transactions_possible_duplicates_total');
+}

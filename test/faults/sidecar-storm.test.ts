@@ -1,0 +1,85 @@
+/**
+ * A storm of HTTP 400 from Fenra (8 s of a deploy answering 400 to everything) while apps keep
+ * sending to `fenra-otel serve`. Every part of a refused batch is refused too, so the fault is
+ * Fenra's, not the transactions': the sidecar pauses like for a refused key (a few requests,
+ * not a bisection of everything), keeps every transaction, probes, and delivers them all once
+ * Fenra accepts again. Nothing is discarded as "rejected".
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { IngestServer } from '../helpers/ingest-server.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import type { SpawnedSidecar } from '../sidecar/spawn-sidecar.js';
+import { spawnSidecar, until } from '../sidecar/spawn-sidecar.js';
+import { Exporters } from './exporters.js';
+import { lostOf, report } from './summary.js';
+import { metric, payload, possibleDuplicates, recordedKeys, rssMb } from './traffic.js';
+
+const KEY = 'storm-key';
+let ingest: IngestServer | undefined;
+let sidecar: SpawnedSidecar | undefined;
+
+afterAll(async () => {
+  sidecar?.proc.kill('SIGKILL');
+  await ingest?.close();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('fenra-otel serve during a storm of HTTP 400 from Fenra', () => {
+  it('pauses and keeps everything (no bisection down to single refusals), then delivers it all', async () => {
+    const server = await startIngestServer({ apiKey: KEY });
+    ingest = server;
+    const sc = await spawnSidecar(['--endpoint', server.url, '--flush-ms', '50', '--trace-wait-ms', '200'], {
+      FENRA_API_KEY: KEY,
+    });
+    sidecar = sc;
+    let maxRss = 0;
+    const sample = setInterval(() => (maxRss = Math.max(maxRss, rssMb(sc.proc.pid as number))), 100);
+    const exporters = new Exporters(() => sc.url);
+    let tag = 0x30000;
+    exporters.start(3, () => payload(tag++), 200);
+    try {
+      await sleep(1_500);
+      server.setDefault({ kind: 'reject', message: 'deploy gone wrong' });
+      const stormFrom = server.requests.length;
+      await sleep(8_000);
+      const during = server.requests.length - stormFrom;
+      server.setDefault(undefined);
+      await sleep(1_000);
+      await exporters.stop();
+      await until(
+        () => {
+          const got = recordedKeys(server).distinct;
+          return [...exporters.acked].every((k) => got.has(k));
+        },
+        'everything acknowledged delivered after the storm',
+        60_000,
+      );
+      const { distinct, duplicates } = recordedKeys(server);
+      const refused = await metric(sc.url, 'fenra_otel_transactions_failed_total\\{reason="rejected"\\}');
+      const numbers = {
+        acknowledged: exporters.acked.size,
+        delivered: [...exporters.acked].filter((k) => distinct.has(k)).length,
+        counted: refused,
+      };
+      expect(refused).toBe(0);
+      expect(lostOf(numbers)).toBe(0);
+      // The pause: the first batch bisected to its first transaction (about log2(100) + 1
+      // requests per batch in flight), then probes; not thousands of requests.
+      expect(during).toBeLessThanOrEqual(40);
+      expect(sc.logs()).toMatch(/Fenra refused every part of a batch/);
+      const possible = await possibleDuplicates(sc.url);
+      expect(duplicates).toBeLessThanOrEqual(possible);
+      report({
+        scenario: 'sidecar: 8 s of HTTP 400 from Fenra',
+        ...numbers,
+        duplicates,
+        possibleDuplicates: possible,
+        maxRssMb: maxRss,
+        note: `${during} requests to Fenra during the storm; refusals to exporters: ${exporters.refusalText() || 'none'}`,
+      });
+    } finally {
+      clearInterval(sample);
+    }
+  });
+});
