@@ -143,7 +143,8 @@ async function metric(name: string, metricName: string): Promise<number> {
 async function quiet(name: string): Promise<boolean> {
   return (
     (await metric(name, 'fenra_otel_spool_records')) === 0 &&
-    (await metric(name, 'fenra_otel_queue_transactions')) === 0
+    (await metric(name, 'fenra_otel_queue_depth')) === 0 &&
+    (await metric(name, 'fenra_otel_export_in_flight')) === 0
   );
 }
 
@@ -192,7 +193,7 @@ describe('three sidecars behind a trace-id hash ring (the loadbalancing exporter
     const held = b.filter((t) => router!.owner(t.id) === victim).length;
     expect(held).toBeGreaterThan(5);
     await until(
-      async () => (await metric(victim, 'fenra_otel_pending_traces')) === held,
+      async () => (await metric(victim, 'fenra_otel_traces_held')) === held,
       'the victim holding its traces',
     );
     const dead = replicas.get(victim)!;
@@ -265,10 +266,11 @@ describe('three sidecars behind a trace-id hash ring (the loadbalancing exporter
 
     report({
       scenario: 'scale-out: 3 replicas + kill -9 + a 4th joining (gRPC, hash ring)',
-      sent: expected.size,
+      acknowledged: expected.size,
       delivered: seen.size,
       duplicates,
-      counted: unattributed.length,
+      possibleDuplicates: 0,
+      counted: 0,
       maxRssMb: 0,
       note: `${moved.length}/${c.length} in-flight traces moved; ${unattributed.length} calls unattributed (predicted ${lost.size}); router retries ${router.retries}; ${Math.round((Date.now() - started) / 1000)} s`,
     });

@@ -2,7 +2,7 @@ import { connect as http2Connect } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServeConfig } from '../../src/config/serve.js';
 import { resolveServeConfig } from '../../src/config/serve.js';
-import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
+import type { SendOptions, SendResult, TransactionSender } from '../../src/pipeline/sender.js';
 import { TRACE_EXPORT_PATH } from '../../src/sidecar/grpc/otlp-grpc-server.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { startSidecar } from '../../src/sidecar/sidecar.js';
@@ -27,32 +27,25 @@ const UNIMPLEMENTED = 12;
 const UNAVAILABLE = 14;
 const UNAUTHENTICATED = 16;
 
-/** Accepts what it is given (or has no room at all), settling at once. */
-class Delivery implements TransactionDelivery {
+/** Fenra as a sender: takes every batch at once, or (`answers` false) never answers until shutdown. */
+class Sender implements TransactionSender {
   readonly sent: PricedTransaction[] = [];
-  private readonly room: boolean;
-  constructor(room = true) {
-    this.room = room;
+  private readonly answers: boolean;
+  constructor(answers = true) {
+    this.answers = answers;
   }
-  send(txs: readonly PricedTransaction[], onSettled: (t: PricedTransaction, s: Settlement) => void): boolean {
-    if (!this.room) return false;
-    for (const t of txs) {
-      this.sent.push(t);
-      queueMicrotask(() => onSettled(t, { outcome: 'accepted' }));
+  send(txs: readonly PricedTransaction[], o: SendOptions): Promise<SendResult> {
+    if (this.answers) {
+      this.sent.push(...txs);
+      return Promise.resolve({ outcome: { kind: 'accepted', status: 202 }, bytes: 0 });
     }
-    return true;
+    return new Promise((resolve) => {
+      const done = (): void => resolve({ outcome: { kind: 'aborted', message: 'shutdown' }, bytes: 0 });
+      if (o.signal?.aborted) done();
+      else o.signal?.addEventListener('abort', done, { once: true });
+    });
   }
-  forceFlush = (): Promise<void> => Promise.resolve();
-  shutdown = (): Promise<void> => Promise.resolve();
-  stats = (): DeliveryStats => ({
-    queued: 0,
-    inFlight: 0,
-    accepted: this.sent.length,
-    rejected: 0,
-    retries: 0,
-    requests: 0,
-    keyRejected: false,
-  });
+  close = (): Promise<void> => Promise.resolve();
 }
 
 let n = 0;
@@ -111,7 +104,7 @@ afterEach(async () => {
 
 async function start(
   over: Partial<ServeConfig> = {},
-  deps: { delivery?: TransactionDelivery; scheduler?: ManualScheduler } = {},
+  deps: { sender?: TransactionSender; scheduler?: ManualScheduler } = {},
 ): Promise<{
   sc: RunningSidecar;
   client: (o?: { gzip?: boolean }) => RawOtlpClient;
@@ -123,7 +116,7 @@ async function start(
   });
   const sc = await startSidecar(
     { ...config, receiverToken: TOKEN, maxDecompressedBytes: 200 * 1024, ...over },
-    { delivery: deps.delivery ?? new Delivery(), destination: 'test', scheduler: deps.scheduler },
+    { sender: deps.sender ?? new Sender(), destination: 'test', scheduler: deps.scheduler },
   );
   sidecar = sc;
   const address = `127.0.0.1:${sc.grpcAddress!.port}`;
@@ -172,7 +165,9 @@ describe('OTLP/gRPC: bad input', () => {
     expect(other.code).toBe(UNIMPLEMENTED);
     expect((await c.export(request(), { token: AUTH })).code).toBe(OK);
     expect(
-      metric('fenra_otel_requests_total{transport="grpc",encoding="protobuf",status="UNAUTHENTICATED"}'),
+      metric(
+        'fenra_otel_receiver_requests_total{transport="grpc",encoding="protobuf",status="UNAUTHENTICATED"}',
+      ),
     ).toBe(3);
   });
 
@@ -185,7 +180,9 @@ describe('OTLP/gRPC: bad input', () => {
     const bomb = await client({ gzip: true }).export(request({ pad: 4 * 1024 * 1024 }), { token: AUTH });
     expect(bomb.code).toBe(RESOURCE_EXHAUSTED);
     expect(
-      metric('fenra_otel_requests_total{transport="grpc",encoding="protobuf",status="RESOURCE_EXHAUSTED"}'),
+      metric(
+        'fenra_otel_receiver_requests_total{transport="grpc",encoding="protobuf",status="RESOURCE_EXHAUSTED"}',
+      ),
     ).toBe(2);
     expect((await client({ gzip: true }).export(request(), { token: AUTH })).code).toBe(OK);
   });
@@ -198,7 +195,7 @@ describe('OTLP/gRPC: pressure, with RetryInfo', () => {
     expect(r.code).toBe(RESOURCE_EXHAUSTED);
     expect(retryDelaySeconds(r.trailers)).toBe(7);
     expect(detailsCode(r.trailers)).toBe(RESOURCE_EXHAUSTED);
-    expect(sc.metrics.value('fenra_otel_inflight_bytes')).toBe(0);
+    expect(sc.metrics.value('fenra.otel.receiver.inflight_bytes')).toBe(0);
   });
 
   it('the spool full → UNAVAILABLE with RetryInfo', async () => {
@@ -217,7 +214,19 @@ describe('OTLP/gRPC: pressure, with RetryInfo', () => {
   });
 
   it('the queue to Fenra full → RESOURCE_EXHAUSTED with RetryInfo', async () => {
-    const { client } = await start({}, { delivery: new Delivery(false) });
+    // One place in the queue, taken by a batch Fenra never answers.
+    const { client } = await start(
+      {
+        maxQueueSize: 1,
+        batchSize: 1,
+        delivery: {
+          ...resolveServeConfig({ flags: {}, env: {} }).config.delivery,
+          maxQueueSize: 1,
+          maxExportBatchSize: 1,
+        },
+      },
+      { sender: new Sender(false) },
+    );
     const c = client();
     let r;
     for (let i = 0; i < 5; i++) {
@@ -260,29 +269,31 @@ describe('OTLP/gRPC: a client that stalls mid-request', () => {
     const head = Buffer.alloc(5);
     head.writeUInt32BE(1000, 1);
     stream.write(Buffer.concat([head, Buffer.alloc(10, 1)]));
-    await until(() => sc.metrics.value('fenra_otel_grpc_calls') === 1, 'the stalled call to start');
+    await until(() => sc.metrics.value('fenra.otel.receiver.grpc_calls') === 1, 'the stalled call to start');
 
     // Meanwhile the server answers everyone else.
     const other = client();
     expect((await other.export(request(), { token: AUTH })).code).toBe(OK);
     other.close();
-    expect(sc.metrics.value('fenra_otel_grpc_calls')).toBe(1);
+    expect(sc.metrics.value('fenra.otel.receiver.grpc_calls')).toBe(1);
 
     clock.advance(29_000);
-    expect(sc.metrics.value('fenra_otel_grpc_calls')).toBe(1);
+    expect(sc.metrics.value('fenra.otel.receiver.grpc_calls')).toBe(1);
     clock.advance(1_001);
     await closed;
     // The client is told why (if it still reads), then its connection is closed.
     expect(status).toBe(String(DEADLINE_EXCEEDED));
     await until(
       () =>
-        sc.metrics.value('fenra_otel_grpc_calls') === 0 &&
-        sc.metrics.value('fenra_otel_grpc_connections') === 0,
+        sc.metrics.value('fenra.otel.receiver.grpc_calls') === 0 &&
+        sc.metrics.value('fenra.otel.receiver.grpc_connections') === 0,
       'the stalled call and its connection to be released',
     );
-    expect(sc.metrics.value('fenra_otel_inflight_bytes')).toBe(0);
+    expect(sc.metrics.value('fenra.otel.receiver.inflight_bytes')).toBe(0);
     expect(
-      metric('fenra_otel_requests_total{transport="grpc",encoding="protobuf",status="DEADLINE_EXCEEDED"}'),
+      metric(
+        'fenra_otel_receiver_requests_total{transport="grpc",encoding="protobuf",status="DEADLINE_EXCEEDED"}',
+      ),
     ).toBe(1);
   });
 });

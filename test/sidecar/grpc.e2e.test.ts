@@ -185,10 +185,10 @@ describe('fenra-otel serve over OTLP/gRPC, with the real gRPC exporter', () => {
     expect(response.partialSuccess?.errorMessage).toMatch(/id/);
     const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
     expect(metrics).toMatch(
-      /^fenra_otel_requests_total\{transport="grpc",encoding="protobuf",status="OK"\} [1-9]/m,
+      /^fenra_otel_receiver_requests_total\{transport="grpc",encoding="protobuf",status="OK"\} [1-9]/m,
     );
     expect(metrics).toMatch(
-      /^fenra_otel_requests_total\{transport="grpc",encoding="protobuf",status="UNAUTHENTICATED"\} [1-9]/m,
+      /^fenra_otel_receiver_requests_total\{transport="grpc",encoding="protobuf",status="UNAUTHENTICATED"\} [1-9]/m,
     );
   });
 });

@@ -9,7 +9,7 @@ import { encodeTraceResponse } from '../../span/otlp-proto.js';
 import { bearerChecker } from '../bearer-token.js';
 import type { Metrics } from '../metrics.js';
 import type { ByteBudget } from '../read-body.js';
-import type { TraceReceiver } from '../trace-receiver.js';
+import type { Busy, TraceReceiver } from '../trace-receiver.js';
 import type { Refusal } from './call-guard.js';
 import { callGuard } from './call-guard.js';
 import { retryInfoStatus } from './status-details.js';
@@ -71,15 +71,18 @@ export class OtlpGrpcServer {
     routeGrpcLogs(grpc);
     const { status } = grpc;
     const m = o.metrics;
-    m.define(
-      'fenra_otel_requests_total',
-      'counter',
-      'OTLP requests by transport, encoding and status (HTTP status or gRPC code)',
-    );
     const sockets = new Map<string, Socket>();
     let calls = 0;
-    m.gauge('fenra_otel_grpc_connections', 'Open OTLP/gRPC client connections', () => sockets.size);
-    m.gauge('fenra_otel_grpc_calls', 'OTLP/gRPC calls in progress', () => calls);
+    m.observe(() => [
+      { name: 'fenra.otel.receiver.grpc_connections', value: sockets.size },
+      { name: 'fenra.otel.receiver.grpc_calls', value: calls },
+    ]);
+    /** The receiver's refusal (decided before the message is read), as a gRPC status. */
+    const busyRefusal = (b: Busy): Refusal => ({
+      code: b.why === 'queue' ? status.RESOURCE_EXHAUSTED : status.UNAVAILABLE,
+      details: b.message,
+      retry: true,
+    });
 
     const retryAfter = o.retryAfterSeconds;
     /** The trailers of a refusal the sender may retry: RetryInfo (`--retry-after-s`). */
@@ -101,6 +104,8 @@ export class OtlpGrpcServer {
       authorized: o.bearerToken !== undefined ? bearerChecker(o.bearerToken) : undefined,
       admit: () => {
         if (!o.accepting()) return { code: status.UNAVAILABLE, details: 'shutting down', retry: true };
+        const busy = o.receiver.admit();
+        if (busy !== undefined) return busyRefusal(busy);
         if (o.budget.used >= o.budget.max) return inflightRefusal();
         return undefined;
       },
@@ -110,7 +115,7 @@ export class OtlpGrpcServer {
       onStart: () => calls++,
       onEnd: (code) => {
         calls = Math.max(0, calls - 1);
-        m.add('fenra_otel_requests_total', 1, {
+        m.add('fenra.otel.receiver.requests', 1, {
           transport: 'grpc',
           encoding: 'protobuf',
           status: status[code] ?? String(code),
@@ -136,14 +141,11 @@ export class OtlpGrpcServer {
           case 'ok':
             return { body: Buffer.from(encodeTraceResponse(outcome.partial)) };
           case 'invalid':
+          case 'too_large':
             return { code: status.INVALID_ARGUMENT, details: outcome.message, retry: false };
           case 'busy':
             // As OTLP/HTTP's 503 and 429: the sender keeps the data and retries after RetryInfo.
-            return {
-              code: outcome.why === 'spool' ? status.UNAVAILABLE : status.RESOURCE_EXHAUSTED,
-              details: outcome.message,
-              retry: true,
-            };
+            return busyRefusal(outcome);
         }
       } finally {
         o.budget.give(body.length);
@@ -196,7 +198,7 @@ export class OtlpGrpcServer {
       injector.injectConnection(socket);
     });
     net.maxConnections = o.maxConnections;
-    net.on('drop', () => m.add('fenra_otel_connections_dropped_total', 1));
+    net.on('drop', () => m.add('fenra.otel.receiver.connections_closed', 1, { why: 'refused' }));
     const address = await new Promise<{ host: string; port: number }>((resolve, reject) => {
       net.once('error', reject);
       net.listen(port, host, () => {
