@@ -32,6 +32,8 @@ export interface BillingOptions extends Partial<HoldLimits> {
   pricer: Pricer;
   /** Clock and timers of trace holding; default real, unref'd ones. */
   scheduler?: Scheduler;
+  /** New requests are refused while the delivery queue has fewer free places than this (default 1). */
+  queueLowWater?: number;
 }
 
 /** What the billing path needs of the delivery pipeline. */
@@ -76,12 +78,14 @@ export class BillingPath {
   private _feedChain: Promise<unknown> = Promise.resolve();
   /** A record was refused for want of room, and no record has left the spool since. */
   private _spoolRefused = false;
+  private readonly _lowWater: number;
 
   /** The span attributes billing reads: decoders keep only these (see billingAttributeFilter). */
   readonly keep: KeepAttribute;
 
   constructor(options: BillingOptions, spool: Spool, pipeline: PipelinePort) {
     this.keep = billingAttributeFilter(options.conversion);
+    this._lowWater = options.queueLowWater ?? 1;
     this._spool = spool;
     this._pipeline = pipeline;
     const scheduler = options.scheduler ?? realScheduler;
@@ -141,7 +145,8 @@ export class BillingPath {
     const problem = this._spool.problem();
     if (problem !== undefined) return { why: 'spool_error', message: `${problem}, retry later` };
     if (!this._spool.hasRoom(true)) return { why: 'spool', message: 'the spool is full, retry later' };
-    if (this._backlog.length > 0 && !this._drainBacklog())
+    // Transactions wait for room (or the queue is down to its last batch): no new ones now.
+    if ((this._backlog.length > 0 && !this._drainBacklog()) || this._pipeline.spaceLeft() < this._lowWater)
       return { why: 'queue', message: 'the queue to Fenra is full, retry later' };
     return undefined;
   }

@@ -33,10 +33,11 @@ export function send(
 
 export interface RouteServerOptions {
   /**
-   * Open connections at once. At the bound, a new connection takes the place of the one idle
-   * longest (no request under way: a keep-alive left open, a client still sending headers) or
-   * else of a request under way for longer than `stuckRequestMillis` (a body trickling in); only
-   * when every connection is busy with a recent request is the new one closed on arrival.
+   * Open connections at once. At the bound, a new connection takes the place of an idle one (no
+   * request under way): one that never finished a request (a client still sending headers, a
+   * socket left open) before a served one (a keep-alive), the one idle longest first; or else of
+   * a request under way for longer than `stuckRequestMillis` (a body trickling in). Only when
+   * every connection is busy with a recent request is the new one closed on arrival.
    */
   maxConnections?: number;
   /** A request under way this long may lose its connection to a new one at the bound, ms (default 2000). */
@@ -57,9 +58,10 @@ const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
 };
 
-/** A client connection: requests under way on it, and since when it is in its current state. */
+/** A client connection: requests under way and served on it, and since when it is in its current state. */
 interface Connection {
   active: number;
+  served: number;
   since: number;
 }
 
@@ -158,19 +160,24 @@ export class RouteServer {
       victim.destroy();
       this._o.onConnectionClosed?.('evicted');
     }
-    this._connections.set(socket, { active: 0, since: Date.now() });
+    this._connections.set(socket, { active: 0, served: 0, since: Date.now() });
     socket.once('close', () => this._connections.delete(socket));
   }
 
-  /** The connection idle longest, else the one whose request has been under way longest, if stuck. */
+  /**
+   * Which connection gives way: one that never finished a request (a flood of idle or slow
+   * sockets) before one that was served (an exporter's keep-alive), the one idle longest first;
+   * else the one whose request has been under way longest, if stuck.
+   */
   private _victim(now: number): Socket | undefined {
     let idle: Socket | undefined;
-    let idleSince = Infinity;
+    let idleRank = Infinity;
     let busy: Socket | undefined;
     let busySince = Infinity;
     for (const [socket, c] of this._connections) {
       if (c.active === 0) {
-        if (c.since < idleSince) [idle, idleSince] = [socket, c.since];
+        const rank = (c.served > 0 ? 1e15 : 0) + c.since;
+        if (rank < idleRank) [idle, idleRank] = [socket, rank];
       } else if (c.since < busySince) [busy, busySince] = [socket, c.since];
     }
     if (idle !== undefined) return idle;
@@ -185,6 +192,7 @@ export class RouteServer {
       c.since = Date.now();
       res.once('close', () => {
         c.active--;
+        c.served++;
         c.since = Date.now();
       });
     }

@@ -117,6 +117,8 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       maxTraces: config.maxTraces,
       maxSpansPerTrace: config.maxSpansPerTrace,
       scheduler: deps.scheduler,
+      // Refuse while less than one batch of room is left: requests read meanwhile fill it.
+      queueLowWater: config.delivery.maxExportBatchSize,
     },
     spool,
     pipeline,

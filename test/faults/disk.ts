@@ -17,8 +17,13 @@ export interface SmallDisk {
   unmount(): void;
 }
 
-function run(cmd: string, args: string[]): boolean {
-  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+function run(cmd: string, args: string[], tries = 1): boolean {
+  for (let i = 0; i < tries; i++) {
+    if (spawnSync(cmd, args, { stdio: 'ignore' }).status === 0) return true;
+    // A remount read-only fails (EBUSY) while a file is open for writing: try again shortly.
+    spawnSync('sleep', ['0.05']);
+  }
+  return false;
 }
 
 /** Mounts a tmpfs of `sizeMb` at `dir`; undefined when this process may not mount. */
@@ -51,10 +56,10 @@ export function mountSmallDisk(dir: string, sizeMb: number): SmallDisk | undefin
       rmSync(filler, { force: true });
     },
     readOnly() {
-      if (!run('mount', ['-o', 'remount,ro', dir])) throw new Error('cannot remount read-only');
+      if (!run('mount', ['-o', 'remount,ro', dir], 100)) throw new Error('cannot remount read-only');
     },
     writable() {
-      if (!run('mount', ['-o', 'remount,rw', dir])) throw new Error('cannot remount read-write');
+      if (!run('mount', ['-o', 'remount,rw', dir], 20)) throw new Error('cannot remount read-write');
     },
     unmount() {
       run('umount', ['-l', dir]);

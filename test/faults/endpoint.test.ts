@@ -60,6 +60,13 @@ function unanswered(server: IngestServer): number {
   return server.requests.filter((r) => r.reply === 'hang').reduce((s, r) => s + r.count, 0);
 }
 
+/** Transactions in requests whose answer the client did not get (hung, slower than its timeout, cut). */
+function answersLost(server: IngestServer): number {
+  return server.requests
+    .filter((r) => r.reply === 'hang' || r.reply === 'slow' || r.reply === 'reset')
+    .reduce((s, r) => s + r.count, 0);
+}
+
 const settled = (s: PipelineStats): number =>
   s.accepted +
   Object.values(s.failed).reduce((a, b) => a + b, 0) +
@@ -168,8 +175,9 @@ describe('endpoint faults through FenraSpanProcessor (the app view)', () => {
       delivered: distinct.size,
       duplicates,
       possibleDuplicates: d.possibleDuplicates,
-      inFlightBound: unanswered(server),
-      counted: counted(d),
+      inFlightBound: answersLost(server),
+      // Refused for good, and not at the server by another copy.
+      counted: Math.min(counted(d), sent - distinct.size),
       maxRssMb,
       note: `${d.retries} retries, ${server.requests.length} requests`,
     });

@@ -48,6 +48,7 @@ async function outage(mode: 'memory' | 'spool', tagBase: number): Promise<void> 
   const ingest: IngestServer = await startIngestServer({ apiKey: KEY });
   const flags: Record<string, string> = {
     port: '0',
+    'grpc-port': '0',
     'max-queue': '400',
     'flush-ms': '50',
     'trace-wait-ms': '200',
