@@ -47,6 +47,9 @@ export async function sendConverted(
     `fenra-otel convert: ${r.sent} of ${r.total} transaction(s) ${r.mode === 'local' ? 'written to' : 'accepted by'} ${r.destination}` +
       (r.failed ? `, ${r.failed} refused` : '') +
       (r.dropped ? `, ${r.dropped} not delivered` : '') +
+      (r.possibleDuplicates
+        ? `, ${r.possibleDuplicates} possible duplicate(s) (an answer was lost; their trace_id and span_id identify the copy)`
+        : '') +
       (r.mode === 'local' ? `; see them with 'fenra-otel report'` : '') +
       '\n',
   );

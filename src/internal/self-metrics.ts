@@ -129,13 +129,8 @@ export const SELF_METRICS = {
     ['why'],
     'sidecar',
   ),
-  'fenra.otel.receiver.grpc_connections': g(
-    '{connection}',
-    'Open OTLP/gRPC client connections',
-    [],
-    'sidecar',
-  ),
-  'fenra.otel.receiver.grpc_calls': g('{call}', 'OTLP/gRPC calls in progress', [], 'sidecar'),
+  'fenra.otel.grpc.connections': g('{connection}', 'Open OTLP/gRPC client connections', [], 'sidecar'),
+  'fenra.otel.grpc.calls': g('{call}', 'OTLP/gRPC calls in progress', [], 'sidecar'),
   'fenra.otel.spool.bytes': g('By', 'Bytes held in the spool', [], 'sidecar'),
   'fenra.otel.spool.records': g('{record}', 'Records held in the spool', [], 'sidecar'),
   'fenra.otel.spool.writable': g(

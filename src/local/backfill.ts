@@ -32,6 +32,8 @@ export interface BackfillProgress {
 
 export interface BackfillResult extends BackfillProgress {
   mode: 'fenra' | 'local';
+  /** Of `sent`: accepted after an attempt whose answer was lost (a copy may be at the destination). */
+  possibleDuplicates: number;
   destination: string;
   /** Set when the run stopped early (e.g. Fenra refused the API key). */
   stoppedBecause?: string;
@@ -161,6 +163,7 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
   return {
     ...progress,
     mode: config.apiKey === undefined ? 'local' : 'fenra',
+    possibleDuplicates: pipeline.stats().possibleDuplicates,
     destination,
     ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
   };
@@ -170,6 +173,8 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
 function blockedBecause(state: DeliveryPipeline['state'], config: DeliveryConfig): string | undefined {
   const names = config.settingNames;
   if (state === 'unauthorized') return `Fenra refused the API key (401): check ${names.apiKey}`;
+  if (state === 'rejecting_all')
+    return 'Fenra refused every part of a batch (HTTP 400 to everything): a fault on its side; try again later';
   if (state === 'endpoint_rejected')
     return `the endpoint is not Fenra's usage-transactions URL (404/405/redirect): check ${names.endpoint}`;
   return undefined;

@@ -269,24 +269,24 @@ describe('OTLP/gRPC: a client that stalls mid-request', () => {
     const head = Buffer.alloc(5);
     head.writeUInt32BE(1000, 1);
     stream.write(Buffer.concat([head, Buffer.alloc(10, 1)]));
-    await until(() => sc.metrics.value('fenra.otel.receiver.grpc_calls') === 1, 'the stalled call to start');
+    await until(() => sc.metrics.value('fenra.otel.grpc.calls') === 1, 'the stalled call to start');
 
     // Meanwhile the server answers everyone else.
     const other = client();
     expect((await other.export(request(), { token: AUTH })).code).toBe(OK);
     other.close();
-    expect(sc.metrics.value('fenra.otel.receiver.grpc_calls')).toBe(1);
+    expect(sc.metrics.value('fenra.otel.grpc.calls')).toBe(1);
 
     clock.advance(29_000);
-    expect(sc.metrics.value('fenra.otel.receiver.grpc_calls')).toBe(1);
+    expect(sc.metrics.value('fenra.otel.grpc.calls')).toBe(1);
     clock.advance(1_001);
     await closed;
     // The client is told why (if it still reads), then its connection is closed.
     expect(status).toBe(String(DEADLINE_EXCEEDED));
     await until(
       () =>
-        sc.metrics.value('fenra.otel.receiver.grpc_calls') === 0 &&
-        sc.metrics.value('fenra.otel.receiver.grpc_connections') === 0,
+        sc.metrics.value('fenra.otel.grpc.calls') === 0 &&
+        sc.metrics.value('fenra.otel.grpc.connections') === 0,
       'the stalled call and its connection to be released',
     );
     expect(sc.metrics.value('fenra.otel.receiver.inflight_bytes')).toBe(0);

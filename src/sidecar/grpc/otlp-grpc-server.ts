@@ -74,8 +74,8 @@ export class OtlpGrpcServer {
     const sockets = new Map<string, Socket>();
     let calls = 0;
     m.observe(() => [
-      { name: 'fenra.otel.receiver.grpc_connections', value: sockets.size },
-      { name: 'fenra.otel.receiver.grpc_calls', value: calls },
+      { name: 'fenra.otel.grpc.connections', value: sockets.size },
+      { name: 'fenra.otel.grpc.calls', value: calls },
     ]);
     /** The receiver's refusal (decided before the message is read), as a gRPC status. */
     const busyRefusal = (b: Busy): Refusal => ({
