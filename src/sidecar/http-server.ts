@@ -35,7 +35,8 @@ export interface RouteServerOptions {
   /**
    * Open connections at once. At the bound, a new connection takes the place of an idle one (no
    * request under way): one that never finished a request (a client still sending headers, a
-   * socket left open) before a served one (a keep-alive), the one idle longest first; or else of
+   * socket left open) before a served one (a keep-alive), the one idle longest first (one that
+   * connected in the last 50 ms gives way after a served one: it may be sending its request); or else of
    * a request under way for longer than `stuckRequestMillis` (a body trickling in). Only when
    * every connection is busy with a recent request is the new one closed on arrival.
    */
@@ -57,6 +58,9 @@ const CLIENT_ERRORS: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
 };
+
+/** A new connection this young may be sending its first request: a served idle one gives way first, ms. */
+const FRESH_MS = 50;
 
 /** A client connection: requests under way and served on it, and since when it is in its current state. */
 interface Connection {
@@ -170,17 +174,23 @@ export class RouteServer {
    * else the one whose request has been under way longest, if stuck.
    */
   private _victim(now: number): Socket | undefined {
-    let idle: Socket | undefined;
-    let idleRank = Infinity;
+    let unserved: Socket | undefined;
+    let unservedSince = Infinity;
+    let served: Socket | undefined;
+    let servedSince = Infinity;
     let busy: Socket | undefined;
     let busySince = Infinity;
     for (const [socket, c] of this._connections) {
-      if (c.active === 0) {
-        const rank = (c.served > 0 ? 1e15 : 0) + c.since;
-        if (rank < idleRank) [idle, idleRank] = [socket, rank];
-      } else if (c.since < busySince) [busy, busySince] = [socket, c.since];
+      if (c.active > 0) {
+        if (c.since < busySince) [busy, busySince] = [socket, c.since];
+      } else if (c.served === 0) {
+        if (c.since < unservedSince) [unserved, unservedSince] = [socket, c.since];
+      } else if (c.since < servedSince) [served, servedSince] = [socket, c.since];
     }
-    if (idle !== undefined) return idle;
+    // One that just connected may be sending its first request: a served one goes first then.
+    if (unserved !== undefined && (now - unservedSince >= FRESH_MS || served === undefined)) return unserved;
+    if (served !== undefined) return served;
+    if (unserved !== undefined) return unserved;
     return busy !== undefined && now - busySince >= (this._o.stuckRequestMillis ?? 2_000) ? busy : undefined;
   }
 
