@@ -31,6 +31,11 @@ describe('the layering lint', () => {
     ['src/fenra/probe.ts', "import { resolveConfig } from '../config/library.js';", 'src/config'],
     // The pipeline takes its own DeliveryConfig; the entry points resolve it.
     ['src/pipeline/probe.ts', "import type { ResolvedConfig } from '../config/library.js';", 'src/config'],
+    [
+      'src/pipeline/probe.ts',
+      "import { renderTransaction } from '../fenra/render-transaction.js';",
+      'src/fenra',
+    ],
     ['src/sidecar/probe.ts', "import { Ledger } from '../local/ledger.js';", 'src/local'],
     ['src/local/probe.ts', "import { runServe } from '../cli/serve.js';", 'src/cli'],
     ['src/internal/probe.ts', "import { SpanKind } from '../span/span-view.js';", 'src/span'],
