@@ -3,21 +3,25 @@ import { defineConfig } from 'tsup';
 
 const pkg = JSON.parse(readFileSync('./package.json', 'utf8')) as { version: string };
 
-// One build, two module systems: ESM first, CJS for `--require` users.
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    tools: 'src/tools.ts',
-    cli: 'src/cli/main.ts',
-    register: 'src/register/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register/index.ts' } },
+const common = {
   target: 'node20',
   platform: 'node',
   sourcemap: true,
-  clean: true,
   splitting: false,
   shims: true,
   define: { __FENRA_OTEL_VERSION__: JSON.stringify(pkg.version) },
-});
+} as const;
+
+export default defineConfig([
+  // The library entries: ESM first, CJS for `require` and `--require` users.
+  {
+    ...common,
+    entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: { entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register/index.ts' } },
+    // Everything but the CLI's bundle, which the second build (run alongside) writes.
+    clean: ['**/*', '!cli.js', '!cli.js.map'],
+  },
+  // The CLI: only ever imported by bin/fenra-otel.js, an ES module.
+  { ...common, entry: { cli: 'src/cli/main.ts' }, format: ['esm'], clean: false },
+]);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI lives in the built bundle (`npm ci` builds it through `prepare`).
+// Thin launcher: the CLI lives in the built bundle (`npm run build` in a checkout; shipped built).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -10,6 +10,7 @@ import { prepareServeExtras } from '../local/local-mode.js';
 import type { RunningSidecar } from '../sidecar/sidecar.js';
 import { startSidecar } from '../sidecar/sidecar.js';
 import type { CliStreams } from './convert.js';
+import { portInUseMessage } from './port-hint.js';
 
 /** Rendered from the setting tables (`src/config/settings-*.ts`). */
 export const SERVE_HELP = renderServeHelp();
@@ -113,10 +114,14 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const port = (err as { port?: number }).port ?? config.port;
-    const taken =
-      `${config.host}:${port} is already in use` +
-      (port === config.grpcPort ? ' (OTLP/gRPC: move it with --grpc-port, or 0 turns it off)' : '');
-    io.stderr.write(`fenra-otel serve: cannot start: ${err.code === 'EADDRINUSE' ? taken : err.message}\n`);
+    const viaNpmStart = env['npm_lifecycle_event'] === 'start';
+    io.stderr.write(
+      `fenra-otel serve: ${
+        err.code === 'EADDRINUSE'
+          ? portInUseMessage(config.host, port, { grpc: port === config.grpcPort, viaNpmStart })
+          : `cannot start: ${err.message}`
+      }\n`,
+    );
     return 1;
   }
   extras.afterStart(sidecar);

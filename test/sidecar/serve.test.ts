@@ -192,6 +192,11 @@ describe('fenra-otel serve: command line', () => {
     const r = await run(['--port', String(first.sidecar.address.port), '--endpoint', ingest.url]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/already in use/);
+    // The way out, named as the user can use it: the flag and the variable.
+    const port = first.sidecar.address.port;
+    expect(r.err).toContain(`--port ${port + 1}`);
+    expect(r.err).toContain(`FENRA_SERVE_PORT=${port + 1}`);
+    expect(r.err).toContain(`OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:${port + 1}`);
     await first.stop();
   });
 });
