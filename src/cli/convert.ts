@@ -12,7 +12,7 @@ import type { ConversionOptions } from '../genai/convert-trace.js';
 import { PriceBook } from '../pricing/price-book.js';
 import { ConversionStage, HOLD_DEFAULTS } from '../stage/conversion-stage.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
-import { spansFromOtlpJson } from '../span/from-otlp-json.js';
+import { spansFromTraceJson } from '../span/from-trace-json.js';
 import { writeLine } from './io.js';
 import type { InputProgress } from './otlp-input.js';
 import { readOtlpJson } from './otlp-input.js';
@@ -20,9 +20,9 @@ import { ConvertTotals } from './summary.js';
 
 export const CONVERT_HELP = `Usage: fenra-otel convert FILE|- [options]
 
-Reads OTLP/JSON traces (one ExportTraceServiceRequest, or JSON Lines of them as the
-OpenTelemetry Collector's file exporter writes) and prints one JSON object per line per
-billed provider call:
+Reads traces (OTLP/JSON: one ExportTraceServiceRequest, or JSON Lines of them as the
+OpenTelemetry Collector's file exporter writes; or a Jaeger JSON export, as Jaeger UI's
+"Download JSON" gives) and prints one JSON object per line per billed provider call:
   {"transaction": <Fenra wire body>, "price": {...}, "span": {"trace_id","span_id","name"}}
 A one-line summary goes to stderr. Nothing is sent anywhere, unless --send.
 JSON Lines are read as they stream (files larger than memory are fine); spans are
@@ -133,9 +133,18 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
   // Spans held while their traces complete keep only what billing reads (no content).
   const keep = billingAttributeFilter(conversion);
   const totals = new ConvertTotals(stage.stats);
+  let traceDocuments = 0;
+  // Problems are printed as they come once the input has shown trace data; before that they
+  // are held, so that an input with none (a text file) gets one line, not one per problem.
+  const held: string[] = [];
+  let shown = 0;
+  const show = (text: string): void => {
+    if (++shown <= MAX_PROBLEMS_SHOWN) io.stderr.write(`fenra-otel convert: ${text}\n`);
+  };
   const problem = (text: string): void => {
     totals.problems++;
-    if (totals.problems <= MAX_PROBLEMS_SHOWN) io.stderr.write(`fenra-otel convert: ${text}\n`);
+    if (traceDocuments === 0) held.push(text);
+    else show(text);
   };
   const cannotRead = (e: unknown): number => {
     const err = e as NodeJS.ErrnoException;
@@ -147,7 +156,6 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
 
   // The transactions, in chunks, as the input is read and its traces are converted. A read
   // error ends the chunks and is kept for the end (the back-fill must still shut down cleanly).
-  let traceDocuments = 0;
   let spansRead = 0;
   let readError: unknown;
   const input: InputProgress = { bytesRead: 0, totalBytes: undefined };
@@ -158,8 +166,10 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
           problem(item.error);
           continue;
         }
-        if (holdsTraceData(item.request)) traceDocuments++;
-        const r = spansFromOtlpJson(item.request, keep);
+        const r = spansFromTraceJson(item.request, keep);
+        if (r.format !== undefined && traceDocuments++ === 0) {
+          for (const text of held.splice(0)) show(text);
+        }
         spansRead += r.spans.length;
         totals.spans += r.spans.length;
         stage.stats.spansSeen += r.spans.length;
@@ -201,14 +211,14 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     }
   }
   if (readError !== undefined) return cannotRead(readError);
+  if (traceDocuments === 0) {
+    io.stderr.write(`fenra-otel convert: ${noTraceData(file === '-' ? 'standard input' : file, held)}\n`);
+    return 1;
+  }
   if (totals.problems > MAX_PROBLEMS_SHOWN) {
     io.stderr.write(`fenra-otel convert: … and ${totals.problems - MAX_PROBLEMS_SHOWN} more problems\n`);
   }
   io.stderr.write(totals.line() + '\n');
-  if (traceDocuments === 0) {
-    io.stderr.write(`fenra-otel convert: ${file} holds no OTLP/JSON trace data (no resourceSpans)\n`);
-    return 1;
-  }
   // Part of the input could not be read: what could be read was converted (and sent), and the
   // exit status says the rest was not.
   return sent !== 0 || totals.problems > 0 ? 1 : 0;
@@ -216,13 +226,16 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
 
 const MAX_PROBLEMS_SHOWN = 20;
 
-/** Whether a document is an ExportTraceServiceRequest (possibly with no spans). */
-function holdsTraceData(request: unknown): boolean {
-  return (
-    typeof request === 'object' &&
-    request !== null &&
-    ('resourceSpans' in request || 'resource_spans' in request)
-  );
+const EXPECTED = 'expected OTLP/JSON traces (resourceSpans) or a Jaeger JSON export (data[].spans)';
+
+/** The one line for an input with no trace data: what it is, what was expected, the first problem. */
+function noTraceData(name: string, problems: readonly string[]): string {
+  const [first] = problems;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : '';
+  if (first === undefined) return `${name} holds no trace data: ${EXPECTED}`;
+  if (/invalid JSON|empty input/.test(first) && problems.every((p) => /invalid JSON|empty input/.test(p)))
+    return `${name} is not JSON (${first.replace(/^(line \d+: )?invalid JSON: /, '')})${more}: ${EXPECTED}`;
+  return `${name} holds no trace data: ${EXPECTED}; ${first}${more}`;
 }
 
 function transactionLine(t: PricedTransaction): string {

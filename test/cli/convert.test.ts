@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
+import { toJaegerExport } from '../span/jaeger-export.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'recorded');
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -83,10 +84,39 @@ describe('fenra-otel convert', () => {
     expect(missing.stderr).toContain('cannot read /definitely/not/here.json: no such file');
     const garbage = await run(['convert', '-'], 'not json at all');
     expect(garbage.code).toBe(1);
-    expect(garbage.stderr).toMatch(/invalid JSON/);
+    expect(garbage.stderr).toMatch(/^fenra-otel convert: standard input is not JSON \(Unexpected token/);
     const usage = await run(['convert']);
     expect(usage.code).toBe(2);
     expect((await run(['convert', 'a', '--azure-deployment', 'x'])).code).toBe(2);
+  });
+
+  it('a text file: one line saying it is not JSON and what was expected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fenra-convert-'));
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'These are my notes.\nNot a trace at all.\n');
+    const r = await run(['convert', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^fenra-otel convert: ${file.replace(/[.]/g, '\\.')} is not JSON \\(.+\\): expected OTLP/JSON traces \\(resourceSpans\\) or a Jaeger JSON export \\(data\\[\\]\\.spans\\)$`,
+      ),
+    );
+  });
+
+  it('reads a Jaeger JSON export (Jaeger UI "Download JSON") like the same trace in OTLP/JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fenra-convert-'));
+    const otlp = join(FIXTURES, 'anthropic-sdk-tracing.otlp.json');
+    const jaeger = join(dir, 'trace.json');
+    writeFileSync(jaeger, JSON.stringify(toJaegerExport(JSON.parse(readFileSync(otlp, 'utf8'))), null, 2));
+    const fromOtlp = await run(['convert', otlp]);
+    const fromJaeger = await run(['convert', jaeger]);
+    expect(fromJaeger.code, fromJaeger.stderr).toBe(0);
+    expect(fromOtlp.stdout.trim().split('\n').length).toBeGreaterThan(0);
+    expect(fromJaeger.stdout).toBe(fromOtlp.stdout);
+    expect(fromJaeger.stderr).toBe(fromOtlp.stderr);
   });
 
   it('reports a bad line of a JSON Lines file and converts the rest', async () => {
@@ -108,13 +138,18 @@ describe('fenra-otel convert', () => {
     expect(first.stderr).toMatch(/line 1: invalid JSON/);
   });
 
-  it('exits 1 for JSON that holds no trace data, or is not a trace request', async () => {
+  it('exits 1 with one line for JSON that holds no trace data, or is not a trace request', async () => {
     const notOtlp = await run(['convert', '-'], '{"foo": 1}');
     expect(notOtlp.code).toBe(1);
-    expect(notOtlp.stderr).toContain('holds no OTLP/JSON trace data');
+    expect(notOtlp.stderr).toBe(
+      'fenra-otel convert: standard input holds no trace data: expected OTLP/JSON traces (resourceSpans) or a Jaeger JSON export (data[].spans)\n',
+    );
     const array = await run(['convert', '-'], '[1, 2, 3]');
     expect(array.code).toBe(1);
-    expect(array.stderr).toMatch(/expected an ExportTraceServiceRequest object/);
+    expect(array.stderr.trim().split('\n')).toHaveLength(1);
+    expect(array.stderr).toMatch(
+      /holds no trace data: .*; request: expected an ExportTraceServiceRequest object/,
+    );
     // A valid request with no spans is fine: nothing to bill.
     const empty = await run(['convert', '-'], '{"resourceSpans": []}');
     expect(empty.code).toBe(0);
