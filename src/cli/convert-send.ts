@@ -50,6 +50,7 @@ export async function sendConverted(
       (r.possibleDuplicates
         ? `, ${r.possibleDuplicates} possible duplicate(s) (an answer was lost; their trace_id and span_id identify the copy)`
         : '') +
+      (r.undeliveredWhy !== undefined && (r.dropped || r.failed) ? `: ${r.undeliveredWhy}` : '') +
       (r.mode === 'local' ? `; see them with 'fenra-otel report'` : '') +
       '\n',
   );

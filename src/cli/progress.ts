@@ -111,10 +111,17 @@ export function progressReporter(
   const interval = options.intervalMs ?? (tty ? 100 : 2_000);
   const now = options.now ?? Date.now;
   let last = -Infinity;
+  let saidProblem: string | undefined;
   const line = (p: BackfillProgress): string =>
     tty ? fitProgressLine(p, spansRead, columns()) : `convert --send: ${progressText(p, spansRead)}`;
   return {
     update(p) {
+      // Why nothing gets through: said on its own line when it starts (and when it changes).
+      if (p.problem !== undefined && p.problem !== saidProblem) {
+        saidProblem = p.problem;
+        out.write(`${tty ? '\r\x1b[2K' : ''}convert --send: waiting: ${p.problem}; retrying\n`);
+        last = -Infinity;
+      } else if (p.problem === undefined) saidProblem = undefined;
       const t = now();
       if (t - last < interval) return;
       last = t;

@@ -96,7 +96,11 @@ export class FenraClient implements TransactionSender {
       return { outcome, bytes };
     } catch (err) {
       return {
-        outcome: classifyError(err, { timedOut: timeout.aborted, aborted: options.signal?.aborted === true }),
+        outcome: classifyError(err, {
+          timedOut: timeout.aborted,
+          aborted: options.signal?.aborted === true,
+          timeoutMs: options.timeoutMs,
+        }),
         bytes,
       };
     }

@@ -18,6 +18,7 @@
  *   ("may or may not have queued anything"), a 504 (a gateway gave up waiting), our own
  *   timeout, a connection cut after the request was written. A resend may then be a copy.
  */
+import { describeSendError } from './describe-error.js';
 import type { ItemOutcome, RetryReason, SendOutcome } from '../pipeline/sender.js';
 
 export type { ItemOutcome, RetryReason, SendOutcome } from '../pipeline/sender.js';
@@ -163,9 +164,10 @@ export function classifyResponse(r: HttpResult): SendOutcome {
     const reason: RetryReason = status === 429 ? 'throttled' : status === 408 ? 'timeout' : 'server_error';
     const message = `HTTP ${status}: ${errorMessage(r.body, 'no body')}`;
     const maybe = MAYBE_TAKEN_STATUS.has(status) ? { maybeDelivered: true } : {};
+    const cause = `HTTP ${status}`;
     return retryAfterMs === undefined
-      ? { kind: 'retryable', status, reason, message, ...maybe }
-      : { kind: 'retryable', status, reason, message, retryAfterMs, ...maybe };
+      ? { kind: 'retryable', status, reason, message, cause, ...maybe }
+      : { kind: 'retryable', status, reason, message, retryAfterMs, cause, ...maybe };
   }
   if (status === 400 || status === 422) {
     return { kind: 'rejected', status, message: errorMessage(r.body, 'validation error') };
@@ -234,32 +236,32 @@ function codeOf(err: unknown): string | undefined {
 }
 
 /**
- * Classifies an error thrown while sending. `timedOut` says our own per-request timer fired;
- * `aborted` that we cancelled the request (shutdown).
+ * Classifies an error thrown while sending. `timedOut` says our own per-request timer fired
+ * (after `timeoutMs`); `aborted` that we cancelled the request (shutdown). The message says
+ * what happened in words ({@link describeSendError}): DNS, refused, reset, timeout, TLS.
  */
-export function classifyError(err: unknown, how: { timedOut: boolean; aborted: boolean }): SendOutcome {
+export function classifyError(
+  err: unknown,
+  how: { timedOut: boolean; aborted: boolean; timeoutMs?: number },
+): SendOutcome {
   const name = err instanceof Error ? err.name : '';
   const code = codeOf(err);
-  const message = err instanceof Error ? err.message : String(err);
   const maybeDelivered = code === undefined || !NOT_CONNECTED_CODES.has(code);
   if (how.timedOut || name === 'TimeoutError') {
-    return { kind: 'retryable', reason: 'timeout', message: 'request timed out', maybeDelivered: true };
+    const d = describeSendError(err, how.timedOut ? (how.timeoutMs ?? 0) : undefined);
+    return { kind: 'retryable', reason: 'timeout', message: d.text, cause: d.cause, maybeDelivered: true };
   }
   if (how.aborted) return { kind: 'aborted', message: 'request aborted' };
-  if (code !== undefined && RETRYABLE_ERROR_CODES.has(code)) {
-    return {
-      kind: 'retryable',
-      reason: TIMEOUT_CODES.has(code) ? 'timeout' : 'network',
-      message: `${code}: ${message}`,
-      maybeDelivered,
-    };
-  }
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return { kind: 'failed', message: 'response too large' };
-  // An unknown transport error: most are connection trouble, so try again within the deadline.
+  const d = describeSendError(err);
+  // A known transient code, or an unknown transport error (most are connection trouble): try
+  // again within the deadline.
+  const timeout = code !== undefined && RETRYABLE_ERROR_CODES.has(code) && TIMEOUT_CODES.has(code);
   return {
     kind: 'retryable',
-    reason: 'network',
-    message: code === undefined ? message : `${code}: ${message}`,
+    reason: timeout ? 'timeout' : 'network',
+    message: d.text,
+    cause: d.cause,
     maybeDelivered,
   };
 }

@@ -22,7 +22,13 @@ export type FenraWarningCode =
   /** Options that contradict each other (the value used is named). */
   | 'FENRA_INVALID_CONFIG'
   /** The export queue overflowed: transactions are being dropped. */
-  | 'FENRA_QUEUE_FULL';
+  | 'FENRA_QUEUE_FULL'
+  /** Delivery fails (network, timeout, TLS, 5xx): transactions wait and are retried. */
+  | 'FENRA_DELIVERY_FAILING'
+  /** Transactions were not delivered (said at shutdown or exit, with why). */
+  | 'FENRA_TRANSACTIONS_LOST'
+  /** LLM calls without a customer are billed as `unattributed`. */
+  | 'FENRA_UNATTRIBUTED';
 
 /** `warning.name` of our warnings. */
 export const WARNING_NAME = 'FenraOtelWarning';

@@ -28,6 +28,8 @@ export interface BackfillProgress {
   spansRead?: number;
   /** Share of the input read, when its size is known (a file, not standard input). */
   inputFraction?: number;
+  /** Why delivery is not getting through right now (its cause), while it is not. */
+  problem?: string;
 }
 
 export interface BackfillResult extends BackfillProgress {
@@ -37,6 +39,8 @@ export interface BackfillResult extends BackfillProgress {
   destination: string;
   /** Set when the run stopped early (e.g. Fenra refused the API key). */
   stoppedBecause?: string;
+  /** What was not delivered and why, when something was not. */
+  undeliveredWhy?: string;
 }
 
 /** What the producer of the transactions reports about its input. */
@@ -76,11 +80,14 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
   const start = now();
   const config = o.config;
   const progress: BackfillProgress = { total: 0, sent: 0, failed: 0, dropped: 0, elapsedMs: 0 };
+  let problem = (): string | undefined => undefined;
   const report = (reading: boolean): void => {
     progress.elapsedMs = now() - start;
     const input = o.input?.();
+    const why = problem();
     o.onProgress?.({
       ...progress,
+      ...(why === undefined ? {} : { problem: why }),
       ...(reading ? { reading } : {}),
       ...(input === undefined
         ? {}
@@ -105,6 +112,7 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
 
   let wake: (() => void) | undefined;
   const pipeline = new DeliveryPipeline(config, {
+    mode: 'convert',
     ...o.pipelineDeps,
     sender,
     endpoint: destination,
@@ -116,6 +124,7 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
       wake?.();
     },
   });
+  problem = () => pipeline.notices.problem;
   const settled = (): number => progress.sent + progress.failed + progress.dropped;
   const waitForSettlement = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -160,12 +169,14 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
   await pipeline.shutdown();
   progress.elapsedMs = now() - start;
   report(false);
+  const undeliveredWhy = progress.sent < progress.total ? pipeline.notices.cause : undefined;
   return {
     ...progress,
     mode: config.apiKey === undefined ? 'local' : 'fenra',
     possibleDuplicates: pipeline.stats().possibleDuplicates,
     destination,
     ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
+    ...(undeliveredWhy === undefined ? {} : { undeliveredWhy }),
   };
 }
 

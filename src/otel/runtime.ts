@@ -1,11 +1,18 @@
 import { diag } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import type { ResolvedConfig } from '../config/library.js';
+import { settingName } from '../config/names.js';
 import type { FenraOptions } from '../config/options.js';
+import { SETTINGS } from '../config/settings.js';
 import { fenraSender } from '../fenra/client.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
 import type { SkipReason } from '../genai/types.js';
+import type { Mode } from '../internal/conditions.js';
+import { CONDITIONS } from '../internal/conditions.js';
+import { flushAtExit } from '../internal/exit-flush.js';
+import { inProcessMode } from '../internal/in-process-mode.js';
 import { MeterBinding } from '../internal/meter-binding.js';
+import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
 import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import { bindSelfMetrics } from '../internal/self-metrics.js';
@@ -26,6 +33,12 @@ import { StageTimer } from '../stage/stage-timer.js';
 export type { FenraOptions };
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel' });
+
+/**
+ * Longest wait of the flush at exit (the event loop emptied, SIGTERM, SIGINT), ms: the same
+ * bound as the register entry's default (`FENRA_SHUTDOWN_TIMEOUT_MILLIS`).
+ */
+export const EXIT_FLUSH_MILLIS = 5_000;
 
 /** Skips worth one sentence to the user (once per cause); the rest are only counted. */
 const EXPLAIN: Partial<Record<SkipReason, string>> = {
@@ -73,11 +86,18 @@ export class FenraRuntime {
   private _collecting: PricedTransaction[] | undefined;
   private _internalErrors = 0;
   private _shutdown: Promise<void> | undefined;
+  /** Setup 1 (the app's own SDK) or setup 2 (the register entry): decides the messages' wording. */
+  readonly mode: Extract<Mode, 'library' | 'register'>;
+  private _unattributedSaid = false;
+  /** The flush at exit (held here: the exit registry only holds it weakly). */
+  private _exitTask: Parameters<typeof flushAtExit>[0] | undefined;
+  private _stopExitFlush: (() => void) | undefined;
 
   /** `config`: resolved by the processor's or exporter's constructor, or by an entry point. */
   constructor(config: ResolvedConfig, deps: RuntimeDeps = {}) {
     this.config = config;
     this.enabled = !this.config.disabled && this.config.apiKey !== undefined;
+    this.mode = inProcessMode();
     this.keepAlive = deps.keepAlive ?? new KeepAlive();
     const ka = this.keepAlive;
     const scheduler: Scheduler = deps.scheduler ?? {
@@ -106,6 +126,7 @@ export class FenraRuntime {
       : undefined;
     this._pipeline = new DeliveryPipeline(config, {
       processWarnings: true,
+      mode: this.mode,
       ...pipelineDeps,
       sender,
       keepAlive: this.keepAlive,
@@ -154,6 +175,7 @@ export class FenraRuntime {
   private _onResult(r: StageResult<never>): void {
     for (const s of r.skipped) this._explain(s.reason, s.detail);
     if (r.transactions.length === 0) return;
+    if (!this._unattributedSaid && this.stats.unattributed > 0) this._sayUnattributed();
     if (this._collecting !== undefined) this._collecting.push(...r.transactions);
     else this._pipeline.enqueue(r.transactions);
   }
@@ -162,7 +184,47 @@ export class FenraRuntime {
     const text = EXPLAIN[reason];
     if (text === undefined || this._explained.has(reason)) return;
     this._explained.add(reason);
-    log.warn(`${text}${detail ? ` (${detail})` : ''}; further ones are only counted (see stats())`);
+    log.warn(`${text}${detail ? ` (${detail})` : ''}; ${CONDITIONS.furtherCounted(this.mode)}`);
+  }
+
+  /** Calls billed to `unattributed`: once per process, with the fix for this setup. */
+  private _sayUnattributed(): void {
+    this._unattributedSaid = true;
+    const names = {
+      billableCustomerId: settingName(SETTINGS.billableCustomerId, this.mode),
+      customerIdKeys: settingName(SETTINGS.customerIdKeys, this.mode),
+    };
+    const text = CONDITIONS.unattributed(this.mode, names, this.stats.unattributed);
+    if (firstInProcess('diag:unattributed')) log.warn(text);
+    warnProcessOnce('FENRA_UNATTRIBUTED', `@fenra/otel: ${text}`);
+  }
+
+  /**
+   * Flushes at exit with no code in the app (see src/internal/exit-flush.ts): `flush` delivers
+   * what the owner holds (its spans not yet handed over, then this runtime's), `pending` says
+   * whether anything is left. Not for the register entry's processor: its provider's shutdown
+   * does that. What could not be delivered is reported (diag and a process warning).
+   */
+  flushAtExit(flush: () => Promise<void>, pending: () => boolean): void {
+    if (!this.enabled || this.mode === 'register' || this._exitTask !== undefined) return;
+    this._exitTask = {
+      run: flush,
+      timeoutMillis: Math.min(EXIT_FLUSH_MILLIS, this.flushTimeoutMillis),
+      pending: () => pending() || this.hasPending(),
+      after: () => this.reportLosses(),
+    };
+    this._stopExitFlush = flushAtExit(this._exitTask, { weak: true });
+  }
+
+  /** Traces held, transactions queued or in flight. */
+  hasPending(): boolean {
+    return this.stage.heldTraces > 0 || this._pipeline.undelivered() > 0;
+  }
+
+  /** What was not delivered, and why (once per distinct summary). */
+  reportLosses(): void {
+    const s = this._pipeline.stats();
+    this._pipeline.notices.reportLosses({ ...s, undelivered: this._pipeline.undelivered() });
   }
 
   /** Queues and waits for Fenra's answer (bounded by `exportTimeoutMillis`); never rejects. */
@@ -214,9 +276,11 @@ export class FenraRuntime {
   /** Resolves what is held, flushes, closes. Once: later calls return the same promise. */
   shutdown(): Promise<void> {
     this._shutdown ??= (async () => {
+      this._stopExitFlush?.();
       this._timer.stop();
       this.ingest(() => this.stage.flush());
       await this._pipeline.shutdown();
+      this.reportLosses();
     })().catch((e: unknown) => log.error(`shutdown failed: ${errorText(e)}`));
     return this._shutdown;
   }

@@ -45,6 +45,11 @@ export class FenraSpanExporter implements SpanExporter {
       traceWaitMillis: config.traceWaitMillis,
       scheduler: internal?.scheduler,
     });
+    // What it holds (traces waiting for their root, the queue) is delivered at exit too.
+    this._runtime.flushAtExit(
+      () => this.forceFlush(),
+      () => false,
+    );
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {

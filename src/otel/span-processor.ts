@@ -78,6 +78,11 @@ export class FenraSpanProcessor implements SpanProcessor {
       baggageOf: (s) => links.baggageOf(s),
       scheduler: internal?.scheduler,
     });
+    // A script that ends by itself, a server stopped without sdk.shutdown(): nothing is lost.
+    this._runtime.flushAtExit(
+      () => this.forceFlush(),
+      () => this._ended.length > 0,
+    );
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -206,4 +211,12 @@ export class FenraSpanProcessor implements SpanProcessor {
       delivery: rt.deliveryStats(),
     };
   }
+}
+
+/**
+ * Says (diag and a process warning) what `processor` has not delivered and why: for the
+ * register entry when its flush at exit ran out of time. Not part of the public API.
+ */
+export function reportUndelivered(processor: FenraSpanProcessor): void {
+  processor['_runtime'].reportLosses();
 }

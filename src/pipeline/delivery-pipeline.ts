@@ -1,4 +1,6 @@
 import { diag } from '@opentelemetry/api';
+import type { Mode } from '../internal/conditions.js';
+import { CONDITIONS, keptText } from '../internal/conditions.js';
 import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
 import { RateLimitedReport } from '../internal/rate-limited.js';
 import { errorText } from '../internal/safe.js';
@@ -8,6 +10,7 @@ import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { BisectingSender } from './bisecting-sender.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { DeliveryConfig } from './delivery-config.js';
+import { DeliveryNotices } from './delivery-notices.js';
 import { displayUrl, Gate } from './gate.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.js';
@@ -48,6 +51,10 @@ export interface DeliveryPipelineDeps {
   flushTimeoutMillis?: number;
   /** Called once per settled group; errors are caught and logged. */
   onSettled?: SettledHook;
+  /** Who runs the pipeline, for where its messages say undelivered transactions wait (default `library`). */
+  mode?: Mode;
+  /** Where undelivered transactions wait, for the messages (default: in memory, up to `maxQueueSize`). */
+  kept?: string;
 }
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/delivery' });
@@ -82,8 +89,8 @@ export class DeliveryPipeline {
   private readonly _sendingHooks: ((items: readonly PricedTransaction[]) => void)[] = [];
   private readonly _disabled: DropReason | undefined = undefined;
   private readonly _queueFull: RateLimitedReport;
-  private readonly _giveUps: RateLimitedReport;
-  private _lastGiveUp = '';
+  /** The first acceptance, problems once per cause with their cause, losses at the end. */
+  readonly notices: DeliveryNotices;
 
   private _inFlightBatches = 0;
   private readonly _deliveries = new Set<Promise<void>>();
@@ -104,13 +111,25 @@ export class DeliveryPipeline {
     this._flushMillis = deps.flushTimeoutMillis ?? options.exportTimeoutMillis + 1_000;
     this._queue = new BoundedQueue(options.maxQueueSize);
     const names = options.settingNames;
+    const destination = deps.endpoint ?? options.endpoint;
+    const kept = deps.kept ?? keptText(deps.mode ?? 'library', options.maxQueueSize);
+    this.notices = new DeliveryNotices({
+      destination: /^https?:\/\//.test(destination)
+        ? `Fenra (${displayUrl(destination)})`
+        : destination.startsWith('local sink')
+          ? `the ${destination}`
+          : `the local sink (${destination})`,
+      kept,
+      names,
+      ...(this._processWarnings ? { warn: warnProcessOnce } : {}),
+    });
     if (deps.sender === undefined) {
       if (options.disabled || options.apiKey !== undefined) {
         this._disabled = 'disabled';
         log.debug(`export disabled by ${options.disabledBy ?? 'option'}`);
       } else {
         this._disabled = 'no_api_key';
-        const message = `No Fenra API key: set ${names.apiKey}. Usage transactions will not be sent; the application is not affected.`;
+        const message = CONDITIONS.noApiKey(names);
         // Once per process, however many processors or exporters were made.
         if (firstInProcess('diag:no_api_key')) log.warn(message);
         if (this._processWarnings) warnProcessOnce('FENRA_NO_API_KEY', message);
@@ -125,6 +144,7 @@ export class DeliveryPipeline {
         maxQueueSize: options.maxQueueSize,
         endpoint: deps.endpoint ?? options.endpoint,
         hints: { key: names.apiKey, endpoint: names.endpoint },
+        kept,
         processWarnings: this._processWarnings,
         probeMillis: deps.unauthorizedProbeMillis ?? 60_000,
         rejectingProbeMillis: deps.rejectingProbeMillis ?? 5_000,
@@ -149,6 +169,8 @@ export class DeliveryPipeline {
         signal: this._abort.signal,
         stats: this._stats,
         maybeSent: (items) => this._ledger.markMaybeSent(items),
+        failed: (outcome, atRisk, attempt) =>
+          this.notices.attemptFailed(outcome.cause ?? outcome.reason, outcome.message, atRisk, attempt),
         sending: (items) => {
           for (const hook of this._sendingHooks) {
             try {
@@ -163,19 +185,10 @@ export class DeliveryPipeline {
     }
     const where = displayUrl(deps.endpoint ?? options.endpoint);
     this._queueFull = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) => {
-      const message = `Dropped ${n} transaction(s): export queue full at ${options.maxQueueSize} transactions, the bound set by ${names.maxQueueSize}; delivery to ${where} is slow, unreachable or refused`;
+      const message = CONDITIONS.queueFull(names, n, options.maxQueueSize, where);
       log.warn(message);
-      if (this._processWarnings)
-        warnProcessOnce(
-          'FENRA_QUEUE_FULL',
-          `${message}. Further drops are counted in stats() and reported through OpenTelemetry diag.`,
-        );
+      if (this._processWarnings) warnProcessOnce('FENRA_QUEUE_FULL', `@fenra/otel: ${message}`);
     });
-    this._giveUps = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) =>
-      log.warn(
-        `Could not deliver ${n} batch(es) within ${options.exportTimeoutMillis} ms, the budget set by ${names.exportTimeoutMillis}; last error: ${this._lastGiveUp}`,
-      ),
-    );
   }
 
   get state(): PipelineState {
@@ -284,6 +297,11 @@ export class DeliveryPipeline {
     return this._ledger.usdByModel;
   }
 
+  /** Transactions not settled yet: queued, or taken by a delivery (in a request or waiting to retry). */
+  undelivered(): number {
+    return this._queue.length + this._queue.inFlight;
+  }
+
   stats(): PipelineStats {
     return {
       ...this._stats,
@@ -361,9 +379,11 @@ export class DeliveryPipeline {
     const q = this._queue;
     q.release(r.accepted.length);
     this._ledger.accept(r.accepted);
+    this.notices.accepted(r.accepted.length);
     for (const f of r.refused) {
       q.release(f.items.length);
       this._ledger.fail(f.items, f.reason, f.message);
+      this.notices.refused(f.message);
     }
     const hold = r.hold;
     if (r.kept.length > 0) {
@@ -379,11 +399,9 @@ export class DeliveryPipeline {
     else if (this._gate.blocked() && (r.accepted.length > 0 || r.refused.length > 0 || hold === undefined))
       this._gate.recover();
     else if (probe) this._gate.probed();
-    if (hold?.kind === 'backoff') {
-      this._lastGiveUp = hold.why;
-      this._giveUps.note();
-      if (!this._closing) this._gate.pause(hold.ms);
-    }
+    // A batch that used its retry budget: the problem was said when it started (notices), what
+    // it cost is said at the end.
+    if (hold?.kind === 'backoff' && !this._closing) this._gate.pause(hold.ms);
   }
 
   // ---- flush / shutdown -----------------------------------------------------------------
@@ -409,8 +427,10 @@ export class DeliveryPipeline {
   private async _flush(boundMs: number): Promise<void> {
     const done = await this._waitUntil(() => this._idle(), boundMs);
     if (!done) {
+      const why = this.notices.problem;
       log.warn(
-        `flush gave up after ${boundMs} ms with ${this._queue.length} queued and ${this._stats.inFlight} in flight`,
+        `flush gave up after ${boundMs} ms with ${this._queue.length} queued and ${this._stats.inFlight} in flight` +
+          (why === undefined ? '' : `: ${why}`),
       );
     }
   }
@@ -448,14 +468,11 @@ export class DeliveryPipeline {
     this._abort.abort();
     this._keepAlive.clearTimeout(this._timer);
     await this._keepAlive.race(Promise.allSettled([...this._deliveries]), CLOSE_WAIT_MS);
+    // What is left is counted here; the owner says what was lost and why (notices).
     const left = this._queue.drain();
-    if (left.length > 0) {
-      log.warn(`Shutting down with ${left.length} undelivered transaction(s) (state: ${this._gate.state})`);
-      this._ledger.drop(left, 'shutdown');
-    }
+    if (left.length > 0) this._ledger.drop(left, 'shutdown');
     this._queueFull.flush();
     this._ledger.flushReports();
-    this._giveUps.flush();
     this._gate.state = 'shut_down';
     this._stats.state = 'shut_down';
     this._notify();

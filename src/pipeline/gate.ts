@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import type { FenraWarningCode } from '../internal/process-warning.js';
+import { CONDITIONS, displayUrl } from '../internal/conditions.js';
 import { warnProcessOnce } from '../internal/process-warning.js';
 import type { Sleep } from '../internal/sleep.js';
 import type { BlockedState, PipelineState } from './stats.js';
@@ -11,6 +12,8 @@ export interface GateOptions {
   endpoint: string;
   /** How to fix the key and the endpoint, as the entry point spells it. */
   hints: { key: string; endpoint: string };
+  /** Where transactions wait while paused, for the messages (default: in memory, up to `maxQueueSize`). */
+  kept?: string;
   /** Also emit the one-time messages as Node process warnings. */
   processWarnings: boolean;
   /** Wait between probes while the key or the endpoint is refused, ms. */
@@ -130,32 +133,30 @@ export class Gate {
     message: string,
   ): { code: FenraWarningCode; text: string } {
     const o = this._o;
-    const kept = `Sending is paused; up to ${o.maxQueueSize} transactions are kept meanwhile, and one request probes Fenra every ${Math.round(o.probeMillis / 1000)} s.`;
-    if (state === 'unauthorized') {
+    const names = { apiKey: o.hints.key, endpoint: o.hints.endpoint };
+    const probe = Math.round(o.probeMillis / 1000);
+    const kept = o.kept ?? `kept in memory (up to ${o.maxQueueSize})`;
+    if (state === 'unauthorized')
       return {
         code: 'FENRA_API_KEY_REJECTED',
-        text: `Fenra rejected the API key (HTTP ${status}: ${message}). ${kept} The key is read once, at startup: if the key itself is wrong, fix ${o.hints.key} and restart; if the key is re-enabled in Fenra, sending resumes by itself at the next probe.`,
+        text: CONDITIONS.keyRefused(names, status, message, kept, probe),
       };
-    }
-    if (state === 'endpoint_rejected') {
+    if (state === 'endpoint_rejected')
       return {
         code: 'FENRA_ENDPOINT_REJECTED',
-        text: `Fenra endpoint ${displayUrl(o.endpoint)} answered HTTP ${status} (${message}): it is not Fenra's usage-transactions URL. ${kept} The endpoint is read once, at startup: fix ${o.hints.endpoint} and restart; if the server starts accepting at that URL, sending resumes by itself at the next probe.`,
+        text: CONDITIONS.endpointRefused(names, o.endpoint, status, message, kept, probe),
       };
-    }
     return {
       code: 'FENRA_REJECTING_ALL',
-      text: `Fenra refused every part of a batch (HTTP ${status}: ${message}): the fault looks like Fenra's, not the transactions'. Sending is paused and nothing is discarded; up to ${o.maxQueueSize} transactions are kept meanwhile, and one request probes Fenra, first after ${Math.round(o.rejectingProbeMillis / 1000)} s, then less often. Sending resumes by itself when Fenra accepts again.`,
+      text: CONDITIONS.rejectingAll(
+        status,
+        message,
+        o.maxQueueSize,
+        Math.round(o.rejectingProbeMillis / 1000),
+      ),
     };
   }
 }
 
-/** The endpoint for a message: no credentials, query or fragment. */
-export function displayUrl(endpoint: string): string {
-  try {
-    const u = new URL(endpoint);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return endpoint.includes('://') ? '(invalid URL)' : endpoint;
-  }
-}
+/** The endpoint for a message: no credentials, query or fragment (one definition, in conditions). */
+export { displayUrl };

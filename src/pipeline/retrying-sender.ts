@@ -29,6 +29,11 @@ export interface RetryingSenderDeps {
   maybeSent: (items: readonly PricedTransaction[]) => void;
   /** Told, before each request, what it carries (a durable spool notes it). */
   sending: (items: readonly PricedTransaction[]) => void;
+  /**
+   * Told about each retryable failure: its outcome, the transactions at risk, and the attempt
+   * (0: the batch's first try), so that a problem can be said once, with its cause.
+   */
+  failed?: (outcome: Extract<SendOutcome, { kind: 'retryable' }>, atRisk: number, attempt: number) => void;
 }
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/delivery' });
@@ -139,6 +144,7 @@ export class RetryingSender implements BatchSender {
           return keep(out, pending, { kind: 'aborted' });
         case 'retryable':
           if (outcome.maybeDelivered === true) d.maybeSent(pending);
+          d.failed?.(outcome, pending.length, attempt);
           retryAfterMs = outcome.retryAfterMs;
           why = outcome.message;
           break;

@@ -27,7 +27,8 @@ export type SendOutcome =
   /**
    * Try again later (408/429/5xx, network errors, timeouts). `maybeDelivered`: the request
    * reached the server and its answer was lost (a timeout, a reset after sending, a 500): the
-   * server may have taken it, so a resend may be a second copy.
+   * server may have taken it, so a resend may be a second copy. `cause`: a short key for "the
+   * same problem again" (an error code, `timeout`, `HTTP 503`), so that it is said once.
    */
   | {
       kind: 'retryable';
@@ -36,6 +37,7 @@ export type SendOutcome =
       message: string;
       retryAfterMs?: number;
       maybeDelivered?: boolean;
+      cause?: string;
     }
   /** Any other refusal: retrying will not help. */
   | { kind: 'failed'; status?: number; message: string }

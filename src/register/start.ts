@@ -29,13 +29,16 @@ import type { EnvSource } from '../config/env.js';
 import { processEnv } from '../config/env.js';
 import type { PropagatorName, RegisterSettings, ResourceDetectorName } from '../config/register.js';
 import { resolveRegisterConfig } from '../config/register.js';
+import { constructingForRegister } from '../internal/in-process-mode.js';
 import { markDiagVisible } from '../internal/process-warning.js';
-import { FenraSpanProcessor } from '../otel/span-processor.js';
+import { FenraSpanProcessor, reportUndelivered } from '../otel/span-processor.js';
+import { defaultRegisterLogger } from './diag-logger.js';
 import { publishFlushHandle } from './flush.js';
 import { HandOverTracerProvider } from './hand-over-provider.js';
 import { createInstrumentations, hookedModuleNames } from './instrumentations.js';
 import type { ShutdownHooks } from './shutdown.js';
-import { bounded, installShutdownHooks } from './shutdown.js';
+import { installShutdownHooks } from './shutdown.js';
+import { bounded } from '../internal/exit-flush.js';
 import type { YieldWatch } from './yield-to-app.js';
 import { yieldToLateRegistrations } from './yield-to-app.js';
 
@@ -95,10 +98,10 @@ function setUpDiagLogger(level: string | undefined): void {
   // OTEL_LOG_LEVEL as OpenTelemetry defines it; without it, warnings only (ours: a provider
   // already there, calls that cannot be billed) so that they are seen.
   const parsed = level === undefined ? undefined : diagLogLevelFromString(level);
-  diag.setLogger(new DiagConsoleLogger(), {
-    logLevel: parsed ?? DiagLogLevel.WARN,
-    suppressOverrideMessage: true,
-  });
+  // By default, also our own few info lines (billing works), on standard error.
+  const { logger, logLevel } =
+    parsed === undefined ? defaultRegisterLogger() : { logger: new DiagConsoleLogger(), logLevel: parsed };
+  diag.setLogger(logger, { logLevel, suppressOverrideMessage: true });
   // Our warnings now print through diag: not again as process warnings.
   if ((parsed ?? DiagLogLevel.WARN) >= DiagLogLevel.WARN) markDiagVisible();
   if (level !== undefined && parsed === undefined) log.warn(`OTEL_LOG_LEVEL: unknown level "${level}"`);
@@ -159,7 +162,8 @@ export function startRegister(env: EnvSource = processEnv()): RegisterResult {
   }
 
   reportProblems(processorProblems, { processWarnings: true });
-  const processor = new FenraSpanProcessor(handOverConfig(processorConfig));
+  // Its provider's shutdown flushes it at exit (the hooks below): messages speak zero-code.
+  const processor = constructingForRegister(() => new FenraSpanProcessor(handOverConfig(processorConfig)));
   const spanProcessors: SpanProcessor[] = [processor];
   const otlp = otlpProcessor(settings);
   if (otlp !== undefined) spanProcessors.push(otlp);
@@ -180,7 +184,9 @@ export function startRegister(env: EnvSource = processEnv()): RegisterResult {
   registerInstrumentations({ instrumentations, tracerProvider: handOver });
 
   const shutdown = (): Promise<void> => provider.shutdown();
-  const hooks = installShutdownHooks(shutdown, settings.shutdownTimeoutMillis);
+  const hooks = installShutdownHooks(shutdown, settings.shutdownTimeoutMillis, () =>
+    reportUndelivered(processor),
+  );
   const stepAside = (): void => {
     if (aside) return;
     aside = true;

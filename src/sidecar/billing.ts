@@ -1,6 +1,9 @@
 import { diag } from '@opentelemetry/api';
+import { settingName } from '../config/names.js';
+import { SETTINGS } from '../config/settings.js';
 import { billingAttributeFilter } from '../genai/billing-keys.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
+import { CONDITIONS } from '../internal/conditions.js';
 import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import { realScheduler } from '../internal/scheduler.js';
@@ -78,6 +81,8 @@ export class BillingPath {
   private _feedChain: Promise<unknown> = Promise.resolve();
   /** A record was refused for want of room, and no record has left the spool since. */
   private _spoolRefused = false;
+  /** Calls without a customer were reported (once). */
+  private _unattributedSaid = false;
   private readonly _lowWater: number;
 
   /** The span attributes billing reads: decoders keep only these (see billingAttributeFilter). */
@@ -259,6 +264,14 @@ export class BillingPath {
   }
 
   private _onResolved(r: StageResult<number>): void {
+    if (!this._unattributedSaid && this._stage.stats.unattributed > 0) {
+      this._unattributedSaid = true;
+      const names = {
+        billableCustomerId: settingName(SETTINGS.billableCustomerId, 'serve'),
+        customerIdKeys: settingName(SETTINGS.customerIdKeys, 'serve'),
+      };
+      log.warn(CONDITIONS.unattributed('serve', names, this._stage.stats.unattributed));
+    }
     const group: Group = { records: r.tags, outstanding: 0, acks: [], scheduled: false };
     const txs = r.transactions.filter((t) => !this._acked.has(txKey(t)));
     if (txs.length === 0) {

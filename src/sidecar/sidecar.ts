@@ -4,6 +4,7 @@ import { fenraSender } from '../fenra/client.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
+import { keptText } from '../internal/conditions.js';
 import { pipelineReadings, stageReadings } from '../pipeline/metric-readings.js';
 import type { TransactionSender } from '../pipeline/sender.js';
 import type { SettledHook } from '../pipeline/settlement-ledger.js';
@@ -98,6 +99,8 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   const budget = shutdownBudget(config.shutdownTimeoutMillis);
   const sender = deps.sender ?? fenraSender(config.delivery);
   const pipeline = new DeliveryPipeline(config.delivery, {
+    mode: 'serve',
+    kept: keptText('serve', config.delivery.maxQueueSize, config.spoolDir !== undefined),
     ...deps.pipeline,
     sender,
     ...(deps.destination === undefined ? {} : { endpoint: deps.destination }),
@@ -294,7 +297,13 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
       billing.stop();
       await Promise.all([pipeline.shutdown(), forwarder?.shutdown(Math.max(0, left() - budget.reserve))]);
       await spool.close();
-      log.info(shutdownSummary(pipeline.stats(), spool.records()));
+      // What was lost (without a spool to keep it) is a warning, with why.
+      const summary = shutdownSummary(pipeline.stats(), spool.records(), pipeline.notices.cause);
+      const s = pipeline.stats();
+      const lost =
+        Object.values(s.dropped).reduce((a, b) => a + b, 0) - s.dropped.no_api_key - s.dropped.disabled;
+      if (lost > 0 && config.spoolDir === undefined) log.warn(summary);
+      else log.info(summary);
     })());
   };
 
@@ -308,14 +317,18 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   };
 }
 
-/** The last log line: what was delivered, refused, lost, possibly duplicated, kept. */
-export function shutdownSummary(s: PipelineStats, spoolRecords: number): string {
+/**
+ * The last log line: what was delivered, refused, lost (and why: `why`, the cause of the last
+ * delivery problem or refusal), possibly duplicated, kept.
+ */
+export function shutdownSummary(s: PipelineStats, spoolRecords: number, why?: string): string {
   const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
   const failed = sum(s.failed);
   const dropped = sum(s.dropped);
   return (
     `stopped: ${s.accepted} transaction(s) accepted, ${failed} rejected` +
     (dropped ? `, ${dropped} not delivered (${dropReasons(s)})` : '') +
+    ((dropped || failed) && why !== undefined ? `, last problem: ${why}` : '') +
     (s.possibleDuplicates
       ? `, ${s.possibleDuplicates} possible duplicate(s) (accepted after an answer was lost; their trace_id and span_id identify the copy)`
       : '') +

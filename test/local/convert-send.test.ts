@@ -241,3 +241,33 @@ describe('progress', () => {
     expect(frame).toContain('sent 200/200');
   });
 });
+
+describe('fenra-otel convert --send when Fenra cannot be reached', () => {
+  it('progress says why nothing is delivered, and the end says what was not and why', async () => {
+    const { createServer } = await import('node:net');
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const { port } = s.address() as { port: number };
+    await new Promise((r) => s.close(r));
+    const file = join(dir, 'one.jsonl');
+    writeFileSync(
+      file,
+      JSON.stringify(JSON.parse(readFileSync(new URL('openai-chat.otlp.json', RECORDED), 'utf8'))) + '\n',
+    );
+    const r = await run(['convert', file, '--send'], {
+      FENRA_API_KEY: 'k',
+      FENRA_ENDPOINT: `http://127.0.0.1:${port}/usage/transactions`,
+      // A short retry budget: the run gives up after it.
+      FENRA_EXPORT_TIMEOUT_MILLIS: '1500',
+    });
+    expect(r.code).toBe(1);
+    const why = `connection refused by 127.0.0.1:${port}: nothing listens there (ECONNREFUSED)`;
+    // Said once, while it waits, on its own line...
+    expect(r.err).toContain(`convert --send: waiting: ${why}; retrying\n`);
+    expect(r.err.split('waiting:').length - 1).toBe(1);
+    // ... and at the end, with the count.
+    expect(r.err).toContain(
+      `fenra-otel convert: 0 of 1 transaction(s) accepted by http://127.0.0.1:${port}/usage/transactions, 1 not delivered: ${why}\n`,
+    );
+  });
+});

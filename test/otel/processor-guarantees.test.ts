@@ -41,6 +41,8 @@ const fenraWarnings = (): { code: string; message: string }[] =>
     .map((w) => ({ code: (w as Error & { code: string }).code, message: w.message }));
 
 const LLM = {
+  // A customer: calls without one are the subject of their own warning (tested elsewhere).
+  'fenra.billable_customer_id': 'cus_1',
   'gen_ai.operation.name': 'chat',
   'gen_ai.provider.name': 'openai',
   'gen_ai.request.model': 'gpt-4o-mini',
@@ -197,8 +199,11 @@ describe('self-metrics', () => {
     const reader = new TestReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
     metrics.setGlobalMeterProvider(meterProvider); // as NodeSDK.start() does, after construction
-    tracer.startSpan('chat', { attributes: LLM }).end();
-    tracer.startSpan('chat', { attributes: { ...LLM, 'gen_ai.request.model': 'no-such-model-x' } }).end();
+    const { 'fenra.billable_customer_id': _customer, ...noCustomer } = LLM;
+    tracer.startSpan('chat', { attributes: noCustomer }).end();
+    tracer
+      .startSpan('chat', { attributes: { ...noCustomer, 'gen_ai.request.model': 'no-such-model-x' } })
+      .end();
     await processor.forceFlush();
     const { sum } = await collect(reader);
     // Totals and subsets are separate metrics: summing any metric's points counts nothing twice.

@@ -45,8 +45,9 @@ describe('a short-lived process awaiting the flush', () => {
     expect(r.stats).toMatchObject({ accepted: 1, retries: 1, queueDepth: 0 });
   });
 
-  it('exits at once when nothing is awaited: timers never hold the process on their own', async () => {
-    // The app ends without flushing: the scheduled batch timer (60 s) must not keep it alive.
+  it('ends by itself when nothing is awaited, and delivers at exit: timers never hold the process', async () => {
+    // The app ends without flushing: the scheduled batch timer (60 s) must not keep it alive,
+    // and what it held is delivered when the event loop empties.
     const r = await runNode(
       [
         '--input-type=module',
@@ -56,6 +57,7 @@ describe('a short-lived process awaiting the flush', () => {
       { FENRA_API_KEY: 'test-key', FENRA_ENDPOINT: ingest.url },
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(ingest.requests).toHaveLength(0);
+    expect(ingest.requests).toHaveLength(1);
+    expect(ingest.accepted).toHaveLength(1);
   });
 });

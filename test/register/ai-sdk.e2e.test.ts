@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withTelemetryOnByDefault } from '../../src/register/ai-sdk-telemetry.js';
-import { SOURCE_REGISTER, ensureBuilt, runNode } from './run-node.js';
+import { SOURCE_REGISTER, ensureBuilt, runNode, quiet } from './run-node.js';
 import { useFakeServers } from './fake-servers.js';
 
 // The Vercel AI SDK with no `experimental_telemetry` opt-in, against a fake OpenAI server:
@@ -43,7 +43,7 @@ describe('Vercel AI SDK (ai 6) with no telemetry opt-in, under the register entr
     ['ESM, from source', [...SOURCE_REGISTER, 'test/register/apps/ai-sdk-no-optin.mjs']],
   ])('%s: each call billed once, the isEnabled:false one not at all', async (_, args) => {
     const r = await runNode(args, env());
-    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 0, signal: null, stderr: '' });
     expect(r.stdout).toContain('app done');
     expect(fake.llm.calls).toHaveLength(4);
     const billed = [0, 1, 3].map((i) => fake.llm.calls[i]!);
@@ -72,7 +72,7 @@ describe('Vercel AI SDK (ai 6) with no telemetry opt-in, under the register entr
       ...env(),
       OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'ai',
     });
-    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 0, stderr: '' });
     expect(fake.ingest.accepted.map((a) => a.transaction.context['request_id'])).toEqual([
       fake.llm.calls[3]!.id,
     ]);

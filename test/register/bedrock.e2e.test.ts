@@ -3,7 +3,7 @@ import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import type { FakeBedrockServer } from './fake-bedrock-server.js';
 import { startFakeBedrockServer } from './fake-bedrock-server.js';
-import { SOURCE_REGISTER, ensureBuilt, runNode } from './run-node.js';
+import { SOURCE_REGISTER, ensureBuilt, runNode, withoutBillingWorks } from './run-node.js';
 
 // AWS Bedrock, zero-code: @aws-sdk/client-bedrock-runtime under the register entry
 // (@opentelemetry/instrumentation-aws-sdk), against a fake Bedrock endpoint on loopback.
@@ -36,7 +36,10 @@ describe('Bedrock (Converse and InvokeModel) under the register entry', () => {
     expect(r, r.stderr).toMatchObject({ code: 0, signal: null });
     // The AWS SDK's own notice that its releases from 2027 on need Node 22 is the only output.
     expect(
-      r.stderr.replace(/^\(node:\d+\) Warning: NodeVersionSupportWarning[^]*?--trace-warnings[^\n]*\n/m, ''),
+      withoutBillingWorks(r.stderr).replace(
+        /^\(node:\d+\) Warning: NodeVersionSupportWarning[^]*?--trace-warnings[^\n]*\n/m,
+        '',
+      ),
     ).toBe('');
     expect(r.stdout).toContain('app done');
     expect(bedrock.calls.map((c) => c.api)).toEqual(['converse', 'invoke']);

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, runNode } from './run-node.js';
+import { ensureBuilt, runNode, quiet } from './run-node.js';
 import { useFakeServers } from './fake-servers.js';
 
 // The runnable examples, unchanged, against the built package (`@fenra/otel` resolves to dist
@@ -41,7 +41,7 @@ function expectBilled(customers: readonly string[]): Record<string, unknown>[] {
 describe('examples', () => {
   it('openai-zero-code (ESM, --import)', async () => {
     const r = await runNode(['--import', '@fenra/otel/register', 'examples/openai-zero-code/app.mjs'], env());
-    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 0, signal: null, stderr: '' });
     const ctx = expectBilled(['cus_default', 'cus_acme', 'cus_acme']);
     expect(ctx[1]).toMatchObject({ feature: 'faq', plan: 'pro', service: 'example' });
     expect(fake.llm.calls[2]!.stream).toBe(true);
@@ -49,14 +49,14 @@ describe('examples', () => {
 
   it('openai-commonjs (--require)', async () => {
     const r = await runNode(['--require', '@fenra/otel/register', 'examples/openai-commonjs/app.cjs'], env());
-    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 0, signal: null, stderr: '' });
     const ctx = expectBilled(['cus_initech', 'cus_default']);
     expect(ctx[0]).toMatchObject({ user_id: 'user_7' });
   });
 
   it('ai-sdk (generateText with no telemetry opt-in, under the register entry)', async () => {
     const r = await runNode(['--import', '@fenra/otel/register', 'examples/ai-sdk/app.mjs'], env());
-    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 0, signal: null, stderr: '' });
     const ctx = expectBilled(['cus_globex', 'cus_acme']);
     expect(ctx[0]).toMatchObject({ feature: 'haiku' });
     expect(ctx[1]).toMatchObject({ feature: 'summaries' });

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
-import { SOURCE_REGISTER, runNode, startNode } from './run-node.js';
+import { BILLING_WORKS, SOURCE_REGISTER, runNode, startNode, quiet } from './run-node.js';
 import { useFakeServers } from './fake-servers.js';
 
 const fake = useFakeServers({
@@ -46,7 +46,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
       [...SOURCE_REGISTER, 'test/register/apps/openai-esm.mjs'],
       env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_env' }),
     );
-    expect(r.stderr).toBe('');
+    expect(quiet(r).stderr).toBe('');
     expect(r).toMatchObject({ code: 0, signal: null });
     expect(r.stdout).toContain('app done');
     expectOnePerCall(['cus_env', 'cus_acme', 'cus_acme']);
@@ -62,15 +62,33 @@ describe('register entry from source (node --import tsx --import ./src/register/
       [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
       env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_cjs' }),
     );
-    expect(r.stderr).toBe('');
+    expect(quiet(r).stderr).toBe('');
     expect(r).toMatchObject({ code: 0, signal: null });
     expectOnePerCall(['cus_cjs', 'cus_cjs']);
   });
 
-  it('without a customer anywhere, calls are billed as unattributed', async () => {
+  it('without a customer anywhere, calls are billed as unattributed, and it says so once, in zero-code terms', async () => {
     const r = await runNode([...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'], env());
     expect(r.code).toBe(0);
     expectOnePerCall(['unattributed', 'unattributed']);
+    const said = r.stderr.split('\n').filter((l) => l.includes('"unattributed"'));
+    expect(said).toEqual([
+      '@fenra/otel 1 LLM call(s) had no customer and are billed as "unattributed". Wrap the calls in withFenraContext({ billableCustomerId }, fn) ' +
+        "(import { withFenraContext } from '@fenra/otel'), set fenra.billable_customer_id on the request span, or set a default with FENRA_BILLABLE_CUSTOMER_ID.",
+    ]);
+    // Zero-code users cannot pass options nor call stats().
+    expect(r.stderr).not.toMatch(/option\b|stats\(\)/);
+  });
+
+  it('says once, at its default log level and on stderr, that billing works', async () => {
+    const r = await runNode(
+      [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_works' }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr.match(new RegExp(BILLING_WORKS.source, 'gm'))).toHaveLength(1);
+    expect(r.stderr).toContain(`Billing works: Fenra (${fake.ingest.url}) accepted the first`);
+    expect(r.stdout).not.toContain('Billing works');
   });
 
   it('Anthropic SDK (its built-in tracing, no instrumentation package): billed once, to the customer', async () => {
@@ -78,7 +96,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
       [...SOURCE_REGISTER, 'test/register/apps/anthropic-esm.mjs'],
       env({ ANTHROPIC_BASE_URL: fake.llm.baseUrl.replace(/\/v1$/, ''), ANTHROPIC_API_KEY: 'sk-ant-test' }),
     );
-    expect(r).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 0, signal: null, stderr: '' });
     expect(fake.llm.calls).toHaveLength(1);
     expect(txs()).toHaveLength(1);
     const t = txs()[0]!;
@@ -150,7 +168,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
       [...SOURCE_REGISTER, '--eval', 'process.exitCode = 3'],
       env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_x' }),
     );
-    expect(r).toMatchObject({ code: 3, signal: null, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 3, signal: null, stderr: '' });
   });
 
   it('leaves an already registered tracer provider alone and says how to add the processor', async () => {
@@ -210,7 +228,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
       [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
       env({ FENRA_DISABLED: 'true' }),
     );
-    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(quiet(r)).toMatchObject({ code: 0, stderr: '' });
     expect(fake.llm.calls).toHaveLength(2);
     expect(fake.ingest.requests).toHaveLength(0);
   });
@@ -236,7 +254,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
           OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
         }),
       );
-      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(quiet(r)).toMatchObject({ code: 0, stderr: '' });
       expectOnePerCall(['cus_otlp', 'cus_otlp']);
       expect(received.length).toBeGreaterThan(0);
       expect(received[0]).toMatchObject({ path: '/v1/traces', type: 'application/x-protobuf' });

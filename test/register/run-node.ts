@@ -90,3 +90,20 @@ export function ensureBuilt(): void {
     stdio: 'ignore',
   });
 }
+
+/**
+ * The one info line the register entry prints at its default level once Fenra accepted the
+ * first transactions (on standard error).
+ */
+export const BILLING_WORKS =
+  /^@fenra\/otel\/delivery Billing works: Fenra \([^)]*\) accepted the first \d+ transaction\(s\)\. Nothing more is logged while it keeps working\.\n/m;
+
+/** Standard error without the "billing works" line: what else the run printed. */
+export function withoutBillingWorks(stderr: string): string {
+  return stderr.replace(BILLING_WORKS, '');
+}
+
+/** A run's result with the "billing works" line taken out of its standard error. */
+export function quiet<T extends { stderr: string }>(r: T): T {
+  return { ...r, stderr: withoutBillingWorks(r.stderr) };
+}

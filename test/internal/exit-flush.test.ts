@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bounded } from '../../src/register/shutdown.js';
+import { bounded } from '../../src/internal/exit-flush.js';
 
 describe('bounded', () => {
   it('done when the work finishes', async () => {
