@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +16,20 @@ import type { SendOutcome } from '../../src/fenra/response.js';
 import { makeBatch } from '../helpers/priced.js';
 
 const servers: Server[] = [];
+const sockets = new Set<Socket>();
 afterAll(async () => {
+  // Some of these servers never answer: their connections are cut, or close() would wait.
+  for (const c of sockets) c.destroy();
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
 });
 
 async function listen(s: Server): Promise<number> {
   servers.push(s);
+  s.on('connection', (c: Socket) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+  });
+  s.on('secureConnection', (c: Socket) => sockets.add(c));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return (s.address() as { port: number }).port;
 }
