@@ -1,4 +1,5 @@
 import { CALL_CONTEXT } from '../fenra/call-context.js';
+import { STYLE_BY_PROVIDER, TOKEN_METRICS } from '../fenra/metric-names.js';
 import { UNATTRIBUTED } from '../genai/context.js';
 import type { LocalRecord } from './records.js';
 import { recordTimeMs } from './records.js';
@@ -26,8 +27,16 @@ export interface Row {
   provider: string;
   model: string;
   feature: string | undefined;
+  /** All input, cache reads and writes included. */
   inputTokens: number;
+  /** Of the input: read from the provider's cache (billed at a lower rate). */
+  cacheReadTokens: number;
+  /** Of the input: written to the provider's cache (billed at a higher rate). */
+  cacheWriteTokens: number;
+  /** All output, reasoning included. */
   outputTokens: number;
+  /** Of the output: reasoning. */
+  reasoningTokens: number;
   usd: number | null;
   priceSource: string;
   unpricedReason: string | undefined;
@@ -54,6 +63,11 @@ const OTHER = '(other)';
 
 const zero = (): Totals => ({ transactions: 0, usd: 0, unpriced: 0, inputTokens: 0, outputTokens: 0 });
 
+/** USD for display and JSON: 12 significant digits, so sums of floats show no noise (0.00104, not 0.0010400000000000001). */
+export function roundUsd(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(12)) : v;
+}
+
 function metric(r: LocalRecord, name: string): number {
   const tokens = r.transaction.usage.find((u) => u.type === 'tokens');
   const v = tokens?.metrics[name];
@@ -65,13 +79,25 @@ function ctxString(r: LocalRecord, key: string): string | undefined {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 }
 
-/** Input tokens as billed, cache reads/writes included (Anthropic-style metrics exclude them). */
-function inputTokens(r: LocalRecord): number {
-  return (
-    metric(r, 'input_tokens') +
-    metric(r, 'cache_read_input_tokens') +
-    metric(r, 'cache_creation_input_tokens')
-  );
+/**
+ * The token counts of a record in one convention, whatever its provider's metric style: input
+ * with its cache reads and writes, output with its reasoning (see src/fenra/metric-names.ts).
+ */
+function tokens(
+  r: LocalRecord,
+): Pick<Row, 'inputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'outputTokens' | 'reasoningTokens'> {
+  const m = (name: string): number => metric(r, name);
+  const anthropic = STYLE_BY_PROVIDER[r.transaction.provider] === 'anthropic';
+  const cacheRead = m(anthropic ? TOKEN_METRICS.cacheRead : TOKEN_METRICS.cached);
+  const cacheWrite = m(TOKEN_METRICS.cacheWrite);
+  return {
+    // Anthropic-style input excludes the cache; OpenAI-style input includes it.
+    inputTokens: anthropic ? m(TOKEN_METRICS.input) + cacheRead + cacheWrite : m(TOKEN_METRICS.input),
+    cacheReadTokens: cacheRead,
+    cacheWriteTokens: cacheWrite,
+    outputTokens: m(TOKEN_METRICS.output),
+    reasoningTokens: m(TOKEN_METRICS.reasoning),
+  };
 }
 
 export function toRow(r: LocalRecord): Row {
@@ -82,9 +108,8 @@ export function toRow(r: LocalRecord): Row {
     provider: r.transaction.provider,
     model: r.transaction.model,
     feature: ctxString(r, 'feature'),
-    inputTokens: inputTokens(r),
-    outputTokens: metric(r, 'output_tokens'),
-    usd: p?.usd ?? null,
+    ...tokens(r),
+    usd: p?.usd === null || p?.usd === undefined ? null : roundUsd(p.usd),
     priceSource: p?.source ?? 'none',
     unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
     cacheSplitMissing:
@@ -159,12 +184,12 @@ export class Ledger {
     const by = {} as LedgerSnapshot['by'];
     for (const d of DIMENSIONS) {
       by[d] = [...this._by.get(d)!]
-        .map(([key, totals]) => ({ key, totals: { ...totals } }))
+        .map(([key, totals]) => ({ key, totals: { ...totals, usd: roundUsd(totals.usd) } }))
         .sort((a, b) => b.totals.usd - a.totals.usd || b.totals.transactions - a.totals.transactions);
     }
     const points = this._points.slice(-this._maxPoints).sort((a, b) => a[0] - b[0]);
     return {
-      totals: { ...this._totals },
+      totals: { ...this._totals, usd: roundUsd(this._totals.usd) },
       unattributed: this._unattributed,
       cacheSplitMissing: this._cacheSplitMissing,
       unpricedReasons: Object.fromEntries(this._reasons),

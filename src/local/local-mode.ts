@@ -66,11 +66,21 @@ const log = diag.createComponentLogger({ namespace: '@fenra/otel/local' });
 /** Billed transactions printed one per line in local mode, before only the inspector shows them. */
 const MAX_PRINTED = 40;
 
-/** One line for a billed transaction: customer, provider/model, tokens, estimated USD. */
+/**
+ * One line for a billed transaction: customer, provider/model, tokens with their cache and
+ * reasoning parts (they are priced differently: without them two prices look inconsistent),
+ * estimated USD.
+ */
 export function describeRecord(r: LocalRecord): string {
   const row = toRow(r);
+  const cache = [
+    row.cacheReadTokens ? `${row.cacheReadTokens} cache read` : '',
+    row.cacheWriteTokens ? `${row.cacheWriteTokens} cache write` : '',
+  ].filter(Boolean);
   return (
-    `${row.customer}  ${row.provider}/${row.model}  ${row.inputTokens} in / ${row.outputTokens} out  ` +
+    `${row.customer}  ${row.provider}/${row.model}  ` +
+    `${row.inputTokens} in${cache.length ? ` (${cache.join(', ')})` : ''} / ` +
+    `${row.outputTokens} out${row.reasoningTokens ? ` (${row.reasoningTokens} reasoning)` : ''}  ` +
     (row.usd === null ? `unpriced (${row.unpricedReason})` : `$${row.usd.toFixed(6)}`)
   );
 }

@@ -147,7 +147,7 @@ describe.skipIf(!HAVE_CHROMIUM)('inspector page in headless Chromium', () => {
     expect(await page.textContent('#c-usd')).toBe(DEMO.usd);
     expect(await page.textContent('#c-unpriced')).toBe(DEMO.unpriced);
     expect(await page.textContent('#c-unattributed')).toBe(DEMO.unattributed);
-    await expect.poll(() => page.textContent('#c-dropped')).toBe(DEMO.notBilled);
+    await expect.poll(() => page.textContent('#c-dropped')).not.toBe('0');
     expect(await page.textContent('#unpriced')).toContain('unknown_model');
     expect(await page.textContent('#c-usd')).toBe(usd(truth.totals.usd));
     expect(await page.textContent('#mode')).toBe('local mode');
@@ -182,11 +182,58 @@ describe.skipIf(!HAVE_CHROMIUM)('inspector page in headless Chromium', () => {
       expect(fits, id).toBe(true);
     }
 
-    // Every transaction is in the live table; the chart has bars; the not-billed reasons show.
+    // Every transaction is in the live table; the not-billed reasons show.
     expect(await page.$$eval('#rows tr', (trs) => trs.length)).toBe(records.length);
-    expect(await page.$$eval('#chart rect.bar', (r) => r.length)).toBeGreaterThan(0);
     expect(await page.textContent('#dropped')).toContain('missing_usage');
     expect(await page.textContent('#dropped')).toContain('failed_no_usage');
+
+    // The not-billed card counts what its table lists (aggregates too), and says how many of
+    // them were billed once from another span.
+    const droppedRows = await page.$$eval('#dropped tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
+    const byReason = new Map(droppedRows.map((r) => [r[0]!, Number(r[1]!.replace(/,/g, ''))]));
+    const tableSum = [...byReason.values()].reduce((a, b) => a + b, 0);
+    expect(await page.textContent('#c-dropped')).toBe(String(tableSum));
+    expect(byReason.get('aggregate')).toBeGreaterThan(0);
+    expect(await page.textContent('#c-dropped-note')).toBe(
+      `${(byReason.get('aggregate') ?? 0) + (byReason.get('duplicate') ?? 0)} billed once from another span`,
+    );
+
+    // Cache and reasoning tokens beside each price, so that prices read consistently: the two
+    // Claude Haiku calls of ~2,400 input tokens cost $0.004902 (cache WRITES) and $0.000455
+    // (cache READS); Gemini's output holds its reasoning.
+    const rows = await page.$$eval('#rows tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
+    const row = (price: string): string[] => rows.find((r) => r[9] === price)!;
+    // [in, cache read, cache write, out, reasoning, USD]
+    expect(row('$0.004902').slice(4, 10)).toEqual(['2,412', '0', '2,400', '18', '0', '$0.004902']);
+    expect(row('$0.000455').slice(4, 10)).toEqual(['2,505', '2,450', '0', '31', '0', '$0.000455']);
+    expect(row('$0.001040').slice(4, 10)).toEqual(['2,490', '2,000', '450', '25', '0', '$0.001040']);
+    expect(row('$0.001477').slice(3, 10)).toEqual([
+      'gemini-2.5-flash',
+      '800',
+      '512',
+      '0',
+      '550',
+      '400',
+      '$0.001477',
+    ]);
+
+    // USD without float noise, on the page and in its JSON (0.0010400000000000001 is 0.00104).
+    const json = await (await fetch(`${base}/inspector/summary.json`)).text();
+    expect(json).not.toMatch(/\.\d*(0{6,}[1-9]|9{6,})/);
+    expect(json).toContain('"usd":0.00104,');
+    expect(await page.innerText('main')).not.toMatch(/\$\d+\.\d{7,}/);
+
+    // The chart spans the data: spend in its first bar and in its last, none squeezed aside.
+    const heights = await page.$$eval('#chart rect.bar', (rs) =>
+      rs.map((r) => Number(r.getAttribute('height'))),
+    );
+    expect(heights.length).toBeGreaterThan(0);
+    expect(heights[0]).toBeGreaterThan(0);
+    expect(heights.at(-1)).toBeGreaterThan(0);
 
     // Live: one more trace arrives and the page picks it up by polling, without a reload.
     const before = extras.sink!.ledger.count;

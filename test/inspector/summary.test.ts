@@ -28,12 +28,34 @@ describe('spendSeries', () => {
     expect(s.at(-1)!.usd).toBe(8);
   });
 
-  it('covers at least the minimum span up to now', () => {
+  it('covers at least the minimum span up to now, when asked', () => {
     const now = Date.UTC(2026, 0, 1, 12, 0, 0);
     const s = spendSeries([[now - 1000, 1]], 40, now, 5 * 60_000);
     expect(s.at(-1)!.end).toBeGreaterThan(now);
     expect(s.at(-1)!.end - s[0]!.start).toBeGreaterThanOrEqual(5 * 60_000);
     expect(spendSeries([])).toEqual([]);
+  });
+
+  it('spans the data: spend in the first and the last bar, not squeezed into a corner', () => {
+    const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const points: [number, number][] = Array.from({ length: 20 }, (_, i) => [t0 + i * 3_000, 0.001]);
+    const s = spendSeries(points, 40);
+    expect(s[0]!.transactions).toBeGreaterThan(0);
+    expect(s.at(-1)!.transactions).toBeGreaterThan(0);
+    expect(s.at(-1)!.end - s[0]!.start).toBeLessThan(2 * 60_000);
+  });
+
+  it('rounds each bar for display: no float noise', () => {
+    const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const s = spendSeries(
+      [
+        [t0, 0.0001],
+        [t0 + 1, 0.0002],
+      ],
+      40,
+    );
+    expect(0.0001 + 0.0002).not.toBe(0.0003);
+    expect(s[0]!.usd).toBe(0.0003);
   });
 });
 
@@ -80,7 +102,9 @@ describe('createInspector', () => {
     const s = (await (await fetch(`${base}/inspector/summary.json`)).json()) as Record<string, unknown>;
     expect(s['totals']).toMatchObject({ transactions: 1, usd: 0.5 });
     expect(s['dropped']).toEqual({ missing_usage: 2, aggregate: 5 });
-    expect(s['droppedTotal']).toBe(2);
+    // The card counts what its table lists, aggregates too, and says how many were billed elsewhere.
+    expect(s['droppedTotal']).toBe(7);
+    expect(s['droppedElsewhere']).toBe(5);
     const page = await fetch(`${base}/?x=1`);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     const html = await page.text();

@@ -40,9 +40,12 @@ const SCRIPT = `
   var state = JSON.parse(document.getElementById('initial').textContent);
   var $ = function(id){ return document.getElementById(id); };
   function esc(s){ return String(s == null ? '' : s).replace(/[&<>"']/g, function(c){ return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]; }); }
+  // Rounded for display (the sums of floats carry noise past the sixth decimal).
   function usd(v){ return v == null ? '—' : '$' + Number(v).toFixed(6); }
+  function part(v){ return v ? num(v) : '<span class="muted">0</span>'; }
   function num(v){ return Number(v || 0).toLocaleString('en-US'); }
-  function time(s){ if (!s) return ''; var d = new Date(s); return isNaN(d) ? esc(s) : d.toLocaleString(); }
+  // The time of day in the table (the date in its tooltip): the row must fit beside its tokens.
+  function time(s){ if (!s) return ''; var d = new Date(s); return isNaN(d) ? esc(s) : '<span title="' + esc(d.toLocaleString()) + '">' + esc(d.toLocaleTimeString()) + '</span>'; }
   var REASONS = {
     missing_usage: 'LLM call with no token usage on its span (OpenAI streaming: set stream_options.include_usage)',
     failed_no_usage: 'the provider call failed and reported no usage (not billable)',
@@ -94,14 +97,15 @@ const SCRIPT = `
     $('c-unattributed').textContent = num(s.unattributed);
     $('c-cache-gap').textContent = num(s.cacheSplitMissing);
     $('c-dropped').textContent = num(s.droppedTotal);
+    $('c-dropped-note').textContent = s.droppedElsewhere ? num(s.droppedElsewhere) + ' billed once from another span' : '';
     $('chart-box').innerHTML = chart(s.series);
     $('by-customer').innerHTML = totalsTable(s.byCustomer, 'customer');
     $('by-model').innerHTML = totalsTable(s.byModel, 'model');
     $('unpriced').innerHTML = reasons(s.unpricedReasons);
     $('dropped').innerHTML = reasons(s.dropped);
     $('rows').innerHTML = s.recent.length ? s.recent.map(function(r){
-      return '<tr><td>' + time(r.time) + '</td><td>' + esc(r.customer) + '</td><td>' + esc(r.provider) + '</td><td class="key">' + esc(r.model) + '</td><td class="n">' + num(r.inputTokens) + '</td><td class="n">' + num(r.outputTokens) + '</td><td class="n">' + usd(r.usd) + '</td><td>' + esc(r.priceSource) + (r.unpricedReason ? ' <span class="warn">(' + esc(r.unpricedReason) + ')</span>' : '') + '</td></tr>';
-    }).join('') : '<tr><td colspan="8" class="muted">no transactions yet</td></tr>';
+      return '<tr><td>' + time(r.time) + '</td><td>' + esc(r.customer) + '</td><td>' + esc(r.provider) + '</td><td class="key">' + esc(r.model) + '</td><td class="n">' + num(r.inputTokens) + '</td><td class="n">' + part(r.cacheReadTokens) + '</td><td class="n">' + part(r.cacheWriteTokens) + '</td><td class="n">' + num(r.outputTokens) + '</td><td class="n">' + part(r.reasoningTokens) + '</td><td class="n">' + usd(r.usd) + '</td><td>' + esc(r.priceSource) + (r.unpricedReason ? ' <span class="warn">(' + esc(r.unpricedReason) + ')</span>' : '') + '</td></tr>';
+    }).join('') : '<tr><td colspan="11" class="muted">no transactions yet</td></tr>';
     $('updated').textContent = new Date(s.generatedAt).toLocaleTimeString();
     document.body.setAttribute('data-transactions', String(s.totals.transactions));
   }
@@ -133,7 +137,7 @@ export function renderPage(initial: unknown): string {
     <div class="card"><div class="k">unpriced</div><div class="v" id="c-unpriced"></div></div>
     <div class="card"><div class="k">unattributed</div><div class="v" id="c-unattributed"></div></div>
     <div class="card" title="the instrumentation drops the cached part of the input: cached input billed at the full rate"><div class="k">no cache split</div><div class="v" id="c-cache-gap"></div></div>
-    <div class="card"><div class="k">not billed</div><div class="v" id="c-dropped"></div></div>
+    <div class="card" title="spans that gave no transaction, as in the table 'Spans not billed, by reason'"><div class="k">not billed</div><div class="v" id="c-dropped"></div><div class="muted" id="c-dropped-note"></div></div>
   </div>
   <section class="wide"><h2>Estimated spend over time</h2><div id="chart-box"></div></section>
   <section><h2>Per customer</h2><div class="scroll" id="by-customer"></div></section>
@@ -141,7 +145,7 @@ export function renderPage(initial: unknown): string {
   <section><h2>Unpriced transactions, by reason</h2><div id="unpriced"></div></section>
   <section><h2>Spans not billed, by reason</h2><div id="dropped"></div></section>
   <section class="wide"><h2>Recent transactions</h2><div class="scroll"><table>
-    <thead><tr><th>time</th><th>customer</th><th>provider</th><th>model</th><th class="n">input tokens</th><th class="n">output tokens</th><th class="n">est. USD</th><th>price source</th></tr></thead>
+    <thead><tr><th>time</th><th>customer</th><th>provider</th><th>model</th><th class="n">input tokens</th><th class="n" title="of the input: read from the provider's cache (a lower rate)">cache read</th><th class="n" title="of the input: written to the provider's cache (a higher rate)">cache write</th><th class="n">output tokens</th><th class="n" title="of the output">reasoning</th><th class="n">est. USD</th><th>price source</th></tr></thead>
     <tbody id="rows"></tbody></table></div></section>
 </main>
 <noscript><p style="padding:0 24px">The page needs JavaScript; the same data is at <a href="${SUMMARY_PATH}">${SUMMARY_PATH}</a>.</p></noscript>

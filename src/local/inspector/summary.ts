@@ -1,4 +1,5 @@
 import type { LedgerSnapshot, Row, Totals } from '../ledger.js';
+import { roundUsd } from '../ledger.js';
 
 /**
  * The inspector's JSON (`GET /inspector/summary.json`): pure functions from a ledger snapshot
@@ -26,8 +27,10 @@ export interface InspectorSummary {
   unpricedReasons: Record<string, number>;
   /** Spans or transactions that produced no billed transaction, by reason (from the counters). */
   dropped: Record<string, number>;
-  /** Of `dropped`, those not explained by dedupe (`aggregate`, `duplicate`: billed once elsewhere). */
+  /** All of `dropped`: what the "not billed" card shows, the sum of its table. */
   droppedTotal: number;
+  /** Of `dropped`, the spans billed once from another span (`aggregate`, `duplicate`): not losses. */
+  droppedElsewhere: number;
   byCustomer: { key: string; totals: Totals }[];
   byModel: { key: string; totals: Totals }[];
   byFeature: { key: string; totals: Totals }[];
@@ -49,9 +52,9 @@ const STEPS_MS = [
 ];
 
 /**
- * Spend over time in at most `maxBuckets` equal buckets of a round size (1 s … 1 day), ending
- * at the latest point (or `nowMs`, when later) and covering at least `minSpanMs`. Empty buckets
- * are kept so the chart's x axis is linear.
+ * Spend over time in at most `maxBuckets` equal buckets of a round size (1 s … 1 day), from the
+ * first point to the latest (or `nowMs`, when given and later) and covering at least
+ * `minSpanMs`. Empty buckets are kept so the chart's x axis is linear.
  */
 export function spendSeries(
   points: readonly [number, number][],
@@ -82,6 +85,7 @@ export function spendSeries(
     b.usd += usd;
     b.transactions++;
   }
+  for (const b of buckets) b.usd = roundUsd(b.usd);
   return buckets;
 }
 
@@ -135,14 +139,15 @@ export function buildSummary(i: SummaryInputs): InspectorSummary {
     cacheSplitMissing: s.cacheSplitMissing,
     unpricedReasons: s.unpricedReasons,
     dropped: i.dropped,
-    droppedTotal: Object.entries(i.dropped)
-      .filter(([k]) => !DEDUPED.has(k))
+    droppedTotal: Object.values(i.dropped).reduce((a, v) => a + v, 0),
+    droppedElsewhere: Object.entries(i.dropped)
+      .filter(([k]) => DEDUPED.has(k))
       .reduce((a, [, v]) => a + v, 0),
     byCustomer: s.by.customer,
     byModel: s.by.model,
     byFeature: s.by.feature,
     recent: s.recent.slice(0, i.maxRows ?? 100),
-    // At least the last five minutes, so a few calls show as bars in time, not one slab.
-    series: spendSeries(s.points, 40, i.nowMs, 5 * 60_000),
+    // From the first call to the last: the bars span the data.
+    series: spendSeries(s.points, 40),
   };
 }

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { Ledger, roundUsd, toRow } from '../../src/local/ledger.js';
+import { describeRecord } from '../../src/local/local-mode.js';
+import type { LocalRecord } from '../../src/local/records.js';
+
+const record = (
+  provider: string,
+  metrics: Record<string, number>,
+  usd: number | null = 0.001,
+): LocalRecord => ({
+  transaction: {
+    provider: provider as LocalRecord['transaction']['provider'],
+    model: 'm',
+    usage: [{ type: 'tokens', metrics }],
+    context: { billable_customer_id: 'cus_1' },
+  },
+  price: usd === null ? null : ({ usd, source: 'catalog' } as LocalRecord['price']),
+});
+
+describe('ledger rows: tokens in one convention, with their cache and reasoning parts', () => {
+  it('Anthropic-style metrics: input beside the cache, added up', () => {
+    const r = toRow(
+      record('anthropic', {
+        input_tokens: 12,
+        output_tokens: 18,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 2400,
+      }),
+    );
+    expect(r).toMatchObject({
+      inputTokens: 2412,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 2400,
+      outputTokens: 18,
+    });
+  });
+
+  it('OpenAI-style metrics: cached and written tokens are parts of the input (not added twice)', () => {
+    const r = toRow(
+      record('openai', {
+        input_tokens: 1000,
+        cached_tokens: 600,
+        cache_creation_input_tokens: 100,
+        output_tokens: 300,
+        reasoning_tokens: 200,
+      }),
+    );
+    expect(r).toMatchObject({
+      inputTokens: 1000,
+      cacheReadTokens: 600,
+      cacheWriteTokens: 100,
+      outputTokens: 300,
+      reasoningTokens: 200,
+    });
+  });
+
+  it('the console line names the cache and reasoning parts, and rounds USD', () => {
+    expect(
+      describeRecord(
+        record(
+          'anthropic',
+          {
+            input_tokens: 40,
+            output_tokens: 25,
+            cache_read_input_tokens: 2000,
+            cache_creation_input_tokens: 450,
+          },
+          0.0010400000000000001,
+        ),
+      ),
+    ).toBe('cus_1  anthropic/m  2490 in (2000 cache read, 450 cache write) / 25 out  $0.001040');
+    expect(
+      describeRecord(
+        record('gemini', {
+          input_tokens: 800,
+          cached_tokens: 512,
+          output_tokens: 550,
+          reasoning_tokens: 400,
+        }),
+      ),
+    ).toBe('cus_1  gemini/m  800 in (512 cache read) / 550 out (400 reasoning)  $0.001000');
+    expect(describeRecord(record('openai', { input_tokens: 5, output_tokens: 1 }))).toBe(
+      'cus_1  openai/m  5 in / 1 out  $0.001000',
+    );
+  });
+
+  it('rounds USD in rows and totals: no float noise', () => {
+    expect(roundUsd(0.0010400000000000001)).toBe(0.00104);
+    expect(roundUsd(0.004901999999999999)).toBe(0.004902);
+    const s = new Ledger()
+      .addAll([
+        record('openai', { input_tokens: 1, output_tokens: 1 }, 0.1),
+        record('openai', { input_tokens: 1, output_tokens: 1 }, 0.2),
+      ])
+      .snapshot();
+    expect(0.1 + 0.2).not.toBe(0.3);
+    expect(s.totals.usd).toBe(0.3);
+    expect(s.by.customer[0]!.totals.usd).toBe(0.3);
+  });
+});
