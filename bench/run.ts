@@ -8,6 +8,7 @@
  * The in-process and sidecar benches run the BUILT package (.tmp-bench-dist, built by the npm
  * script); the receivers (OTLP sink, Fenra ingest) run in a separate process.
  */
+import type { RegisterStartup } from './register.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -52,14 +53,12 @@ async function section<T>(name: string, fn: () => Promise<T>): Promise<T | undef
   return r;
 }
 
-/** `benchRegister()` lives in bench/register.ts (another engineer's); absent → null. */
-async function startup(): Promise<number | null> {
+/** `benchRegister()` lives in bench/register.ts; absent → null. */
+async function startup(): Promise<RegisterStartup | null> {
   if (!existsSync(new URL('./register.ts', import.meta.url))) return null;
-  const mod = (await import('./register.js')) as {
-    benchRegister?: () => Promise<{ register_startup_ms: number }>;
-  };
+  const mod = (await import('./register.js')) as { benchRegister?: () => Promise<RegisterStartup> };
   if (typeof mod.benchRegister !== 'function') return null;
-  return (await mod.benchRegister()).register_startup_ms;
+  return mod.benchRegister();
 }
 
 const started = performance.now();
@@ -76,13 +75,13 @@ let inproc: InProcessResult | undefined;
 let side: SidecarResult | undefined;
 let pricing: Awaited<ReturnType<typeof benchPricing>> | undefined;
 let decode: Awaited<ReturnType<typeof benchDecode>> | undefined;
-let registerMs: number | null | undefined;
+let register: RegisterStartup | null | undefined;
 try {
   inproc = await section('inprocess', () => benchInProcess(sinks));
   pricing = await section('pricing', () => benchPricing());
   decode = await section('decode', () => benchDecode());
   side = await section('sidecar', () => benchSidecar(sinks));
-  registerMs = await section('startup', () => startup());
+  register = await section('startup', () => startup());
 } finally {
   sinks.close();
 }
@@ -249,7 +248,26 @@ if (side) {
     '',
   ]);
 }
-rows.push(['Startup: added time of --import @fenra/otel/register', fmt(registerMs, ' ms'), '', '']);
+rows.push([
+  'Startup: added time of --import @fenra/otel/register',
+  fmt(register === undefined ? undefined : (register?.register_startup_ms ?? null), ' ms'),
+  '',
+  '',
+]);
+if (register) {
+  rows.push([
+    '  app (imports openai) without / with the register entry',
+    `${fmt(register.register_plain_ms)} / ${fmt(register.register_with_ms, ' ms')}`,
+    '',
+    '',
+  ]);
+  rows.push([
+    '  CommonJS app, --require: added (without / with)',
+    `${fmt(register.register_cjs_startup_ms, ' ms')} (${fmt(register.register_cjs_plain_ms)} / ${fmt(register.register_cjs_with_ms, ' ms')})`,
+    '',
+    '',
+  ]);
+}
 
 const header: Row = ['Measure', 'Result', 'Target', ''];
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
@@ -283,7 +301,7 @@ if (values.json !== undefined) {
     sidecar_genai_spans_per_s: side?.sidecar_genai_spans_per_s ?? null,
     sidecar_vs_bare_decode: side?.sidecar_vs_bare_decode ?? null,
     requests_per_1000_tx: inproc?.requests_per_1000_tx ?? null,
-    register_startup_ms: registerMs ?? null,
+    ...(register ?? { register_startup_ms: null }),
     sidecar_rss_mb_overload: side?.sidecar_rss_mb_overload ?? null,
     ...inproc,
     ...(pricing === undefined

@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
+import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
-import { Agent, request } from 'undici';
 import { timerDelay } from '../internal/timers.js';
 import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { SendOptions, SendResult, TransactionSender } from '../pipeline/sender.js';
@@ -27,13 +27,22 @@ export interface FenraClientOptions {
 }
 
 /**
+ * undici, loaded at the first request: it is ~100 modules, and an application (or the register
+ * entry) should not pay for them at start-up, nor at all when it never bills anything.
+ */
+let undici: Promise<typeof Undici> | undefined;
+const loadUndici = (): Promise<typeof Undici> => (undici ??= import('undici'));
+
+/**
  * The Fenra sender of the delivery pipeline: renders each batch into the wire body and `POST`s
  * it to the usage-transactions endpoint over undici, then classifies the answer.
  */
 export class FenraClient implements TransactionSender {
   private readonly _endpoint: string;
   private readonly _headers: Record<string, string>;
-  private readonly _dispatcher: Dispatcher;
+  private readonly _connections: number;
+  /** Given by the caller, or made at the first request (and then ours to close). */
+  private _dispatcher: Dispatcher | undefined;
   private readonly _ownsDispatcher: boolean;
   private readonly _now: () => number;
   private _closed: Promise<void> | undefined;
@@ -46,17 +55,26 @@ export class FenraClient implements TransactionSender {
       'user-agent': USER_AGENT,
     };
     this._now = options.now ?? Date.now;
+    this._connections = options.connections;
     this._ownsDispatcher = options.dispatcher === undefined;
-    this._dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connections: options.connections,
-        keepAliveTimeout: 10_000,
-        keepAliveMaxTimeout: 60_000,
-        // Our own AbortSignal bounds each request; these only stop undici's 300 s defaults.
-        headersTimeout: 120_000,
-        bodyTimeout: 120_000,
-      });
+    this._dispatcher = options.dispatcher;
+  }
+
+  private async _agent(): Promise<Dispatcher> {
+    if (this._dispatcher !== undefined) return this._dispatcher;
+    const { Agent } = await loadUndici();
+    if (this._dispatcher !== undefined) return this._dispatcher;
+    this._dispatcher = new Agent({
+      connections: this._connections,
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 60_000,
+      // Our own AbortSignal bounds each request; these only stop undici's 300 s defaults.
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
+    });
+    // Closed while undici loaded: the agent closes too (it would hold connections otherwise).
+    if (this._closed !== undefined) void this._dispatcher.close().catch(() => undefined);
+    return this._dispatcher;
   }
 
   send(items: readonly PricedTransaction[], options: SendOptions): Promise<SendResult> {
@@ -74,12 +92,13 @@ export class FenraClient implements TransactionSender {
     const timeout = AbortSignal.timeout(Math.max(1, Math.floor(timerDelay(options.timeoutMs))));
     const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
     try {
+      const [{ request }, dispatcher] = await Promise.all([loadUndici(), this._agent()]);
       const res = await request(this._endpoint, {
         method: 'POST',
         headers: this._headers,
         body,
         signal,
-        dispatcher: this._dispatcher,
+        dispatcher,
       });
       const text = await readBounded(res.body, MAX_RESPONSE_BYTES);
       const headers = res.headers;
@@ -107,9 +126,10 @@ export class FenraClient implements TransactionSender {
   }
 
   close(): Promise<void> {
-    this._closed ??= this._ownsDispatcher
-      ? this._dispatcher.close().catch(() => undefined)
-      : Promise.resolve();
+    this._closed ??=
+      this._ownsDispatcher && this._dispatcher !== undefined
+        ? this._dispatcher.close().catch(() => undefined)
+        : Promise.resolve();
     return this._closed;
   }
 }

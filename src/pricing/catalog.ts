@@ -1,4 +1,5 @@
-import { calcPrice, findProvider } from '@pydantic/genai-prices';
+import { createRequire } from 'node:module';
+import type * as GenaiPrices from '@pydantic/genai-prices';
 import type { ModelInfo, ModelPrice, Provider } from '@pydantic/genai-prices';
 import { buildPlan, compileSchedule, planCovers, priceWithPlan, selectPrice } from './fast-price.js';
 import type { CatalogUsage, PlanPrice, PricePlan, PriceSchedule } from './fast-price.js';
@@ -15,6 +16,17 @@ const GENAI_PRICES_VERSION = '0.1.8';
 export function catalogVersion(): string {
   return `genai-prices@${GENAI_PRICES_VERSION}`;
 }
+
+/**
+ * The catalog, loaded at the first price asked for (synchronously: pricing is synchronous): an
+ * application pays for it when it first bills a call, not at start-up.
+ */
+let catalog: typeof GenaiPrices | undefined;
+function genaiPrices(): typeof GenaiPrices {
+  return (catalog ??= createRequire(import.meta.url)('@pydantic/genai-prices') as typeof GenaiPrices);
+}
+const calcPrice: (typeof GenaiPrices)['calcPrice'] = (...args) => genaiPrices().calcPrice(...args);
+const findProvider: (typeof GenaiPrices)['findProvider'] = (...args) => genaiPrices().findProvider(...args);
 
 /** A (provider, model) the catalog knows, with its compiled price schedule. */
 export interface Resolved {

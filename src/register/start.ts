@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import type * as OtlpHttpJson from '@opentelemetry/exporter-trace-otlp-http';
+import type * as OtlpProto from '@opentelemetry/exporter-trace-otlp-proto';
 import { isMainThread } from 'node:worker_threads';
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { DiagConsoleLogger, DiagLogLevel, ProxyTracerProvider, diag, trace } from '@opentelemetry/api';
@@ -7,8 +10,6 @@ import {
   W3CTraceContextPropagator,
   diagLogLevelFromString,
 } from '@opentelemetry/core';
-import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import type { ResourceDetector } from '@opentelemetry/resources';
 import {
@@ -122,11 +123,21 @@ function propagator(names: readonly PropagatorName[]): TextMapPropagator {
   return new CompositePropagator({ propagators: parts });
 }
 
+/**
+ * A package only some set-ups need, loaded when one does (the OTLP exporters and protobufjs
+ * cost start-up time to every app that exports nowhere else).
+ */
+function loadOptional<T>(name: string): T {
+  return createRequire(import.meta.url)(name) as T;
+}
+
 function otlpProcessor(settings: RegisterSettings): SpanProcessor | undefined {
   if (settings.otlp === undefined) return undefined;
   // Endpoint, headers, timeout and compression come from the OTEL_EXPORTER_OTLP_* variables.
   const exporter =
-    settings.otlp.protocol === 'http/json' ? new OtlpHttpJsonExporter() : new OtlpProtoExporter();
+    settings.otlp.protocol === 'http/json'
+      ? new (loadOptional<typeof OtlpHttpJson>('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter)()
+      : new (loadOptional<typeof OtlpProto>('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)();
   return new BatchSpanProcessor(exporter);
 }
 

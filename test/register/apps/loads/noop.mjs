@@ -1,0 +1,1 @@
+// An app that does nothing (run under the register entry).

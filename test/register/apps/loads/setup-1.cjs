@@ -1,0 +1,3 @@
+// Setup 1, CommonJS.
+const { FenraSpanProcessor } = require('@fenra/otel');
+new FenraSpanProcessor();
