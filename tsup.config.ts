@@ -16,9 +16,9 @@ export default defineConfig([
   // The library entries: ESM first, CJS for `require` and `--require` users.
   {
     ...common,
-    entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register/index.ts' },
+    entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register.ts' },
     format: ['esm', 'cjs'],
-    dts: { entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register/index.ts' } },
+    dts: { entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register.ts' } },
     // Everything but the CLI's bundle, which the second build (run alongside) writes.
     clean: ['**/*', '!cli.js', '!cli.js.map'],
   },

@@ -3,6 +3,12 @@
  * already traces with OpenTelemetry. What an application needs; the converter, the price book
  * and the span adapters are in `@fenra/otel/tools`.
  */
+import { inProcessDestination } from './local/in-process-sink.js';
+import { provideLocalDestination } from './otel/local-destination.js';
+
+// Without an API key, a processor bills into the local sink (as `fenra-otel serve` does).
+provideLocalDestination(inProcessDestination);
+
 export { FenraSpanProcessor } from './otel/span-processor.js';
 export type { FenraStats } from './otel/span-processor.js';
 export { FenraSpanExporter } from './otel/span-exporter.js';

@@ -35,7 +35,8 @@ export interface RegisterSettings {
   /** Bound on the flush at exit / on a signal, ms. `FENRA_SHUTDOWN_TIMEOUT_MILLIS`, default 5000. */
   shutdownTimeoutMillis: number;
   /** Set when all spans are also exported over OTLP (an OTLP endpoint is configured). */
-  otlp: { protocol: OtlpProtocol } | undefined;
+  /** `endpoint`: the OTLP endpoint variable's value (the base URL, or the traces URL). */
+  otlp: { protocol: OtlpProtocol; endpoint: string } | undefined;
   /**
    * `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `none`). Default `tracecontext` only: baggage
    * carries the customer id, which must not travel to LLM providers in request headers.
@@ -122,9 +123,10 @@ function selectOtlp(env: EnvSource, problems: string[]): RegisterSettings['otlp'
   }
   const protocol =
     Z.otlpProtocol.env.map((k) => envText(env, k)).find((v) => v !== undefined) ?? Z.otlpProtocol.default;
-  if ((OTLP_PROTOCOLS as readonly string[]).includes(protocol)) return { protocol: protocol as OtlpProtocol };
+  if ((OTLP_PROTOCOLS as readonly string[]).includes(protocol))
+    return { protocol: protocol as OtlpProtocol, endpoint };
   problems.push(`OTLP protocol "${protocol}" is not supported by the register entry; using http/protobuf`);
-  return { protocol: 'http/protobuf' };
+  return { protocol: 'http/protobuf', endpoint };
 }
 
 function selectPropagators(env: EnvSource, problems: string[]): PropagatorName[] {

@@ -47,6 +47,17 @@ export const CONDITIONS = {
       : ` (spans are still exported over OTLP to ${otlpExportTo}: a fenra-otel sidecar there bills them with its own key)`) +
     '; the application is not affected.',
 
+  /** No API key in process: the local sink gets what would be billed (setup 1 and 2). */
+  localMode: (n: Pick<SettingNames, 'apiKey'>, file: string): string =>
+    `No Fenra API key: LOCAL MODE. What would be billed is written to ${file}; see it with ` +
+    "'npx fenra-otel report' (totals) or 'npx fenra-otel serve' (the inspector, at http://127.0.0.1:4318/). " +
+    `Set ${n.apiKey} to send it to Fenra instead; the application is not affected.`,
+
+  /** The local sink cannot be written (a read-only file system): once, then nothing is kept. */
+  localSinkUnwritable: (file: string, code: string): string =>
+    `local mode: ${file} cannot be written (${code}), so what would be billed is not kept ` +
+    '(set FENRA_DATA_DIR to a writable directory, or FENRA_API_KEY to send to Fenra); the application is not affected.',
+
   /** Fenra answered 401/403. */
   keyRefused: (
     n: Pick<SettingNames, 'apiKey'>,

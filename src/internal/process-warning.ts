@@ -28,7 +28,9 @@ export type FenraWarningCode =
   /** Transactions were not delivered (said at shutdown or exit, with why). */
   | 'FENRA_TRANSACTIONS_LOST'
   /** LLM calls without a customer are billed as `unattributed`. */
-  | 'FENRA_UNATTRIBUTED';
+  | 'FENRA_UNATTRIBUTED'
+  /** Local mode (no key) cannot write its file: nothing is kept. */
+  | 'FENRA_LOCAL_SINK_UNWRITABLE';
 
 /** `warning.name` of our warnings. */
 export const WARNING_NAME = 'FenraOtelWarning';

@@ -4,13 +4,15 @@ import type { ResolvedConfig } from '../config/library.js';
 import { settingName } from '../config/names.js';
 import type { FenraOptions } from '../config/options.js';
 import { SETTINGS } from '../config/settings.js';
+import { processEnv } from '../config/env.js';
+import { resolveDataDir } from '../config/serve.js';
 import { fenraSender } from '../fenra/client.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
 import type { SkipReason } from '../genai/types.js';
 import type { Mode } from '../internal/conditions.js';
 import { CONDITIONS } from '../internal/conditions.js';
 import { flushAtExit } from '../internal/exit-flush.js';
-import { inProcessMode } from '../internal/in-process-mode.js';
+import { inProcessMode, registerContext } from '../internal/in-process-mode.js';
 import { MeterBinding } from '../internal/meter-binding.js';
 import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
 import { errorText } from '../internal/safe.js';
@@ -29,6 +31,7 @@ import type { StageResult } from '../stage/conversion-stage.js';
 import type { ConversionStats } from '../stage/conversion-stats.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { StageTimer } from '../stage/stage-timer.js';
+import { localDestination } from './local-destination.js';
 
 export type { FenraOptions };
 
@@ -89,6 +92,12 @@ export class FenraRuntime {
   /** Setup 1 (the app's own SDK) or setup 2 (the register entry): decides the messages' wording. */
   readonly mode: Extract<Mode, 'library' | 'register'>;
   private _unattributedSaid = false;
+  /**
+   * Without an API key, the local sink: what would be billed goes to `.fenra/transactions.jsonl`
+   * (as with `fenra-otel serve`), unless the register entry exports every span over OTLP to a
+   * sidecar that bills them.
+   */
+  readonly localSink: (TransactionSender & { readonly unwritable: string | undefined }) | undefined;
   /** The flush at exit (held here: the exit registry only holds it weakly). */
   private _exitTask: Parameters<typeof flushAtExit>[0] | undefined;
   private _stopExitFlush: (() => void) | undefined;
@@ -96,8 +105,28 @@ export class FenraRuntime {
   /** `config`: resolved by the processor's or exporter's constructor, or by an entry point. */
   constructor(config: ResolvedConfig, deps: RuntimeDeps = {}) {
     this.config = config;
-    this.enabled = !this.config.disabled && this.config.apiKey !== undefined;
     this.mode = inProcessMode();
+    const register = registerContext();
+    const noKey = !this.config.disabled && this.config.apiKey === undefined;
+    const local =
+      noKey && register?.otlpExportTo === undefined && deps.sender === undefined
+        ? localDestination(resolveDataDir(undefined, processEnv()))
+        : undefined;
+    if (local !== undefined && 'sender' in local) this.localSink = local.sender;
+    this.enabled =
+      !this.config.disabled && (this.config.apiKey !== undefined || this.localSink !== undefined);
+    // Without a key, said once per process: where things go (local mode), or that nothing is
+    // billed here (spans exported over OTLP to a sidecar that bills them).
+    if (noKey && firstInProcess('diag:no_api_key')) {
+      const text =
+        local === undefined
+          ? CONDITIONS.noApiKey(this.config.settingNames, register?.otlpExportTo)
+          : 'sender' in local
+            ? CONDITIONS.localMode(this.config.settingNames, local.file)
+            : `No Fenra API key, and ${CONDITIONS.localSinkUnwritable(local.file, local.unwritable)}`;
+      log.warn(text);
+      warnProcessOnce('FENRA_NO_API_KEY', `@fenra/otel: ${text}`);
+    }
     this.keepAlive = deps.keepAlive ?? new KeepAlive();
     const ka = this.keepAlive;
     const scheduler: Scheduler = deps.scheduler ?? {
@@ -122,11 +151,12 @@ export class FenraRuntime {
     this._timer = new StageTimer(this.stage, scheduler, (e) => this.internalError(e));
     const { sender: givenSender, dispatcher, ...pipelineDeps } = deps;
     const sender = this.enabled
-      ? (givenSender ?? fenraSender(config, { dispatcher, now: deps.now }))
+      ? (givenSender ?? this.localSink ?? fenraSender(config, { dispatcher, now: deps.now }))
       : undefined;
     this._pipeline = new DeliveryPipeline(config, {
       processWarnings: true,
       mode: this.mode,
+      ...(local !== undefined && 'sender' in local ? { endpoint: `local sink (${local.file})` } : {}),
       ...pipelineDeps,
       sender,
       keepAlive: this.keepAlive,
@@ -176,6 +206,8 @@ export class FenraRuntime {
     for (const s of r.skipped) this._explain(s.reason, s.detail);
     if (r.transactions.length === 0) return;
     if (!this._unattributedSaid && this.stats.unattributed > 0) this._sayUnattributed();
+    // Local mode on a file system that cannot be written: said once, then nothing is kept.
+    if (this.localSink?.unwritable !== undefined) return;
     if (this._collecting !== undefined) this._collecting.push(...r.transactions);
     else this._pipeline.enqueue(r.transactions);
   }

@@ -30,6 +30,7 @@ import type { EnvSource } from '../config/env.js';
 import { processEnv } from '../config/env.js';
 import type { PropagatorName, RegisterSettings, ResourceDetectorName } from '../config/register.js';
 import { resolveRegisterConfig } from '../config/register.js';
+import { displayUrl } from '../internal/conditions.js';
 import { constructingForRegister } from '../internal/in-process-mode.js';
 import { markDiagVisible } from '../internal/process-warning.js';
 import { FenraSpanProcessor, reportUndelivered } from '../otel/span-processor.js';
@@ -174,7 +175,9 @@ export function startRegister(env: EnvSource = processEnv()): RegisterResult {
 
   reportProblems(processorProblems, { processWarnings: true });
   // Its provider's shutdown flushes it at exit (the hooks below): messages speak zero-code.
-  const processor = constructingForRegister(() => new FenraSpanProcessor(handOverConfig(processorConfig)));
+  const processor = constructingForRegister(() => new FenraSpanProcessor(handOverConfig(processorConfig)), {
+    otlpExportTo: settings.otlp === undefined ? undefined : displayUrl(settings.otlp.endpoint),
+  });
   const spanProcessors: SpanProcessor[] = [processor];
   const otlp = otlpProcessor(settings);
   if (otlp !== undefined) spanProcessors.push(otlp);

@@ -51,12 +51,17 @@ describe('readRegisterSettings', () => {
 
   it('OTLP export only with an endpoint, honouring OTEL_TRACES_EXPORTER and the protocol', () => {
     const ep = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
-    expect(readRegisterSettings(ep).otlp).toEqual({ protocol: 'http/protobuf' });
+    expect(readRegisterSettings(ep).otlp).toEqual({
+      protocol: 'http/protobuf',
+      endpoint: 'http://collector:4318',
+    });
     expect(readRegisterSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c/v1/traces' }).otlp).toEqual({
       protocol: 'http/protobuf',
+      endpoint: 'http://c/v1/traces',
     });
     expect(readRegisterSettings({ ...ep, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).otlp).toEqual({
       protocol: 'http/json',
+      endpoint: 'http://collector:4318',
     });
     expect(
       readRegisterSettings({
@@ -64,14 +69,15 @@ describe('readRegisterSettings', () => {
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
       }).otlp,
-    ).toEqual({ protocol: 'http/protobuf' });
+    ).toEqual({ protocol: 'http/protobuf', endpoint: 'http://collector:4318' });
     expect(readRegisterSettings({ ...ep, OTEL_TRACES_EXPORTER: 'none' }).otlp).toBeUndefined();
     expect(readRegisterSettings({ ...ep, OTEL_TRACES_EXPORTER: 'console' }).otlp).toBeUndefined();
     expect(readRegisterSettings({ ...ep, OTEL_TRACES_EXPORTER: 'console,otlp' }).otlp).toEqual({
       protocol: 'http/protobuf',
+      endpoint: 'http://collector:4318',
     });
     const grpc = readRegisterSettings({ ...ep, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
-    expect(grpc.otlp).toEqual({ protocol: 'http/protobuf' });
+    expect(grpc.otlp).toEqual({ protocol: 'http/protobuf', endpoint: 'http://collector:4318' });
     expect(grpc.problems).toHaveLength(1);
     expect(readRegisterSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: '  ' }).otlp).toBeUndefined();
   });

@@ -134,16 +134,28 @@ describe('onEnd never throws into the application', () => {
   });
 });
 
-describe('without an API key: a true no-op', () => {
-  it('converts and prices nothing', async () => {
-    const processor = new FenraSpanProcessor({ endpoint: ingest.url });
+describe('without an API key: local mode', () => {
+  it('bills into the local sink (FENRA_DATA_DIR), never to Fenra', async () => {
+    // Through the package entry, which wires the local sink in.
+    const { FenraSpanProcessor: Processor } = await import('../../src/index.js');
+    const processor = new Processor({ endpoint: ingest.url });
+    const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+    providers.push(provider);
+    provider.getTracer('app').startSpan('chat', { attributes: LLM }).end();
+    await processor.forceFlush();
+    expect(processor.stats()).toMatchObject({ llmCalls: 1, billed: 1 });
+    expect(processor.stats().delivery).toMatchObject({ state: 'running', accepted: 1 });
+    expect(ingest.requests).toHaveLength(0);
+  });
+
+  it('disabled: a true no-op (converts and prices nothing)', async () => {
+    const processor = new FenraSpanProcessor({ endpoint: ingest.url, disabled: true });
     const provider = new BasicTracerProvider({ spanProcessors: [processor] });
     providers.push(provider);
     provider.getTracer('app').startSpan('chat', { attributes: LLM }).end();
     await processor.forceFlush();
     expect(processor.stats()).toMatchObject({ spansSeen: 0, llmCalls: 0, billed: 0, estimatedUsd: {} });
     expect(processor.stats().delivery).toMatchObject({ state: 'disabled', enqueued: 0 });
-    expect(ingest.requests).toHaveLength(0);
   });
 });
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -40,7 +43,7 @@ function expectOnePerCall(customers: readonly string[]): void {
   }
 }
 
-describe('register entry from source (node --import tsx --import ./src/register/index.ts)', () => {
+describe('register entry from source (node --import tsx --import ./src/register.ts)', () => {
   it('ESM openai app: one transaction per call, customer from withFenraContext or the env default', async () => {
     const r = await runNode(
       [...SOURCE_REGISTER, 'test/register/apps/openai-esm.mjs'],
@@ -179,7 +182,7 @@ describe('register entry from source (node --import tsx --import ./src/register/
         '--import',
         './test/register/apps/own-provider.mjs',
         '--import',
-        './src/register/index.ts',
+        './src/register.ts',
         'test/register/apps/openai-esm.mjs',
       ],
       env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_env' }),
@@ -193,8 +196,9 @@ describe('register entry from source (node --import tsx --import ./src/register/
     expect(fake.ingest.requests).toHaveLength(0);
   });
 
-  it('without FENRA_API_KEY the app runs, nothing is sent, and the reason is printed once (not twice)', async () => {
-    const noKey = env();
+  it('without FENRA_API_KEY the app runs, nothing is sent to Fenra (local mode), and that is printed once (not twice)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fenra-register-nokey-'));
+    const noKey = env({ FENRA_DATA_DIR: dataDir });
     delete noKey['FENRA_API_KEY'];
     const r = await runNode([...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'], noKey);
     expect(r.code).toBe(0);
@@ -206,6 +210,10 @@ describe('register entry from source (node --import tsx --import ./src/register/
     expect(r.stderr).not.toContain('FenraOtelWarning');
     // Zero-code has no code options: the message names the variable only.
     expect(r.stderr).not.toContain('apiKey');
+    expect(r.stderr).toContain(
+      `LOCAL MODE. What would be billed is written to ${join(dataDir, 'transactions.jsonl')}`,
+    );
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('a malformed FENRA_ENDPOINT: the app runs, nothing is sent anywhere, one error names the variable', async () => {

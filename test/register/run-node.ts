@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Flags that load the register entry from source (no build). */
-export const SOURCE_REGISTER = ['--import', 'tsx', '--import', './src/register/index.ts'];
+export const SOURCE_REGISTER = ['--import', 'tsx', '--import', './src/register.ts'];
 
 export interface NodeRun {
   child: ChildProcess;
