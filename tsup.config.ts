@@ -23,5 +23,16 @@ export default defineConfig([
     clean: ['**/*', '!cli.js', '!cli.js.map'],
   },
   // The CLI: only ever imported by bin/fenra-otel.js, an ES module.
-  { ...common, entry: { cli: 'src/cli/main.ts' }, format: ['esm'], clean: false },
+  // protobufjs (the sidecar's OTLP/protobuf decoder) is bundled in: its package runs a
+  // postinstall script, which npm warns about to every user installing a dependent.
+  {
+    ...common,
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    clean: false,
+    noExternal: [/^protobufjs(\/|$)/],
+    banner: {
+      js: "import { createRequire as __fenraCreateRequire } from 'node:module'; const require = __fenraCreateRequire(import.meta.url);",
+    },
+  },
 ]);

@@ -4,7 +4,8 @@ import { SETTINGS, settingsOf } from './settings.js';
 
 /**
  * The documentation rendered from the setting tables: `fenra-otel serve --help` and the
- * README's configuration table (`npm run docs:config` rewrites it; a test holds README to it).
+ * configuration table of docs/configuration.md (`npm run docs:config` rewrites it; a test holds
+ * the page to it).
  */
 
 const MODE_LABEL: Record<Mode, string> = {
@@ -60,7 +61,7 @@ export const TABLE_END = '<!-- settings-table:end -->';
 export function withConfigTable(readme: string): string {
   const start = readme.indexOf(TABLE_START);
   const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error('README has no settings-table markers');
+  if (start < 0 || end < start) throw new Error('the page has no settings-table markers');
   return readme.slice(0, start + TABLE_START.length) + '\n' + renderConfigTable() + readme.slice(end);
 }
 

@@ -6,7 +6,7 @@ import type { Setting } from './setting.js';
  */
 export const DELIVERY_SETTINGS = {
   apiKey: {
-    doc: 'Fenra API key (none → local mode for `serve`, `convert --send`; the processor stays idle)',
+    doc: 'Fenra API key (none → local mode: what would be billed goes to the local sink, in every mode)',
     kind: 'secret',
     noun: 'API key',
     modes: ['library', 'register', 'serve', 'convert'],

@@ -40,7 +40,7 @@ export const SIDECAR_SETTINGS = {
     group: 'receiver',
   },
   dataDir: {
-    doc: 'local sink directory (also `convert`, `report`)',
+    doc: 'local sink directory (also `convert`, `report`, and in process without a key)',
     kind: 'string',
     modes: ['serve', 'convert'],
     env: ['FENRA_DATA_DIR'],

@@ -94,5 +94,6 @@ export const ZERO_CODE_SETTINGS = {
     env: ['OTEL_LOG_LEVEL'],
     envNote: '(`none`, `error`, `warn`, `info`, `debug`, `verbose`, `all`)',
     default: 'warn',
+    defaultDoc: "`warn`, plus this package's few info lines (billing works)",
   },
 } as const satisfies Record<string, Setting>;

@@ -8,7 +8,8 @@ import type { Setting } from '../../src/config/setting.js';
 import { MIB } from '../../src/config/setting.js';
 import { SETTINGS, settingsOf } from '../../src/config/settings.js';
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** The page that holds the configuration table (the README links to it). */
+const README = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
 const ALL = Object.entries(SETTINGS) as [string, Setting][];
 
 /** README's configuration table, row by row: setting → its cells. */
