@@ -118,11 +118,14 @@ function isRequest(v: unknown): boolean {
   return typeof v === 'object' && v !== null && ('resourceSpans' in v || 'resource_spans' in v);
 }
 
-const RESOURCE_SPANS = new Set(['resourceSpans', 'resource_spans']);
+/** The arrays a document is split along: OTLP/JSON's `resourceSpans`, a Jaeger export's `data` (its traces). */
+const RESOURCE_SPANS = new Set(['resourceSpans', 'resource_spans', 'data']);
 
 /**
  * Splits one (pretty-printed) ExportTraceServiceRequest as its text streams in: each element of
- * its `resourceSpans` array comes out as a request of its own once its closing brace arrived.
+ * its `resourceSpans` array comes out as a request of its own once its closing brace arrived (a
+ * Jaeger JSON export likewise, trace by trace: each element of its `data` array, which carries
+ * its own processes).
  * Only the current element's text is held. Tracks strings and nesting, nothing more: each
  * element is validated by parsing it.
  */
@@ -226,7 +229,7 @@ class DocumentSplitter {
     this._element = [];
     this._yielded++;
     const parsed = tryParse(text);
-    if ('error' in parsed) return { error: `a resourceSpans element: invalid JSON: ${parsed.error}` };
+    if ('error' in parsed) return { error: `a ${this._arrayKey} element: invalid JSON: ${parsed.error}` };
     return { request: { [this._arrayKey]: [parsed.value] } };
   }
 

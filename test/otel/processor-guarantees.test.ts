@@ -77,7 +77,7 @@ describe('visible by default: one process warning per cause', () => {
     await tick();
     const w = fenraWarnings();
     expect(w.map((x) => x.code)).toEqual(['FENRA_API_KEY_REJECTED']);
-    expect(w[0]!.message).toMatch(/kept meanwhile/);
+    expect(w[0]!.message).toMatch(/kept in memory \(up to \d+\) meanwhile/);
     expect(w[0]!.message).toMatch(/probes Fenra every 60 s/);
     expect(w[0]!.message).toMatch(/restart/);
     expect(w[0]!.message).toMatch(/re-enabled in Fenra/);

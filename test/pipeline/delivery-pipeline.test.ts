@@ -228,7 +228,7 @@ describe('DeliveryPipeline against the ingest server', () => {
     p.enqueue(makeBatch(1));
     await p.forceFlush();
     const [error] = logs.messages('error');
-    expect(error).toContain('up to 2048 transactions are kept meanwhile');
+    expect(error).toContain('transactions are kept in memory (up to 2048) meanwhile');
     expect(error).toContain('probes Fenra every 60 s');
     expect(error).toMatch(/fix FENRA_API_KEY \(or the apiKey option\) and restart/);
     expect(error).toContain('re-enabled in Fenra, sending resumes by itself');
@@ -456,11 +456,13 @@ describe('DeliveryPipeline against the ingest server', () => {
     await p.forceFlush(); // gives up within the budget: back to the queue
     p.enqueue(makeBatch(2)); // the queue is full
     const warns = logs.messages('warn').join('\n');
+    // The problem once, with its cause (not the retry budget it used up: said once is enough).
     expect(warns).toContain(
-      'within 300 ms, the budget set by --export-timeout-ms or FENRA_EXPORT_TIMEOUT_MILLIS;',
+      `Cannot deliver to Fenra (http://127.0.0.1:${port}/usage/transactions): connection refused by 127.0.0.1:${port}: nothing listens there (ECONNREFUSED). 3 transaction(s) at risk`,
     );
+    expect(warns.match(/Cannot deliver/g)).toHaveLength(1);
     expect(warns).toContain(
-      'export queue full at 3 transactions, the bound set by --max-queue or FENRA_MAX_QUEUE_SIZE;',
+      'the queue is full at 3 transactions, the bound set by --max-queue or FENRA_MAX_QUEUE_SIZE;',
     );
     expect(logs.text()).not.toMatch(/exportTimeoutMillis|maxQueueSize|option/);
   });
@@ -478,7 +480,9 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(s.dropped.queue_full).toBe(5);
     const warns = logs.messages('warn');
     expect(warns).toHaveLength(1);
-    expect(warns[0]).toContain('queue full');
+    expect(warns[0]).toContain(
+      'the queue is full at 5 transactions, the bound set by FENRA_MAX_QUEUE_SIZE (or the maxQueueSize option)',
+    );
   });
 
   it('shuts down once: repeat calls share the promise, later work is dropped and counted', async () => {
