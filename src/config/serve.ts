@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { displayUrl } from '../internal/display-url.js';
 import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { EnvSource } from './env.js';
 import { envText } from './env.js';
@@ -137,7 +138,8 @@ export function resolveServeConfig(inputs: ServeInputs): ServeResolution {
     let source: Source = { from: 'default' };
     const take = (p: Parsed, src: Source, where: string, raw: unknown): void => {
       if (p.ok) [value, source] = [p.value, src];
-      else refused(where, p, raw, secret);
+      // A URL may carry credentials: shown without them.
+      else refused(where, p, s.kind === 'url' && typeof raw === 'string' ? displayUrl(raw) : raw, secret);
     };
 
     if (s.kind === 'map') {

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
 import { RateLimitedReport } from '../internal/rate-limited.js';
+import { displayUrl } from '../internal/display-url.js';
 import { errorText } from '../internal/safe.js';
 import type { Sleep } from '../internal/sleep.js';
 import { KeepAlive } from '../internal/timers.js';
@@ -8,7 +9,7 @@ import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { BisectingSender } from './bisecting-sender.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { DeliveryConfig } from './delivery-config.js';
-import { displayUrl, Gate } from './gate.js';
+import { Gate } from './gate.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.js';
 import { RetryingSender } from './retrying-sender.js';

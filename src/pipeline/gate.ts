@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { FenraWarningCode } from '../internal/process-warning.js';
 import { warnProcessOnce } from '../internal/process-warning.js';
+import { displayUrl } from '../internal/display-url.js';
 import type { Sleep } from '../internal/sleep.js';
 import type { BlockedState, PipelineState } from './stats.js';
 
@@ -147,15 +148,5 @@ export class Gate {
       code: 'FENRA_REJECTING_ALL',
       text: `Fenra refused every part of a batch (HTTP ${status}: ${message}): the fault looks like Fenra's, not the transactions'. Sending is paused and nothing is discarded; up to ${o.maxQueueSize} transactions are kept meanwhile, and one request probes Fenra, first after ${Math.round(o.rejectingProbeMillis / 1000)} s, then less often. Sending resumes by itself when Fenra accepts again.`,
     };
-  }
-}
-
-/** The endpoint for a message: no credentials, query or fragment. */
-export function displayUrl(endpoint: string): string {
-  try {
-    const u = new URL(endpoint);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return endpoint.includes('://') ? '(invalid URL)' : endpoint;
   }
 }

@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { displayUrl } from '../internal/display-url.js';
 import type { Metrics } from './metrics.js';
 import { parseRetryAfter } from '../fenra/response.js';
 
@@ -110,6 +111,6 @@ export class Forwarder {
       await new Promise((r) => setTimeout(r, wait));
     }
     this._m.add('fenra.otel.forward.requests', 1, { outcome: 'failed' });
-    log.warn(`pass-through to ${this._o.url} failed: ${last}`);
+    log.warn(`pass-through to ${displayUrl(this._o.url)} failed: ${last}`);
   }
 }

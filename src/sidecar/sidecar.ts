@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { ServeConfig } from '../config/serve.js';
 import { fenraSender } from '../fenra/client.js';
+import { displayUrl } from '../internal/display-url.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
@@ -245,9 +246,9 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   log.info(
     `fenra-otel ${VERSION} serving OTLP/HTTP on http://${address.host}:${address.port}/v1/traces` +
       (grpcAddress ? ` and OTLP/gRPC on ${grpcAddress.host}:${grpcAddress.port}` : '') +
-      ` → ${deps.destination ?? config.endpoint}` +
+      ` → ${deps.destination ?? displayUrl(config.endpoint)}` +
       (config.spoolDir ? ` (spool ${config.spoolDir})` : ' (no spool: in memory only)') +
-      (config.forward ? ` and pass-through to ${config.forward}` : ''),
+      (config.forward ? ` and pass-through to ${displayUrl(config.forward)}` : ''),
   );
   if (!isLoopbackAddress(address.host) && address.host !== 'localhost' && !config.receiverToken) {
     // Without a key (local mode) the inspector is served too, and it shows customers and spend.

@@ -1,0 +1,41 @@
+/**
+ * URLs as they may be shown anywhere (stderr, the start banner, logs, error messages, the
+ * inspector): without credentials. The user name and password are removed, the values of query
+ * parameters whose name says secret (`token`, `key`, `api_key`, `sig`, `password`, `secret`,
+ * `auth`, `credential`, `session`…) become `***`, and the fragment is dropped. Text that is not a
+ * URL (a mistyped setting) is redacted the same way, by pattern. Never throws.
+ */
+
+const SECRET_NAME = /token|key|secret|sig|pass|pwd|auth|cred|session|jwt|bearer/i;
+const MASK = '***';
+
+export function displayUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return redactText(url);
+  }
+  u.username = '';
+  u.password = '';
+  u.hash = '';
+  if (u.search !== '') {
+    const kept: string[] = [];
+    for (const [name, value] of u.searchParams) {
+      const shown = SECRET_NAME.test(name) ? MASK : value;
+      kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(shown).replace(/%2A/g, '*')}`);
+    }
+    u.search = kept.length > 0 ? `?${kept.join('&')}` : '';
+  }
+  return u.href;
+}
+
+/** Best effort on text that is not a URL: userinfo before an `@` and secret-looking `name=value` pairs. */
+function redactText(text: string): string {
+  return text
+    .replace(/(\/\/)[^/?#@\s]*@/g, '$1')
+    .replace(/([?&;\s]|^)([^=&?;\s]*)=([^&#\s]*)/g, (all, sep: string, name: string) =>
+      SECRET_NAME.test(name) ? `${sep}${name}=${MASK}` : all,
+    )
+    .replace(/#.*$/, '');
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { displayUrl } from '../../src/internal/display-url.js';
+
+describe('displayUrl: a URL without its credentials', () => {
+  it.each([
+    [
+      'https://user:pass@ingest.example.com/usage/transactions',
+      'https://ingest.example.com/usage/transactions',
+    ],
+    ['https://user@ingest.example.com/x', 'https://ingest.example.com/x'],
+    ['https://h.example/x?token=abc123&region=eu', 'https://h.example/x?token=***&region=eu'],
+    [
+      'https://h.example/x?api_key=s3cr3t&Key=k&sig=zz&password=pw&X-Amz-Signature=aa&access_token=t',
+      'https://h.example/x?api_key=***&Key=***&sig=***&password=***&X-Amz-Signature=***&access_token=***',
+    ],
+    ['https://h.example/x#frag-secret', 'https://h.example/x'],
+    ['http://127.0.0.1:4318/v1/traces', 'http://127.0.0.1:4318/v1/traces'],
+    ['https://h.example/?q=a%20b', 'https://h.example/?q=a%20b'],
+  ])('%s', (input, shown) => {
+    expect(displayUrl(input)).toBe(shown);
+  });
+
+  it('redacts text that is not a URL by pattern', () => {
+    const shown = displayUrl('htps//bob:hunter2@host/x?token=abc&a=1 #x');
+    expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain('abc');
+    expect(shown).toContain('a=1');
+  });
+
+  it('never throws', () => {
+    for (const s of ['', '::', 'http://[', '%', 'a=b=c&token', '//@@@', 'x'.repeat(10_000)])
+      expect(typeof displayUrl(s)).toBe('string');
+  });
+});
