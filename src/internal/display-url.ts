@@ -16,16 +16,20 @@ export function displayUrl(url: string): string {
   } catch {
     return redactText(url);
   }
+  let secretParam = false;
+  for (const name of u.searchParams.keys()) if (SECRET_NAME.test(name)) secretParam = true;
+  // Nothing to hide: shown as the user wrote it.
+  if (u.username === '' && u.password === '' && u.hash === '' && !secretParam) return url;
   u.username = '';
   u.password = '';
   u.hash = '';
-  if (u.search !== '') {
+  if (secretParam) {
     const kept: string[] = [];
     for (const [name, value] of u.searchParams) {
       const shown = SECRET_NAME.test(name) ? MASK : value;
       kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(shown).replace(/%2A/g, '*')}`);
     }
-    u.search = kept.length > 0 ? `?${kept.join('&')}` : '';
+    u.search = `?${kept.join('&')}`;
   }
   return u.href;
 }
