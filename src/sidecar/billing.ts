@@ -8,7 +8,7 @@ import type { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import type { StageCounters } from '../pipeline/metric-readings.js';
 import type { Settlement } from '../pipeline/settlement-ledger.js';
 import type { Pricer } from '../pricing/types.js';
-import type { KeepAttribute } from '../span/otlp-common.js';
+import type { AttributeFilter } from '../span/attribute-filter.js';
 import type { SpanView } from '../span/span-view.js';
 import type { Admission, StageResult } from '../stage/conversion-stage.js';
 import { ConversionStage } from '../stage/conversion-stage.js';
@@ -81,7 +81,7 @@ export class BillingPath {
   private readonly _lowWater: number;
 
   /** The span attributes billing reads: decoders keep only these (see billingAttributeFilter). */
-  readonly keep: KeepAttribute;
+  readonly keep: AttributeFilter;
 
   constructor(options: BillingOptions, spool: Spool, pipeline: PipelinePort) {
     this.keep = billingAttributeFilter(options.conversion);
