@@ -58,6 +58,8 @@ export interface ServeConfig {
   customerIdKeys: string[] | undefined;
   contextKeys: string[] | undefined;
   azureDeployments: Record<string, string>;
+  /** Largest token count one call may state; above it the call is `invalid_usage`. */
+  maxTokensPerCall: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** The local sink's directory (local mode), absolute. */
   dataDir: string;

@@ -33,6 +33,8 @@ const EXPLAIN: Partial<Record<SkipReason, string>> = {
     'an LLM call ended without usage and is not billed (for OpenAI streaming, set stream_options: { include_usage: true })',
   failed_no_usage: 'a failed LLM call reported no usage and is not billed',
   missing_model: 'an LLM call had usage but no model id and is not billed',
+  invalid_usage:
+    'an LLM call stated a token count that is not a whole number in range (NaN, negative, fractional, or above maxTokensPerCall) and is not billed',
   invalid: 'an LLM call carried usage that cannot be billed as it is, and is not sent',
 };
 
@@ -91,6 +93,7 @@ export class FenraRuntime {
         customerIdKeys: this.config.customerIdKeys,
         contextKeys: this.config.contextKeys,
         azureDeployments: this.config.azureDeployments,
+        maxTokensPerCall: this.config.maxTokensPerCall,
         baggageOf: deps.baggageOf,
       },
       pricer: new PriceBook({ overrides: this.config.priceOverrides }),

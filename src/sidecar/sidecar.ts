@@ -112,6 +112,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
         customerIdKeys: config.customerIdKeys,
         contextKeys: config.contextKeys,
         azureDeployments: config.azureDeployments,
+        maxTokensPerCall: config.maxTokensPerCall,
       },
       pricer: deps.pricer ?? new PriceBook(),
       waitMillis: config.traceWaitMillis,
