@@ -30,6 +30,14 @@ export interface ServeConfig {
   forward: string | undefined;
   forwardHeaders: Record<string, string>;
   receiverToken: string | undefined;
+  /**
+   * Host names requests may address this server by (Host and Origin headers), with or without a
+   * port, `*` for any; undefined: loopback names, and the host listened on when it is not a
+   * wildcard. Against DNS rebinding.
+   */
+  allowedHosts: string[] | undefined;
+  /** Keep the customer label on /metrics (spend by customer). Default false. */
+  metricsCustomerLabels: boolean;
   traceWaitMillis: number;
   maxTraces: number;
   maxSpansPerTrace: number;

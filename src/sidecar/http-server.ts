@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
+import type { HostVerdict } from './host-guard.js';
 
 /**
  * The sidecar's HTTP server: node:http with an exact-match route table, so other pages
@@ -30,6 +31,9 @@ export function send(
   });
   res.end(body);
 }
+
+/** Checks a request's Host and Origin headers (see host-guard.ts). */
+export type HostCheck = (headers: IncomingMessage['headers']) => HostVerdict;
 
 export interface RouteServerOptions {
   /**
@@ -77,6 +81,9 @@ export class RouteServer {
   /** The latest response on each connection, so a client error never cuts into one under way. */
   private readonly _responses = new WeakMap<object, ServerResponse>();
   private _guard: ((req: IncomingMessage, path: string) => boolean) | undefined;
+  private _makeHostCheck: ((port: number) => HostCheck) | undefined;
+  private _hostCheck: HostCheck | undefined;
+  private _onRefused: ((verdict: Exclude<HostVerdict, { ok: true }>) => void) | undefined;
 
   constructor(o: RouteServerOptions = {}) {
     this._o = o;
@@ -113,6 +120,19 @@ export class RouteServer {
     return this;
   }
 
+  /**
+   * Every request (any route, known or not) must pass `make(port)`'s check of its Host and
+   * Origin headers (built once listening, with the port picked), else 403.
+   */
+  hosts(
+    make: (port: number) => HostCheck,
+    onRefused?: (verdict: Exclude<HostVerdict, { ok: true }>) => void,
+  ): this {
+    this._makeHostCheck = make;
+    this._onRefused = onRefused;
+    return this;
+  }
+
   /** Adds a route; `path` matches exactly (without the query string). */
   route(method: string, path: string, handler: Handler): this {
     let byMethod = this._routes.get(path);
@@ -131,7 +151,10 @@ export class RouteServer {
       this._server.listen(port, host, () => {
         this._server.off('error', reject);
         const a = this._server.address();
-        resolve(typeof a === 'object' && a ? { port: a.port, host: a.address } : { port, host });
+        const bound = typeof a === 'object' && a ? { port: a.port, host: a.address } : { port, host };
+        // Before any connection is handled: the check knows the port picked.
+        this._hostCheck = this._makeHostCheck?.(bound.port);
+        resolve(bound);
       });
     });
   }
@@ -205,6 +228,13 @@ export class RouteServer {
         c.served++;
         c.since = Date.now();
       });
+    }
+    const verdict = this._hostCheck?.(req.headers);
+    if (verdict !== undefined && !verdict.ok) {
+      req.resume();
+      this._onRefused?.(verdict);
+      send(res, 403, `forbidden: this ${verdict.why === 'host' ? 'Host' : 'Origin'} is not allowed\n`);
+      return;
     }
     const path = (req.url ?? '/').split('?')[0]!;
     const byMethod = this._routes.get(path);
