@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/library.js';
 import type { FenraOptions } from '../config/options.js';
 import { fenraSender } from '../fenra/client.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
-import type { SkipReason } from '../genai/types.js';
+import { SkipExplainer } from '../genai/skip-explanations.js';
 import { MeterBinding } from '../internal/meter-binding.js';
 import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
@@ -26,17 +26,6 @@ import { StageTimer } from '../stage/stage-timer.js';
 export type { FenraOptions };
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel' });
-
-/** Skips worth one sentence to the user (once per cause); the rest are only counted. */
-const EXPLAIN: Partial<Record<SkipReason, string>> = {
-  missing_usage:
-    'an LLM call ended without usage and is not billed (for OpenAI streaming, set stream_options: { include_usage: true })',
-  failed_no_usage: 'a failed LLM call reported no usage and is not billed',
-  missing_model: 'an LLM call had usage but no model id and is not billed',
-  invalid_usage:
-    'an LLM call stated a token count that is not a whole number in range (NaN, negative, fractional, or above maxTokensPerCall) and is not billed',
-  invalid: 'an LLM call carried usage that cannot be billed as it is, and is not sent',
-};
 
 export interface RuntimeDeps extends Omit<DeliveryPipelineDeps, 'sender'> {
   /** The destination instead of Fenra at `endpoint` (tests). */
@@ -71,7 +60,7 @@ export class FenraRuntime {
   private readonly _timer: StageTimer;
   private readonly _pipeline: DeliveryPipeline;
   private readonly _metrics: MeterBinding | undefined;
-  private readonly _explained = new Set<SkipReason>();
+  private readonly _explainer = new SkipExplainer((text) => log.warn(text));
   private _collecting: PricedTransaction[] | undefined;
   private _internalErrors = 0;
   private _shutdown: Promise<void> | undefined;
@@ -155,17 +144,10 @@ export class FenraRuntime {
   }
 
   private _onResult(r: StageResult<never>): void {
-    for (const s of r.skipped) this._explain(s.reason, s.detail);
+    for (const s of r.skipped) this._explainer.explain(s.reason, s.detail, 'see stats()');
     if (r.transactions.length === 0) return;
     if (this._collecting !== undefined) this._collecting.push(...r.transactions);
     else this._pipeline.enqueue(r.transactions);
-  }
-
-  private _explain(reason: SkipReason, detail: string | undefined): void {
-    const text = EXPLAIN[reason];
-    if (text === undefined || this._explained.has(reason)) return;
-    this._explained.add(reason);
-    log.warn(`${text}${detail ? ` (${detail})` : ''}; further ones are only counted (see stats())`);
   }
 
   /** Queues and waits for Fenra's answer (bounded by `exportTimeoutMillis`); never rejects. */

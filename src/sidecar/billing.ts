@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { billingAttributeFilter } from '../genai/billing-keys.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
+import { SkipExplainer } from '../genai/skip-explanations.js';
 import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import { realScheduler } from '../internal/scheduler.js';
@@ -66,6 +67,7 @@ export class BillingPath {
   private readonly _timer: StageTimer;
   private readonly _refs = new Map<number, number>();
   private readonly _groups = new Map<PricedTransaction, Group>();
+  private readonly _explainer = new SkipExplainer((text) => log.warn(text));
   /** Transactions a previous run saw accepted (from the spool's ack log): not sent again. */
   private _acked: ReadonlySet<string> = new Set<string>();
   /** Transactions a previous run put on the wire without an ack: possible duplicates when resent. */
@@ -259,6 +261,7 @@ export class BillingPath {
   }
 
   private _onResolved(r: StageResult<number>): void {
+    for (const s of r.skipped) this._explainer.explain(s.reason, s.detail, 'fenra_otel_spans_skipped_total');
     const group: Group = { records: r.tags, outstanding: 0, acks: [], scheduled: false };
     const txs = r.transactions.filter((t) => !this._acked.has(txKey(t)));
     if (txs.length === 0) {
