@@ -27,6 +27,8 @@ export class SkipExplainer {
     const text = SKIP_EXPLANATIONS[reason];
     if (text === undefined || this._said.has(reason)) return;
     this._said.add(reason);
-    this._say(`${text}${detail ? ` (${detail})` : ''}; further ones are only counted (${counted})`);
+    // A detail may quote a kept attribute (an operation id): bounded, whatever the span held.
+    const shown = detail !== undefined && detail.length > 300 ? `${detail.slice(0, 300)}…` : detail;
+    this._say(`${text}${shown ? ` (${shown})` : ''}; further ones are only counted (${counted})`);
   }
 }

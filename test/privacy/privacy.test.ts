@@ -232,6 +232,8 @@ describe('the sidecar sending to Fenra, with a disk spool (logs at debug, /metri
     // The records are there: each billed span is in them.
     expect(text).toContain('"gen_ai.usage.input_tokens"');
     expectClean('spool', text);
+    // Readable by the owner only.
+    expect(statSync(spoolDir).mode & 0o077).toBe(0);
   });
 
   it('/metrics (behind the receiver token; no customer ids)', async () => {
@@ -280,6 +282,7 @@ describe('the sidecar in local mode (the local sink, logs, /metrics, inspector)'
     const text = filesUnder(dataDir);
     expect(text).toContain('cust-vercel');
     expectClean('local sink', text);
+    expect(statSync(dataDir).mode & 0o077).toBe(0);
   });
 
   it('the inspector page and JSON, and /metrics', async () => {
