@@ -45,15 +45,23 @@ function reduceObject(o: Record<string, unknown>, shape: JsonShape): Record<stri
   return out;
 }
 
+/** Objects a rule made: given again, they are kept as they are (a rule must be idempotent). */
+const reduced = new WeakSet<object>();
+
 /**
  * A rule keeping only the count fields of `shape` of a JSON object attribute (a JSON string or
- * an OTLP kvlist), as a JSON string. A value that is not a JSON object is kept as `''`: the
- * attribute is still present, and still holds no object.
+ * an OTLP kvlist), as an object (readers take one as they take the JSON text, without parsing
+ * it again). A value that is not a JSON object is kept as `''`: the attribute is still present,
+ * and still holds no object.
  */
 export function countsOnly(shape: JsonShape): AttributeRule {
   return (v: AttrValue): AttrValue => {
+    if (typeof v === 'object' && v !== null && reduced.has(v)) return v;
     const o = toJsonObject(v);
-    return o === undefined ? '' : JSON.stringify(reduceObject(o, shape));
+    if (o === undefined) return '';
+    const out = reduceObject(o, shape) as AttrValue & object;
+    reduced.add(out);
+    return out;
   };
 }
 
