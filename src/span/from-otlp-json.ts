@@ -236,10 +236,11 @@ function keyValues(v: unknown, filter?: AttributeFilter): Attributes {
       continue;
     }
     const rule = filter(key);
-    const kept = rule === undefined ? undefined : rule(anyValue(kv['value']));
+    if (rule === undefined) continue;
+    const kept = rule(anyValue(kv['value']));
     if (kept !== undefined) out[key] = kept;
-    // A later duplicate the filter drops drops the earlier one too.
-    else if (key in out) delete out[key];
+    // A later duplicate its rule drops drops the earlier one too.
+    else delete out[key];
   }
   return out;
 }

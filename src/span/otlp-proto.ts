@@ -236,10 +236,11 @@ function keyValues(list: PbKeyValue[], filter?: AttributeFilter): Attributes {
       continue;
     }
     const rule = filter(kv.key);
-    const kept = rule === undefined ? undefined : rule(kv.value !== null ? anyValue(kv.value) : null);
+    if (rule === undefined) continue;
+    const kept = rule(kv.value !== null ? anyValue(kv.value) : null);
     if (kept !== undefined) out[kv.key] = kept;
-    // A later duplicate the filter drops drops the earlier one too.
-    else if (kv.key in out) delete out[kv.key];
+    // A later duplicate its rule drops drops the earlier one too.
+    else delete out[kv.key];
   }
   return out;
 }
