@@ -43,3 +43,13 @@ function redactText(text: string): string {
     )
     .replace(/#.*$/, '');
 }
+
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>`]+/gi;
+
+/**
+ * Text (an error message, a log line) with every URL in it shown as {@link displayUrl} shows
+ * it: errors from fetch and other clients quote the URL they were given, credentials included.
+ */
+export function withoutUrlCredentials(text: string): string {
+  return text.includes('://') ? text.replace(URL_IN_TEXT, (u) => displayUrl(u)) : text;
+}

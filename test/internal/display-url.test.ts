@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayUrl } from '../../src/internal/display-url.js';
+import { displayUrl, withoutUrlCredentials } from '../../src/internal/display-url.js';
 
 describe('displayUrl: a URL without its credentials', () => {
   it.each([
@@ -30,5 +30,19 @@ describe('displayUrl: a URL without its credentials', () => {
   it('never throws', () => {
     for (const s of ['', '::', 'http://[', '%', 'a=b=c&token', '//@@@', 'x'.repeat(10_000)])
       expect(typeof displayUrl(s)).toBe('string');
+  });
+});
+
+describe('withoutUrlCredentials: URLs inside a message', () => {
+  it('shows every URL in a text without its credentials', () => {
+    const text =
+      'TypeError: Request cannot be constructed from a URL that includes credentials: http://u:hunter2@h.example/x, ' +
+      'then https://h2.example/y?token=abc (and "https://plain.example/z")';
+    const shown = withoutUrlCredentials(text);
+    expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain('token=abc');
+    expect(shown).toContain('http://h.example/x,');
+    expect(shown).toContain('https://plain.example/z');
+    expect(withoutUrlCredentials('no url here')).toBe('no url here');
   });
 });

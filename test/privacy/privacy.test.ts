@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConvert } from '../../src/cli/convert.js';
 import { runServe } from '../../src/cli/serve.js';
 import { FenraSpanProcessor } from '../../src/otel/span-processor.js';
+import { Forwarder } from '../../src/sidecar/forwarder.js';
+import { Metrics } from '../../src/sidecar/metrics.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
@@ -332,6 +334,31 @@ describe('convert: its output, and --send to Fenra', () => {
       expectClean('convert --send output', stdout.text + stderr.text);
     } finally {
       await ingest.close();
+    }
+  });
+});
+
+describe('errors that quote a URL', () => {
+  it('the pass-through to a URL with credentials fails, and its log line shows none of them', async () => {
+    const diag = captureDiag();
+    try {
+      // fetch refuses a URL with credentials, and its error quotes the URL.
+      const forwarder = new Forwarder(
+        {
+          url: `http://fenra:${URL_PASSWORD}@127.0.0.1:9/v1/traces?token=${URL_TOKEN}`,
+          timeoutMillis: 50,
+          maxPendingBytes: 1024,
+          concurrency: 1,
+        },
+        new Metrics(),
+      );
+      forwarder.forward(Buffer.from('{}'), 'application/json', undefined);
+      await until(() => diag.text().includes('pass-through'), 'the pass-through to fail');
+      await forwarder.shutdown(1000);
+      expect(diag.text()).toContain('credentials');
+      expectClean('pass-through error', diag.text());
+    } finally {
+      diag.restore();
     }
   });
 });
