@@ -7,7 +7,9 @@ import { renderTransaction } from '../../src/fenra/render-transaction.js';
 import { billingAttributeFilter } from '../../src/genai/billing-keys.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { BillingPath } from '../../src/sidecar/billing.js';
-import type { DeliveryStats, Settlement, TransactionDelivery } from '../../src/sidecar/delivery.js';
+import type { DeliveryConfig } from '../../src/pipeline/delivery-config.js';
+import { DeliveryPipeline } from '../../src/pipeline/delivery-pipeline.js';
+import type { SendResult, TransactionSender } from '../../src/pipeline/sender.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
 import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { MemorySpool, parseSpans, serialiseSpans } from '../../src/sidecar/spool.js';
@@ -100,29 +102,31 @@ class Sink extends Writable {
   }
 }
 
-/** A delivery that takes everything and renders each transaction as it would be sent. */
-class RenderingDelivery implements TransactionDelivery {
+/** Fenra's stand-in behind the real pipeline: takes every batch, rendered as it would be sent. */
+class RenderingSender implements TransactionSender {
   bodies: string[] = [];
-  send(
-    items: readonly PricedTransaction[],
-    onSettled: (t: PricedTransaction, s: Settlement) => void,
-  ): boolean {
-    for (const t of items) {
-      this.bodies.push(JSON.stringify(renderTransaction(t)));
-      queueMicrotask(() => onSettled(t, { outcome: 'accepted' }));
-    }
-    return true;
+  send(items: readonly PricedTransaction[]): Promise<SendResult> {
+    const body = JSON.stringify({ transactions: items.map((t) => renderTransaction(t)) });
+    this.bodies.push(body);
+    return Promise.resolve({ outcome: { kind: 'accepted', status: 202 }, bytes: body.length });
   }
-  forceFlush(): Promise<void> {
+  close(): Promise<void> {
     return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  stats(): DeliveryStats {
-    return { queued: 0, inFlight: 0, accepted: 0, rejected: 0, retries: 0, requests: 0, keyRejected: false };
   }
 }
+
+const DELIVERY: DeliveryConfig = {
+  endpoint: 'http://127.0.0.1:9/usage/transactions',
+  apiKey: 'k',
+  disabled: false,
+  maxExportBatchSize: 100,
+  scheduledDelayMillis: 5,
+  maxQueueSize: 100_000,
+  exportTimeoutMillis: 10_000,
+  requestTimeoutMillis: 5_000,
+  concurrencyLimit: 2,
+  settingNames: { apiKey: 'k', endpoint: 'e', maxQueueSize: 'q', exportTimeoutMillis: 't' },
+};
 
 /** A spool that keeps what a disk spool would write, in the format it writes. */
 class WatchedSpool extends MemorySpool {
@@ -143,10 +147,11 @@ describe('fuzz: the sidecar receiver path in process', () => {
   for (const encoding of ['json', 'protobuf'] as const) {
     it(`OTLP/${encoding}: every request answered, nothing outside the allow-list stored, sent, logged or counted`, async () => {
       const spool = new WatchedSpool(64 * 1024 * 1024);
-      const delivery = new RenderingDelivery();
+      const sender = new RenderingSender();
+      const pipeline = new DeliveryPipeline(DELIVERY, { sender });
       const metrics = new Metrics();
       const scheduler = new ManualScheduler();
-      const billing = new BillingPath({ conversion: {}, pricer, scheduler }, spool, delivery, metrics);
+      const billing = new BillingPath({ conversion: {}, pricer, scheduler }, spool, pipeline);
       const receiver = new TraceReceiver({ billing, metrics });
       let taken = 0;
       try {
@@ -155,25 +160,27 @@ describe('fuzz: the sidecar receiver path in process', () => {
             const body =
               encoding === 'json' ? Buffer.from(JSON.stringify(request)) : Buffer.from(toProtobuf(request));
             const outcome = await receiver.receive(body, encoding);
-            expect(['ok', 'invalid']).toContain(outcome.kind);
+            expect(['ok', 'invalid', 'too_large']).toContain(outcome.kind);
             if (outcome.kind === 'ok') taken++;
             billing.flushTraces();
             await new Promise((r) => setImmediate(r));
           }),
           { seed: SEED + (encoding === 'json' ? 1 : 2), numRuns: RUNS },
         );
+        await pipeline.forceFlush();
       } finally {
         billing.stop();
+        await pipeline.shutdown();
       }
       expect(taken).toBeGreaterThan(RUNS / 2);
       // Spans were stored and transactions sent: the checks below looked at something.
       expect(spool.written.length).toBeGreaterThan(0);
-      expect(delivery.bodies.length).toBeGreaterThan(0);
+      expect(sender.bodies.length).toBeGreaterThan(0);
       for (const record of spool.written) {
         expect(record).not.toContain(SECRET);
         for (const s of parseSpans(record)) expectAllowed(s);
       }
-      expect(delivery.bodies.join('\n')).not.toContain(SECRET);
+      expect(sender.bodies.join('\n')).not.toContain(SECRET);
       expect(metrics.render()).not.toContain(SECRET);
       expect(diag.text()).not.toContain(SECRET);
     });
@@ -240,14 +247,16 @@ describe('fuzz: a few requests over real HTTP to a running sidecar', () => {
     );
     expect(ok).toBeGreaterThan(0);
     // Everything taken is resolved and delivered before the sinks are read.
-    await until(() => sidecar.metrics.value('fenra_otel_pending_traces') === 0, 'held traces to resolve');
+    await until(() => sidecar.metrics.value('fenra.otel.traces.held') === 0, 'held traces to resolve');
     await until(
-      () => sidecar.metrics.value('fenra_otel_queue_transactions') === 0,
+      () =>
+        sidecar.metrics.value('fenra.otel.queue.depth') === 0 &&
+        sidecar.metrics.value('fenra.otel.export.in_flight') === 0,
       'the queue to Fenra to drain',
     );
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain('fenra_otel_spans_received_total');
+    expect(metrics).toContain('fenra_otel_receiver_spans_total');
     expect(metrics).not.toContain(SECRET);
     expect(ingest.requests.map((r) => r.body).join('\n')).not.toContain(SECRET);
     expect(stderr.text).toContain('"level":"info"');

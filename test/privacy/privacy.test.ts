@@ -241,7 +241,7 @@ describe('the sidecar sending to Fenra, with a disk spool (logs at debug, /metri
   it('/metrics (behind the receiver token; no customer ids)', async () => {
     expect((await fetch(`${s.base}/metrics`)).status).toBe(401);
     const text = await (await fetch(`${s.base}/metrics`, { headers: auth })).text();
-    expect(text).toContain('fenra_otel_spans_received_total');
+    expect(text).toContain('fenra_otel_receiver_spans_total');
     expect(text).not.toMatch(/cust-(logfire|vercel|langfuse)/);
     expectClean('/metrics', text);
   });
