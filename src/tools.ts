@@ -18,3 +18,5 @@ export type { FenraTransaction } from './fenra/transaction-schema.js';
 export type { SpanView } from './span/span-view.js';
 export { fromReadableSpan } from './span/from-readable-span.js';
 export { spansFromOtlpJson, parseOtlpJsonText } from './span/from-otlp-json.js';
+export type { AttributeFilter, AttributeRule } from './span/attribute-filter.js';
+export { billingAttributeFilter } from './genai/billing-keys.js';

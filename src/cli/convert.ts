@@ -37,6 +37,9 @@ Options:
   --context-key KEY         extra attribute key to copy into the transaction context
                             (repeatable; the allow-list)
   --azure-deployment D=M    Azure OpenAI deployment D runs model M (repeatable)
+  --max-tokens-per-call N   largest token count one call may state; above it (or a count
+                            that is not a whole number) the call is not billed
+                            (invalid_usage) ($FENRA_MAX_TOKENS_PER_CALL, default 100000000)
   --send                    back-fill: send the transactions to Fenra ($FENRA_API_KEY,
                             $FENRA_ENDPOINT) instead of printing them, with progress on
                             stderr; with no API key, write them to the local sink
@@ -67,6 +70,7 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
       'customer-id-key': { type: 'string', multiple: true },
       'context-key': { type: 'string', multiple: true },
       'azure-deployment': { type: 'string', multiple: true },
+      'max-tokens-per-call': { type: 'string' },
       send: { type: 'boolean' },
       'data-dir': { type: 'string' },
       'hold-spans': { type: 'string' },
@@ -97,6 +101,18 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     return 2;
   }
 
+  const ceilingText = values['max-tokens-per-call'];
+  const ceiling = ceilingText === undefined ? undefined : Number(ceilingText);
+  if (
+    ceiling !== undefined &&
+    !(/^\d+$/.test(ceilingText!) && Number.isSafeInteger(ceiling) && ceiling > 0)
+  ) {
+    io.stderr.write(
+      `fenra-otel convert: --max-tokens-per-call takes a positive integer, got '${ceilingText}'\n`,
+    );
+    return 2;
+  }
+
   const file = positionals[0]!;
   const env = io.env ?? processEnv();
   // The FENRA_* settings, resolved once (the flags beat them); their problems matter for --send.
@@ -110,6 +126,7 @@ export async function runConvert(argv: string[], io: CliStreams): Promise<number
     customerIdKeys: values['customer-id-key'] ?? config.customerIdKeys,
     contextKeys: values['context-key'] ?? config.contextKeys,
     azureDeployments,
+    maxTokensPerCall: ceiling ?? config.maxTokensPerCall,
   };
   // The one conversion stage, fed one request (line or document) at a time, in file order, as
   // the sidecar would receive them. A file has no clock: calls wait for their roots until the

@@ -137,6 +137,7 @@ const OUTRO = `
 Endpoints: POST /v1/traces (protobuf or JSON, gzip or not), OTLP/gRPC
 TraceService/Export on --grpc-port (gzip or not), GET / (inspector page),
 GET /inspector/summary.json, GET /healthz, GET /readyz, GET /metrics (Prometheus).
+SECURITY.md says who can reach which route, and what is kept where.
 `;
 
 /** `fenra-otel serve --help`: every `serve` setting, by group, with its variable and default. */

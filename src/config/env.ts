@@ -1,3 +1,4 @@
+import { displayUrl } from '../internal/display-url.js';
 import type { Setting } from './setting.js';
 import { parseText } from './values.js';
 
@@ -53,7 +54,9 @@ export function readEnvSetting(
   const p = parseText(s.kind, text);
   if (p.ok) return { value: p.value };
   const problem: EnvProblem = { variable, expected: p.expected ?? p.reason };
-  if (s.kind !== 'secret') problem.value = text;
+  // Never echoed: a secret; shown without credentials: a URL.
+  if (s.kind === 'url') problem.value = displayUrl(text);
+  else if (s.kind !== 'secret') problem.value = text;
   if (s.kind === 'url') problem.fatal = true;
   return { problem };
 }

@@ -39,6 +39,8 @@ export interface ResolvedConfig extends DeliveryConfig {
   customerIdKeys: string[] | undefined;
   contextKeys: string[] | undefined;
   azureDeployments: Record<string, string> | undefined;
+  /** Largest token count of one call (`invalid_usage` above it). */
+  maxTokensPerCall: number;
   priceOverrides: PriceOverride[] | undefined;
   meterProvider: MeterProvider | undefined;
   /** The exporter's wait for a trace's root span, ms. */
@@ -62,6 +64,7 @@ const MERGED = [
   'customerIdKeys',
   'contextKeys',
   'azureDeployments',
+  'maxTokensPerCall',
   'priceOverrides',
   'meterProvider',
   'traceWaitMillis',

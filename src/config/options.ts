@@ -60,6 +60,8 @@ export const FenraOptionsSchema = z.strictObject({
   contextKeys: keyList.optional(),
   /** Azure OpenAI deployment name → model id, for spans that only name the deployment. No env var. Default none. */
   azureDeployments: z.record(z.string().min(1), z.string().min(1)).optional(),
+  /** Largest token count one call may state (any of its counts); a call stating more, or a count that is not a whole number 0 ≤ n < 2^53, is not billed (`invalid_usage`, counted). Env `FENRA_MAX_TOKENS_PER_CALL`. Default 100000000. */
+  maxTokensPerCall: positiveInt.max(Number.MAX_SAFE_INTEGER).optional(),
   /** Local price overrides (USD per million tokens), checked before the catalog. No env var. Default none. */
   priceOverrides: z.array(PriceOverrideSchema).optional(),
   /** Where to record the exporter's own metrics. No env var. Default: the global MeterProvider (`metrics.getMeterProvider()`, also when registered after construction); without one, metrics are no-ops. */

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { displayUrl } from '../internal/display-url.js';
 import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { EnvSource } from './env.js';
 import { envText } from './env.js';
@@ -29,6 +30,14 @@ export interface ServeConfig {
   forward: string | undefined;
   forwardHeaders: Record<string, string>;
   receiverToken: string | undefined;
+  /**
+   * Host names requests may address this server by (Host and Origin headers), with or without a
+   * port, `*` for any; undefined: loopback names, and the host listened on when it is not a
+   * wildcard. Against DNS rebinding.
+   */
+  allowedHosts: string[] | undefined;
+  /** Keep the customer label on /metrics (spend by customer). Default false. */
+  metricsCustomerLabels: boolean;
   traceWaitMillis: number;
   maxTraces: number;
   maxSpansPerTrace: number;
@@ -57,6 +66,8 @@ export interface ServeConfig {
   customerIdKeys: string[] | undefined;
   contextKeys: string[] | undefined;
   azureDeployments: Record<string, string>;
+  /** Largest token count one call may state; above it the call is `invalid_usage`. */
+  maxTokensPerCall: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** The local sink's directory (local mode), absolute. */
   dataDir: string;
@@ -137,7 +148,8 @@ export function resolveServeConfig(inputs: ServeInputs): ServeResolution {
     let source: Source = { from: 'default' };
     const take = (p: Parsed, src: Source, where: string, raw: unknown): void => {
       if (p.ok) [value, source] = [p.value, src];
-      else refused(where, p, raw, secret);
+      // A URL may carry credentials: shown without them.
+      else refused(where, p, s.kind === 'url' && typeof raw === 'string' ? displayUrl(raw) : raw, secret);
     };
 
     if (s.kind === 'map') {

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_TOKENS_PER_CALL } from '../genai/limits.js';
 import { HOLD_DEFAULTS } from '../stage/conversion-stage.js';
 import type { Setting } from './setting.js';
 
@@ -66,6 +67,20 @@ export const ATTRIBUTION_SETTINGS = {
     repeatable: true,
     file: 'azureDeployments',
     help: 'Azure OpenAI deployment D runs model M (repeatable)',
+    group: 'attribution',
+  },
+  maxTokensPerCall: {
+    doc: 'largest token count one call may state (above it, or not a whole number: `invalid_usage`, not billed)',
+    kind: 'int',
+    modes: ['library', 'register', 'serve', 'convert'],
+    env: ['FENRA_MAX_TOKENS_PER_CALL'],
+    option: 'maxTokensPerCall',
+    flag: 'max-tokens-per-call',
+    convertFlag: true,
+    arg: 'N',
+    file: 'maxTokensPerCall',
+    default: DEFAULT_MAX_TOKENS_PER_CALL,
+    help: 'largest token count one call may state; above it (or a count that is not a whole number) the call is not billed (invalid_usage)',
     group: 'attribution',
   },
   priceOverrides: {

@@ -1,4 +1,5 @@
 import type { AttrValue, Attributes } from '../span/span-view.js';
+import { MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH } from './limits.js';
 import type { ModelCall } from './types.js';
 
 /**
@@ -86,8 +87,13 @@ export interface ContextOptions {
 
 export type ContextValue = string | number | boolean;
 
-const MAX_VALUE_LENGTH = 256;
-const MAX_KEY_LENGTH = 128;
+const MAX_VALUE_LENGTH = MAX_CONTEXT_VALUE_LENGTH;
+const MAX_KEY_LENGTH = MAX_CONTEXT_KEY_LENGTH;
+
+/** Text as a context value: cut to {@link MAX_VALUE_LENGTH}. */
+function capped(s: string): string {
+  return s.length > MAX_VALUE_LENGTH ? s.slice(0, MAX_VALUE_LENGTH) : s;
+}
 
 function scalar(v: AttrValue | undefined): ContextValue | undefined {
   if (typeof v === 'string')
@@ -280,14 +286,14 @@ export function resolveContext(
   if (service !== undefined) ctx['service'] = String(service);
   ctx['trace_id'] = call.span.traceId;
   ctx['span_id'] = call.span.spanId;
-  ctx['operation'] = call.operation;
+  ctx['operation'] = capped(call.operation);
   const user = found[USER];
   if (user !== undefined) ctx['user_id'] = String(user);
   const session = found[SESSION];
   if (session !== undefined) ctx['session_id'] = String(session);
   const feature = found[FEATURE];
   if (feature !== undefined) ctx['feature'] = String(feature);
-  if (call.responseId !== undefined) ctx['request_id'] = call.responseId;
+  if (call.responseId !== undefined) ctx['request_id'] = capped(call.responseId);
   const p = call.provider;
   // The provider as the span spelt it, for custom providers (`mistral.chat`, `ollama`...);
   // Azure's canonical id (the span may only say `openai`, the host told us Azure).
@@ -297,11 +303,11 @@ export function resolveContext(
       : p.canonical?.startsWith('azure')
         ? p.canonical
         : undefined;
-  if (raw !== undefined) ctx['provider_raw'] = raw;
-  if (p.fenra === 'bedrock' && call.region !== undefined) ctx['region'] = call.region;
+  if (raw !== undefined) ctx['provider_raw'] = capped(raw);
+  if (p.fenra === 'bedrock' && call.region !== undefined) ctx['region'] = capped(call.region);
   if (call.usage?.estimated) ctx['usage_estimated'] = true;
   // Counts that contradicted the dialect's convention and were read the other way (F1, F3).
-  if (call.usage?.anomalies) ctx['usage_corrected'] = call.usage.anomalies.join(',');
+  if (call.usage?.anomalies) ctx['usage_corrected'] = capped(call.usage.anomalies.join(','));
   return {
     context: ctx as ResolvedContext['context'],
     attributed: customer !== undefined || options.defaultCustomerId !== undefined,

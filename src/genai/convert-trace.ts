@@ -1,5 +1,6 @@
 import type { SpanView } from '../span/span-view.js';
 import { isLocalRoot } from '../span/span-view.js';
+import type { BillableLimits } from './billable-check.js';
 import { unbillableReason } from './billable-check.js';
 import type { AttributionLayers, ContextOptions, TransactionContext } from './context.js';
 import { resolveContext } from './context.js';
@@ -10,7 +11,7 @@ import { detectModelCall } from './detect.js';
 import type { Attributes } from '../span/span-view.js';
 import type { ModelCall, SkipReason, SkippedSpan, Usage } from './types.js';
 
-export interface ConversionOptions extends ContextOptions, DetectOptions {
+export interface ConversionOptions extends ContextOptions, DetectOptions, BillableLimits {
   /**
    * Baggage entries in force where a span started, as an attribution layer between its
    * ancestors and the resource: known in process only (exported spans carry no baggage).
@@ -38,6 +39,7 @@ export const CALL_REASONS: ReadonlySet<SkipReason> = new Set([
   'missing_usage',
   'failed_no_usage',
   'missing_model',
+  'invalid_usage',
   'invalid',
 ]);
 
@@ -77,16 +79,10 @@ export function convertTrace(
       if (options.baggageOf !== undefined) layers.baggage = options.baggageOf(e.span);
       const { context, attributed } = resolveContext(e.call, layers, options);
       const call = e.call as BillableCall['call'];
-      const problem = unbillableReason(call, context);
+      const problem = unbillableReason(call, context, options);
       if (problem !== undefined) {
         const s = e.span;
-        out.skipped.push({
-          traceId: s.traceId,
-          spanId: s.spanId,
-          name: s.name,
-          reason: 'invalid',
-          detail: problem,
-        });
+        out.skipped.push({ traceId: s.traceId, spanId: s.spanId, name: s.name, ...problem });
         continue;
       }
       out.calls.push({ call, context, attributed });

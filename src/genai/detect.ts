@@ -140,6 +140,7 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
     model = stripGatewayVendor(model);
   }
   const usage = dialect.usage(span, a, provider);
+  if (usage !== undefined && a.unreadable !== undefined) usage.unreadable = a.unreadable;
   if (usage === undefined) {
     if (span.status.code === StatusCode.ERROR || hasIn(a, K.errorType)) {
       return skip(span, 'failed_no_usage', 'the call failed and reported no usage');

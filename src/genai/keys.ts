@@ -1,4 +1,6 @@
 import { keyList } from './attribute-scan.js';
+import { countsOnly, presenceOnly } from './reduce-json.js';
+import { PROVIDER_USAGE_SHAPE } from './usage.js';
 
 /**
  * The single-purpose attribute keys the converter reads (besides the usage families in
@@ -28,10 +30,8 @@ export const K = {
   aiOperationId: keyList(['ai.operationId']),
   aiModelProvider: keyList(['ai.model.provider']),
   aiUserAgent: keyList(['ai.request.headers.user-agent']),
-  aiProviderMetadata: keyList(['ai.response.providerMetadata']),
   // Langfuse
   langfuseType: keyList(['langfuse.observation.type']),
-  langfuseUsageDetails: keyList(['langfuse.observation.usage_details']),
   // OpenInference
   openinferenceKind: keyList(['openinference.span.kind']),
   llmSystem: keyList(['llm.system']),
@@ -39,10 +39,11 @@ export const K = {
   // OpenLIT
   telemetrySdkName: keyList(['telemetry.sdk.name']),
   // Logfire
-  logfireMarkers: keyList(['logfire.msg', 'logfire.span_type']),
-  requestData: keyList(['request_data']),
+  /** Markers only: `logfire.msg` is the span's message, with the prompt in it. */
+  logfireMarkers: keyList(['logfire.msg', 'logfire.span_type'], presenceOnly),
   requestStream: keyList(['gen_ai.request.stream']),
-  usageRaw: keyList(['gen_ai.usage.raw']),
+  /** The provider's raw usage object (JSON): only its counts are kept. */
+  usageRaw: keyList(['gen_ai.usage.raw'], countsOnly(PROVIDER_USAGE_SHAPE)),
   // OpenLLMetry / Traceloop
   llmRequestType: keyList(['llm.request.type']),
   traceloopSpanKind: keyList(['traceloop.span.kind']),

@@ -57,6 +57,11 @@ export interface Usage {
   cacheSplitMissing?: boolean;
   /** Things that looked wrong and were corrected (e.g. `cache_exceeds_input`). */
   anomalies?: string[];
+  /**
+   * A count the span states that is not a token count (`gen_ai.usage.input_tokens is "12abc"`):
+   * the call is not billable (`invalid_usage`).
+   */
+  unreadable?: string;
 }
 
 export interface ResolvedProvider {
@@ -97,7 +102,8 @@ export type SkipReason =
   | 'failed_no_usage' // the call failed and reported no usage
   | 'missing_usage' // an LLM call with no usage (e.g. streaming without include_usage)
   | 'missing_model' // usage but no model id
-  | 'invalid'; // the transaction failed local schema validation
+  | 'invalid_usage' // a count is not a token count (NaN, negative, fractional, past 2^53 or the per-call ceiling)
+  | 'invalid'; // the call cannot be billed as it is (e.g. a model id too long)
 
 export interface SkippedSpan {
   traceId: string;

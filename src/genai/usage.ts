@@ -1,5 +1,6 @@
 import type { AttributeScan, KeyList } from './attribute-scan.js';
-import { asCount, countIn, jsonIn, keyList } from './attribute-scan.js';
+import { asAmount, countIn, jsonIn, keyList, parseCount } from './attribute-scan.js';
+import type { JsonShape } from './reduce-json.js';
 import type { Usage } from './types.js';
 
 /**
@@ -49,7 +50,7 @@ function readReportedCost(a: AttributeScan): ReportedCost | undefined {
   while (mask !== 0) {
     const low = mask & -mask;
     const key = COST_KEYS.keys[31 - Math.clz32(low)]!;
-    const usd = asCount(a.attrs[key]);
+    const usd = asAmount(a.attrs[key]);
     if (usd !== undefined) return { usd, source: key };
     mask ^= low;
   }
@@ -176,12 +177,38 @@ export function readGenericCounts(a: AttributeScan): RawCounts {
   };
 }
 
+/** The fields {@link countsFromProviderUsage} reads (what an attribute filter keeps of such an object). */
+export const PROVIDER_USAGE_SHAPE: JsonShape = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+  cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+  promptTokenCount: 0,
+  candidatesTokenCount: 0,
+  thoughtsTokenCount: 0,
+  totalTokenCount: 0,
+  cachedContentTokenCount: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  totalTokens: 0,
+  cacheReadInputTokens: 0,
+  cacheWriteInputTokens: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+  input_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+  completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  output_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  cost: 'usd',
+};
+
 /** Reads a provider's raw usage object (Anthropic/OpenAI/Gemini/Bedrock shapes) into RawCounts. */
 export function countsFromProviderUsage(u: Record<string, unknown>): RawCounts {
-  const n = (v: unknown): number | undefined => {
-    const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-    return Number.isFinite(x) && x >= 0 ? x : undefined;
-  };
+  const n = parseCount;
+  const usd = (v: unknown): number | undefined =>
+    typeof v === 'number' || typeof v === 'string' ? asAmount(v) : undefined;
   const obj = (v: unknown): Record<string, unknown> | undefined =>
     v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   // Anthropic: input_tokens EXCLUDES cache reads and writes.
@@ -235,8 +262,8 @@ export function countsFromProviderUsage(u: Record<string, unknown>): RawCounts {
     reasoning: n(outDetails?.['reasoning_tokens']),
     audioIn: n(inDetails?.['audio_tokens']),
     audioOut: n(outDetails?.['audio_tokens']),
-    providerCostUsd: n(u['cost']),
-    reportedCost: n(u['cost']) === undefined ? undefined : { usd: n(u['cost'])!, source: 'provider' },
+    providerCostUsd: usd(u['cost']),
+    reportedCost: usd(u['cost']) === undefined ? undefined : { usd: usd(u['cost'])!, source: 'provider' },
   };
 }
 

@@ -1,3 +1,4 @@
+import { displayUrl } from './display-url.js';
 /**
  * One wording per condition the user must hear about (no key, key refused, endpoint refused,
  * Fenra unreachable, queue full, transactions lost, first delivery, calls without a customer),
@@ -26,16 +27,6 @@ export interface SettingNames {
 export function keptText(mode: Mode, maxQueueSize: number, spooled = false): string {
   if (spooled) return 'kept in the spool';
   return mode === 'convert' ? 'held' : `kept in memory (up to ${maxQueueSize})`;
-}
-
-/** The endpoint for a message: no credentials, query or fragment. */
-export function displayUrl(endpoint: string): string {
-  try {
-    const u = new URL(endpoint);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return endpoint.includes('://') ? '(invalid URL)' : endpoint;
-  }
 }
 
 export const CONDITIONS = {

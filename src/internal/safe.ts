@@ -1,3 +1,5 @@
+import { withoutUrlCredentials } from './display-url.js';
+
 /** Runs `fn`; on a throw reports it and returns `fallback`. For user callbacks and third-party calls. */
 export function safely<T>(fn: () => T, onError: (e: unknown) => void, fallback: T): T {
   try {
@@ -12,6 +14,7 @@ export function safely<T>(fn: () => T, onError: (e: unknown) => void, fallback: 
   }
 }
 
+/** An error as a log line may show it (URLs in it without their credentials). */
 export function errorText(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return withoutUrlCredentials(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 }

@@ -129,6 +129,18 @@ export const SELF_METRICS = {
     ['why'],
     'sidecar',
   ),
+  'fenra.otel.receiver.requests_refused': c(
+    '{request}',
+    'Requests refused (403) for their Host or Origin header: not a name of this server (see --allowed-hosts)',
+    ['header'],
+    'sidecar',
+  ),
+  'fenra.otel.cost.estimated_by_customer': c(
+    'USD',
+    'Local price estimate of accepted transactions by customer, only with --metrics-customer-labels (at most 200 customers, then other)',
+    ['customer'],
+    'sidecar',
+  ),
   'fenra.otel.grpc.connections': g('{connection}', 'Open OTLP/gRPC client connections', [], 'sidecar'),
   'fenra.otel.grpc.calls': g('{call}', 'OTLP/gRPC calls in progress', [], 'sidecar'),
   'fenra.otel.spool.bytes': g('By', 'Bytes held in the spool', [], 'sidecar'),

@@ -1,5 +1,6 @@
 import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import { fenraSender } from '../fenra/client.js';
+import { displayUrl } from '../internal/display-url.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
@@ -109,6 +110,8 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
     sender = fenraSender(config);
     destination = config.endpoint;
   }
+  // What the summary shows: a URL without its credentials.
+  const shownDestination = destination === config.endpoint ? displayUrl(destination) : destination;
 
   let wake: (() => void) | undefined;
   const pipeline = new DeliveryPipeline(config, {
@@ -174,7 +177,7 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
     ...progress,
     mode: config.apiKey === undefined ? 'local' : 'fenra',
     possibleDuplicates: pipeline.stats().possibleDuplicates,
-    destination,
+    destination: shownDestination,
     ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
     ...(undeliveredWhy === undefined ? {} : { undeliveredWhy }),
   };

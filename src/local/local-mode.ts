@@ -4,6 +4,7 @@ import { diag } from '@opentelemetry/api';
 import type { EnvSource } from '../config/env.js';
 import { processEnv } from '../config/env.js';
 import type { ServeConfig } from '../config/serve.js';
+import { displayUrl } from '../internal/display-url.js';
 import { toTransactions } from '../stage/to-transactions.js';
 import { PriceBook } from '../pricing/price-book.js';
 import type { RunningSidecar, SidecarDeps } from '../sidecar/sidecar.js';
@@ -163,7 +164,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
           createInspector({
             ledger,
             mode: local ? 'local' : 'fenra',
-            destination: sink?.file ?? i.config.endpoint,
+            destination: sink?.file ?? displayUrl(i.config.endpoint),
             otlpEndpoint: base,
             dropped: () => droppedFromMetrics(sidecar.metrics.render()),
           }),
@@ -183,7 +184,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
         });
         out(`fenra-otel: LOCAL MODE (no FENRA_API_KEY): transactions are written to ${sink!.file}`);
         if (ledger.count) out(`            (${ledger.count} transaction(s) from earlier runs)`);
-      } else out(`fenra-otel: sending transactions to ${i.config.endpoint}`);
+      } else out(`fenra-otel: sending transactions to ${displayUrl(i.config.endpoint)}`);
       out(`  point your app at it:   OTEL_EXPORTER_OTLP_ENDPOINT=${base}`);
       if (inspector) out(`  inspector:              ${base}/`);
       // `report` reads the local sink: only local mode writes it.

@@ -93,7 +93,8 @@ export class LocalSink {
         else invalid.push({ index, problem });
       });
       if (good.length) {
-        this._madeDir ??= mkdir(this.dir, { recursive: true }).then(() => undefined);
+        // Owner only: records hold customer ids and spend (see SECURITY.md).
+        this._madeDir ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
         await this._madeDir.catch((e: unknown) => {
           this._madeDir = undefined; // try again next time
           throw e;

@@ -8,7 +8,7 @@ import { processEnv } from '../config/env.js';
 import { resolveDataDir } from '../config/serve.js';
 import { fenraSender } from '../fenra/client.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
-import type { SkipReason } from '../genai/types.js';
+import { SkipExplainer } from '../genai/skip-explanations.js';
 import type { Mode } from '../internal/conditions.js';
 import { CONDITIONS } from '../internal/conditions.js';
 import { flushAtExit } from '../internal/exit-flush.js';
@@ -43,15 +43,6 @@ const log = diag.createComponentLogger({ namespace: '@fenra/otel' });
  */
 export const EXIT_FLUSH_MILLIS = 5_000;
 
-/** Skips worth one sentence to the user (once per cause); the rest are only counted. */
-const EXPLAIN: Partial<Record<SkipReason, string>> = {
-  missing_usage:
-    'an LLM call ended without usage and is not billed (for OpenAI streaming, set stream_options: { include_usage: true })',
-  failed_no_usage: 'a failed LLM call reported no usage and is not billed',
-  missing_model: 'an LLM call had usage but no model id and is not billed',
-  invalid: 'an LLM call carried usage that cannot be billed as it is, and is not sent',
-};
-
 export interface RuntimeDeps extends Omit<DeliveryPipelineDeps, 'sender'> {
   /** The destination instead of Fenra at `endpoint` (tests). */
   sender?: TransactionSender;
@@ -85,7 +76,7 @@ export class FenraRuntime {
   private readonly _timer: StageTimer;
   private readonly _pipeline: DeliveryPipeline;
   private readonly _metrics: MeterBinding | undefined;
-  private readonly _explained = new Set<SkipReason>();
+  private readonly _explainer = new SkipExplainer((text) => log.warn(text));
   private _collecting: PricedTransaction[] | undefined;
   private _internalErrors = 0;
   private _shutdown: Promise<void> | undefined;
@@ -140,6 +131,7 @@ export class FenraRuntime {
         customerIdKeys: this.config.customerIdKeys,
         contextKeys: this.config.contextKeys,
         azureDeployments: this.config.azureDeployments,
+        maxTokensPerCall: this.config.maxTokensPerCall,
         baggageOf: deps.baggageOf,
       },
       pricer: new PriceBook({ overrides: this.config.priceOverrides }),
@@ -203,20 +195,14 @@ export class FenraRuntime {
   }
 
   private _onResult(r: StageResult<never>): void {
-    for (const s of r.skipped) this._explain(s.reason, s.detail);
+    for (const s of r.skipped)
+      this._explainer.explain(s.reason, s.detail, CONDITIONS.furtherCounted(this.mode));
     if (r.transactions.length === 0) return;
     if (!this._unattributedSaid && this.stats.unattributed > 0) this._sayUnattributed();
     // Local mode on a file system that cannot be written: said once, then nothing is kept.
     if (this.localSink?.unwritable !== undefined) return;
     if (this._collecting !== undefined) this._collecting.push(...r.transactions);
     else this._pipeline.enqueue(r.transactions);
-  }
-
-  private _explain(reason: SkipReason, detail: string | undefined): void {
-    const text = EXPLAIN[reason];
-    if (text === undefined || this._explained.has(reason)) return;
-    this._explained.add(reason);
-    log.warn(`${text}${detail ? ` (${detail})` : ''}; ${CONDITIONS.furtherCounted(this.mode)}`);
   }
 
   /** Calls billed to `unattributed`: once per process, with the fix for this setup. */

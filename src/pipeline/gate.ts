@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import type { FenraWarningCode } from '../internal/process-warning.js';
-import { CONDITIONS, displayUrl } from '../internal/conditions.js';
+import { CONDITIONS } from '../internal/conditions.js';
 import { warnProcessOnce } from '../internal/process-warning.js';
 import type { Sleep } from '../internal/sleep.js';
 import type { BlockedState, PipelineState } from './stats.js';
@@ -157,6 +157,3 @@ export class Gate {
     };
   }
 }
-
-/** The endpoint for a message: no credentials, query or fragment (one definition, in conditions). */
-export { displayUrl };

@@ -30,7 +30,7 @@ import type { EnvSource } from '../config/env.js';
 import { processEnv } from '../config/env.js';
 import type { PropagatorName, RegisterSettings, ResourceDetectorName } from '../config/register.js';
 import { resolveRegisterConfig } from '../config/register.js';
-import { displayUrl } from '../internal/conditions.js';
+import { displayUrl } from '../internal/display-url.js';
 import { constructingForRegister } from '../internal/in-process-mode.js';
 import { markDiagVisible } from '../internal/process-warning.js';
 import { FenraSpanProcessor, reportUndelivered } from '../otel/span-processor.js';

@@ -3,6 +3,7 @@ import { settingName } from '../config/names.js';
 import { SETTINGS } from '../config/settings.js';
 import { billingAttributeFilter } from '../genai/billing-keys.js';
 import type { ConversionOptions } from '../genai/convert-trace.js';
+import { SkipExplainer } from '../genai/skip-explanations.js';
 import { CONDITIONS } from '../internal/conditions.js';
 import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
@@ -11,7 +12,7 @@ import type { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import type { StageCounters } from '../pipeline/metric-readings.js';
 import type { Settlement } from '../pipeline/settlement-ledger.js';
 import type { Pricer } from '../pricing/types.js';
-import type { KeepAttribute } from '../span/otlp-common.js';
+import type { AttributeFilter } from '../span/attribute-filter.js';
 import type { SpanView } from '../span/span-view.js';
 import type { Admission, StageResult } from '../stage/conversion-stage.js';
 import { ConversionStage } from '../stage/conversion-stage.js';
@@ -69,6 +70,7 @@ export class BillingPath {
   private readonly _timer: StageTimer;
   private readonly _refs = new Map<number, number>();
   private readonly _groups = new Map<PricedTransaction, Group>();
+  private readonly _explainer = new SkipExplainer((text) => log.warn(text));
   /** Transactions a previous run saw accepted (from the spool's ack log): not sent again. */
   private _acked: ReadonlySet<string> = new Set<string>();
   /** Transactions a previous run put on the wire without an ack: possible duplicates when resent. */
@@ -86,7 +88,7 @@ export class BillingPath {
   private readonly _lowWater: number;
 
   /** The span attributes billing reads: decoders keep only these (see billingAttributeFilter). */
-  readonly keep: KeepAttribute;
+  readonly keep: AttributeFilter;
 
   constructor(options: BillingOptions, spool: Spool, pipeline: PipelinePort) {
     this.keep = billingAttributeFilter(options.conversion);
@@ -264,6 +266,8 @@ export class BillingPath {
   }
 
   private _onResolved(r: StageResult<number>): void {
+    for (const s of r.skipped)
+      this._explainer.explain(s.reason, s.detail, CONDITIONS.furtherCounted('serve'));
     if (!this._unattributedSaid && this._stage.stats.unattributed > 0) {
       this._unattributedSaid = true;
       const names = {

@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { displayUrl, withoutUrlCredentials } from '../internal/display-url.js';
 import type { Metrics } from './metrics.js';
 import { parseRetryAfter } from '../fenra/response.js';
 
@@ -102,7 +103,7 @@ export class Forwarder {
         retryAfter = parseRetryAfter(res.headers.get('retry-after') ?? undefined, Date.now());
       } catch (e) {
         if (this._abort.signal.aborted) break;
-        last = (e as Error).message;
+        last = withoutUrlCredentials((e as Error).message);
       }
       const backoff = Math.min(1000 * 1.5 ** attempt, 5000) * (0.8 + Math.random() * 0.4);
       const wait = Math.max(backoff, retryAfter ?? 0);
@@ -110,6 +111,6 @@ export class Forwarder {
       await new Promise((r) => setTimeout(r, wait));
     }
     this._m.add('fenra.otel.forward.requests', 1, { outcome: 'failed' });
-    log.warn(`pass-through to ${this._o.url} failed: ${last}`);
+    log.warn(`pass-through to ${displayUrl(this._o.url)} failed: ${last}`);
   }
 }

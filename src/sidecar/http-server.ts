@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
+import type { HostVerdict } from './host-guard.js';
 
 /**
  * The sidecar's HTTP server: node:http with an exact-match route table, so other pages
@@ -31,14 +32,20 @@ export function send(
   res.end(body);
 }
 
+/** Checks a request's Host and Origin headers (see host-guard.ts). */
+export type HostCheck = (headers: IncomingMessage['headers']) => HostVerdict;
+
 export interface RouteServerOptions {
   /**
    * Open connections at once. At the bound, a new connection takes the place of an idle one (no
    * request under way): one that never finished a request (a client still sending headers, a
-   * socket left open) before a served one (a keep-alive), the one idle longest first (one that
-   * connected in the last 50 ms gives way after a served one: it may be sending its request); or else of
-   * a request under way for longer than `stuckRequestMillis` (a body trickling in). Only when
-   * every connection is busy with a recent request is the new one closed on arrival.
+   * socket left open) before a served one (a keep-alive), the one idle longest first. Within the
+   * last 50 ms a new connection may be sending its first request: then a keep-alive idle a second
+   * goes first, and one served a moment ago (an exporter between two batches) keeps its place
+   * while a silent new one is left, so a flood that reconnects as fast as it is closed cannot push
+   * exporters out. Or else the new one takes the place of a request under way for longer than
+   * `stuckRequestMillis` (a body trickling in). Only when every connection is busy with a recent
+   * request is the new one closed on arrival.
    */
   maxConnections?: number;
   /** A request under way this long may lose its connection to a new one at the bound, ms (default 2000). */
@@ -51,6 +58,8 @@ export interface RouteServerOptions {
   requestTimeoutMillis?: number;
   /** How often those timeouts are checked, ms (default 1000; Node's own default is 30000). */
   timeoutCheckMillis?: number;
+  /** The clock the connection bound reads, ms (tests); `Date.now` by default. */
+  now?: () => number;
 }
 
 /** What goes back on a connection the HTTP parser gave up on (Node's own answers, plus a count). */
@@ -59,8 +68,10 @@ const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
 };
 
-/** A new connection this young may be sending its first request: a served idle one gives way first, ms. */
+/** A new connection this young may be sending its first request: a served one idle long gives way first, ms. */
 const FRESH_MS = 50;
+/** A served connection idle this long gives way before a fresh unserved one, ms. */
+const SERVED_IDLE_MS = 1_000;
 
 /** A client connection: requests under way and served on it, and since when it is in its current state. */
 interface Connection {
@@ -77,6 +88,9 @@ export class RouteServer {
   /** The latest response on each connection, so a client error never cuts into one under way. */
   private readonly _responses = new WeakMap<object, ServerResponse>();
   private _guard: ((req: IncomingMessage, path: string) => boolean) | undefined;
+  private _makeHostCheck: ((port: number) => HostCheck) | undefined;
+  private _hostCheck: HostCheck | undefined;
+  private _onRefused: ((verdict: Exclude<HostVerdict, { ok: true }>) => void) | undefined;
 
   constructor(o: RouteServerOptions = {}) {
     this._o = o;
@@ -113,6 +127,19 @@ export class RouteServer {
     return this;
   }
 
+  /**
+   * Every request (any route, known or not) must pass `make(port)`'s check of its Host and
+   * Origin headers (built once listening, with the port picked), else 403.
+   */
+  hosts(
+    make: (port: number) => HostCheck,
+    onRefused?: (verdict: Exclude<HostVerdict, { ok: true }>) => void,
+  ): this {
+    this._makeHostCheck = make;
+    this._onRefused = onRefused;
+    return this;
+  }
+
   /** Adds a route; `path` matches exactly (without the query string). */
   route(method: string, path: string, handler: Handler): this {
     let byMethod = this._routes.get(path);
@@ -131,7 +158,10 @@ export class RouteServer {
       this._server.listen(port, host, () => {
         this._server.off('error', reject);
         const a = this._server.address();
-        resolve(typeof a === 'object' && a ? { port: a.port, host: a.address } : { port, host });
+        const bound = typeof a === 'object' && a ? { port: a.port, host: a.address } : { port, host };
+        // Before any connection is handled: the check knows the port picked.
+        this._hostCheck = this._makeHostCheck?.(bound.port);
+        resolve(bound);
       });
     });
   }
@@ -154,7 +184,7 @@ export class RouteServer {
    */
   private _admit(socket: Socket, max: number): void {
     if (this._connections.size >= max) {
-      const victim = this._victim(Date.now());
+      const victim = this._victim(this._now());
       if (victim === undefined) {
         socket.destroy();
         this._o.onConnectionClosed?.('refused');
@@ -164,34 +194,42 @@ export class RouteServer {
       victim.destroy();
       this._o.onConnectionClosed?.('evicted');
     }
-    this._connections.set(socket, { active: 0, served: 0, since: Date.now() });
+    this._connections.set(socket, { active: 0, served: 0, since: this._now() });
     socket.once('close', () => this._connections.delete(socket));
   }
 
-  /**
-   * Which connection gives way: one that never finished a request (a flood of idle or slow
-   * sockets) before one that was served (an exporter's keep-alive), the one idle longest first;
-   * else the one whose request has been under way longest, if stuck.
-   */
+  private _now(): number {
+    return this._o.now?.() ?? Date.now();
+  }
+
+  /** Which connection gives way: the lowest rank, the one idle (or busy) longest within it. */
   private _victim(now: number): Socket | undefined {
-    let unserved: Socket | undefined;
-    let unservedSince = Infinity;
-    let served: Socket | undefined;
-    let servedSince = Infinity;
-    let busy: Socket | undefined;
-    let busySince = Infinity;
+    let victim: Socket | undefined;
+    let rank = Infinity;
+    let since = Infinity;
     for (const [socket, c] of this._connections) {
-      if (c.active > 0) {
-        if (c.since < busySince) [busy, busySince] = [socket, c.since];
-      } else if (c.served === 0) {
-        if (c.since < unservedSince) [unserved, unservedSince] = [socket, c.since];
-      } else if (c.since < servedSince) [served, servedSince] = [socket, c.since];
+      const r = this._rank(socket, c, now);
+      if (r < rank || (r === rank && r !== Infinity && c.since < since))
+        [victim, rank, since] = [socket, r, c.since];
     }
-    // One that just connected may be sending its first request: a served one goes first then.
-    if (unserved !== undefined && (now - unservedSince >= FRESH_MS || served === undefined)) return unserved;
-    if (served !== undefined) return served;
-    if (unserved !== undefined) return unserved;
-    return busy !== undefined && now - busySince >= (this._o.stuckRequestMillis ?? 2_000) ? busy : undefined;
+    return victim;
+  }
+
+  /**
+   * How readily a connection gives way (lower first; Infinity: it keeps its place):
+   * 0 never finished a request and idle 50 ms or more (a flood of idle or slow sockets);
+   * 1 served, idle a second or more (a keep-alive between batches);
+   * 2 just connected and silent (a flood that reconnects as fast as it is closed looks like this);
+   * 3 served a moment ago (an exporter between two requests, a probe);
+   * 4 just connected and sending (its first request is on its way);
+   * 5 a request under way longer than `stuckRequestMillis` (a body trickling in).
+   */
+  private _rank(socket: Socket, c: Connection, now: number): number {
+    const idle = now - c.since;
+    if (c.active > 0) return idle >= (this._o.stuckRequestMillis ?? 2_000) ? 5 : Infinity;
+    if (c.served > 0) return idle >= SERVED_IDLE_MS ? 1 : 3;
+    if (idle >= FRESH_MS) return 0;
+    return socket.bytesRead === 0 ? 2 : 4;
   }
 
   private _dispatch(req: IncomingMessage, res: ServerResponse): void {
@@ -199,12 +237,19 @@ export class RouteServer {
     const c = this._connections.get(req.socket);
     if (c !== undefined) {
       c.active++;
-      c.since = Date.now();
+      c.since = this._now();
       res.once('close', () => {
         c.active--;
         c.served++;
-        c.since = Date.now();
+        c.since = this._now();
       });
+    }
+    const verdict = this._hostCheck?.(req.headers);
+    if (verdict !== undefined && !verdict.ok) {
+      req.resume();
+      this._onRefused?.(verdict);
+      send(res, 403, `forbidden: this ${verdict.why === 'host' ? 'Host' : 'Origin'} is not allowed\n`);
+      return;
     }
     const path = (req.url ?? '/').split('?')[0]!;
     const byMethod = this._routes.get(path);

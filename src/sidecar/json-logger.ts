@@ -1,5 +1,6 @@
 import type { DiagLogger } from '@opentelemetry/api';
 import type { Writable } from 'node:stream';
+import { withoutUrlCredentials } from '../internal/display-url.js';
 
 /**
  * A `DiagLogger` that writes one JSON object per line: the sidecar's structured logs. Component
@@ -20,7 +21,8 @@ export function jsonDiagLogger(out: Writable, now: () => Date = () => new Date()
       if (component) entry['component'] = component;
       entry['msg'] = msg;
       if (args.length) entry['args'] = args.map((a) => (a instanceof Error ? a.message : a));
-      out.write(JSON.stringify(entry) + '\n');
+      // The last line of defence: no URL credentials in any log line, whoever wrote it.
+      out.write(withoutUrlCredentials(JSON.stringify(entry)) + '\n');
     };
   return {
     error: write('error'),

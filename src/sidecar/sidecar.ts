@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { ServeConfig } from '../config/serve.js';
 import { fenraSender } from '../fenra/client.js';
+import { displayUrl } from '../internal/display-url.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
@@ -17,6 +18,7 @@ import { BillingPath } from './billing.js';
 import { DiskSpool } from './disk-spool.js';
 import { Forwarder } from './forwarder.js';
 import { OtlpGrpcServer } from './grpc/otlp-grpc-server.js';
+import { hostGuard } from './host-guard.js';
 import { RouteServer, send } from './http-server.js';
 import { Metrics } from './metrics.js';
 import { bearerChecker } from './bearer-token.js';
@@ -69,8 +71,10 @@ export interface SidecarDeps {
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar' });
 
-/** Paths served without the receiver token: probes and scrapes (the OTLP route checks its own). */
-const OPEN_PATHS: ReadonlySet<string> = new Set(['/v1/traces', '/healthz', '/readyz', '/metrics']);
+/** Paths served without the receiver token: probes (the OTLP route checks its own). */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/v1/traces', '/healthz', '/readyz']);
+/** Paths that need the token from anywhere, this machine included (a scraper can send one). */
+const TOKEN_PATHS: ReadonlySet<string> = new Set(['/metrics']);
 
 const isLoopbackAddress = (a: string | undefined): boolean =>
   a !== undefined && (a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.'));
@@ -107,6 +111,18 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     flushTimeoutMillis: budget.flush,
   });
   if (deps.onSettled) pipeline.onSettled(deps.onSettled);
+  if (config.metricsCustomerLabels) {
+    // Spend by customer on /metrics only when asked: a scrape otherwise says nothing of who spent.
+    pipeline.onSettled((items, outcome) => {
+      if (outcome.kind !== 'accepted') return;
+      for (const t of items) {
+        if (t.price.usd !== null)
+          metrics.add('fenra.otel.cost.estimated_by_customer', t.price.usd, {
+            customer: t.context.billable_customer_id,
+          });
+      }
+    });
+  }
   const billing = new BillingPath(
     {
       conversion: {
@@ -114,6 +130,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
         customerIdKeys: config.customerIdKeys,
         contextKeys: config.contextKeys,
         azureDeployments: config.azureDeployments,
+        maxTokensPerCall: config.maxTokensPerCall,
       },
       pricer: deps.pricer ?? new PriceBook(),
       waitMillis: config.traceWaitMillis,
@@ -166,12 +183,27 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     maxConnections: config.maxConnections,
     onConnectionClosed: (why) => metrics.add('fenra.otel.receiver.connections_closed', 1, { why }),
   });
+  let refusedLogged = false;
+  server.hosts(
+    (port) => hostGuard({ host: config.host, port, allowed: config.allowedHosts }),
+    (v) => {
+      metrics.add('fenra.otel.receiver.requests_refused', 1, { header: v.why });
+      if (refusedLogged) return;
+      refusedLogged = true;
+      log.warn(
+        `refused a request with ${v.why === 'host' ? 'Host' : 'Origin'} ${JSON.stringify(v.shown)} (403): ` +
+          'not a name of this server; if apps reach it by that name, add it to --allowed-hosts ' +
+          '(FENRA_ALLOWED_HOSTS). Further refusals are only counted (fenra_otel_receiver_requests_refused_total)',
+      );
+    },
+  );
   if (config.receiverToken !== undefined) {
-    // The other pages (the inspector: customer ids and spend) need the token too, except from
-    // this machine (a browser on localhost, `kubectl port-forward`).
+    // /metrics needs the token; the other pages (the inspector: customer ids and spend) too,
+    // except from this machine (a browser on localhost, `kubectl port-forward`).
     const authorized = bearerChecker(config.receiverToken);
     server.guard((req, path) => {
-      if (OPEN_PATHS.has(path) || isLoopbackAddress(req.socket.remoteAddress)) return true;
+      if (OPEN_PATHS.has(path)) return true;
+      if (!TOKEN_PATHS.has(path) && isLoopbackAddress(req.socket.remoteAddress)) return true;
       return authorized(req.headers.authorization);
     });
   }
@@ -248,9 +280,9 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   log.info(
     `fenra-otel ${VERSION} serving OTLP/HTTP on http://${address.host}:${address.port}/v1/traces` +
       (grpcAddress ? ` and OTLP/gRPC on ${grpcAddress.host}:${grpcAddress.port}` : '') +
-      ` → ${deps.destination ?? config.endpoint}` +
+      ` → ${deps.destination ?? displayUrl(config.endpoint)}` +
       (config.spoolDir ? ` (spool ${config.spoolDir})` : ' (no spool: in memory only)') +
-      (config.forward ? ` and pass-through to ${config.forward}` : ''),
+      (config.forward ? ` and pass-through to ${displayUrl(config.forward)}` : ''),
   );
   if (!isLoopbackAddress(address.host) && address.host !== 'localhost' && !config.receiverToken) {
     // Without a key (local mode) the inspector is served too, and it shows customers and spend.

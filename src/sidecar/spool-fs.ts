@@ -35,7 +35,8 @@ export interface SpoolFs {
 }
 
 export const nodeSpoolFs: SpoolFs = {
-  mkdirp: (dir) => void mkdirSync(dir, { recursive: true }),
+  // Owner only: records hold customer ids (see SECURITY.md).
+  mkdirp: (dir) => void mkdirSync(dir, { recursive: true, mode: 0o700 }),
   list: (dir) => readdirSync(dir),
   read: (path) => readFileSync(path, 'utf8'),
   size: (path) => statSync(path).size,

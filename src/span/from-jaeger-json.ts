@@ -1,5 +1,6 @@
 import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view.js';
-import type { KeepAttribute } from './otlp-common.js';
+import type { AttributeFilter } from './attribute-filter.js';
+import { filterSpan } from './attribute-filter.js';
 import { EMPTY_ATTRIBUTES, EMPTY_EVENTS, epochMs, int64Value } from './otlp-common.js';
 
 /**
@@ -50,7 +51,7 @@ const KINDS: Readonly<Record<string, SpanView['kind']>> = {
 
 export function spansFromJaegerJson(
   doc: unknown,
-  keep?: KeepAttribute,
+  keep?: AttributeFilter,
 ): { spans: SpanView[]; errors: string[] } {
   const spans: SpanView[] = [];
   const errors: string[] = [];
@@ -132,7 +133,7 @@ function parentOf(span: Obj, traceId: string): string | undefined {
   return hexId(span['parentSpanID'], 8);
 }
 
-function spanOf(s: Obj, resource: Attributes, keep: KeepAttribute | undefined): SpanView | string {
+function spanOf(s: Obj, resource: Attributes, keep: AttributeFilter | undefined): SpanView | string {
   const traceId = hexId(s['traceID'], 16);
   if (traceId === undefined) return 'invalid or missing traceID (hex, not all zero)';
   const spanId = hexId(s['spanID'], 8);
@@ -144,7 +145,7 @@ function spanOf(s: Obj, resource: Attributes, keep: KeepAttribute | undefined): 
 
   const tags = tagValues(s['tags']);
   const attributes: Record<string, AttrValue> = {};
-  for (const [k, v] of tags) if (!FOLDED_TAGS.has(k) && (keep === undefined || keep(k))) attributes[k] = v;
+  for (const [k, v] of tags) if (!FOLDED_TAGS.has(k)) attributes[k] = v;
   const tag = (key: string): AttrValue | undefined => tags.find(([k]) => k === key)?.[1];
 
   const kindTag = tag('span.kind');
@@ -159,7 +160,7 @@ function spanOf(s: Obj, resource: Attributes, keep: KeepAttribute | undefined): 
   const scopeName = tag('otel.scope.name') ?? tag('otel.library.name');
   const scopeVersion = tag('otel.scope.version') ?? tag('otel.library.version');
   const name = s['operationName'];
-  return {
+  const view: SpanView = {
     traceId,
     spanId,
     parentSpanId: parentOf(s, traceId),
@@ -176,6 +177,8 @@ function spanOf(s: Obj, resource: Attributes, keep: KeepAttribute | undefined): 
         : { name: typeof scopeName === 'string' ? scopeName : '' },
     events: keep !== undefined ? EMPTY_EVENTS : eventsOf(s['logs']),
   };
+  // The same allow-list as the OTLP decoders: span and resource attributes, no status message.
+  return keep === undefined ? view : filterSpan(view, keep);
 }
 
 /** Jaeger `[{key, type, value}]` → key/value pairs, typed by `type` (int64 as a number or its digits). */

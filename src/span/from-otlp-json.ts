@@ -1,5 +1,6 @@
 import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view.js';
-import type { KeepAttribute } from './otlp-common.js';
+import type { AttributeFilter } from './attribute-filter.js';
+import { boundedName } from './attribute-filter.js';
 import {
   EMPTY_ATTRIBUTES,
   EMPTY_EVENTS,
@@ -16,11 +17,12 @@ import {
  * also the legacy instrumentationLibrarySpans / instrumentationLibrary). Accepts both id
  * encodings seen in the wild: hex (the OTLP/JSON spec) and base64 (the plain proto3 JSON
  * mapping); int64 fields as strings or numbers; kinds and status codes as numbers or enum
- * names. A malformed span is skipped with one error; nothing here throws.
+ * names. A malformed span is skipped with one error; nothing here throws. With `filter`, span and
+ * resource attributes are kept through it, and events and status messages are left out.
  */
 export function spansFromOtlpJson(
   request: unknown,
-  keep?: KeepAttribute,
+  filter?: AttributeFilter,
 ): { spans: SpanView[]; errors: string[] } {
   const spans: SpanView[] = [];
   const errors: string[] = [];
@@ -42,7 +44,7 @@ export function spansFromOtlpJson(
       continue;
     }
     const resourceObj = rs['resource'];
-    const resource = isObject(resourceObj) ? keyValues(resourceObj['attributes']) : EMPTY_ATTRIBUTES;
+    const resource = isObject(resourceObj) ? keyValues(resourceObj['attributes'], filter) : EMPTY_ATTRIBUTES;
     const [scopeKey, scopeList] = firstPresent(rs, SCOPE_LIST_KEYS);
     if (scopeList === undefined) continue;
     if (!Array.isArray(scopeList)) {
@@ -56,7 +58,7 @@ export function spansFromOtlpJson(
         errors.push(`${sPath}: expected an object, got ${describe(ss)}`);
         continue;
       }
-      const scope = scopeOf(firstPresent(ss, SCOPE_KEYS)[1]);
+      const scope = scopeOf(firstPresent(ss, SCOPE_KEYS)[1], filter !== undefined);
       const list = ss['spans'];
       if (list === undefined) continue;
       if (!Array.isArray(list)) {
@@ -64,7 +66,7 @@ export function spansFromOtlpJson(
         continue;
       }
       for (let i = 0; i < list.length; i++) {
-        const result = spanOf(list[i], resource, scope, keep);
+        const result = spanOf(list[i], resource, scope, filter);
         if (typeof result === 'string') errors.push(`${sPath}.spans[${i}]: ${result}`);
         else spans.push(result);
       }
@@ -138,18 +140,19 @@ function firstPresent(o: Obj, keys: readonly string[]): [string, unknown] {
   return [keys[0]!, undefined];
 }
 
-function scopeOf(v: unknown): SpanView['scope'] {
+function scopeOf(v: unknown, bounded: boolean): SpanView['scope'] {
   if (!isObject(v)) return { name: '' };
-  const name = typeof v['name'] === 'string' ? v['name'] : '';
+  const cut = bounded ? boundedName : (s: string): string => s;
+  const name = typeof v['name'] === 'string' ? cut(v['name']) : '';
   const version = v['version'];
-  return typeof version === 'string' && version !== '' ? { name, version } : { name };
+  return typeof version === 'string' && version !== '' ? { name, version: cut(version) } : { name };
 }
 
 function spanOf(
   v: unknown,
   resource: Attributes,
   scope: SpanView['scope'],
-  keep: KeepAttribute | undefined,
+  filter: AttributeFilter | undefined,
 ): SpanView | string {
   if (!isObject(v)) return `expected a span object, got ${describe(v)}`;
   const traceId = idToHex(v['traceId'] ?? v['trace_id'], 16);
@@ -176,22 +179,24 @@ function spanOf(
   if (isObject(status)) {
     const code = statusCodeFrom(status['code']);
     const message = status['message'];
-    statusView = typeof message === 'string' && message !== '' ? { code, message } : { code };
+    // A status message is free text (often the provider's error, with the request in it).
+    statusView =
+      typeof message === 'string' && message !== '' && filter === undefined ? { code, message } : { code };
   }
   return {
     traceId,
     spanId,
     parentSpanId,
     parentIsRemote: (parentSpanId !== undefined && parentIsRemoteFromFlags(v['flags'])) || undefined,
-    name: typeof name === 'string' ? name : '',
+    name: typeof name !== 'string' ? '' : filter !== undefined ? boundedName(name) : name,
     kind: kindFromJson(v['kind']),
     startTimeMs,
     endTimeMs: endTimeMs === 0 ? startTimeMs : endTimeMs,
     status: statusView,
-    attributes: keyValues(v['attributes'], keep),
+    attributes: keyValues(v['attributes'], filter),
     resource,
     scope,
-    events: keep !== undefined ? EMPTY_EVENTS : eventsOf(v['events']),
+    events: filter !== undefined ? EMPTY_EVENTS : eventsOf(v['events']),
   };
 }
 
@@ -218,16 +223,24 @@ function nanosToMs(v: unknown): number | undefined {
   return undefined;
 }
 
-/** A list of OTLP KeyValue → plain attributes object (later duplicates win). */
-function keyValues(v: unknown, keep?: KeepAttribute): Attributes {
+/** A list of OTLP KeyValue → plain attributes object (later duplicates win), through `filter`. */
+function keyValues(v: unknown, filter?: AttributeFilter): Attributes {
   if (!Array.isArray(v) || v.length === 0) return EMPTY_ATTRIBUTES;
   const out: Record<string, AttrValue> = {};
   for (const kv of v as unknown[]) {
     if (!isObject(kv)) continue;
     const key = kv['key'];
     if (typeof key !== 'string') continue;
-    if (keep !== undefined && !keep(key)) continue;
-    out[key] = anyValue(kv['value']);
+    if (filter === undefined) {
+      out[key] = anyValue(kv['value']);
+      continue;
+    }
+    const rule = filter(key);
+    if (rule === undefined) continue;
+    const kept = rule(anyValue(kv['value']));
+    if (kept !== undefined) out[key] = kept;
+    // A later duplicate its rule drops drops the earlier one too.
+    else delete out[key];
   }
   return out;
 }

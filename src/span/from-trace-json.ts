@@ -1,5 +1,5 @@
 import type { SpanView } from './span-view.js';
-import type { KeepAttribute } from './otlp-common.js';
+import type { AttributeFilter } from './attribute-filter.js';
 import { isJaegerJson, spansFromJaegerJson } from './from-jaeger-json.js';
 import { spansFromOtlpJson } from './from-otlp-json.js';
 
@@ -14,7 +14,7 @@ export type TraceJsonFormat = 'otlp' | 'jaeger';
  */
 export function spansFromTraceJson(
   doc: unknown,
-  keep?: KeepAttribute,
+  keep?: AttributeFilter,
 ): { spans: SpanView[]; errors: string[]; format: TraceJsonFormat | undefined } {
   if (isJaegerJson(doc)) return { ...spansFromJaegerJson(doc, keep), format: 'jaeger' };
   const isOtlp =

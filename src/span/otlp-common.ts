@@ -126,10 +126,3 @@ export function nanosBitsToMs(low: number, high: number): number {
   const n = (BigInt(hi) << 32n) | BigInt(lo);
   return epochMs(Number(n / 1_000_000_000n), Number(n % 1_000_000_000n));
 }
-
-/**
- * Which span attributes a decoder keeps (the sidecar keeps only what billing reads: less memory
- * and work per span, and content never held). Keys repeat from span to span: a filter should
- * be cheap to ask twice.
- */
-export type KeepAttribute = (key: string) => boolean;

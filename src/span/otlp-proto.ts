@@ -1,7 +1,8 @@
 import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view.js';
 import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.js';
-import type { KeepAttribute } from './otlp-common.js';
+import type { AttributeFilter } from './attribute-filter.js';
+import { boundedName } from './attribute-filter.js';
 import {
   EMPTY_ATTRIBUTES,
   EMPTY_EVENTS,
@@ -17,12 +18,13 @@ import {
  * OTLP/protobuf for the sidecar: ExportTraceServiceRequest → SpanViews, decoded with protobufjs
  * and converted straight from the decoded messages (no intermediate JSON). A buffer that is not
  * a valid request gives an error; a span with invalid ids is skipped with an error naming it.
- * With `keep`, span attributes it refuses are not copied and events are left out (the sidecar
- * keeps what billing reads). Never throws.
+ * With `filter`, span and resource attributes are kept through it (those it refuses are not
+ * copied), and events and status messages are left out (the sidecar keeps what billing reads).
+ * Never throws.
  */
 export function decodeTraceRequest(
   buf: Uint8Array,
-  keep?: KeepAttribute,
+  filter?: AttributeFilter,
 ): { spans: SpanView[]; errors: string[] } {
   const spans: SpanView[] = [];
   const errors: string[] = [];
@@ -41,15 +43,15 @@ export function decodeTraceRequest(
     const resourceSpans = request.resourceSpans;
     for (let r = 0; r < resourceSpans.length; r++) {
       const rs = resourceSpans[r]!;
-      const resource = rs.resource !== null ? keyValues(rs.resource.attributes) : EMPTY_ATTRIBUTES;
-      collect(rs.scopeSpans, `resourceSpans[${r}].scopeSpans`, resource, spans, errors, keep);
+      const resource = rs.resource !== null ? keyValues(rs.resource.attributes, filter) : EMPTY_ATTRIBUTES;
+      collect(rs.scopeSpans, `resourceSpans[${r}].scopeSpans`, resource, spans, errors, filter);
       collect(
         rs.instrumentationLibrarySpans,
         `resourceSpans[${r}].instrumentationLibrarySpans`,
         resource,
         spans,
         errors,
-        keep,
+        filter,
       );
     }
   } catch (e) {
@@ -131,16 +133,17 @@ function collect(
   resource: Attributes,
   spans: SpanView[],
   errors: string[],
-  keep: KeepAttribute | undefined,
+  filter: AttributeFilter | undefined,
 ): void {
   for (let s = 0; s < list.length; s++) {
     const ss = list[s]!;
     const sc = ss.scope ?? ss.instrumentationLibrary ?? null;
-    const name = sc !== null ? sc.name : '';
-    const scope = sc !== null && sc.version !== '' ? { name, version: sc.version } : { name };
+    const cut = filter !== undefined ? boundedName : (x: string): string => x;
+    const name = sc !== null ? cut(sc.name) : '';
+    const scope = sc !== null && sc.version !== '' ? { name, version: cut(sc.version) } : { name };
     const pbSpans = ss.spans;
     for (let i = 0; i < pbSpans.length; i++) {
-      const view = spanOf(pbSpans[i]!, resource, scope, keep);
+      const view = spanOf(pbSpans[i]!, resource, scope, filter);
       if (typeof view === 'string') errors.push(`${path}[${s}].spans[${i}]: ${view}`);
       else spans.push(view);
     }
@@ -155,7 +158,7 @@ function spanOf(
   s: PbSpan,
   resource: Attributes,
   scope: SpanView['scope'],
-  keep: KeepAttribute | undefined,
+  filter: AttributeFilter | undefined,
 ): SpanView | string {
   if (s.traceId.length !== 16) return `invalid traceId (${s.traceId.length} bytes, need 16)`;
   if (s.spanId.length !== 8) return `invalid spanId (${s.spanId.length} bytes, need 8)`;
@@ -177,22 +180,28 @@ function spanOf(
   let status = UNSET;
   if (st !== null) {
     const code = statusCodeFrom(st.code);
-    status = st.message !== '' ? { code, message: st.message } : code === 0 ? UNSET : { code };
+    // A status message is free text (often the provider's error, with the request in it).
+    status =
+      st.message !== '' && filter === undefined
+        ? { code, message: st.message }
+        : code === 0
+          ? UNSET
+          : { code };
   }
   return {
     traceId,
     spanId,
     parentSpanId,
     parentIsRemote: (parentSpanId !== undefined && parentIsRemoteFromFlags(s.flags)) || undefined,
-    name: s.name,
+    name: filter !== undefined ? boundedName(s.name) : s.name,
     kind: kindFromOtlp(s.kind),
     startTimeMs,
     endTimeMs: endTimeMs === 0 ? startTimeMs : endTimeMs,
     status,
-    attributes: keyValues(s.attributes, keep),
+    attributes: keyValues(s.attributes, filter),
     resource,
     scope,
-    events: s.events.length === 0 || keep !== undefined ? EMPTY_EVENTS : eventsOf(s.events),
+    events: s.events.length === 0 || filter !== undefined ? EMPTY_EVENTS : eventsOf(s.events),
   };
 }
 
@@ -217,13 +226,21 @@ function nanosToMs(v: PbInt64): number {
   return nanosBitsToMs(v.low, v.high);
 }
 
-function keyValues(list: PbKeyValue[], keep?: KeepAttribute): Attributes {
+function keyValues(list: PbKeyValue[], filter?: AttributeFilter): Attributes {
   if (list.length === 0) return EMPTY_ATTRIBUTES;
   const out: Record<string, AttrValue> = {};
   for (let i = 0; i < list.length; i++) {
     const kv = list[i]!;
-    if (keep !== undefined && !keep(kv.key)) continue;
-    out[kv.key] = kv.value !== null ? anyValue(kv.value) : null;
+    if (filter === undefined) {
+      out[kv.key] = kv.value !== null ? anyValue(kv.value) : null;
+      continue;
+    }
+    const rule = filter(kv.key);
+    if (rule === undefined) continue;
+    const kept = rule(kv.value !== null ? anyValue(kv.value) : null);
+    if (kept !== undefined) out[kv.key] = kept;
+    // A later duplicate its rule drops drops the earlier one too.
+    else delete out[kv.key];
   }
   return out;
 }

@@ -1,33 +1,17 @@
 import { BoundedMap } from '../internal/bounded-map.js';
-import type { KeepAttribute } from '../span/otlp-common.js';
-import type { Attributes, SpanView } from '../span/span-view.js';
+import type { AttributeFilter } from '../span/attribute-filter.js';
+import { filterSpan } from '../span/attribute-filter.js';
+import type { SpanView } from '../span/span-view.js';
 import { isLocalRoot } from '../span/span-view.js';
 import type { AncestorSource } from './ancestor-source.js';
 
-const NO_EVENTS: SpanView['events'] = Object.freeze([]);
-
 /**
- * The span with only the attributes billing reads, and no events: what is remembered (and what
- * a durable record keeps) is never content. The same object when there is nothing to drop.
+ * The span with only the span and resource attributes billing reads (the one allow-list, see
+ * `billingAttributeFilter`), no events and no status message: what is remembered (and what a
+ * durable record keeps) is never content. The same object when there is nothing to drop.
  */
-export function slimSpan(span: SpanView, keep: KeepAttribute): SpanView {
-  const attrs = span.attributes;
-  let drops = false;
-  for (const key in attrs) {
-    if (!keep(key)) {
-      drops = true;
-      break;
-    }
-  }
-  if (!drops && span.events.length === 0) return span;
-  let attributes = attrs;
-  if (drops) {
-    // A new object with the kept keys only (deleting keys from a copy is slower in V8).
-    const kept: Record<string, Attributes[string]> = {};
-    for (const key in attrs) if (keep(key)) kept[key] = attrs[key];
-    attributes = kept;
-  }
-  return { ...span, attributes, events: NO_EVENTS };
+export function slimSpan(span: SpanView, filter: AttributeFilter): SpanView {
+  return filterSpan(span, filter);
 }
 
 /**
@@ -38,9 +22,9 @@ export function slimSpan(span: SpanView, keep: KeepAttribute): SpanView {
 export class SpanMemory implements AncestorSource {
   private readonly _spans: BoundedMap<string, SpanView>;
   private readonly _roots: BoundedMap<string, SpanView>;
-  private readonly _keep: KeepAttribute;
+  private readonly _keep: AttributeFilter;
 
-  constructor(capacity: number, keep: KeepAttribute) {
+  constructor(capacity: number, keep: AttributeFilter) {
     this._spans = new BoundedMap(capacity);
     this._roots = new BoundedMap(capacity);
     this._keep = keep;

@@ -40,6 +40,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   bytes: number;
+  /** The body as received (UTF-8), for tests that check what was sent. */
+  body: string;
   /** Transactions in the body (0 if unreadable). */
   count: number;
   /** The reply given (`auth` / `invalid` when the contract checks answered 401 / 400). */
@@ -171,6 +173,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
       path: req.url ?? '',
       headers: req.headers,
       bytes: 0,
+      body: '',
       count: 0,
       reply: 'accept',
       status: undefined,
@@ -178,6 +181,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     const reply: Reply = plan.shift() ?? fallback ?? { kind: 'accept' };
     const body = await readBody(req);
     entry.bytes = body?.length ?? maxBody + 1;
+    entry.body = body?.toString('utf8') ?? '';
     requests.push(entry);
     notify();
 

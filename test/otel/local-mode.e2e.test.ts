@@ -89,7 +89,7 @@ describe('in process without an API key', () => {
     expect(r.code).toBe(0);
     expect(existsSync(join(dir, 'transactions.jsonl'))).toBe(false);
     expect(r.stderr).toContain(
-      'No Fenra API key: set FENRA_API_KEY. Until then LLM calls are not billed by this process (spans are still exported over OTLP to http://127.0.0.1:1/: a fenra-otel sidecar there bills them with its own key)',
+      'No Fenra API key: set FENRA_API_KEY. Until then LLM calls are not billed by this process (spans are still exported over OTLP to http://127.0.0.1:1: a fenra-otel sidecar there bills them with its own key)',
     );
   });
 

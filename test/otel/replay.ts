@@ -62,6 +62,7 @@ export async function replay(
       parentCtx,
     );
     if (view.status.code !== 0) span.setStatus({ code: view.status.code, message: view.status.message });
+    for (const e of view.events) span.addEvent(e.name, e.attributes as Record<string, never>, e.timeMs);
     live.push({ view, span, depth });
     const ctx = trace.setSpan(parentCtx, span);
     for (const child of (byParent.get(view.spanId) ?? []).sort((a, b) => a.startTimeMs - b.startTimeMs)) {

@@ -183,7 +183,10 @@ describe('fenra-otel serve over OTLP/gRPC, with the real gRPC exporter', () => {
     };
     expect(Number(response.partialSuccess?.rejectedSpans)).toBe(1);
     expect(response.partialSuccess?.errorMessage).toMatch(/id/);
-    const metrics = await (await fetch(`${sidecar.url}/metrics`)).text();
+    // /metrics takes the receiver token too.
+    const metrics = await (
+      await fetch(`${sidecar.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
     expect(metrics).toMatch(
       /^fenra_otel_receiver_requests_total\{transport="grpc",encoding="protobuf",status="OK"\} [1-9]/m,
     );

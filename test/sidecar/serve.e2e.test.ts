@@ -310,6 +310,8 @@ describe('fenra-otel serve, end to end with the real OTLP exporters', () => {
       );
       expect(metrics).toMatch(/^fenra_otel_transactions_accepted_total [1-9]/m);
       expect(metrics).toMatch(/^fenra_otel_cost_estimated_usd_total\{provider="openai",model="[^"]+"\} /m);
+      // Spend by provider and model; customers only with --metrics-customer-labels.
+      expect(metrics).not.toMatch(/customer=/);
     });
   });
 });

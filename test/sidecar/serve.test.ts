@@ -368,7 +368,7 @@ describe('fenra-otel serve: memory and connection bounds', () => {
     try {
       const pad = (n: number): string => JSON.stringify({ pad: 'x'.repeat(n - 10) }).padEnd(n, ' ');
       const body = pad(40 * 1024);
-      const head = `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+      const head = `POST /v1/traces HTTP/1.1\r\nhost: ${new URL(s.url).host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
       // The first request holds 30 KiB while its body trickles in.
       const slow = partialRequest(s.url, head, body.slice(0, 30 * 1024));
       await until(
@@ -410,7 +410,7 @@ describe('fenra-otel serve: memory and connection bounds', () => {
       await until(() => ingest.requests.length - requestsBefore >= 2, 'both sent');
       // Headers and a first byte only: the answer comes without the body being read.
       const body = fresh(3);
-      const head = `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+      const head = `POST /v1/traces HTTP/1.1\r\nhost: ${new URL(s.url).host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
       const early = partialRequest(s.url, head, body.slice(0, 1));
       await until(() => s.stderr.text.includes('the queue to Fenra is full'), 'the refusal');
       early.socket.destroy();
@@ -436,7 +436,9 @@ describe('fenra-otel serve: memory and connection bounds', () => {
     const s = await serve(['--max-connections', '2'], { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url });
     try {
       // Two idle connections (headers never finished) hold every place.
-      const idle = [0, 1].map(() => partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n', ''));
+      const idle = [0, 1].map(() =>
+        partialRequest(s.url, `GET /healthz HTTP/1.1\r\nhost: ${new URL(s.url).host}\r\n`, ''),
+      );
       for (const c of idle) await new Promise((r) => c.socket.once('connect', r));
       await until(() => s.sidecar.server.server.listening, 'listening');
       await new Promise((r) => setTimeout(r, 100)); // idle for a while (a new one may first send its request)
@@ -446,14 +448,22 @@ describe('fenra-otel serve: memory and connection bounds', () => {
       expect(s.sidecar.metrics.value('fenra.otel.receiver.connections_closed', { why: 'evicted' })).toBe(1);
 
       // Two requests under way (bodies trickling in, but recent) hold every place: a new one is refused.
-      const head = `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n`;
+      const head = `POST /v1/traces HTTP/1.1\r\nhost: ${new URL(s.url).host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n`;
       idle[1]!.socket.destroy();
-      const busy = [0, 1].map(() => partialRequest(s.url, head, '{'));
+      // One after the other: a connection that has just opened and not yet sent a byte gives way
+      // before a keep-alive served a moment ago (the fetch above), one under way does not.
+      const busy = [partialRequest(s.url, head, '{')];
+      await until(() => s.sidecar.metrics.value('fenra.otel.receiver.inflight_bytes') === 1, 'one under way');
+      busy.push(partialRequest(s.url, head, '{'));
       await until(
         () => s.sidecar.metrics.value('fenra.otel.receiver.inflight_bytes') === 2,
         'both requests under way',
       );
-      const third = partialRequest(s.url, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n', '');
+      const third = partialRequest(
+        s.url,
+        `GET /healthz HTTP/1.1\r\nhost: ${new URL(s.url).host}\r\n\r\n`,
+        '',
+      );
       expect(await third.response).toBe(''); // closed on arrival
       expect(s.sidecar.metrics.value('fenra.otel.receiver.connections_closed', { why: 'refused' })).toBe(1);
       for (const b of busy) b.socket.destroy();
@@ -534,7 +544,7 @@ describe('fenra-otel serve: the other pages with a receiver token', () => {
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
   it.skipIf(!external)(
-    'need the token from other machines, not from this one (probes and /metrics stay open)',
+    'need the token from other machines, not from this one (probes stay open; /metrics needs it from anywhere)',
     async () => {
       const token = join(dir, 'token2');
       writeFileSync(token, 'tok\n');
@@ -545,8 +555,16 @@ describe('fenra-otel serve: the other pages with a receiver token', () => {
         expect((await fetch(`${far}/`)).status).toBe(401);
         expect((await fetch(`${far}/inspector/summary.json`)).status).toBe(401);
         expect((await fetch(`${far}/`, { headers: { authorization: 'Bearer tok' } })).status).toBe(200);
-        for (const path of ['/healthz', '/readyz', '/metrics'])
-          expect((await fetch(`${far}${path}`)).status).toBe(200);
+        for (const path of ['/healthz', '/readyz']) expect((await fetch(`${far}${path}`)).status).toBe(200);
+        for (const base of [far, `http://127.0.0.1:${port}`]) {
+          expect((await fetch(`${base}/metrics`)).status).toBe(401);
+          expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer nope' } })).status).toBe(
+            401,
+          );
+          const m = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer tok' } });
+          expect(m.status).toBe(200);
+          expect(await m.text()).toContain('fenra_otel_receiver_spans_total');
+        }
         expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
       } finally {
         await s.stop();

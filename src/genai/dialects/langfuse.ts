@@ -1,19 +1,43 @@
-import { hasIn, jsonIn, textIn } from '../attribute-scan.js';
+import { hasIn, jsonIn, keyList, parseCount, textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
+import { countsOnly, shapeOf } from '../reduce-json.js';
 import type { RawCounts } from '../usage.js';
 import {
   countsFromProviderUsage,
   mergeCounts,
   normaliseUsage,
+  PROVIDER_USAGE_SHAPE,
   readGenericCounts,
   SEMCONV_INCLUSIVE,
 } from '../usage.js';
 import type { Dialect } from './dialect.js';
 
-const num = (v: unknown): number | undefined => {
-  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
-};
+const num = parseCount;
+const LANGFUSE_FIELDS = [
+  'input',
+  'output',
+  'total',
+  'total_tokens',
+  'input_tokens',
+  'output_tokens',
+  'input_cached_tokens',
+  'cache_read_input_tokens',
+  'input_cache_read',
+  'cached_tokens',
+  'input_cache_creation',
+  'cache_creation_input_tokens',
+  'input_cache_write',
+  'output_reasoning_tokens',
+  'output_reasoning',
+  'reasoning_tokens',
+] as const;
+
+/** `langfuse.observation.usage_details` (JSON): only the counts read below are kept. */
+const USAGE_DETAILS = keyList(
+  ['langfuse.observation.usage_details'],
+  countsOnly(shapeOf(PROVIDER_USAGE_SHAPE, Object.fromEntries(LANGFUSE_FIELDS.map((f) => [f, 0] as const)))),
+);
+
 const first = (u: Record<string, unknown>, keys: readonly string[]): number | undefined => {
   for (const k of keys) {
     const v = num(u[k]);
@@ -65,12 +89,12 @@ export const langfuse: Dialect = {
     const type = textIn(a, K.langfuseType)?.toLowerCase();
     if (type === 'generation') return { kind: 'call', operation: 'chat' };
     if (type === 'embedding') return { kind: 'call', operation: 'embeddings' };
-    return hasIn(a, K.langfuseUsageDetails)
+    return hasIn(a, USAGE_DETAILS)
       ? { kind: 'skip', reason: 'aggregate', detail: `Langfuse ${type} observation` }
       : { kind: 'skip', reason: 'not_genai', detail: `Langfuse ${type} observation` };
   },
   usage(_span, a) {
-    const details = jsonIn(a, K.langfuseUsageDetails);
+    const details = jsonIn(a, USAGE_DETAILS);
     const fromDetails = details ? countsFromUsageDetails(details) : undefined;
     const generic = readGenericCounts(a);
     return normaliseUsage(fromDetails ? mergeCounts(fromDetails, generic) : generic, SEMCONV_INCLUSIVE);

@@ -1,20 +1,24 @@
 import type { SpanView } from '../../span/span-view.js';
 import type { AttributeScan } from '../attribute-scan.js';
-import { hasIn, jsonIn, keyList, textIn } from '../attribute-scan.js';
+import { hasIn, jsonIn, keyList, parseCount, textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
+import { countsOnly } from '../reduce-json.js';
 import type { RawCounts } from '../usage.js';
 import { mergeCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv } from './semconv.js';
 
 /** LangChain's usage details, as LangSmith writes them (JSON strings). */
-const INPUT_DETAILS = keyList(['gen_ai.usage.input_token_details']);
-const OUTPUT_DETAILS = keyList(['gen_ai.usage.output_token_details']);
+const INPUT_DETAILS = keyList(
+  ['gen_ai.usage.input_token_details'],
+  countsOnly({ cache_read: 0, cache_creation: 0, audio: 0 }),
+);
+const OUTPUT_DETAILS = keyList(['gen_ai.usage.output_token_details'], countsOnly({ reasoning: 0, audio: 0 }));
 
-const count = (o: Record<string, unknown> | undefined, key: string): number | undefined => {
-  const v = o?.[key];
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
-};
+const count = (o: Record<string, unknown> | undefined, key: string): number | undefined =>
+  parseCount(o?.[key]);
+/** A count where 0 means not reported (LangChain fills absent modality parts with 0). */
+const nonZero = (n: number | undefined): number | undefined => (n === 0 ? undefined : n);
 
 /**
  * The parts of a LangChain `usage_metadata` LangSmith puts in JSON attributes: input details
@@ -28,9 +32,9 @@ function detailCounts(a: AttributeScan): RawCounts | undefined {
   return {
     cacheRead: count(input, 'cache_read'),
     cacheWrite: count(input, 'cache_creation'),
-    audioIn: count(input, 'audio') || undefined,
+    audioIn: nonZero(count(input, 'audio')),
     reasoning: count(output, 'reasoning'),
-    audioOut: count(output, 'audio') || undefined,
+    audioOut: nonZero(count(output, 'audio')),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { SpanView } from '../../span/span-view.js';
 import type { AttributeScan } from '../attribute-scan.js';
-import { firstIn, hasIn, textIn } from '../attribute-scan.js';
+import { firstIn, hasIn, keyList, textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
 import {
   countsFromJsonAttr,
@@ -15,10 +15,20 @@ import { classifySemconv } from './semconv.js';
 
 const isTrue = (v: unknown): true | undefined => (v === true ? true : undefined);
 
+const STREAMING = /"stream"\s*:\s*true/;
+
+/**
+ * Logfire's `request_data`: the whole request (messages included) as JSON. Only whether it
+ * streamed is read, and only that is kept.
+ */
+const REQUEST_DATA = keyList(['request_data'], (v) =>
+  typeof v === 'string' && STREAMING.test(v) ? '{"stream":true}' : '',
+);
+
 function isStreamingRequest(a: AttributeScan): boolean {
   if (firstIn(a, K.requestStream, isTrue)) return true;
-  const req = textIn(a, K.requestData);
-  return req !== undefined && /"stream"\s*:\s*true/.test(req);
+  const req = textIn(a, REQUEST_DATA);
+  return req !== undefined && STREAMING.test(req);
 }
 
 /**

@@ -1,8 +1,15 @@
 import type { AttributeScan } from '../attribute-scan.js';
-import { countIn, hasIn, jsonIn, keyList, textIn } from '../attribute-scan.js';
+import { countIn, hasIn, jsonIn, keyList, parseCount, textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
+import { countsOnly } from '../reduce-json.js';
 import type { Inclusivity, RawCounts } from '../usage.js';
-import { countsFromProviderUsage, mergeCounts, normaliseUsage, SEMCONV_INCLUSIVE } from '../usage.js';
+import {
+  countsFromProviderUsage,
+  mergeCounts,
+  normaliseUsage,
+  PROVIDER_USAGE_SHAPE,
+  SEMCONV_INCLUSIVE,
+} from '../usage.js';
 import type { Dialect } from './dialect.js';
 
 const INPUT = keyList([
@@ -28,8 +35,23 @@ const V6_DETAILS = keyList([
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-const num = (v: unknown): number | undefined =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+const num = parseCount;
+
+/**
+ * `ai.response.providerMetadata`: the provider's response extras (JSON), which can hold content
+ * (grounding queries, log-probabilities). Only the counts read below are kept.
+ */
+const PROVIDER_METADATA = keyList(
+  ['ai.response.providerMetadata'],
+  countsOnly({
+    anthropic: { usage: PROVIDER_USAGE_SHAPE, cacheCreationInputTokens: 0 },
+    google: { usageMetadata: PROVIDER_USAGE_SHAPE },
+    vertex: { usageMetadata: PROVIDER_USAGE_SHAPE },
+    bedrock: { usage: PROVIDER_USAGE_SHAPE },
+    openai: { cachedPromptTokens: 0, reasoningTokens: 0 },
+    azure: { cachedPromptTokens: 0, reasoningTokens: 0 },
+  }),
+);
 
 /**
  * The provider's own usage from `ai.response.providerMetadata`, when it is there: it settles
@@ -37,7 +59,7 @@ const num = (v: unknown): number | undefined =>
  * thinking; v6+ include both).
  */
 function providerCounts(a: AttributeScan): { counts: RawCounts; exact: boolean } | undefined {
-  const meta = jsonIn(a, K.aiProviderMetadata);
+  const meta = jsonIn(a, PROVIDER_METADATA);
   if (!meta) return undefined;
   const anthropic = obj(meta['anthropic']);
   const anthropicUsage = obj(anthropic?.['usage']);

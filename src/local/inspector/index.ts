@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { displayUrl } from '../../internal/display-url.js';
 import type { Ledger } from '../ledger.js';
 import { renderPage, SUMMARY_PATH } from './page.js';
 import type { InspectorSummary } from './summary.js';
@@ -27,7 +28,8 @@ export type InspectorHandler = (req: IncomingMessage, res: ServerResponse) => bo
 export function inspectorSummary(o: InspectorOptions): InspectorSummary {
   return buildSummary({
     mode: o.mode,
-    destination: o.destination,
+    // A URL is shown without credentials (the sink file is shown as it is).
+    destination: /^[a-z][a-z0-9+.-]*:\/\//i.test(o.destination) ? displayUrl(o.destination) : o.destination,
     otlpEndpoint: o.otlpEndpoint,
     snapshot: o.ledger.snapshot(),
     dropped: o.dropped?.() ?? {},
