@@ -40,7 +40,8 @@ const GAPS: readonly KnownGap[] = [
     operations: ['chat'],
   },
   // ADOT's OpenAI Agents bridge: Responses API usage read without input_tokens_details; the
-  // split sits on the enclosing turn span only (openai-agents-adot).
+  // split sits on the enclosing turn span, from which convertTrace takes it
+  // (split-from-aggregate.ts): flagged only where no turn span repeats the call.
   {
     scope: '@aws/aws-distro-opentelemetry-instrumentation-openai-agents',
     providers: ['openai', 'azure.ai.openai'],
