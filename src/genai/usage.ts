@@ -20,6 +20,9 @@ export interface RawCounts {
   imageIn?: number;
   imageOut?: number;
   videoIn?: number;
+  /** Text-modality parts (semantic-conventions-genai): subsets of input/output, never priced apart. */
+  textIn?: number;
+  textOut?: number;
   providerCostUsd?: number;
   /** A cost the span reports (gateway, instrumentation or provider), with where it was read. */
   reportedCost?: ReportedCost;
@@ -135,9 +138,13 @@ export const KEYS = {
     'gen_ai.usage.completion_tokens_details.audio',
     'gen_ai.usage.details.output_audio_tokens',
   ],
+  // Per-modality counts (semantic-conventions-genai): subsets of the input and output totals,
+  // set only when the provider reports them. Never added to the totals.
   imageIn: ['gen_ai.usage.image.input_tokens'],
   imageOut: ['gen_ai.usage.image.output_tokens'],
   videoIn: ['gen_ai.usage.video.input_tokens'],
+  textIn: ['gen_ai.usage.text.input_tokens'],
+  textOut: ['gen_ai.usage.text.output_tokens'],
 } as const satisfies Record<string, readonly string[]>;
 
 type UsageField = keyof typeof KEYS;
@@ -147,12 +154,14 @@ export const USAGE_KEYS = Object.fromEntries(
   (Object.keys(KEYS) as UsageField[]).map((f) => [f, keyList(KEYS[f])]),
 ) as Record<UsageField, KeyList>;
 
-/** True when any input/output/total token count is on the span. */
+/** True when any input/output/total token count (or a text-modality part of one) is on the span. */
 export function hasTokenCounts(a: AttributeScan): boolean {
   return (
     countIn(a, USAGE_KEYS.input) !== undefined ||
     countIn(a, USAGE_KEYS.output) !== undefined ||
-    countIn(a, USAGE_KEYS.total) !== undefined
+    countIn(a, USAGE_KEYS.total) !== undefined ||
+    countIn(a, USAGE_KEYS.textIn) !== undefined ||
+    countIn(a, USAGE_KEYS.textOut) !== undefined
   );
 }
 
@@ -172,18 +181,39 @@ export function readGenericCounts(a: AttributeScan): RawCounts {
     imageIn: countIn(a, USAGE_KEYS.imageIn),
     imageOut: countIn(a, USAGE_KEYS.imageOut),
     videoIn: countIn(a, USAGE_KEYS.videoIn),
+    textIn: countIn(a, USAGE_KEYS.textIn),
+    textOut: countIn(a, USAGE_KEYS.textOut),
     reportedCost: readReportedCost(a),
   };
 }
 
-/** Reads a provider's raw usage object (Anthropic/OpenAI/Gemini/Bedrock shapes) into RawCounts. */
+const num = (v: unknown): number | undefined => {
+  const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(x) && x >= 0 ? x : undefined;
+};
+const object = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/**
+ * Billed counts where a provider reports both what it billed and what the model consumed
+ * (Cohere: `billed_units` beside `tokens`, at the top of a v2 `usage` or under a v1 `meta`):
+ * the billed ones, as the GenAI conventions require of instrumentations. Undefined when the
+ * usage has no billed counts.
+ */
+function billedUnits(u: Record<string, unknown>): RawCounts | undefined {
+  const billed = object(u['billed_units']) ?? object(object(u['meta'])?.['billed_units']);
+  if (billed === undefined) return undefined;
+  const input = num(billed['input_tokens']);
+  const output = num(billed['output_tokens']);
+  return input === undefined && output === undefined ? undefined : { input, output };
+}
+
+/** Reads a provider's raw usage object (Anthropic/OpenAI/Gemini/Bedrock/Cohere shapes) into RawCounts. */
 export function countsFromProviderUsage(u: Record<string, unknown>): RawCounts {
-  const n = (v: unknown): number | undefined => {
-    const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-    return Number.isFinite(x) && x >= 0 ? x : undefined;
-  };
-  const obj = (v: unknown): Record<string, unknown> | undefined =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const n = num;
+  const obj = object;
+  const billed = billedUnits(u);
+  if (billed !== undefined) return billed;
   // Anthropic: input_tokens EXCLUDES cache reads and writes.
   if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u || 'cache_creation' in u) {
     const ttl = obj(u['cache_creation']);
@@ -262,7 +292,15 @@ export function mergeCounts(base: RawCounts, extra: RawCounts | undefined): RawC
  * in `anomalies` rather than thrown or priced negative.
  */
 export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undefined {
-  if (raw.input === undefined && raw.output === undefined && raw.total === undefined) return undefined;
+  if (
+    raw.input === undefined &&
+    raw.output === undefined &&
+    raw.total === undefined &&
+    raw.textIn === undefined &&
+    raw.textOut === undefined
+  ) {
+    return undefined;
+  }
   const anomalies: string[] = [];
   const cacheRead = raw.cacheRead ?? 0;
   const cacheWrite = raw.cacheWrite ?? 0;
@@ -270,6 +308,11 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
 
   let input = raw.input;
   let output = raw.output;
+  // Only per-modality parts (text included, so they are the whole): their sum is the total.
+  if (input === undefined && raw.textIn !== undefined) input = modalitySum(raw.textIn, raw);
+  if (output === undefined && raw.textOut !== undefined) {
+    output = raw.textOut + (raw.audioOut ?? 0) + (raw.imageOut ?? 0);
+  }
   if (input === undefined && output === undefined) {
     // Only a total (e.g. some embeddings spans): all of it is input.
     input = raw.total;
@@ -284,6 +327,18 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
     // A part larger than the whole: this emitter reported input without the cache.
     input += cacheRead + cacheWrite;
     anomalies.push('input_excluded_cache');
+  }
+  // Modality parts are subsets of the totals: parts adding up to more prove the total left
+  // one out (e.g. text only).
+  const parts = modalitySum(raw.textIn ?? 0, raw);
+  if (parts > input) {
+    input = parts;
+    anomalies.push('input_excluded_modality');
+  }
+  const outParts = (raw.textOut ?? 0) + (raw.audioOut ?? 0) + (raw.imageOut ?? 0);
+  if (outParts > output) {
+    output = outParts;
+    anomalies.push('output_excluded_modality');
   }
   if (!incl.outputIncludesReasoning) {
     output += reasoning;
@@ -314,4 +369,9 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
   if (raw.reportedCost !== undefined && raw.reportedCost.usd > 0) usage.reportedCost = raw.reportedCost;
   if (anomalies.length > 0) usage.anomalies = anomalies;
   return usage;
+}
+
+/** Text plus the other input modalities the span states. */
+function modalitySum(text: number, raw: RawCounts): number {
+  return text + (raw.audioIn ?? 0) + (raw.imageIn ?? 0) + (raw.videoIn ?? 0);
 }
