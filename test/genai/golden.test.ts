@@ -67,6 +67,10 @@ const LIMITS: Record<string, Limits> = {
   // split, which the turn span above repeats with the same input/output: billed with it
   // (split-from-aggregate.ts), so not flagged.
   'openai-agents-adot': { unreported: ['reasoning_tokens'] },
+  // @sentry/node 10.78 (both orders of its span processor and ours): no reasoning count on its
+  // OpenAI spans (output includes it, as OpenAI's does), nor on @ai-sdk/otel's.
+  'sentry-node-ai': { unreported: ['reasoning_tokens'] },
+  'sentry-node-ai-fenra-first': { unreported: ['reasoning_tokens'] },
   // OpenInference openai 4.2.7: the streamed span carries no token counts.
   'openinference-openai': { noUsageCalls: 1 },
   // instrumentation-aws-sdk 0.78 Converse: Bedrock's inputTokens (without cache), no cache keys.
