@@ -111,8 +111,15 @@ export const KEYS = {
     'gen_ai.usage.details.cache_write_tokens',
     'gen_ai.usage.details.cache_creation_input_tokens',
   ],
-  cacheWrite5m: ['anthropic.usage.cache_creation.ephemeral_5m_input_tokens'],
-  cacheWrite1h: ['anthropic.usage.cache_creation.ephemeral_1h_input_tokens'],
+  cacheWrite5m: [
+    'anthropic.usage.cache_creation.ephemeral_5m_input_tokens',
+    // @mastra/otel-exporter
+    'gen_ai.usage.cache_creation.5m_input_tokens',
+  ],
+  cacheWrite1h: [
+    'anthropic.usage.cache_creation.ephemeral_1h_input_tokens',
+    'gen_ai.usage.cache_creation.1h_input_tokens',
+  ],
   reasoning: [
     'gen_ai.usage.reasoning.output_tokens',
     'gen_ai.usage.output_tokens.reasoning',
@@ -130,6 +137,8 @@ export const KEYS = {
     'llm.token_count.prompt_details.audio',
     'gen_ai.usage.prompt_tokens_details.audio_tokens',
     'gen_ai.usage.details.input_audio_tokens',
+    // @mastra/otel-exporter
+    'gen_ai.usage.audio_input_tokens',
   ],
   audioOut: [
     'gen_ai.usage.audio.output_tokens',
@@ -137,6 +146,7 @@ export const KEYS = {
     'gen_ai.usage.completion_tokens_details.audio_tokens',
     'gen_ai.usage.completion_tokens_details.audio',
     'gen_ai.usage.details.output_audio_tokens',
+    'gen_ai.usage.audio_output_tokens',
   ],
   // Per-modality counts (semantic-conventions-genai): subsets of the input and output totals,
   // set only when the provider reports them. Never added to the totals.

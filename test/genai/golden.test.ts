@@ -71,6 +71,8 @@ const LIMITS: Record<string, Limits> = {
   // OpenAI spans (output includes it, as OpenAI's does), nor on @ai-sdk/otel's.
   'sentry-node-ai': { unreported: ['reasoning_tokens'] },
   'sentry-node-ai-fenra-first': { unreported: ['reasoning_tokens'] },
+  // @mastra/otel-exporter 1.4 with @ai-sdk/anthropic 4: cache writes without their 5m/1h split.
+  'mastra-agent-workflow': { noCacheTtl: true },
   // OpenInference openai 4.2.7: the streamed span carries no token counts.
   'openinference-openai': { noUsageCalls: 1 },
   // instrumentation-aws-sdk 0.78 Converse: Bedrock's inputTokens (without cache), no cache keys.
