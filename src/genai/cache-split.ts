@@ -47,6 +47,14 @@ const GAPS: readonly KnownGap[] = [
     providers: ['openai', 'azure.ai.openai'],
     operations: ['chat'],
   },
+  // Google ADK: call_llm states Gemini's prompt count (cache included) and nothing of the
+  // cache beside it; the cached count is only in its response JSON, absent when content
+  // capture is off (google-adk-agent).
+  {
+    scope: 'gcp.vertex.agent',
+    providers: ['gcp.gemini', 'gcp.vertex_ai', 'gcp.gen_ai'],
+    operations: ['chat'],
+  },
 ];
 
 /** Marks usage whose cached part the instrumentation is known to drop (no cache count on the span). */

@@ -5,6 +5,7 @@ import { K } from './keys.js';
 import { StatusCode } from '../span/span-view.js';
 import { adotOpenAiAgents } from './dialects/adot-openai-agents.js';
 import { anthropicSdk } from './dialects/anthropic-sdk.js';
+import { googleAdk } from './dialects/google-adk.js';
 import type { Dialect } from './dialects/dialect.js';
 import { langfuse } from './dialects/langfuse.js';
 import { langsmith } from './dialects/langsmith.js';
@@ -25,6 +26,7 @@ const DIALECTS: readonly Dialect[] = [
   langfuse,
   langsmith,
   adotOpenAiAgents,
+  googleAdk,
   openinference,
   anthropicSdk,
   openlit,
