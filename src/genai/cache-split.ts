@@ -55,6 +55,9 @@ const GAPS: readonly KnownGap[] = [
     providers: ['gcp.gemini', 'gcp.vertex_ai', 'gcp.gen_ai'],
     operations: ['chat'],
   },
+  // Strands Agents' Anthropic model: Anthropic's input_tokens without any cache count (the
+  // cache reads and writes of the response are not copied; strands-agents-transcribed).
+  { scope: 'strands.telemetry.tracer', providers: ['anthropic'], operations: ['chat'] },
 ];
 
 /** Marks usage whose cached part the instrumentation is known to drop (no cache count on the span). */

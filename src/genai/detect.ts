@@ -4,6 +4,7 @@ import { hasIn, scanAttributes, textIn } from './attribute-scan.js';
 import { K } from './keys.js';
 import { StatusCode } from '../span/span-view.js';
 import { adotOpenAiAgents } from './dialects/adot-openai-agents.js';
+import { agentFramework } from './dialects/agent-framework.js';
 import { anthropicSdk } from './dialects/anthropic-sdk.js';
 import { googleAdk } from './dialects/google-adk.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -14,6 +15,7 @@ import { openinference } from './dialects/openinference.js';
 import { openlit } from './dialects/openlit.js';
 import { openllmetry } from './dialects/openllmetry.js';
 import { semconv } from './dialects/semconv.js';
+import { strands } from './dialects/strands.js';
 import { vercelAi } from './dialects/vercel-ai.js';
 import { markKnownCacheGap } from './cache-split.js';
 import { chooseModel, readModelIds, readRegion, stripGatewayVendor } from './model.js';
@@ -27,6 +29,8 @@ const DIALECTS: readonly Dialect[] = [
   langsmith,
   adotOpenAiAgents,
   googleAdk,
+  agentFramework,
+  strands,
   openinference,
   anthropicSdk,
   openlit,

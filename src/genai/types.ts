@@ -15,7 +15,9 @@ export type DialectId =
   | 'logfire'
   | 'langsmith'
   | 'adot-openai-agents'
-  | 'google-adk';
+  | 'google-adk'
+  | 'microsoft-agent-framework'
+  | 'strands';
 
 /**
  * Usage in one inclusive convention: `inputTokens` includes cache reads and writes,

@@ -105,6 +105,8 @@ export const KEYS = {
     'gen_ai.usage.cache_creation.input_tokens',
     'gen_ai.usage.input_tokens.cache_write',
     'gen_ai.usage.cache_creation_input_tokens',
+    // Strands Agents (Bedrock Converse's cacheWriteInputTokens).
+    'gen_ai.usage.cache_write_input_tokens',
     'llm.token_count.prompt_details.cache_write',
     'gen_ai.usage.prompt_tokens_details.cache_creation_tokens',
     'gen_ai.usage.prompt_tokens_details.cache_write',
