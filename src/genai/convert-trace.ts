@@ -57,8 +57,9 @@ export function receivedAgain(span: SpanView): SkippedSpan {
  * The billing rules of one trace, pure: detection of each span, one bill per provider call
  * (dedupe, with the trace's earlier decisions when part of it was billed before), a call's
  * missing cache/reasoning split taken from an aggregate repeating that one call
- * (split-from-aggregate.ts), and attribution along each call's ancestors. `spans` are the spans of ONE trace that matter for
- * billing: its calls and their ancestors (other spans change nothing). Never throws.
+ * (split-from-aggregate.ts), and attribution along each call's ancestors. `spans` are the
+ * spans of ONE trace that matter for billing: its calls and their ancestors (other spans change
+ * nothing). Never throws.
  */
 export function convertTrace(
   spans: readonly SpanView[],
