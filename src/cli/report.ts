@@ -65,6 +65,10 @@ export function formatReport(s: LedgerSnapshot, by: Dimension): string {
     out +=
       `\n${int(s.cacheSplitMissing)} transaction(s) come from an instrumentation known to drop the cached part of the input\n` +
       `(context cache_split_missing): their cached input is billed at the full input rate\n`;
+  if (s.reasoningMissing)
+    out +=
+      `\n${int(s.reasoningMissing)} transaction(s) come from an instrumentation that leaves reasoning (thinking) tokens out of\n` +
+      `the output it reports (context reasoning_missing): they are billed without them\n`;
   if (s.unattributed)
     out += `\n${int(s.unattributed)} transaction(s) have no customer ("unattributed"): set a customer attribute or --customer-id-key\n`;
   return out;
@@ -123,6 +127,7 @@ export async function runReport(argv: string[], io: CliStreams): Promise<number>
           totals: snapshot.totals,
           unattributed: snapshot.unattributed,
           cacheSplitMissing: snapshot.cacheSplitMissing,
+          reasoningMissing: snapshot.reasoningMissing,
           unpricedReasons: snapshot.unpricedReasons,
           rows: snapshot.by[by],
         },

@@ -14,6 +14,8 @@ export const CALL_CONTEXT = {
   reportedCostSource: 'reported_cost_source',
   /** The instrumentation is known to drop the cached part of the input (billed at the full rate). */
   cacheSplitMissing: 'cache_split_missing',
+  /** The instrumentation is known to leave reasoning (thinking) tokens out of the output billed. */
+  reasoningMissing: 'reasoning_missing',
 } as const;
 
 const MAX_SOURCE_LENGTH = 64;
@@ -26,6 +28,7 @@ export function callContext(usage: Usage): Record<string, ContextValue> {
     out[CALL_CONTEXT.reportedCostSource] = usage.reportedCost.source.slice(0, MAX_SOURCE_LENGTH);
   }
   if (usage.cacheSplitMissing) out[CALL_CONTEXT.cacheSplitMissing] = true;
+  if (usage.reasoningMissing) out[CALL_CONTEXT.reasoningMissing] = true;
   return out;
 }
 

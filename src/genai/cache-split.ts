@@ -40,12 +40,24 @@ const GAPS: readonly KnownGap[] = [
     operations: ['chat'],
   },
   // ADOT's OpenAI Agents bridge: Responses API usage read without input_tokens_details; the
-  // split sits on the enclosing turn span only (openai-agents-adot).
+  // split sits on the enclosing turn span, from which convertTrace takes it
+  // (split-from-aggregate.ts): flagged only where no turn span repeats the call.
   {
     scope: '@aws/aws-distro-opentelemetry-instrumentation-openai-agents',
     providers: ['openai', 'azure.ai.openai'],
     operations: ['chat'],
   },
+  // Google ADK: call_llm states Gemini's prompt count (cache included) and nothing of the
+  // cache beside it; the cached count is only in its response JSON, absent when content
+  // capture is off (google-adk-agent).
+  {
+    scope: 'gcp.vertex.agent',
+    providers: ['gcp.gemini', 'gcp.vertex_ai', 'gcp.gen_ai'],
+    operations: ['chat'],
+  },
+  // Strands Agents' Anthropic model: Anthropic's input_tokens without any cache count (the
+  // cache reads and writes of the response are not copied; strands-agents-transcribed).
+  { scope: 'strands.telemetry.tracer', providers: ['anthropic'], operations: ['chat'] },
 ];
 
 /** Marks usage whose cached part the instrumentation is known to drop (no cache count on the span). */

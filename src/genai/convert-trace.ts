@@ -8,6 +8,7 @@ import type { DetectedSpan, PriorDecisions } from './dedupe.js';
 import { dedupeTrace } from './dedupe.js';
 import type { DetectOptions } from './detect.js';
 import { detectModelCall } from './detect.js';
+import { splitFromAggregates } from './split-from-aggregate.js';
 import type { Attributes } from '../span/span-view.js';
 import type { ModelCall, SkipReason, SkippedSpan, Usage } from './types.js';
 
@@ -56,9 +57,11 @@ export function receivedAgain(span: SpanView): SkippedSpan {
 
 /**
  * The billing rules of one trace, pure: detection of each span, one bill per provider call
- * (dedupe, with the trace's earlier decisions when part of it was billed before), and
- * attribution along each call's ancestors. `spans` are the spans of ONE trace that matter for
- * billing: its calls and their ancestors (other spans change nothing). Never throws.
+ * (dedupe, with the trace's earlier decisions when part of it was billed before), a call's
+ * missing cache/reasoning split taken from an aggregate repeating that one call
+ * (split-from-aggregate.ts), and attribution along each call's ancestors. `spans` are the
+ * spans of ONE trace that matter for billing: its calls and their ancestors (other spans change
+ * nothing). Never throws.
  */
 export function convertTrace(
   spans: readonly SpanView[],
@@ -69,9 +72,13 @@ export function convertTrace(
   const entries: DetectedSpan[] = [];
   for (const span of trace.byId.values()) {
     const d = detectModelCall(span, options);
-    entries.push('call' in d ? { span, call: d.call } : { span, skipped: d.skipped });
+    if ('call' in d) entries.push({ span, call: d.call });
+    else if (d.aggregateUsage !== undefined)
+      entries.push({ span, skipped: d.skipped, aggregateUsage: d.aggregateUsage });
+    else entries.push({ span, skipped: d.skipped });
   }
   dedupeTrace(entries, prior);
+  splitFromAggregates(entries);
   const out: TraceConversion = { calls: [], skipped: trace.repeats };
   for (const e of entries) {
     if (e.call) {

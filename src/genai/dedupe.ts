@@ -1,11 +1,14 @@
 import type { SpanView } from '../span/span-view.js';
-import type { ModelCall, SkippedSpan } from './types.js';
+import { sameCounts, takeSplit } from './split-from-aggregate.js';
+import type { ModelCall, SkippedSpan, Usage } from './types.js';
 
 /** A span of one trace after detection. */
 export interface DetectedSpan {
   span: SpanView;
   call?: ModelCall;
   skipped?: SkippedSpan;
+  /** The usage an aggregate repeats (never billed; read by split-from-aggregate.ts). */
+  aggregateUsage?: Usage;
 }
 
 /**
@@ -33,6 +36,8 @@ const isCall = (d: DetectedSpan): boolean => d.call !== undefined || isCallWitho
 function markSkipped(d: DetectedSpan, reason: 'aggregate' | 'duplicate', detail: string): void {
   const s = d.span;
   d.skipped = { traceId: s.traceId, spanId: s.spanId, name: s.name, reason, detail };
+  // A wrapper repeats its call's usage: it is an aggregate of that one call.
+  if (reason === 'aggregate' && d.call?.usage !== undefined) d.aggregateUsage = d.call.usage;
   delete d.call;
 }
 
@@ -48,7 +53,8 @@ export const responseKey = (call: ModelCall): string | undefined =>
  * 2. a model-call span without usage whose ancestor or descendant call has usage was billed
  *    there: a duplicate, not a missing-usage report;
  * 3. two remaining calls with the same provider response id are one call seen twice: the
- *    deeper one is billed.
+ *    deeper one is billed, with the parts (cache split, reasoning) only the other one states
+ *    when both state the same input and output.
  * With `prior` (spans arriving after part of their trace was billed), the earlier decisions
  * stand: a span billed before is a duplicate (received again); a call above a call billed
  * before is an aggregate (or a duplicate without usage); a call below one, or repeating a
@@ -117,6 +123,9 @@ export function dedupeTrace(entries: DetectedSpan[], prior?: PriorDecisions): vo
       continue;
     }
     const [keep, drop] = depthOf(e) > depthOf(prev) ? [e, prev] : [prev, e];
+    const kept = keep.call!.usage;
+    const dropped = drop.call!.usage;
+    if (kept !== undefined && dropped !== undefined && sameCounts(kept, dropped)) takeSplit(kept, dropped);
     markSkipped(
       drop,
       'duplicate',

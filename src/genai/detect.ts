@@ -4,7 +4,9 @@ import { hasIn, scanAttributes, textIn } from './attribute-scan.js';
 import { K } from './keys.js';
 import { StatusCode } from '../span/span-view.js';
 import { adotOpenAiAgents } from './dialects/adot-openai-agents.js';
+import { agentFramework } from './dialects/agent-framework.js';
 import { anthropicSdk } from './dialects/anthropic-sdk.js';
+import { googleAdk } from './dialects/google-adk.js';
 import type { Dialect } from './dialects/dialect.js';
 import { langfuse } from './dialects/langfuse.js';
 import { langsmith } from './dialects/langsmith.js';
@@ -13,11 +15,12 @@ import { openinference } from './dialects/openinference.js';
 import { openlit } from './dialects/openlit.js';
 import { openllmetry } from './dialects/openllmetry.js';
 import { semconv } from './dialects/semconv.js';
+import { strands } from './dialects/strands.js';
 import { vercelAi } from './dialects/vercel-ai.js';
 import { markKnownCacheGap } from './cache-split.js';
 import { chooseModel, readModelIds, readRegion, stripGatewayVendor } from './model.js';
 import { resolveProvider } from './provider.js';
-import type { ModelCall, SkippedSpan } from './types.js';
+import type { ModelCall, SkippedSpan, Usage } from './types.js';
 
 /** Most specific first; semconv claims everything that is left. */
 const DIALECTS: readonly Dialect[] = [
@@ -25,6 +28,9 @@ const DIALECTS: readonly Dialect[] = [
   langfuse,
   langsmith,
   adotOpenAiAgents,
+  googleAdk,
+  agentFramework,
+  strands,
   openinference,
   anthropicSdk,
   openlit,
@@ -84,9 +90,14 @@ export interface DetectOptions {
   azureDeployments?: Readonly<Record<string, string>>;
 }
 
-export type Detection = { call: ModelCall } | { skipped: SkippedSpan };
+/**
+ * A model call, or why the span is not billed. An aggregate (a span repeating the usage of the
+ * calls below it) carries that usage, read the same way, for the trace-level rules
+ * (split-from-aggregate.ts); it is never billed.
+ */
+export type Detection = { call: ModelCall } | { skipped: SkippedSpan; aggregateUsage?: Usage };
 
-function skip(span: SpanView, reason: SkippedSpan['reason'], detail: string): Detection {
+function skip(span: SpanView, reason: SkippedSpan['reason'], detail: string): { skipped: SkippedSpan } {
   return { skipped: { traceId: span.traceId, spanId: span.spanId, name: span.name, reason, detail } };
 }
 
@@ -127,7 +138,13 @@ export function detectModelCall(span: SpanView, options: DetectOptions = {}): De
     }
   }
   const c = dialect.classify(span, a);
-  if (c.kind === 'skip') return skip(span, c.reason, c.detail);
+  if (c.kind === 'skip') {
+    const skipped = skip(span, c.reason, c.detail);
+    if (c.reason !== 'aggregate') return skipped;
+    const ids = readModelIds(a);
+    const usage = dialect.usage(span, a, resolveProvider(a, ids.response ?? ids.request));
+    return usage === undefined ? skipped : { ...skipped, aggregateUsage: usage };
+  }
 
   const ids = readModelIds(a);
   const provider = resolveProvider(a, ids.response ?? ids.request);

@@ -64,6 +64,8 @@ const CANONICAL: Readonly<Record<string, string>> = {
  */
 const NOT_A_PROVIDER = new Set([
   'gcp.vertex.agent',
+  'strands-agents',
+  'microsoft.agent_framework',
   'langchain',
   'crewai',
   'llama_index',

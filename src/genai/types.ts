@@ -15,7 +15,9 @@ export type DialectId =
   | 'logfire'
   | 'langsmith'
   | 'adot-openai-agents'
-  | 'google-adk';
+  | 'google-adk'
+  | 'microsoft-agent-framework'
+  | 'strands';
 
 /**
  * Usage in one inclusive convention: `inputTokens` includes cache reads and writes,
@@ -55,6 +57,12 @@ export interface Usage {
    * and the transaction says so.
    */
   cacheSplitMissing?: boolean;
+  /**
+   * The instrumentation is known to leave the model's reasoning (thinking) tokens out of its
+   * output count, and the span states them nowhere else (e.g. Google ADK with content capture
+   * off): output is billed without them, and the transaction says so.
+   */
+  reasoningMissing?: boolean;
   /** Things that looked wrong and were corrected (e.g. `cache_exceeds_input`). */
   anomalies?: string[];
   /**

@@ -21,6 +21,9 @@ export interface RawCounts {
   imageIn?: number;
   imageOut?: number;
   videoIn?: number;
+  /** Text-modality parts (semantic-conventions-genai): subsets of input/output, never priced apart. */
+  textIn?: number;
+  textOut?: number;
   providerCostUsd?: number;
   /** A cost the span reports (gateway, instrumentation or provider), with where it was read. */
   reportedCost?: ReportedCost;
@@ -103,14 +106,23 @@ export const KEYS = {
     'gen_ai.usage.cache_creation.input_tokens',
     'gen_ai.usage.input_tokens.cache_write',
     'gen_ai.usage.cache_creation_input_tokens',
+    // Strands Agents (Bedrock Converse's cacheWriteInputTokens).
+    'gen_ai.usage.cache_write_input_tokens',
     'llm.token_count.prompt_details.cache_write',
     'gen_ai.usage.prompt_tokens_details.cache_creation_tokens',
     'gen_ai.usage.prompt_tokens_details.cache_write',
     'gen_ai.usage.details.cache_write_tokens',
     'gen_ai.usage.details.cache_creation_input_tokens',
   ],
-  cacheWrite5m: ['anthropic.usage.cache_creation.ephemeral_5m_input_tokens'],
-  cacheWrite1h: ['anthropic.usage.cache_creation.ephemeral_1h_input_tokens'],
+  cacheWrite5m: [
+    'anthropic.usage.cache_creation.ephemeral_5m_input_tokens',
+    // @mastra/otel-exporter
+    'gen_ai.usage.cache_creation.5m_input_tokens',
+  ],
+  cacheWrite1h: [
+    'anthropic.usage.cache_creation.ephemeral_1h_input_tokens',
+    'gen_ai.usage.cache_creation.1h_input_tokens',
+  ],
   reasoning: [
     'gen_ai.usage.reasoning.output_tokens',
     'gen_ai.usage.output_tokens.reasoning',
@@ -128,6 +140,8 @@ export const KEYS = {
     'llm.token_count.prompt_details.audio',
     'gen_ai.usage.prompt_tokens_details.audio_tokens',
     'gen_ai.usage.details.input_audio_tokens',
+    // @mastra/otel-exporter
+    'gen_ai.usage.audio_input_tokens',
   ],
   audioOut: [
     'gen_ai.usage.audio.output_tokens',
@@ -135,10 +149,15 @@ export const KEYS = {
     'gen_ai.usage.completion_tokens_details.audio_tokens',
     'gen_ai.usage.completion_tokens_details.audio',
     'gen_ai.usage.details.output_audio_tokens',
+    'gen_ai.usage.audio_output_tokens',
   ],
+  // Per-modality counts (semantic-conventions-genai): subsets of the input and output totals,
+  // set only when the provider reports them. Never added to the totals.
   imageIn: ['gen_ai.usage.image.input_tokens'],
   imageOut: ['gen_ai.usage.image.output_tokens'],
   videoIn: ['gen_ai.usage.video.input_tokens'],
+  textIn: ['gen_ai.usage.text.input_tokens'],
+  textOut: ['gen_ai.usage.text.output_tokens'],
 } as const satisfies Record<string, readonly string[]>;
 
 type UsageField = keyof typeof KEYS;
@@ -148,12 +167,14 @@ export const USAGE_KEYS = Object.fromEntries(
   (Object.keys(KEYS) as UsageField[]).map((f) => [f, keyList(KEYS[f])]),
 ) as Record<UsageField, KeyList>;
 
-/** True when any input/output/total token count is on the span. */
+/** True when any input/output/total token count (or a text-modality part of one) is on the span. */
 export function hasTokenCounts(a: AttributeScan): boolean {
   return (
     countIn(a, USAGE_KEYS.input) !== undefined ||
     countIn(a, USAGE_KEYS.output) !== undefined ||
-    countIn(a, USAGE_KEYS.total) !== undefined
+    countIn(a, USAGE_KEYS.total) !== undefined ||
+    countIn(a, USAGE_KEYS.textIn) !== undefined ||
+    countIn(a, USAGE_KEYS.textOut) !== undefined
   );
 }
 
@@ -173,6 +194,8 @@ export function readGenericCounts(a: AttributeScan): RawCounts {
     imageIn: countIn(a, USAGE_KEYS.imageIn),
     imageOut: countIn(a, USAGE_KEYS.imageOut),
     videoIn: countIn(a, USAGE_KEYS.videoIn),
+    textIn: countIn(a, USAGE_KEYS.textIn),
+    textOut: countIn(a, USAGE_KEYS.textOut),
     reportedCost: readReportedCost(a),
   };
 }
@@ -201,16 +224,36 @@ export const PROVIDER_USAGE_SHAPE: JsonShape = {
   input_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
   completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
   output_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  billed_units: { input_tokens: 0, output_tokens: 0 },
+  meta: { billed_units: { input_tokens: 0, output_tokens: 0 } },
   cost: 'usd',
 };
 
-/** Reads a provider's raw usage object (Anthropic/OpenAI/Gemini/Bedrock shapes) into RawCounts. */
+const object = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/**
+ * Billed counts where a provider reports both what it billed and what the model consumed
+ * (Cohere: `billed_units` beside `tokens`, at the top of a v2 `usage` or under a v1 `meta`):
+ * the billed ones, as the GenAI conventions require of instrumentations. Undefined when the
+ * usage has no billed counts.
+ */
+function billedUnits(u: Record<string, unknown>): RawCounts | undefined {
+  const billed = object(u['billed_units']) ?? object(object(u['meta'])?.['billed_units']);
+  if (billed === undefined) return undefined;
+  const input = parseCount(billed['input_tokens']);
+  const output = parseCount(billed['output_tokens']);
+  return input === undefined && output === undefined ? undefined : { input, output };
+}
+
+/** Reads a provider's raw usage object (Anthropic/OpenAI/Gemini/Bedrock/Cohere shapes) into RawCounts. */
 export function countsFromProviderUsage(u: Record<string, unknown>): RawCounts {
   const n = parseCount;
   const usd = (v: unknown): number | undefined =>
     typeof v === 'number' || typeof v === 'string' ? asAmount(v) : undefined;
-  const obj = (v: unknown): Record<string, unknown> | undefined =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const obj = object;
+  const billed = billedUnits(u);
+  if (billed !== undefined) return billed;
   // Anthropic: input_tokens EXCLUDES cache reads and writes.
   if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u || 'cache_creation' in u) {
     const ttl = obj(u['cache_creation']);
@@ -289,7 +332,15 @@ export function mergeCounts(base: RawCounts, extra: RawCounts | undefined): RawC
  * in `anomalies` rather than thrown or priced negative.
  */
 export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undefined {
-  if (raw.input === undefined && raw.output === undefined && raw.total === undefined) return undefined;
+  if (
+    raw.input === undefined &&
+    raw.output === undefined &&
+    raw.total === undefined &&
+    raw.textIn === undefined &&
+    raw.textOut === undefined
+  ) {
+    return undefined;
+  }
   const anomalies: string[] = [];
   const cacheRead = raw.cacheRead ?? 0;
   const cacheWrite = raw.cacheWrite ?? 0;
@@ -297,6 +348,11 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
 
   let input = raw.input;
   let output = raw.output;
+  // Only per-modality parts (text included, so they are the whole): their sum is the total.
+  if (input === undefined && raw.textIn !== undefined) input = modalitySum(raw.textIn, raw);
+  if (output === undefined && raw.textOut !== undefined) {
+    output = raw.textOut + (raw.audioOut ?? 0) + (raw.imageOut ?? 0);
+  }
   if (input === undefined && output === undefined) {
     // Only a total (e.g. some embeddings spans): all of it is input.
     input = raw.total;
@@ -311,6 +367,18 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
     // A part larger than the whole: this emitter reported input without the cache.
     input += cacheRead + cacheWrite;
     anomalies.push('input_excluded_cache');
+  }
+  // Modality parts are subsets of the totals: parts adding up to more prove the total left
+  // one out (e.g. text only).
+  const parts = modalitySum(raw.textIn ?? 0, raw);
+  if (parts > input) {
+    input = parts;
+    anomalies.push('input_excluded_modality');
+  }
+  const outParts = (raw.textOut ?? 0) + (raw.audioOut ?? 0) + (raw.imageOut ?? 0);
+  if (outParts > output) {
+    output = outParts;
+    anomalies.push('output_excluded_modality');
   }
   if (!incl.outputIncludesReasoning) {
     output += reasoning;
@@ -341,4 +409,9 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
   if (raw.reportedCost !== undefined && raw.reportedCost.usd > 0) usage.reportedCost = raw.reportedCost;
   if (anomalies.length > 0) usage.anomalies = anomalies;
   return usage;
+}
+
+/** Text plus the other input modalities the span states. */
+function modalitySum(text: number, raw: RawCounts): number {
+  return text + (raw.audioIn ?? 0) + (raw.imageIn ?? 0) + (raw.videoIn ?? 0);
 }

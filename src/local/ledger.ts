@@ -41,6 +41,7 @@ export interface Row {
   priceSource: string;
   unpricedReason: string | undefined;
   cacheSplitMissing: boolean;
+  reasoningMissing: boolean;
 }
 
 export interface LedgerSnapshot {
@@ -48,6 +49,8 @@ export interface LedgerSnapshot {
   unattributed: number;
   /** Transactions whose instrumentation is known to drop the cache split (cached input billed in full). */
   cacheSplitMissing: number;
+  /** Transactions whose instrumentation leaves reasoning out of the output it reports (billed without it). */
+  reasoningMissing: number;
   unpricedReasons: Record<string, number>;
   /** Per dimension, sorted by USD then count, descending. */
   by: Record<Dimension, { key: string; totals: Totals }[]>;
@@ -114,6 +117,8 @@ export function toRow(r: LocalRecord): Row {
     unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
     cacheSplitMissing:
       (r.transaction.context as Record<string, unknown>)[CALL_CONTEXT.cacheSplitMissing] === true,
+    reasoningMissing:
+      (r.transaction.context as Record<string, unknown>)[CALL_CONTEXT.reasoningMissing] === true,
   };
 }
 
@@ -130,6 +135,7 @@ export class Ledger {
   private readonly _totals = zero();
   private _unattributed = 0;
   private _cacheSplitMissing = 0;
+  private _reasoningMissing = 0;
   private readonly _reasons = new Map<string, number>();
   private readonly _by = new Map<Dimension, Map<string, Totals>>(DIMENSIONS.map((d) => [d, new Map()]));
   private _recent: Row[] = [];
@@ -150,6 +156,7 @@ export class Ledger {
     this._bump(this._totals, row);
     if (row.customer === UNATTRIBUTED) this._unattributed++;
     if (row.cacheSplitMissing) this._cacheSplitMissing++;
+    if (row.reasoningMissing) this._reasoningMissing++;
     if (row.unpricedReason !== undefined)
       this._reasons.set(row.unpricedReason, (this._reasons.get(row.unpricedReason) ?? 0) + 1);
     const keys: Record<Dimension, string> = {
@@ -192,6 +199,7 @@ export class Ledger {
       totals: { ...this._totals, usd: roundUsd(this._totals.usd) },
       unattributed: this._unattributed,
       cacheSplitMissing: this._cacheSplitMissing,
+      reasoningMissing: this._reasoningMissing,
       unpricedReasons: Object.fromEntries(this._reasons),
       by,
       recent: this._recent.slice(-this._maxRecent).reverse(),

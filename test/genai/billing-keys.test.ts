@@ -71,6 +71,7 @@ describe('billingAttributeFilter: decoding only what billing reads changes nothi
       'app.plan',
       'deployment.environment.name',
       'ai.response.providerMetadata',
+      'gcp.vertex.agent.llm_response',
       'service.name',
       'cloud.region',
     ]) {

@@ -63,9 +63,16 @@ const LIMITS: Record<string, Limits> = {
   'litellm-otel-transcribed': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
   // AI SDK 7 + @ai-sdk/otel 1.0: no reasoning count (output includes it, as the providers do).
   'ai7-otel-agent': { unreported: ['reasoning_tokens'] },
-  // ADOT's OpenAI Agents bridge 0.13: chat spans without the cache split (it is on the turn
-  // span above) and without reasoning.
-  'openai-agents-adot': { unreported: ['cached_tokens', 'reasoning_tokens'], cacheSplitMissing: true },
+  // ADOT's OpenAI Agents bridge 0.13: no reasoning count anywhere. Its chat spans lack the cache
+  // split, which the turn span above repeats with the same input/output: billed with it
+  // (split-from-aggregate.ts), so not flagged.
+  'openai-agents-adot': { unreported: ['reasoning_tokens'] },
+  // @sentry/node 10.78 (both orders of its span processor and ours): no reasoning count on its
+  // OpenAI spans (output includes it, as OpenAI's does), nor on @ai-sdk/otel's.
+  'sentry-node-ai': { unreported: ['reasoning_tokens'] },
+  'sentry-node-ai-fenra-first': { unreported: ['reasoning_tokens'] },
+  // @mastra/otel-exporter 1.4 with @ai-sdk/anthropic 4: cache writes without their 5m/1h split.
+  'mastra-agent-workflow': { noCacheTtl: true },
   // OpenInference openai 4.2.7: the streamed span carries no token counts.
   'openinference-openai': { noUsageCalls: 1 },
   // instrumentation-aws-sdk 0.78 Converse: Bedrock's inputTokens (without cache), no cache keys.

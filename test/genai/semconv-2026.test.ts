@@ -6,6 +6,7 @@ import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { SpanKind } from '../../src/span/span-view.js';
 import { makeSpan } from '../helpers/span.js';
+import { countsFromProviderUsage } from '../../src/genai/usage.js';
 
 const reason = (d: Detection): string => ('skipped' in d ? d.skipped.reason : `call:${d.call.operation}`);
 
@@ -106,5 +107,91 @@ describe('reported cost and known cache gaps reach the context, and only through
     const e = makeSpan({ ...chat, 'gen_ai.operation.name': 'embeddings' }, { scope });
     const r = toTransactions([a, e], { pricer }).transactions;
     expect(r.map((t) => renderTransaction(t).context['cache_split_missing'])).toEqual([true, undefined]);
+  });
+});
+
+describe('per-modality counts and billed counts (semantic-conventions-genai)', () => {
+  const usageOf = (d: Detection) => ('call' in d ? d.call.usage : undefined);
+  const base = { ...chat, 'gen_ai.operation.name': 'chat' };
+
+  it('reads text/audio/image parts as subsets of the totals, never adding them', () => {
+    const u = usageOf(
+      detectModelCall(
+        makeSpan({
+          ...base,
+          'gen_ai.usage.text.input_tokens': 600,
+          'gen_ai.usage.audio.input_tokens': 300,
+          'gen_ai.usage.image.input_tokens': 100,
+          'gen_ai.usage.text.output_tokens': 30,
+          'gen_ai.usage.audio.output_tokens': 20,
+        }),
+      ),
+    );
+    expect(u).toMatchObject({
+      inputTokens: 1000,
+      outputTokens: 50,
+      audioInputTokens: 300,
+      imageInputTokens: 100,
+    });
+    expect(u!.anomalies).toBeUndefined();
+  });
+
+  it('takes the sum of the parts as the total when a span states only parts (text included)', () => {
+    const u = usageOf(
+      detectModelCall(
+        makeSpan({
+          'gen_ai.operation.name': 'generate_live_content',
+          'gen_ai.provider.name': 'gcp.gemini',
+          'gen_ai.request.model': 'gemini-2.5-flash',
+          'gen_ai.usage.text.input_tokens': 120,
+          'gen_ai.usage.audio.input_tokens': 800,
+          'gen_ai.usage.text.output_tokens': 40,
+          'gen_ai.usage.audio.output_tokens': 500,
+        }),
+      ),
+    );
+    expect(u).toMatchObject({
+      inputTokens: 920,
+      outputTokens: 540,
+      audioInputTokens: 800,
+      audioOutputTokens: 500,
+    });
+  });
+
+  it('parts adding up to more than the total prove the total left one out', () => {
+    const u = usageOf(
+      detectModelCall(
+        makeSpan({ ...base, 'gen_ai.usage.text.input_tokens': 1000, 'gen_ai.usage.audio.input_tokens': 400 }),
+      ),
+    );
+    expect(u).toMatchObject({
+      inputTokens: 1400,
+      audioInputTokens: 400,
+      anomalies: ['input_excluded_modality'],
+    });
+  });
+
+  it('bills what the provider billed, not what the model consumed (Cohere billed_units beside tokens)', () => {
+    const v2 = {
+      billed_units: { input_tokens: 12, output_tokens: 180 },
+      tokens: { input_tokens: 212, output_tokens: 180 },
+    };
+    expect(countsFromProviderUsage(v2)).toEqual({ input: 12, output: 180 });
+    expect(countsFromProviderUsage({ meta: v2 })).toEqual({ input: 12, output: 180 });
+    // Through a span's raw usage (Logfire's gen_ai.usage.raw).
+    const u = usageOf(
+      detectModelCall(
+        makeSpan(
+          {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.system': 'cohere',
+            'gen_ai.request.model': 'command-r-plus',
+            'gen_ai.usage.raw': JSON.stringify({ meta: v2 }),
+          },
+          { scope: { name: 'logfire' } },
+        ),
+      ),
+    );
+    expect(u).toMatchObject({ inputTokens: 12, outputTokens: 180 });
   });
 });

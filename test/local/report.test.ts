@@ -111,17 +111,33 @@ describe('fenra-otel report', () => {
 describe('fenra-otel report: known cache gaps', () => {
   it('counts the transactions whose instrumentation drops the cache split (convert → report)', async () => {
     const fixtures = join(import.meta.dirname, '..', 'fixtures', 'recorded');
-    const converted = await run(['convert', join(fixtures, 'openai-agents-adot.otlp.json')]);
+    const converted = await run(['convert', join(fixtures, 'openai-chat.otlp.json')]);
     expect(converted.code).toBe(0);
     const file = join(dir, 'tx.jsonl');
     writeFileSync(file, converted.out);
     const text = await run(['report', file]);
-    expect(text.out).toContain('2 transaction(s) come from an instrumentation known to drop the cached part');
+    expect(text.out).toContain('1 transaction(s) come from an instrumentation known to drop the cached part');
     const json = await run(['report', file, '--json']);
-    expect(JSON.parse(json.out).cacheSplitMissing).toBe(2);
-    // A trace whose instrumentation reports the split says nothing of the kind.
-    const clean = await run(['convert', join(fixtures, 'langsmith-otel.otlp.json')]);
+    expect(JSON.parse(json.out).cacheSplitMissing).toBe(1);
+    // A trace whose calls get their split (ADOT's chat spans, from the turn span above them)
+    // says nothing of the kind.
+    const clean = await run(['convert', join(fixtures, 'openai-agents-adot.otlp.json')]);
     writeFileSync(file, clean.out);
     expect(JSON.parse((await run(['report', file, '--json'])).out).cacheSplitMissing).toBe(0);
+  });
+
+  it('counts the transactions billed without the reasoning tokens their instrumentation leaves out', async () => {
+    const fixtures = join(import.meta.dirname, '..', 'fixtures', 'recorded');
+    const converted = await run(['convert', join(fixtures, 'openai-agents-adot.otlp.json')]);
+    const lines = converted.out.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    // One call as Google ADK bills it with content capture off (output without thinking).
+    const first = JSON.parse(lines[0]!) as { transaction: { context: Record<string, unknown> } };
+    first.transaction.context['reasoning_missing'] = true;
+    const file = join(dir, 'reasoning.jsonl');
+    writeFileSync(file, [JSON.stringify(first), ...lines.slice(1)].join('\n') + '\n');
+    const text = await run(['report', file]);
+    expect(text.out).toContain('1 transaction(s) come from an instrumentation that leaves reasoning');
+    expect(JSON.parse((await run(['report', file, '--json'])).out).reasoningMissing).toBe(1);
   });
 });

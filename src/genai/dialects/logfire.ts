@@ -35,7 +35,10 @@ function isStreamingRequest(a: AttributeScan): boolean {
  * Pydantic Logfire (and Pydantic AI through it). Non-streaming calls carry usage on the request
  * span; streaming calls carry it on a separate zero-duration log span
  * (`streaming response from ...`), so the streaming request span itself is not billed.
- * `operation.cost` is Logfire's own estimate, not the provider's, and is ignored.
+ * `operation.cost` (Pydantic AI's own price of the call) is carried as the reported cost, never
+ * billed. Pydantic AI's agent-run spans state the run's usage as `gen_ai.aggregated_usage.*`
+ * (not read) unless told to use `gen_ai.usage.*` (then an INTERNAL `invoke_agent`: an aggregate).
+ * Its input counts include the cache (genai-prices' extraction), for every provider.
  */
 export const logfire: Dialect = {
   id: 'logfire',

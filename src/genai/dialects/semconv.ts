@@ -4,7 +4,6 @@ import type { AttributeScan } from '../attribute-scan.js';
 import { textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
 import { classifyOperation } from '../operation.js';
-import type { Inclusivity } from '../usage.js';
 import { hasTokenCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
 import type { ResolvedProvider, Usage } from '../types.js';
 import type { Classification, Dialect } from './dialect.js';
@@ -60,22 +59,13 @@ function hasModel(a: AttributeScan): boolean {
   return textIn(a, K.semconvModel) !== undefined;
 }
 
-/**
- * Semconv says input includes cache and output includes reasoning. Known exceptions:
- * Google ADK's `call_llm` (system `gcp.vertex.agent`) reports Gemini candidates only.
- */
-export function semconvInclusivity(a: AttributeScan): Inclusivity {
-  if (textIn(a, K.system) === 'gcp.vertex.agent') {
-    return { inputIncludesCache: true, outputIncludesReasoning: false };
-  }
-  return SEMCONV_INCLUSIVE;
-}
-
 export const semconv: Dialect = {
   id: 'semconv',
   claims: () => true,
   classify: (span, a) => classifySemconv(span, a, textIn(a, K.operationName)),
   usage(_span: SpanView, a: AttributeScan, _provider: ResolvedProvider): Usage | undefined {
-    return normaliseUsage(readGenericCounts(a), semconvInclusivity(a));
+    // Semconv: input includes the cache, output includes reasoning (Google ADK, which reports
+    // Gemini's candidates only, has its own dialect).
+    return normaliseUsage(readGenericCounts(a), SEMCONV_INCLUSIVE);
   },
 };

@@ -97,6 +97,7 @@ const SCRIPT = `
     $('c-unpriced').textContent = num(s.totals.unpriced);
     $('c-unattributed').textContent = num(s.unattributed);
     $('c-cache-gap').textContent = num(s.cacheSplitMissing);
+    $('c-reasoning-gap').textContent = num(s.reasoningMissing);
     $('c-dropped').textContent = num(s.droppedTotal);
     $('c-dropped-note').textContent = s.droppedElsewhere ? num(s.droppedElsewhere) + ' billed once from another span' : '';
     $('chart-box').innerHTML = chart(s.series);
@@ -138,6 +139,7 @@ export function renderPage(initial: unknown): string {
     <div class="card"><div class="k">unpriced</div><div class="v" id="c-unpriced"></div></div>
     <div class="card"><div class="k">unattributed</div><div class="v" id="c-unattributed"></div></div>
     <div class="card" title="the instrumentation drops the cached part of the input: cached input billed at the full rate"><div class="k">no cache split</div><div class="v" id="c-cache-gap"></div></div>
+    <div class="card" title="the instrumentation leaves reasoning (thinking) tokens out of the output: billed without them"><div class="k">no reasoning count</div><div class="v" id="c-reasoning-gap"></div></div>
     <div class="card" title="spans that gave no transaction, as in the table 'Spans not billed, by reason'"><div class="k">not billed</div><div class="v" id="c-dropped"></div><div class="muted" id="c-dropped-note"></div></div>
   </div>
   <section class="wide"><h2>Estimated spend over time</h2><div id="chart-box"></div></section>

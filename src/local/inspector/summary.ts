@@ -24,6 +24,8 @@ export interface InspectorSummary {
   unattributed: number;
   /** Transactions whose instrumentation is known to drop the cache split (cached input billed in full). */
   cacheSplitMissing: number;
+  /** Transactions billed without the reasoning tokens their instrumentation leaves out. */
+  reasoningMissing: number;
   unpricedReasons: Record<string, number>;
   /** Spans or transactions that produced no billed transaction, by reason (from the counters). */
   dropped: Record<string, number>;
@@ -137,6 +139,7 @@ export function buildSummary(i: SummaryInputs): InspectorSummary {
     totals: s.totals,
     unattributed: s.unattributed,
     cacheSplitMissing: s.cacheSplitMissing,
+    reasoningMissing: s.reasoningMissing,
     unpricedReasons: s.unpricedReasons,
     dropped: i.dropped,
     droppedTotal: Object.values(i.dropped).reduce((a, v) => a + v, 0),
