@@ -25,17 +25,8 @@ export type DisabledBy = 'option' | 'FENRA_DISABLED' | 'OTEL_SDK_DISABLED' | 'in
 
 /** Options after merging code, environment and defaults. */
 export interface ResolvedConfig extends DeliveryConfig {
-  apiKey: string | undefined;
-  endpoint: string;
   billableCustomerId: string | undefined;
-  disabled: boolean;
   disabledBy: DisabledBy | undefined;
-  maxExportBatchSize: number;
-  scheduledDelayMillis: number;
-  maxQueueSize: number;
-  exportTimeoutMillis: number;
-  requestTimeoutMillis: number;
-  concurrencyLimit: number;
   customerIdKeys: string[] | undefined;
   contextKeys: string[] | undefined;
   azureDeployments: Record<string, string> | undefined;

@@ -187,26 +187,6 @@ export function classifyResponse(r: HttpResult): SendOutcome {
   return { kind: 'failed', status, message: `HTTP ${status}: ${errorMessage(r.body, 'no body')}` };
 }
 
-/** undici / Node error codes worth another attempt. */
-const RETRYABLE_ERROR_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
 /** Errors meaning the connection was never made: the server cannot have taken the request. */
 const NOT_CONNECTED_CODES = new Set([
   'ECONNREFUSED',
@@ -217,6 +197,19 @@ const NOT_CONNECTED_CODES = new Set([
   'EAI_AGAIN',
   'ENOTFOUND',
   'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** undici / Node error codes worth another attempt: those, and a connection lost or timed out. */
+const RETRYABLE_ERROR_CODES = new Set([
+  ...NOT_CONNECTED_CODES,
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 const TIMEOUT_CODES = new Set([

@@ -3,21 +3,7 @@
  * deep (kvlist in kvlist), and one trace of `n` spans.
  */
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
-}
-
-/** Field `field` of wire type 2 (length-delimited). */
-function ld(field: number, body: Uint8Array | number[]): Buffer {
-  const b = Buffer.from(body);
-  return Buffer.concat([Buffer.from([(field << 3) | 2, ...varint(b.length)]), b]);
-}
+import { field } from '../helpers/protobuf-bytes.js';
 
 function fixed64(field: number, value: bigint): Buffer {
   const b = Buffer.alloc(9);
@@ -30,20 +16,20 @@ function fixed64(field: number, value: bigint): Buffer {
 export function deepProto(depth: number): Uint8Array {
   let any: Buffer = Buffer.from([0x18, 0x01]); // AnyValue { int_value: 1 }
   for (let i = 0; i < depth; i++) {
-    const kv = Buffer.concat([ld(1, Buffer.from('k')), ld(2, any)]);
-    any = ld(6, ld(1, kv)); // AnyValue { kvlist_value: KeyValueList { values: [kv] } }
+    const kv = Buffer.concat([field(1, Buffer.from('k')), field(2, any)]);
+    any = field(6, field(1, kv)); // AnyValue { kvlist_value: KeyValueList { values: [kv] } }
   }
-  const attr = Buffer.concat([ld(1, Buffer.from('deep')), ld(2, any)]);
+  const attr = Buffer.concat([field(1, Buffer.from('deep')), field(2, any)]);
   const now = BigInt(Date.now()) * 1_000_000n;
   const span = Buffer.concat([
-    ld(1, Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex')),
-    ld(2, Buffer.from('b7ad6b7169203331', 'hex')),
-    ld(5, Buffer.from('deep')),
+    field(1, Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex')),
+    field(2, Buffer.from('b7ad6b7169203331', 'hex')),
+    field(5, Buffer.from('deep')),
     fixed64(7, now),
     fixed64(8, now + 1_000_000n),
-    ld(9, attr),
+    field(9, attr),
   ]);
-  return ld(1, ld(2, ld(2, span)));
+  return field(1, field(2, field(2, span)));
 }
 
 /** One trace: a server span and `n - 1` LLM spans under it (OTLP/JSON), and the LLM span ids. */

@@ -16,9 +16,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import type { SpawnedSidecar } from '../sidecar/spawn-sidecar.js';
-import { spawnSidecar, until } from '../sidecar/spawn-sidecar.js';
+import { spawnSidecar } from '../sidecar/spawn-sidecar.js';
 import { lostOf, report } from './summary.js';
-import { recordedKeys, rssMb } from './traffic.js';
+import { deliveredAll, rssMb } from './traffic.js';
 
 const KEY = 'overload-key';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -114,20 +114,12 @@ describe('fenra-otel serve at ten times its capacity', () => {
       expect(sc.proc.exitCode).toBeNull();
       expect(underLoad).toBeGreaterThanOrEqual(0.8 * capacity);
 
-      await until(
-        () => {
-          const got = recordedKeys(server).distinct;
-          return [...result.acked].every((k) => got.has(k));
-        },
+      const { duplicates, ...numbers } = await deliveredAll(
+        server,
+        result.acked,
         'everything acknowledged delivered',
         60_000,
       );
-      const { distinct, duplicates } = recordedKeys(server);
-      const numbers = {
-        acknowledged: result.acked.size,
-        delivered: [...result.acked].filter((k) => distinct.has(k)).length,
-        counted: 0,
-      };
       expect(lostOf(numbers)).toBe(0);
       report({
         scenario: 'sidecar: 10x overload for 30 s',

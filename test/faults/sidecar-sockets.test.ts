@@ -11,10 +11,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import type { SpawnedSidecar } from '../sidecar/spawn-sidecar.js';
-import { spawnSidecar, until } from '../sidecar/spawn-sidecar.js';
+import { spawnSidecar } from '../sidecar/spawn-sidecar.js';
 import { Exporters } from './exporters.js';
 import { lostOf, report } from './summary.js';
-import { metric, payload, recordedKeys, rssMb } from './traffic.js';
+import { deliveredAll, metric, payload, rssMb } from './traffic.js';
 
 const KEY = 'sockets-key';
 let ingest: IngestServer | undefined;
@@ -76,20 +76,12 @@ describe('fenra-otel serve under 600 idle and slow connections', () => {
     for (const t of trickles) clearInterval(t);
     const evicted = await metric(sc.url, 'fenra_otel_receiver_connections_closed_total\\{why="evicted"\\}');
     for (const s of sockets) s.destroy();
-    await until(
-      () => {
-        const got = recordedKeys(server).distinct;
-        return [...exporters.acked].every((k) => got.has(k));
-      },
+    const { duplicates, ...numbers } = await deliveredAll(
+      server,
+      exporters.acked,
       'what the exporters sent delivered',
       30_000,
     );
-    const { distinct, duplicates } = recordedKeys(server);
-    const numbers = {
-      acknowledged: exporters.acked.size,
-      delivered: [...exporters.acked].filter((k) => distinct.has(k)).length,
-      counted: 0,
-    };
     expect(numbers.acknowledged).toBeGreaterThan(0);
     expect(lostOf(numbers)).toBe(0);
     expect(duplicates).toBe(0);

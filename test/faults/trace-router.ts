@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { TRACE_EXPORT_PATH } from '../../src/sidecar/grpc/otlp-grpc-server.js';
+import { TRACE_SERVICE } from '../../src/sidecar/grpc/otlp-grpc-server.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/span/otlp-proto-schema.js';
 import { HashRing } from './hash-ring.js';
 
@@ -24,7 +24,6 @@ interface ResourceSpans {
   scopeSpans: ScopeSpans[];
 }
 
-const identity = (b: Buffer): Buffer => b;
 const Client = grpc.makeGenericClientConstructor({}, 'Backend');
 const RETRYABLE = new Set([
   grpc.status.UNAVAILABLE,
@@ -52,27 +51,14 @@ export class TraceRouter {
   static async start(): Promise<TraceRouter> {
     const server = new grpc.Server();
     const self: { router?: TraceRouter } = {};
-    server.addService(
-      {
-        export: {
-          path: TRACE_EXPORT_PATH,
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
+    server.addService(TRACE_SERVICE, {
+      export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        self.router!._route(call.request).then(
+          () => cb(null, Buffer.from(ExportTraceServiceResponse.encode({}).finish())),
+          (e: grpc.ServiceError) => cb({ code: e.code ?? grpc.status.INTERNAL, details: e.message }),
+        );
       },
-      {
-        export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-          self.router!._route(call.request).then(
-            () => cb(null, Buffer.from(ExportTraceServiceResponse.encode({}).finish())),
-            (e: grpc.ServiceError) => cb({ code: e.code ?? grpc.status.INTERNAL, details: e.message }),
-          );
-        },
-      },
-    );
+    });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
         e ? reject(e) : resolve(p),
@@ -167,9 +153,9 @@ export class TraceRouter {
     const body = Buffer.from(ExportTraceServiceRequest.encode({ resourceSpans }).finish());
     return new Promise((resolve) => {
       client.makeUnaryRequest(
-        TRACE_EXPORT_PATH,
-        identity,
-        identity,
+        TRACE_SERVICE.export.path,
+        TRACE_SERVICE.export.requestSerialize,
+        TRACE_SERVICE.export.responseDeserialize,
         body,
         new grpc.Metadata(),
         { deadline: Date.now() + 10_000 },

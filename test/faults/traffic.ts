@@ -5,6 +5,7 @@ import { PriceBook } from '../../src/pricing/price-book.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { readableSpans, recordedFixtures } from '../sidecar/otlp-replay.js';
+import { until } from '../sidecar/spawn-sidecar.js';
 
 /**
  * Valid OTLP traffic for the sidecar fault tests: the recorded real traces, each copy with new
@@ -57,6 +58,33 @@ export function recordedKeys(ingest: IngestServer): { distinct: Set<string>; dup
     else distinct.add(k);
   }
   return { distinct, duplicates };
+}
+
+/**
+ * Waits until every acknowledged key reached the ingest server (`what` names it in a timeout),
+ * then counts: acknowledged, delivered (acknowledged and recorded), and the extra copies.
+ */
+export async function deliveredAll(
+  ingest: IngestServer,
+  acked: ReadonlySet<string>,
+  what: string,
+  timeoutMs: number,
+): Promise<{ acknowledged: number; delivered: number; counted: 0; duplicates: number }> {
+  await until(
+    () => {
+      const got = recordedKeys(ingest).distinct;
+      return [...acked].every((k) => got.has(k));
+    },
+    what,
+    timeoutMs,
+  );
+  const { distinct, duplicates } = recordedKeys(ingest);
+  return {
+    acknowledged: acked.size,
+    delivered: [...acked].filter((k) => distinct.has(k)).length,
+    counted: 0,
+    duplicates,
+  };
 }
 
 export async function post(

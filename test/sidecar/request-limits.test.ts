@@ -2,26 +2,8 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { checkJson, checkProtobuf } from '../../src/sidecar/request-limits.js';
 import { decodeTraceRequest } from '../../src/span/otlp-proto.js';
+import { emptySpans, field } from '../helpers/protobuf-bytes.js';
 import { readableSpans, recordedFixtures } from './otlp-replay.js';
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-const field = (f: number, b: Buffer): Buffer =>
-  Buffer.concat([Buffer.from([(f << 3) | 2, ...varint(b.length)]), b]);
-
-/** An ExportTraceServiceRequest of `n` empty spans (2 bytes each): the hostile request. */
-function emptySpans(n: number): Buffer {
-  const spans = Buffer.alloc(2 * n);
-  for (let i = 0; i < n; i++) spans[2 * i] = 0x12; // field 2 (spans), length 0
-  return field(1, field(2, spans));
-}
 
 /** One span with one attribute whose value is an array of `n` values. */
 function bigArray(n: number): Buffer {

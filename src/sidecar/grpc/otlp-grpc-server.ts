@@ -17,6 +17,24 @@ import { retryInfoStatus } from './status-details.js';
 /** The one method served: OTLP/gRPC traces. */
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
+const identity = (b: Buffer): Buffer => b;
+
+/**
+ * The OTLP trace service with its one method, messages passed as the bytes on the wire (the
+ * receiver decodes them itself, with its limits and its billing filter).
+ */
+export const TRACE_SERVICE = {
+  export: {
+    path: TRACE_EXPORT_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+} as const;
+
 export interface OtlpGrpcOptions {
   receiver: TraceReceiver;
   metrics: Metrics;
@@ -152,43 +170,29 @@ export class OtlpGrpcServer {
       }
     };
 
-    const identity = (b: Buffer): Buffer => b;
     const server = new grpc.Server({
       'grpc.max_receive_message_length': o.maxMessageBytes,
       'grpc.max_concurrent_streams': 100,
       'grpc.enable_channelz': 0,
       interceptors: [guard],
     });
-    server.addService(
-      {
-        export: {
-          path: TRACE_EXPORT_PATH,
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
+    server.addService(TRACE_SERVICE, {
+      export: (call: Grpc.ServerUnaryCall<Buffer, Buffer>, callback: Grpc.sendUnaryData<Buffer>) => {
+        exportCall(call.request).then(
+          (r) => {
+            if ('body' in r) callback(null, r.body);
+            else {
+              const metadata = refusalMetadata(r);
+              callback({ code: r.code, details: r.details, ...(metadata ? { metadata } : {}) });
+            }
+          },
+          (e: unknown) => {
+            log.error(`OTLP/gRPC export failed: ${errorText(e)}`);
+            callback({ code: status.INTERNAL, details: 'internal error' });
+          },
+        );
       },
-      {
-        export: (call: Grpc.ServerUnaryCall<Buffer, Buffer>, callback: Grpc.sendUnaryData<Buffer>) => {
-          exportCall(call.request).then(
-            (r) => {
-              if ('body' in r) callback(null, r.body);
-              else {
-                const metadata = refusalMetadata(r);
-                callback({ code: r.code, details: r.details, ...(metadata ? { metadata } : {}) });
-              }
-            },
-            (e: unknown) => {
-              log.error(`OTLP/gRPC export failed: ${errorText(e)}`);
-              callback({ code: status.INTERNAL, details: 'internal error' });
-            },
-          );
-        },
-      },
-    );
+    });
 
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const net = createServer((socket) => {
