@@ -24,13 +24,15 @@ export default defineConfig([
   },
   // The CLI: only ever imported by bin/fenra-otel.js, an ES module.
   // protobufjs (the sidecar's OTLP/protobuf decoder) is bundled in: its package runs a
-  // postinstall script, which npm warns about to every user installing a dependent.
+  // postinstall script, which npm warns about to every user installing a dependent. So is
+  // @grpc/grpc-js (the OTLP/gRPC receiver, loaded only when it starts), which would bring
+  // protobufjs back through @grpc/proto-loader, with what they need.
   {
     ...common,
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],
     clean: false,
-    noExternal: [/^protobufjs(\/|$)/],
+    noExternal: [/^protobufjs(\/|$)/, /^@grpc\//, /^@js-sdsl\//, /^lodash\.camelcase$/, /^long$/],
     banner: {
       js: "import { createRequire as __fenraCreateRequire } from 'node:module'; const require = __fenraCreateRequire(import.meta.url);",
     },

@@ -6,11 +6,15 @@
  * - `import` and `require` of `@fenra/otel` and `@fenra/otel/tools`, and of the register entry;
  * - the types resolve for a small TypeScript consumer (ES module and CommonJS);
  * - the README's setup-1 snippet, as written, bills an OpenAI call (a fake OpenAI and a fake
- *   Fenra on loopback) and the script exits with it delivered.
+ *   Fenra on loopback) and the script exits with it delivered;
+ * - `fenra-otel serve` bills a trace sent over OTLP/gRPC (its bundled gRPC server, raw HTTP/2
+ *   from here: no gRPC library in the app).
  *
  * Run: `npx tsx .ci/pack-check.ts` (CI: .ci/run). Exits non-zero, saying why, on any failure.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:http2';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { startFakeOpenAiServer } from '../test/helpers/fake-openai-server.js';
 import { startIngestServer } from '../test/helpers/ingest-server.js';
 import { SNIPPET_APP, setupOneSnippet } from '../test/readme/snippet.js';
+import { readableSpans, recordedFixtures } from '../test/sidecar/otlp-replay.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'fenra-pack-check-'));
@@ -228,8 +233,96 @@ try {
     await ingest.close();
     await llm.close();
   }
+
+  step('fenra-otel serve bills a trace sent over OTLP/gRPC');
+  const fenra = await startIngestServer({ apiKey: 'pack-key' });
+  const sidecar = spawn(
+    process.execPath,
+    [
+      join(app, 'node_modules/@fenra/otel/bin/fenra-otel.js'),
+      'serve',
+      '--port',
+      '0',
+      '--grpc-port',
+      'auto',
+      '--flush-ms',
+      '50',
+      '--trace-wait-ms',
+      '200',
+    ],
+    {
+      cwd: app,
+      env: {
+        PATH: process.env['PATH'],
+        HOME: process.env['HOME'],
+        FENRA_API_KEY: 'pack-key',
+        FENRA_ENDPOINT: fenra.url,
+      },
+    },
+  );
+  let log = '';
+  sidecar.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    const grpcPort = await new Promise<number | undefined>((resolve) => {
+      const t = setTimeout(() => resolve(undefined), 15_000);
+      const look = (): void => {
+        const m = /OTLP\/gRPC on [^:\s]+:(\d+)/.exec(log);
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
+      };
+      sidecar.stderr.on('data', look);
+      sidecar.on('exit', () => resolve(undefined));
+    });
+    check(grpcPort !== undefined, 'serve started with its OTLP/gRPC receiver', log);
+    if (grpcPort !== undefined) {
+      const fixture = recordedFixtures().find((f) => f.name === 'openai-chat')!;
+      const message = ProtobufTraceSerializer.serializeRequest(readableSpans(fixture.json))!;
+      const status = await grpcExport(grpcPort, Buffer.from(message));
+      check(status === '0', 'the Export call answered OK (grpc-status 0)', `grpc-status ${status}\n${log}`);
+      const deadline = Date.now() + 15_000;
+      while (fenra.accepted.length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      check(
+        fenra.accepted.length === 1,
+        'the call billed and delivered to Fenra',
+        `${fenra.accepted.length}\n${log}`,
+      );
+    }
+  } finally {
+    sidecar.kill('SIGKILL');
+    await fenra.close();
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** One unary OTLP/gRPC Export over plain HTTP/2 (gRPC framing by hand); resolves with grpc-status. */
+function grpcExport(port: number, message: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on('error', (e) => resolve(`error: ${e.message}`));
+    const frame = Buffer.alloc(5 + message.length);
+    frame.writeUInt32BE(message.length, 1); // byte 0: not compressed
+    message.copy(frame, 5);
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    let status: string | undefined;
+    req.on('response', (h) => (status ??= h['grpc-status'] as string | undefined));
+    req.on('trailers', (h) => (status = (h['grpc-status'] as string | undefined) ?? status));
+    req.on('data', () => undefined);
+    req.on('end', () => {
+      session.close();
+      resolve(status ?? 'none');
+    });
+    req.on('error', (e) => resolve(`error: ${e.message}`));
+    req.end(frame);
+  });
 }
 
 if (failed) {
