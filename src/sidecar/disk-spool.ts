@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
+import type { Scheduler } from '../internal/scheduler.js';
+import { realScheduler } from '../internal/scheduler.js';
 import type { SpanView } from '../span/span-view.js';
 import type { Spool, SpoolContents } from './spool.js';
 import { limitOf, parseSpans, serialiseSpans, SpoolFullError, SpoolUnavailableError } from './spool.js';
@@ -12,6 +14,8 @@ export interface DiskSpoolOptions {
   fs?: SpoolFs;
   /** How often a spool that could not write tries again, ms. Default 1000. */
   recoveryMillis?: number;
+  /** The clock and timers of recovery and of its log lines (tests: a manual one). Default: real, unref'd. */
+  scheduler?: Scheduler;
 }
 
 const RECORD = /^rec-(\d{12})\.json$/;
@@ -76,7 +80,8 @@ export class DiskSpool implements Spool {
   /** When an episode was last logged, and the episodes since that were not (a disk flapping). */
   private _loggedAt = -Infinity;
   private _quiet = 0;
-  private _recoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  private _recoveryTimer: unknown;
+  private readonly _scheduler: Scheduler;
   private _ballast = false;
   private _closed = false;
 
@@ -85,6 +90,7 @@ export class DiskSpool implements Spool {
     this._max = maxBytes;
     this._fs = options.fs ?? nodeSpoolFs;
     this._recoveryMillis = options.recoveryMillis ?? 1_000;
+    this._scheduler = options.scheduler ?? realScheduler;
     this._ballastBytes = Math.min(1024 * 1024, Math.max(64 * 1024, Math.floor(maxBytes / 64)));
     const onError = (what: string) => (e: unknown) => this._fail(what, e);
     this._acks = new SpoolLog(this._fs, dir, 'acks.log', true, (e) => this._ackFailed(e));
@@ -245,7 +251,7 @@ export class DiskSpool implements Spool {
 
   async close(): Promise<void> {
     this._closed = true;
-    if (this._recoveryTimer !== undefined) clearTimeout(this._recoveryTimer);
+    if (this._recoveryTimer !== undefined) this._scheduler.clearTimeout(this._recoveryTimer);
     await this.settle();
     this._kickMaintenance(true);
     await this._maintenance;
@@ -288,7 +294,7 @@ export class DiskSpool implements Spool {
     if (this._closed) return;
     if (this._problem === undefined) {
       this._problem = `the spool ${this._dir} cannot be written (${errorCode(e)} while ${what})`;
-      const now = Date.now();
+      const now = this._scheduler.now();
       if (now - this._loggedAt >= FLAP_LOG_MS) {
         const again = this._quiet > 0 ? ` (and ${this._quiet} short episode(s) in the last minute)` : '';
         log.error(
@@ -303,11 +309,10 @@ export class DiskSpool implements Spool {
 
   private _scheduleRecovery(): void {
     if (this._recoveryTimer !== undefined || this._closed) return;
-    this._recoveryTimer = setTimeout(() => {
+    this._recoveryTimer = this._scheduler.setTimeout(() => {
       this._recoveryTimer = undefined;
       void this._recover();
     }, this._recoveryMillis);
-    this._recoveryTimer.unref();
   }
 
   /** Healthy again once the ballast can be written back and nothing is left pending. */

@@ -13,8 +13,21 @@ import { SpoolUnavailableError } from '../../src/sidecar/spool.js';
 import type { CapturedDiag } from '../helpers/capture-diag.js';
 import { captureDiag } from '../helpers/capture-diag.js';
 import { faultyFs } from '../helpers/faulty-fs.js';
+import { ManualScheduler } from '../helpers/manual-scheduler.js';
 import { makeSpan } from '../helpers/span.js';
 import { until } from './spawn-sidecar.js';
+
+/** Lets the file-system calls a timer started finish (they are promises, not timers). */
+const io = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+/** Runs `n` recovery attempts (every 10 ms on the spool's clock), each to its end. */
+async function attempts(clock: ManualScheduler, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    clock.advance(10);
+    await io();
+  }
+}
 
 let dir: string;
 let logs: CapturedDiag;
@@ -78,7 +91,8 @@ describe('DiskSpool on a disk that refuses writes', () => {
 
   it('read-only: acks and removals of delivered records wait, and are written once it is writable again', async () => {
     const f = faultyFs();
-    const s = new DiskSpool(dir, 1e9, { fs: f.fs, recoveryMillis: 10 });
+    const clock = new ManualScheduler();
+    const s = new DiskSpool(dir, 1e9, { fs: f.fs, recoveryMillis: 10, scheduler: clock });
     s.load();
     const a = await s.append([makeSpan({})]);
     const b = await s.append([makeSpan({})]);
@@ -86,13 +100,16 @@ describe('DiskSpool on a disk that refuses writes', () => {
     let acked = false;
     void s.ack(['t1:s1'], [a, b]).then(() => (acked = true));
     s.release(b);
-    await new Promise((r) => setTimeout(r, 60));
+    await io();
+    await attempts(clock, 6); // six recovery attempts, each refused
     expect(acked).toBe(false);
     expect(records()).toHaveLength(2); // nothing could be removed
     expect(s.problem()).toMatch(/EROFS/);
     expect(logs.messages('error')).toHaveLength(1);
+    expect(clock.pending).toBe(1); // and it keeps trying
 
     f.set(undefined); // remounted read-write
+    await attempts(clock, 1);
     await until(() => s.problem() === undefined, 'the spool to recover');
     await until(() => acked, 'the ack to land');
     await s.settle();
@@ -106,7 +123,8 @@ describe('DiskSpool on a disk that refuses writes', () => {
 
   it('an I/O error is one episode too: logged once, whatever fails during it', async () => {
     const f = faultyFs();
-    const s = new DiskSpool(dir, 1e9, { fs: f.fs, recoveryMillis: 10 });
+    const clock = new ManualScheduler();
+    const s = new DiskSpool(dir, 1e9, { fs: f.fs, recoveryMillis: 10, scheduler: clock });
     s.load();
     const a = await s.append([makeSpan({})]);
     f.set('io');
@@ -114,9 +132,11 @@ describe('DiskSpool on a disk that refuses writes', () => {
     s.release(a);
     void s.ack(['t:s'], [a]);
     s.sending(['t:s'], [a]);
-    await new Promise((r) => setTimeout(r, 40));
+    await io();
+    await attempts(clock, 4); // four recovery attempts fail too: still one line
     expect(logs.messages('error')).toHaveLength(1);
     f.set(undefined);
+    await attempts(clock, 1);
     await until(() => s.problem() === undefined, 'the spool to recover');
     await s.settle();
     expect(records()).toEqual([]);
