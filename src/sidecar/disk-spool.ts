@@ -134,8 +134,12 @@ export class DiskSpool implements Spool {
     }
     const live = (id: number): boolean => this._sizes.has(id);
     const acked = this._acks.load(live);
-    const sent = this._sent.load(live);
-    for (const k of acked) sent.delete(k);
+    const sent = this._sent.load(live, true);
+    const sentByLastRun = this._sent.lastRun;
+    for (const k of acked) {
+      sent.delete(k);
+      sentByLastRun.delete(k);
+    }
     if (!this._ballast) {
       try {
         fs.writeSync(join(this._dir, BALLAST), Buffer.alloc(this._ballastBytes), 'w', true);
@@ -144,7 +148,7 @@ export class DiskSpool implements Spool {
         this._tryUnlinkSync(BALLAST); // a full disk now: written back on recovery
       }
     }
-    return { records, acked, sent, discarded };
+    return { records, acked, sent, sentByLastRun, discarded };
   }
 
   bytes(): number {

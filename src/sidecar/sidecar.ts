@@ -156,7 +156,11 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
     if (replay.records.length || replay.discarded) {
       log.info(
         `replaying the spool: ${replay.records.length} record(s), ${replay.acked.size} transaction(s) already delivered, ` +
-          `${replay.sent.size} sent before without an answer (possible duplicates if Fenra took them), ${replay.discarded} torn file(s) discarded`,
+          `${replay.sentByLastRun.size} sent by the last run without an answer (possible duplicates if Fenra took them)` +
+          (replay.sent.size > replay.sentByLastRun.size
+            ? ` and ${replay.sent.size - replay.sentByLastRun.size} by earlier runs, not sent again since`
+            : '') +
+          `, ${replay.discarded} torn file(s) discarded`,
       );
     }
     billing.replay(replay.records, replay.acked, replay.sent);

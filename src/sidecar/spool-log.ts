@@ -35,6 +35,8 @@ export class SpoolLog {
   /** A write failed: the file may end with a torn line, so the next write starts a new one. */
   private _torn = false;
   private _compactAt = COMPACT_MIN_BYTES;
+  /** Set by a `carry` load: the keys the previous run wrote itself (not carried from before it). */
+  lastRun = new Set<string>();
 
   constructor(fs: SpoolFs, dir: string, name: string, durable: boolean, onError: (e: unknown) => void) {
     this._fs = fs;
@@ -52,8 +54,13 @@ export class SpoolLog {
     return this._pending.length;
   }
 
-  /** Reads the log a previous run left; keeps (and returns the keys of) entries with a live record. */
-  load(live: (id: number) => boolean): Set<string> {
+  /**
+   * Reads the log a previous run left; keeps (and returns the keys of) entries with a live record.
+   * With `carry`, the entries are marked as carried (a third field `c`, rewritten at once) and
+   * {@link lastRun} holds the keys of those the previous run wrote itself: a run that dies
+   * before re-sending what it inherited does not count it again.
+   */
+  load(live: (id: number) => boolean, carry = false): Set<string> {
     let text = '';
     try {
       text = this._fs.read(this.file);
@@ -62,8 +69,9 @@ export class SpoolLog {
     }
     const keys = new Set<string>();
     let dropped = false;
+    this.lastRun = new Set<string>();
     for (const line of text.split('\n')) {
-      const [list, key] = line.split(' ');
+      const [list, key, mark] = line.split(' ');
       if (!list || !key) {
         dropped ||= line !== '';
         continue;
@@ -74,7 +82,11 @@ export class SpoolLog {
         continue;
       }
       keys.add(key);
-      this._remember({ ids, line: line + '\n' });
+      if (carry && mark === undefined) {
+        this.lastRun.add(key);
+        dropped = true; // rewritten marked
+      }
+      this._remember({ ids, line: carry ? `${list} ${key} c\n` : line + '\n' });
     }
     if (dropped) this._rewriteNow();
     this._compactAt = Math.max(COMPACT_MIN_BYTES, 2 * this._bytes);

@@ -50,6 +50,8 @@ export interface SpoolContents {
   acked: Set<string>;
   /** Transactions put on the wire and not known to be accepted: a resend may be a copy. */
   sent: Set<string>;
+  /** Of `sent`, those the previous run put on the wire itself (what its end may have left). */
+  sentByLastRun: Set<string>;
   /** Files that could not be read (torn writes from a crash before the ack): removed. */
   discarded: number;
 }

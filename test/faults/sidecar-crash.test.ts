@@ -123,9 +123,9 @@ describe('fenra-otel serve killed with SIGKILL under load, with a spool', () => 
       'every acknowledged transaction delivered',
       60_000,
     );
-    // What each start found sent before without an answer: the possible duplicates.
+    // What each start found its previous run sent without an answer: the possible duplicates.
     const possible = processes
-      .map((p) => /(\d+) sent before without an answer/.exec(p.logs())?.[1])
+      .map((p) => /(\d+) sent by the last run without an answer/.exec(p.logs())?.[1])
       .reduce((n, m) => n + Number(m ?? 0), 0);
     const { distinct, duplicates } = recordedKeys(server);
     const copies = new Map<string, number>();

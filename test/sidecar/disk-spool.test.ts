@@ -149,8 +149,20 @@ describe('DiskSpool on a disk that refuses writes', () => {
     s.sending(['t1:s1', 't2:s2'], [a]);
     await s.ack(['t1:s1'], [a]);
     // Killed here.
-    const contents = new DiskSpool(dir, 1e9).load();
+    const second = new DiskSpool(dir, 1e9);
+    const contents = second.load();
     expect([...contents.sent]).toEqual(['t2:s2']);
+    expect([...contents.sentByLastRun]).toEqual(['t2:s2']);
     expect([...contents.acked]).toEqual(['t1:s1']);
+    // Killed again before sending it again: still a possible copy, but not one more.
+    const third = new DiskSpool(dir, 1e9);
+    const again = third.load();
+    expect([...again.sent]).toEqual(['t2:s2']);
+    expect([...again.sentByLastRun]).toEqual([]);
+    // Sent again, then killed before the answer: one more possible copy.
+    third.sending(['t2:s2'], [a]);
+    const fourth = new DiskSpool(dir, 1e9).load();
+    expect([...fourth.sent]).toEqual(['t2:s2']);
+    expect([...fourth.sentByLastRun]).toEqual(['t2:s2']);
   });
 });
