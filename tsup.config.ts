@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 const pkg = JSON.parse(readFileSync('./package.json', 'utf8')) as { version: string };
@@ -30,26 +28,6 @@ const ESM_REQUIRE_BANNER =
  */
 const REGISTER_BUNDLED = [/^@opentelemetry\/(?!api$|api\/|exporter-)/, /^zod(\/|$)/];
 
-/**
- * zod's namespace carries every one of its ~50 message locales (`z.locales`), about half of
- * zod's code: in the register bundle, only English (the default, which zod wires directly).
- * Nothing here reads `z.locales`. Should zod move the file, nothing matches and all stay.
- */
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
-      if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/][^\\/]+$/.test(args.importer)) return undefined;
-      return { path: join(dirname(args.importer), '../locales'), namespace: 'zod-english-only' };
-    });
-    build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
-      contents: "export { default as en } from './en.js';",
-      resolveDir: args.path,
-      loader: 'js',
-    }));
-  },
-};
-
 export default defineConfig([
   // The library entries: ESM first, CJS for `require` users.
   {
@@ -68,7 +46,6 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     clean: false,
     noExternal: REGISTER_BUNDLED,
-    esbuildPlugins: [zodEnglishOnly],
     esbuildOptions(options) {
       options.mainFields = ['module', 'main'];
     },
