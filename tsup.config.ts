@@ -12,15 +12,51 @@ const common = {
   define: { __FENRA_OTEL_VERSION__: JSON.stringify(pkg.version) },
 } as const;
 
+/** In an ES module bundle, `require` for the CommonJS code bundled into it. */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __fenraCreateRequire } from 'node:module'; const require = __fenraCreateRequire(import.meta.url);";
+
+/**
+ * What the register entry bundles: the OpenTelemetry SDK pieces it starts and zod. Loaded as
+ * packages they are ~500 files (each resolved, read and compiled on its own, and on Node 20
+ * each crossing to the ESM loader thread): about 90 ms of every start-up on the machine of
+ * bench/RESULTS.md. Left outside, resolved from the package at run time:
+ * - `@opentelemetry/api` (a peer dependency: the app's copy, one set of globals);
+ * - import-in-the-middle and require-in-the-middle, whose module state the loader hook and
+ *   the instrumentations share (the hook is registered from the same copy, see esm-hook.ts);
+ * - what is loaded only when needed: the OTLP exporters, undici, the price catalog.
+ */
+const REGISTER_BUNDLED = [/^@opentelemetry\/(?!api$|api\/|exporter-)/, /^zod(\/|$)/];
+
 export default defineConfig([
-  // The library entries: ESM first, CJS for `require` and `--require` users.
+  // The library entries: ESM first, CJS for `require` users.
   {
     ...common,
-    entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register.ts' },
+    entry: { index: 'src/index.ts', tools: 'src/tools.ts' },
     format: ['esm', 'cjs'],
     dts: { entry: { index: 'src/index.ts', tools: 'src/tools.ts', register: 'src/register.ts' } },
-    // Everything but the CLI's bundle, which the second build (run alongside) writes.
-    clean: ['**/*', '!cli.js', '!cli.js.map'],
+    // Everything but what the other builds (run alongside) write.
+    clean: ['**/*', '!cli.js', '!cli.js.map', '!register.js', '!register.cjs', '!register.*.map'],
+  },
+  // The register entry (`--import` / `--require`): one file each, its SDK bundled in.
+  // ES module build first in the package's mainFields: the bundler drops what is not used.
+  {
+    ...common,
+    entry: { register: 'src/register.ts' },
+    format: ['esm', 'cjs'],
+    clean: false,
+    noExternal: REGISTER_BUNDLED,
+    esbuildOptions(options) {
+      options.mainFields = ['module', 'main'];
+    },
+    banner: (ctx) =>
+      ctx.format === 'esm'
+        ? {
+            js: `/* Bundles OpenTelemetry JS packages (Apache-2.0, The OpenTelemetry Authors) and zod (MIT, Colin McDonnell). */\n${ESM_REQUIRE_BANNER}`,
+          }
+        : {
+            js: '/* Bundles OpenTelemetry JS packages (Apache-2.0, The OpenTelemetry Authors) and zod (MIT, Colin McDonnell). */',
+          },
   },
   // The CLI: only ever imported by bin/fenra-otel.js, an ES module.
   // protobufjs (the sidecar's OTLP/protobuf decoder) is bundled in: its package runs a
@@ -34,7 +70,7 @@ export default defineConfig([
     clean: false,
     noExternal: [/^protobufjs(\/|$)/, /^@grpc\//, /^@js-sdsl\//, /^lodash\.camelcase$/, /^long$/],
     banner: {
-      js: "import { createRequire as __fenraCreateRequire } from 'node:module'; const require = __fenraCreateRequire(import.meta.url);",
+      js: `/* Bundles protobufjs (BSD-3-Clause), @grpc/grpc-js, @grpc/proto-loader and long (Apache-2.0), lodash.camelcase and @js-sdsl/ordered-map (MIT). */\n${ESM_REQUIRE_BANNER}`,
     },
   },
 ]);

@@ -1,5 +1,5 @@
 import type { MeterProvider } from '@opentelemetry/api';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PriceOverride } from '../pricing/types.js';
 import { isHttpUrl } from './values.js';
 

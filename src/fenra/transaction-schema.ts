@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Fenra's usage transaction: the one place that knows the wire shape of

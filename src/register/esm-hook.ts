@@ -3,8 +3,12 @@ import * as nodeModule from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { compileFunction } from 'node:vm';
 
-/** The loader hook of OpenTelemetry's Node instrumentations (import-in-the-middle). */
-export const ESM_HOOK_SPECIFIER = '@opentelemetry/instrumentation/hook.mjs';
+/**
+ * The loader hook of OpenTelemetry's Node instrumentations (import-in-the-middle), resolved
+ * from this package: the very copy the instrumentations it starts use (bundled into the
+ * register entry, they import it from here too), so that their `Hook`s reach this loader.
+ */
+export const ESM_HOOK_SPECIFIER = 'import-in-the-middle/hook.mjs';
 
 type RegisterFn = (specifier: string, parentURL: string, options?: { data?: unknown }) => void;
 
@@ -37,19 +41,19 @@ type SyncRegister = (options: { include: string[] }) => void;
 
 /**
  * import-in-the-middle's in-thread registration, from the very copy the OpenTelemetry
- * instrumentations use (their `Hook`s must reach this loader), when this Node supports it.
- * Loaded with `require` (Node runs synchronous ES modules through it where these hooks exist).
+ * instrumentations use (resolved from `parentURL`, as {@link ESM_HOOK_SPECIFIER}), when this
+ * Node supports it. Loaded with `require` (Node runs synchronous ES modules through it where
+ * these hooks exist).
  */
 function syncHooks(parentURL: string): SyncRegister | undefined {
   if (typeof (nodeModule as { registerHooks?: unknown }).registerHooks !== 'function') return undefined;
   try {
     const req = nodeModule.createRequire(parentURL);
-    const fromInstrumentation = nodeModule.createRequire(req.resolve('@opentelemetry/instrumentation'));
-    const supports = fromInstrumentation('import-in-the-middle/supports-sync-hooks.mjs') as {
+    const supports = req('import-in-the-middle/supports-sync-hooks.mjs') as {
       supportsSyncHooks?: () => boolean;
     };
     if (supports.supportsSyncHooks?.() !== true) return undefined;
-    const mod = fromInstrumentation('import-in-the-middle/register-hooks.mjs') as { register?: SyncRegister };
+    const mod = req('import-in-the-middle/register-hooks.mjs') as { register?: SyncRegister };
     return typeof mod.register === 'function' ? mod.register : undefined;
   } catch {
     // An import-in-the-middle without them, or one that cannot be loaded so: the loader thread.

@@ -1,0 +1,1 @@
+// An app that does nothing (CommonJS, run under the register entry).
