@@ -10,7 +10,7 @@ import type { Attributes } from '../span/span-view.js';
  * the LLM call started still count. Nothing outlives its span.
  *
  * This runs for every span of the application, so the links are kept on the span objects
- * themselves under this tracker's own symbols (a property store, ~25× cheaper than a WeakMap
+ * themselves under symbols of this module (a property store, ~25× cheaper than a WeakMap
  * entry per span); a span object that cannot take properties (frozen, sealed) falls back to
  * weak maps. Baggage objects are immutable and shared by every span started in their context:
  * each one is turned into attributes once.
@@ -19,10 +19,20 @@ import type { Attributes } from '../span/span-view.js';
  * read and never ends here); the span is linked to its trace's local root instead, the one
  * ancestor every mode still consults when a chain breaks.
  */
+/**
+ * The keys of the links, one per process (not per tracker): a link is a fact of the span (its
+ * parent object, its trace's root, the baggage in force), the same whoever records it, and one
+ * key for all keeps the SDK's span objects to one shape more, where a key per processor gave
+ * each processor's spans a shape of their own (slower property access in the SDK and here).
+ */
+const PARENT = Symbol('fenra.parent');
+const BAGGAGE = Symbol('fenra.baggage');
+const ROOT = Symbol('fenra.root');
+
 export class AttributionTracker {
-  private readonly _parentKey = Symbol('fenra.parent');
-  private readonly _baggageKey = Symbol('fenra.baggage');
-  private readonly _rootKey = Symbol('fenra.root');
+  private readonly _parentKey = PARENT;
+  private readonly _baggageKey = BAGGAGE;
+  private readonly _rootKey = ROOT;
   private readonly _parents = new WeakMap<object, object>();
   private readonly _baggage = new WeakMap<object, Attributes>();
   private readonly _roots = new WeakMap<object, object>();

@@ -92,12 +92,15 @@ describe('AttributionTracker', () => {
     expect(t.baggageOf(child)).toEqual({ k: 'v' });
   });
 
-  it('two trackers keep separate links', () => {
+  it('a link is kept once per span, whichever tracker took it (two processors agree)', () => {
     const a = new AttributionTracker();
     const b = new AttributionTracker();
     const { root, mid, ctxs } = chain();
-    a.onStart(mid, ctxs[1]!);
-    expect(a.parentOf(mid)).toBe(root);
     expect(b.parentOf(mid)).toBeUndefined();
+    a.onStart(mid, ctxs[1]!);
+    b.onStart(mid, ctxs[1]!);
+    expect(a.parentOf(mid)).toBe(root);
+    expect(b.parentOf(mid)).toBe(root);
+    expect(Object.getOwnPropertySymbols(mid)).toHaveLength(1);
   });
 });
