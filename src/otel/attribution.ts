@@ -37,6 +37,8 @@ export class AttributionTracker {
   private readonly _baggage = new WeakMap<object, Attributes>();
   private readonly _roots = new WeakMap<object, object>();
   private readonly _baggageAttrs = new WeakMap<Baggage, Attributes>();
+  /** A span could not take properties: links are looked up in the weak maps too. */
+  private _fallbacks = false;
   /**
    * Local roots still running, by trace id: what a span under a dropped parent links to.
    * Bounded, for roots that never end.
@@ -63,12 +65,15 @@ export class AttributionTracker {
 
   private _set<V extends object>(span: object, key: symbol, fallback: WeakMap<object, V>, value: V): void {
     if (Object.isExtensible(span)) (span as Record<symbol, unknown>)[key] = value;
-    else fallback.set(span, value);
+    else {
+      this._fallbacks = true;
+      fallback.set(span, value);
+    }
   }
 
   private _get<V>(span: object, key: symbol, fallback: WeakMap<object, V>): V | undefined {
     const v = (span as Record<symbol, V | undefined>)[key];
-    return v !== undefined ? v : fallback.get(span);
+    return v !== undefined || !this._fallbacks ? v : fallback.get(span);
   }
 
   private _attrsOf(baggage: Baggage): Attributes {
