@@ -73,6 +73,9 @@ const MARKER_INITIALS = ((): Uint8Array => {
  * against a lookup of every marker.
  */
 export function hasGenAiMarker(a: Attributes): boolean {
+  // The two markers nearly every GenAI span carries answer those at once (the walk would cost
+  // them more: their attribute objects are large).
+  if (a['gen_ai.operation.name'] !== undefined || a['gen_ai.system'] !== undefined) return true;
   for (const key in a) if (MARKER_INITIALS[key.charCodeAt(0) & 127] === 1) return hasMarkerKey(a);
   return false;
 }
