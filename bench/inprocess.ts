@@ -44,10 +44,14 @@ export interface InProcessResult {
   e2e_us_per_span_fenra: number;
   e2e_added_us_per_span: number;
   us_per_genai_span: number;
+  /** `us_per_genai_span` / `e2e_us_per_span_baseline`: a GenAI span against a plain span's whole export. */
+  genai_vs_plain_export: number;
   /** The synchronous part paid inside onEnd (convert, price, enqueue). */
   us_per_genai_span_onend: number;
   /** onStart + onEnd of a non-GenAI span, as the app pays it (span just made). */
   us_per_other_span: number;
+  /** `us_per_other_span` / `e2e_us_per_span_baseline`. */
+  other_vs_plain_export: number;
   /** The same on spans replayed long after they were made (out of cache): an upper bound. */
   us_per_other_span_cold: number;
   requests_per_1000_tx: number;
@@ -270,8 +274,10 @@ export async function benchInProcess(
     e2e_us_per_span_fenra: round(mf / spans),
     e2e_added_us_per_span: round((mf - mb) / spans, 3),
     us_per_genai_span: round(median(g)),
+    genai_vs_plain_export: round(median(g) / (mb / spans), 3),
     us_per_genai_span_onend: round(median(gs)),
     us_per_other_span: round(median(oHot), 3),
+    other_vs_plain_export: round(median(oHot) / (mb / spans), 4),
     us_per_other_span_cold: round(median(o), 3),
     requests_per_1000_tx: round((wire.requests / wire.tx) * 1000, 1),
     bytes_per_1000_tx: Math.round((wire.bytes / wire.tx) * 1000),

@@ -4,29 +4,50 @@ import { BoundedMap } from '../internal/bounded-map.js';
 import type { Attributes } from '../span/span-view.js';
 
 /**
+ * The keys of the links, one per process (not per tracker): a link is a fact of the span (its
+ * parent object, its trace's root, the baggage in force), the same whoever records it,
+ * and one key for all keeps the SDK's span objects to one shape more, where a key per
+ * processor gave each processor's spans a shape of their own. Stored with these constants
+ * (a named store the engine caches), not through a key held in a field (a generic keyed store).
+ */
+const PARENT = Symbol('fenra.parent');
+const ROOT = Symbol('fenra.root');
+const BAGGAGE = Symbol('fenra.baggage');
+
+/**
+ * An SDK span that has ended (not recording any more, but a real span: started in a context
+ * that outlived it, a child still has it as its parent, as every other mode sees it).
+ */
+const hasEnded = (span: object): boolean => (span as { ended?: unknown }).ended === true;
+
+type Linked = { [PARENT]?: object; [ROOT]?: object; [BAGGAGE]?: Attributes };
+
+/**
  * In-process links between spans, taken at span start: each span's parent span object (and the
- * baggage in force, when there is any). The conversion stage reads ancestors through them
- * (see `LinkedAncestors`) when it resolves a trace, so attributes set on the request span after
- * the LLM call started still count. Nothing outlives its span.
+ * baggage in force, when there is any). The conversion
+ * stage reads ancestors through them (see `LinkedAncestors`) when it resolves a trace, so
+ * attributes set on the request span after the LLM call started still count. Nothing outlives
+ * its span.
  *
  * This runs for every span of the application, so the links are kept on the span objects
- * themselves under this tracker's own symbols (a property store, ~25× cheaper than a WeakMap
- * entry per span); a span object that cannot take properties (frozen, sealed) falls back to
+ * themselves (a property store, ~25× cheaper than a WeakMap entry per span; one property in
+ * the common case, as a second one makes the engine grow the span's property storage); a span
+ * object that cannot take properties (frozen, sealed) falls back to
  * weak maps. Baggage objects are immutable and shared by every span started in their context:
  * each one is turned into attributes once.
  *
  * A parent dropped by a sampler is a non-recording span: it is not linked (it has nothing to
  * read and never ends here); the span is linked to its trace's local root instead, the one
- * ancestor every mode still consults when a chain breaks.
+ * ancestor every mode still consults when a chain breaks. A parent that has ended is linked
+ * like a running one (work started in its context after its end is still its child).
  */
 export class AttributionTracker {
-  private readonly _parentKey = Symbol('fenra.parent');
-  private readonly _baggageKey = Symbol('fenra.baggage');
-  private readonly _rootKey = Symbol('fenra.root');
   private readonly _parents = new WeakMap<object, object>();
   private readonly _baggage = new WeakMap<object, Attributes>();
   private readonly _roots = new WeakMap<object, object>();
   private readonly _baggageAttrs = new WeakMap<Baggage, Attributes>();
+  /** A span could not take properties: links are looked up in the weak maps too. */
+  private _fallbacks = false;
   /**
    * Local roots still running, by trace id: what a span under a dropped parent links to.
    * Bounded, for roots that never end.
@@ -37,28 +58,32 @@ export class AttributionTracker {
   onStart(span: Span, parentContext: Context): void {
     const parent = trace.getSpan(parentContext);
     const baggage = propagation.getBaggage(parentContext);
+    const s = span as Span & Linked;
     if (parent === undefined || parent.spanContext().isRemote === true) {
       this._openRoots.set(span.spanContext().traceId, span);
-    } else if (!parent.isRecording()) {
+    } else if (!parent.isRecording() && !hasEnded(parent)) {
       const root = this._openRoots.get(span.spanContext().traceId);
-      if (root !== undefined) this._set(span, this._rootKey, this._roots, root);
-    } else this._set(span, this._parentKey, this._parents, parent);
-    if (baggage !== undefined) this._set(span, this._baggageKey, this._baggage, this._attrsOf(baggage));
+      if (root === undefined) {
+        // nothing to link to
+      } else if (Object.isExtensible(span)) s[ROOT] = root;
+      else this._fallback(span, this._roots, root);
+    } else if (Object.isExtensible(span)) s[PARENT] = parent;
+    else this._fallback(span, this._parents, parent);
+    if (baggage === undefined) return;
+    const attrs = this._attrsOf(baggage);
+    if (Object.isExtensible(span)) s[BAGGAGE] = attrs;
+    else this._fallback(span, this._baggage, attrs);
+  }
+
+  /** A link of a span that cannot take properties. */
+  private _fallback<V extends object>(span: object, map: WeakMap<object, V>, value: V): void {
+    this._fallbacks = true;
+    map.set(span, value);
   }
 
   /** A local root ended: spans starting later under a dropped parent no longer link to it. */
   rootEnded(traceId: string, span: object): void {
     if (this._openRoots.get(traceId) === span) this._openRoots.delete(traceId);
-  }
-
-  private _set<V extends object>(span: object, key: symbol, fallback: WeakMap<object, V>, value: V): void {
-    if (Object.isExtensible(span)) (span as Record<symbol, unknown>)[key] = value;
-    else fallback.set(span, value);
-  }
-
-  private _get<V>(span: object, key: symbol, fallback: WeakMap<object, V>): V | undefined {
-    const v = (span as Record<symbol, V | undefined>)[key];
-    return v !== undefined ? v : fallback.get(span);
   }
 
   private _attrsOf(baggage: Baggage): Attributes {
@@ -74,19 +99,27 @@ export class AttributionTracker {
 
   /** The span's recording parent span object, if it was started under one. */
   parentOf(span: object): object | undefined {
-    return this._get(span, this._parentKey, this._parents);
+    const v = (span as Linked)[PARENT];
+    return v !== undefined || !this._fallbacks ? v : this._parents.get(span);
   }
 
   /** The local root a span under a dropped (non-recording) parent was linked to. */
   rootLinkOf(span: object): object | undefined {
-    return this._get(span, this._rootKey, this._roots);
+    const v = (span as Linked)[ROOT];
+    return v !== undefined || !this._fallbacks ? v : this._roots.get(span);
+  }
+
+  /** The baggage in force where the span started, as attributes. */
+  private _baggageAt(span: object): Attributes | undefined {
+    const v = (span as Linked)[BAGGAGE];
+    return v !== undefined || !this._fallbacks ? v : this._baggage.get(span);
   }
 
   /** The nearest baggage of the span or of its ancestors (up to `maxDepth`). */
   baggageOf(span: object, maxDepth = 64): Attributes | undefined {
     let cur: object | undefined = span;
     for (let depth = 0; cur !== undefined && depth <= maxDepth; depth++) {
-      const b = this._get(cur, this._baggageKey, this._baggage);
+      const b = this._baggageAt(cur);
       if (b !== undefined) return b;
       cur = this.parentOf(cur);
     }

@@ -9,6 +9,12 @@ import type { AttributionTracker } from './attribution.js';
 /** Most parent links followed to find a local root. */
 const MAX_DEPTH = 64;
 
+/** The SDK span object of a view (a property of the view: no weak map entry per view). */
+const SPAN = Symbol('fenra.span');
+type LinkedView = SpanView & { [SPAN]?: ReadableSpan };
+
+const spanOf = (view: SpanView): ReadableSpan | undefined => (view as LinkedView)[SPAN];
+
 const hasEnded = (span: object): boolean => (span as { ended?: unknown }).ended === true;
 
 /**
@@ -27,7 +33,6 @@ const counts = (span: object, cause: ResolveCause | undefined): boolean =>
  */
 export class LinkedAncestors implements AncestorSource {
   private readonly _tracker: AttributionTracker;
-  private readonly _spans = new WeakMap<SpanView, ReadableSpan>();
 
   constructor(tracker: AttributionTracker) {
     this._tracker = tracker;
@@ -35,13 +40,13 @@ export class LinkedAncestors implements AncestorSource {
 
   /** The view of a span the processor was given (and later walks from). */
   view(span: ReadableSpan): SpanView {
-    const v = fromReadableSpan(span);
-    this._spans.set(v, span);
+    const v: LinkedView = fromReadableSpan(span);
+    v[SPAN] = span;
     return v;
   }
 
   parentOf(span: SpanView, cause?: ResolveCause): SpanView | undefined {
-    const obj = this._spans.get(span);
+    const obj = spanOf(span);
     const parent = obj === undefined ? undefined : this._tracker.parentOf(obj);
     if (parent === undefined || !counts(parent, cause)) return undefined;
     const v = this.view(parent as ReadableSpan);
@@ -49,7 +54,7 @@ export class LinkedAncestors implements AncestorSource {
   }
 
   rootOf(span: SpanView, cause?: ResolveCause): SpanView | undefined {
-    let cur: object | undefined = this._spans.get(span);
+    let cur: object | undefined = spanOf(span);
     for (let depth = 0; cur !== undefined && depth < MAX_DEPTH; depth++) {
       const next: object | undefined = this._tracker.parentOf(cur) ?? this._tracker.rootLinkOf(cur);
       if (next === undefined) break;
@@ -65,7 +70,7 @@ export class LinkedAncestors implements AncestorSource {
 
   /** Baggage in force where the span started (or where an ancestor did): an in-process layer. */
   baggageOf(span: SpanView): Attributes | undefined {
-    const obj = this._spans.get(span);
+    const obj = spanOf(span);
     return obj === undefined ? undefined : this._tracker.baggageOf(obj);
   }
 }

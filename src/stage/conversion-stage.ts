@@ -249,7 +249,7 @@ export class ConversionStage<Tag = never> {
     this.resolved[cause]++;
     const group = this._groupOf(t, cause);
     // Only the spans that arrived are decided on: context spans were decided when they arrived.
-    const subjects = new Set(t.spans.map((s) => s.spanId));
+    const subjects = spanIdsOf(t.spans);
     const result: StageResult<Tag> = {
       traceId: t.traceId,
       cause,
@@ -313,6 +313,20 @@ export class ConversionStage<Tag = never> {
     }
     return group;
   }
+}
+
+/** Past this many spans, span ids are looked up through a Set (a scan allocates nothing). */
+const SCAN_LIMIT = 8;
+
+/** Whether a span id is among `spans`: a scan of a few spans, a Set of many. */
+function spanIdsOf(spans: readonly SpanView[]): { has(id: string): boolean } {
+  if (spans.length > SCAN_LIMIT) return new Set(spans.map((s) => s.spanId));
+  return {
+    has: (id) => {
+      for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return true;
+      return false;
+    },
+  };
 }
 
 /** The span ids above `span` within the group (bounded by its size: a cycle cannot loop). */

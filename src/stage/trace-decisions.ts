@@ -5,23 +5,36 @@ import { BoundedMap } from '../internal/bounded-map.js';
 const SCAN_LIMIT = 16;
 
 /**
- * Ids of one kind for one trace: an array (a trace bills a few calls, and a scan beats hashing
- * and allocates less), indexed by a Set once it grows, so a trace of thousands of calls stays
- * linear.
+ * Ids of one kind for one trace: the first id inline (a trace bills one call or a few, and a
+ * resolved trace's decisions are kept for thousands of traces: no array for one id), then an
+ * array (a scan beats hashing and allocates less), indexed by a Set once it grows, so a trace
+ * of thousands of calls stays linear.
  */
 class IdList {
-  private readonly _ids: string[] = [];
+  private _first: string | undefined;
+  private _more: string[] | undefined;
   private _index: Set<string> | undefined;
 
   has(id: string): boolean {
-    return this._index !== undefined ? this._index.has(id) : this._ids.includes(id);
+    if (this._index !== undefined) return this._index.has(id);
+    return id === this._first || (this._more !== undefined && this._more.includes(id));
   }
 
   add(id: string): void {
+    if (this._first === undefined) {
+      this._first = id;
+      return;
+    }
     if (this.has(id)) return;
-    this._ids.push(id);
-    if (this._index !== undefined) this._index.add(id);
-    else if (this._ids.length > SCAN_LIMIT) this._index = new Set(this._ids);
+    if (this._index !== undefined) {
+      this._index.add(id);
+      return;
+    }
+    (this._more ??= []).push(id);
+    if (this._more.length >= SCAN_LIMIT) {
+      this._index = new Set([this._first, ...this._more]);
+      this._more = undefined;
+    }
   }
 }
 

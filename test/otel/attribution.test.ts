@@ -63,6 +63,18 @@ describe('AttributionTracker', () => {
     expect(t.rootLinkOf(late)).toBeUndefined();
   });
 
+  it('a span started in the context of a parent that has ended links to that parent', () => {
+    const t = new AttributionTracker();
+    const { root, mid, ctxs } = chain();
+    t.onStart(root, ctxs[0]!);
+    t.onStart(mid, ctxs[1]!);
+    mid.end();
+    const late = tracer.startSpan('late', {}, ctxs[2]);
+    t.onStart(late, ctxs[2]!);
+    expect(t.parentOf(late)).toBe(mid);
+    expect(t.rootLinkOf(late)).toBeUndefined();
+  });
+
   it('a span continuing a remote parent is a local root, not linked to it', () => {
     const t = new AttributionTracker();
     const remote = trace.wrapSpanContext({
@@ -92,12 +104,15 @@ describe('AttributionTracker', () => {
     expect(t.baggageOf(child)).toEqual({ k: 'v' });
   });
 
-  it('two trackers keep separate links', () => {
+  it('a link is kept once per span, whichever tracker took it (two processors agree)', () => {
     const a = new AttributionTracker();
     const b = new AttributionTracker();
     const { root, mid, ctxs } = chain();
-    a.onStart(mid, ctxs[1]!);
-    expect(a.parentOf(mid)).toBe(root);
     expect(b.parentOf(mid)).toBeUndefined();
+    a.onStart(mid, ctxs[1]!);
+    b.onStart(mid, ctxs[1]!);
+    expect(a.parentOf(mid)).toBe(root);
+    expect(b.parentOf(mid)).toBe(root);
+    expect(Object.getOwnPropertySymbols(mid)).toHaveLength(1);
   });
 });

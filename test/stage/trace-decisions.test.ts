@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { TraceDecisions } from '../../src/stage/trace-decisions.js';
+
+describe('TraceDecisions', () => {
+  it('remembers what a trace billed: the call, the spans above it, its provider response', () => {
+    const d = new TraceDecisions(10);
+    expect(d.get('t1')).toBeUndefined();
+    d.billed('t1', 's1', ['p1', 'root'], 'openai:resp_1');
+    const t = d.get('t1')!;
+    expect([t.billed.has('s1'), t.wrapping.has('p1'), t.wrapping.has('root')]).toEqual([true, true, true]);
+    expect(t.responses.has('openai:resp_1')).toBe(true);
+    expect([t.billed.has('p1'), t.wrapping.has('s1'), t.responses.has('openai:resp_2')]).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    expect(d.get('t2')).toBeUndefined();
+  });
+
+  it('a trace of thousands of calls: every id is found, none invented, repeats kept once', () => {
+    const d = new TraceDecisions(10);
+    for (let i = 0; i < 3000; i++) d.billed('t', `s${i}`, ['root'], i % 2 === 0 ? `r${i}` : undefined);
+    for (let i = 0; i < 3; i++) d.billed('t', `s${i}`, ['root'], undefined);
+    const t = d.get('t')!;
+    for (const i of [0, 1, 2, 15, 16, 17, 999, 2999]) expect(t.billed.has(`s${i}`)).toBe(true);
+    expect(t.billed.has('s3000')).toBe(false);
+    expect([t.responses.has('r16'), t.responses.has('r17')]).toEqual([true, false]);
+    expect(t.wrapping.has('root')).toBe(true);
+  });
+
+  it('is bounded: the oldest traces are forgotten first', () => {
+    const d = new TraceDecisions(2);
+    d.billed('a', 's', [], undefined);
+    d.billed('b', 's', [], undefined);
+    d.billed('c', 's', [], undefined);
+    expect([d.get('a'), d.get('b')?.billed.has('s'), d.get('c')?.billed.has('s')]).toEqual([
+      undefined,
+      true,
+      true,
+    ]);
+  });
+});
