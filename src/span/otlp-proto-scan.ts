@@ -165,6 +165,39 @@ class Scan {
     }
   }
 
+  /**
+   * A varint int64 as the full decode gives it (a number when safe, else its decimal digits),
+   * read as two 32-bit halves: no Long object per value.
+   */
+  private int64(limit: number): number | string {
+    const r = this.r;
+    const buf = this.buf;
+    let pos = r.pos;
+    let low = 0;
+    let high = 0;
+    let b = 0x80;
+    let i = 0;
+    for (; i < 4 && b & 0x80; i++) {
+      if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
+      b = buf[pos++]!;
+      low |= (b & 0x7f) << (7 * i);
+    }
+    if (b & 0x80) {
+      if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
+      b = buf[pos++]!;
+      low |= (b & 0x7f) << 28;
+      high = (b & 0x7f) >> 4;
+      for (i = 0; i < 5 && b & 0x80; i++) {
+        if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
+        b = buf[pos++]!;
+        high |= (b & 0x7f) << (7 * i + 3);
+      }
+      if (b & 0x80) throw new RangeError(`invalid varint encoding at offset ${pos}`);
+    }
+    r.pos = pos;
+    return int64({ low, high });
+  }
+
   /** A span or scope name, bounded as a filter keeps it (a long one is not decoded whole). */
   private name(start: number, end: number): string {
     return boundedName(utf8(this.buf, start, Math.min(end, start + NAME_BYTES)));
@@ -385,7 +418,7 @@ class Scan {
           break;
         case 3:
           wire(tag, 0, limit);
-          int = int64(r.int64() as unknown as PbInt64);
+          int = this.int64(limit);
           break;
         case 4:
           wire(tag, 1, limit);
