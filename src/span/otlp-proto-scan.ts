@@ -45,6 +45,8 @@ class Scan {
   private readonly buf: Buffer;
   /** Ranges found by a first pass over a message (start, end pairs), reused. */
   private readonly keys: KeyCache;
+  /** The key of the attribute before, in the list being read (undefined: at its start). */
+  private previous: KnownKey | undefined;
   private readonly spans: SpanView[];
   private readonly errors: string[];
 
@@ -211,6 +213,7 @@ class Scan {
   ): SpanView | string {
     const r = this.r;
     r.pos = start;
+    this.previous = undefined;
     let traceStart = 0;
     let traceEnd = 0;
     let spanStart = 0;
@@ -337,6 +340,7 @@ class Scan {
   /** The repeated KeyValue field `field` of the message ending at `limit`, through the filter. */
   private keyValues(limit: number, field: number): Attributes {
     const r = this.r;
+    this.previous = undefined;
     let out: Record<string, AttrValue> | undefined;
     while (r.pos < limit) {
       const tag = r.uint32();
@@ -374,7 +378,8 @@ class Scan {
         r.pos = end;
       } else this.skip(tag, limit);
     }
-    const known = this.keys.lookup(this.buf, keyStart, keyEnd);
+    const known = this.keys.lookup(this.buf, keyStart, keyEnd, this.previous);
+    this.previous = known;
     const rule = known.rule;
     if (rule === undefined) return out;
     const key = known.key;
@@ -504,42 +509,67 @@ class Scan {
 interface KnownKey {
   key: string;
   rule: AttributeRule | undefined;
+  /** The key's bytes (undefined: not cached). */
+  bytes: Buffer | undefined;
+  /** The key that followed this one last time (keys come in the same order span after span). */
+  next: KnownKey | undefined;
 }
 
 /**
  * The filter's answer per attribute key, found by the key's bytes: keys repeat from span to span,
- * and a key seen before is neither decoded again nor asked of the filter again. Bounded (senders
+ * and a key seen before is neither decoded again nor asked of the filter again. The key that
+ * followed the previous one last time is tried first (one comparison, no hash). Bounded (senders
  * may invent keys): once full, further keys are decoded and asked each time.
  */
 class KeyCache {
   private readonly filter: AttributeFilter;
   private readonly hashes = new Int32Array(KEY_SLOTS);
-  private readonly bytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(KEY_SLOTS);
   private readonly known: (KnownKey | undefined)[] = new Array<KnownKey | undefined>(KEY_SLOTS);
   private size = 0;
+  /** The first key of a list last time. */
+  private first: KnownKey | undefined;
 
   constructor(filter: AttributeFilter) {
     this.filter = filter;
   }
 
-  lookup(buf: Buffer, start: number, end: number): KnownKey {
+  /** The key in `buf` from `start` to `end`, which follows `previous` in its list (undefined: the first). */
+  lookup(buf: Buffer, start: number, end: number, previous: KnownKey | undefined): KnownKey {
+    const len = end - start;
+    const guess = previous === undefined ? this.first : previous.next;
+    if (guess !== undefined && guess.bytes!.length === len && sameBytes(guess.bytes!, buf, start, len))
+      return guess;
+    const found = this.find(buf, start, end);
+    if (found.bytes !== undefined) {
+      if (previous === undefined) this.first = found;
+      else if (previous.bytes !== undefined) previous.next = found;
+    }
+    return found;
+  }
+
+  private find(buf: Buffer, start: number, end: number): KnownKey {
     let h = 0x811c9dc5 | 0;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
     const len = end - start;
     let slot = h & (KEY_SLOTS - 1);
     for (;;) {
-      const seen = this.bytes[slot];
+      const seen = this.known[slot];
       if (seen === undefined) break;
-      if (this.hashes[slot] === h && seen.length === len && sameBytes(seen, buf, start, len))
-        return this.known[slot]!;
+      if (this.hashes[slot] === h && seen.bytes!.length === len && sameBytes(seen.bytes!, buf, start, len))
+        return seen;
       slot = (slot + 1) & (KEY_SLOTS - 1);
     }
     const key = len > 0 ? utf8(buf, start, end) : '';
-    const known = { key, rule: this.filter(key) };
-    if (this.size < KEY_SLOTS / 2 && len <= MAX_CACHED_KEY_BYTES) {
+    const cache = this.size < KEY_SLOTS / 2 && len <= MAX_CACHED_KEY_BYTES;
+    const known: KnownKey = {
+      key,
+      rule: this.filter(key),
+      bytes: cache ? Buffer.from(buf.subarray(start, end)) : undefined,
+      next: undefined,
+    };
+    if (cache) {
       this.size++;
       this.hashes[slot] = h;
-      this.bytes[slot] = Buffer.from(buf.subarray(start, end));
       this.known[slot] = known;
     }
     return known;
