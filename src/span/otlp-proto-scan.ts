@@ -1,4 +1,3 @@
-import protobuf from 'protobufjs/light.js';
 import type { AttributeFilter, AttributeRule } from './attribute-filter.js';
 import { boundedName, MAX_FILTERED_NAME_LENGTH } from './attribute-filter.js';
 import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
@@ -12,10 +11,11 @@ import {
   statusCodeFrom,
 } from './otlp-common.js';
 import type { AttrValue, Attributes, SpanView } from './span-view.js';
+import { WireReader } from './wire-reader.js';
 
 /**
  * OTLP/protobuf ExportTraceServiceRequest → SpanViews under an attribute filter, read straight
- * from the wire (protobufjs's Reader) instead of decoded whole: only the span fields billing
+ * from the wire (wire-reader.ts) instead of decoded whole: only the span fields billing
  * reads are read, and of the attributes only the keys; a value is decoded only when the filter
  * keeps its key, everything else (refused values, events, links, status messages, trace state,
  * scope attributes) is skipped by its length and never becomes a string or an object. The
@@ -41,7 +41,7 @@ const UNSET: SpanView['status'] = Object.freeze({ code: 0 });
 const NAME_BYTES = 3 * MAX_FILTERED_NAME_LENGTH + 4;
 
 class Scan {
-  private readonly r: protobuf.Reader;
+  private readonly r: WireReader;
   private readonly buf: Buffer;
   /** Ranges found by a first pass over a message (start, end pairs), reused. */
   private readonly keys: KeyCache;
@@ -52,7 +52,7 @@ class Scan {
 
   constructor(buf: Buffer, filter: AttributeFilter, spans: SpanView[], errors: string[]) {
     this.buf = buf;
-    this.r = protobuf.Reader.create(buf);
+    this.r = new WireReader(buf);
     this.keys = new KeyCache(filter);
     this.spans = spans;
     this.errors = errors;
