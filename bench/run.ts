@@ -189,6 +189,12 @@ if (side) {
     verdict(s.decode_convert_vs_bare_decode, (v) => v <= 2),
   ]);
   rows.push([
+    "  the sidecar's decode (wire scanner, billing filter) / bare decode",
+    fmt(s.scan_vs_bare_decode, '×'),
+    '',
+    '',
+  ]);
+  rows.push([
     '  bare decode / sidecar CPU per request',
     `${s.bare_decode_us_per_request} / ${s.sidecar_cpu_us_per_request} µs`,
     '',

@@ -40,6 +40,8 @@ export interface SidecarResult {
   sidecar_genai_spans_per_cpu_s: number;
   sidecar_vs_bare_decode: number;
   decode_convert_vs_bare_decode: number;
+  /** The sidecar's own decode (the wire scanner under the billing filter) / the bare decode. */
+  scan_vs_bare_decode: number;
   bare_decode_us_per_request: number;
   sidecar_cpu_us_per_request: number;
   sidecar_p50_ms: number;
@@ -285,7 +287,10 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
       const r = toTransactions(decodeTraceRequest(payload, keep).spans, options);
       if (r.transactions.length !== genAiSpans) throw new Error(`convert gave ${r.transactions.length}`);
     };
-    const [bareBefore, withConvert] = timePerCallAlternating([bareDecode, decodeConvert]);
+    const scan = (): void => {
+      if (decodeTraceRequest(payload, keep).spans.length !== 512) throw new Error('scan');
+    };
+    const [bareBefore, withConvert, scanned] = timePerCallAlternating([bareDecode, decodeConvert, scan]);
 
     const tuned = await phase(sinks, dir, THROUGHPUT_FLAGS, load, durationMs);
     // The same load over OTLP/gRPC: the same receiver behind another transport.
@@ -329,6 +334,7 @@ export async function benchSidecar(sinks: Sinks, opts: { durationMs?: number } =
       sidecar_genai_spans_per_cpu_s: Math.round(genAiSpans / (tuned.cpuUsPerRequest / 1e6)),
       sidecar_vs_bare_decode: round(tuned.cpuUsPerRequest / bare),
       decode_convert_vs_bare_decode: round(withConvert! / bareBefore!),
+      scan_vs_bare_decode: round(scanned! / bareBefore!),
       bare_decode_us_per_request: Math.round(bare),
       sidecar_cpu_us_per_request: Math.round(tuned.cpuUsPerRequest),
       sidecar_p50_ms: tuned.p50,

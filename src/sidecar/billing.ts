@@ -159,15 +159,17 @@ export class BillingPath {
   }
 
   /**
-   * Takes the spans of one request. Resolves once what matters for billing is stored (on disk
+   * Takes the spans of one request (`decodedWith`: the filter their decoder applied, if any).
+   * Resolves once what matters for billing is stored (on disk
    * with a disk spool), so the caller can acknowledge the request.
    */
-  async ingest(spans: readonly SpanView[]): Promise<IngestOutcome> {
+  async ingest(spans: readonly SpanView[], decodedWith?: AttributeFilter): Promise<IngestOutcome> {
     this._stage.stats.spansSeen += spans.length;
-    // What is stored is only what billing reads, whoever decoded the spans.
+    // What is stored is only what billing reads, whoever decoded the spans (spans a decoder
+    // already kept through this very filter are as slim as they get: not filtered twice).
     const keep = this.keep;
     const admission = this._stage.admit(
-      spans.map((s) => slimSpan(s, keep)),
+      decodedWith === keep ? spans : spans.map((s) => slimSpan(s, keep)),
       true,
     );
     if (admission.spans.length === 0) {

@@ -39,96 +39,110 @@ const enum M {
   KeyValueList,
 }
 
-/** field number → message type, per message type (fields absent here are skipped). */
-const FIELDS: Readonly<Record<M, Readonly<Record<number, M>>>> = {
-  [M.Request]: { 1: M.ResourceSpans },
-  [M.ResourceSpans]: { 1: M.Resource, 2: M.ScopeSpans, 1000: M.ScopeSpans },
-  [M.Resource]: { 1: M.KeyValue },
-  [M.ScopeSpans]: { 1: M.Scope, 2: M.Span },
-  [M.Scope]: { 3: M.KeyValue },
-  [M.Span]: { 9: M.KeyValue, 11: M.Event, 13: M.Link },
-  [M.Event]: { 3: M.KeyValue },
-  [M.Link]: { 4: M.KeyValue },
-  [M.KeyValue]: { 2: M.AnyValue },
-  [M.AnyValue]: { 5: M.ArrayValue, 6: M.KeyValueList },
-  [M.ArrayValue]: { 1: M.AnyValue },
-  [M.KeyValueList]: { 1: M.KeyValue },
-};
-
-class Over extends Error {}
+/** The message type field `field` of a message of type `outer` holds, or -1 when it is skipped. */
+function inner(outer: M, field: number): number {
+  switch (outer) {
+    case M.Request:
+      return field === 1 ? M.ResourceSpans : -1;
+    case M.ResourceSpans:
+      return field === 1 ? M.Resource : field === 2 || field === 1000 ? M.ScopeSpans : -1;
+    case M.Resource:
+      return field === 1 ? M.KeyValue : -1;
+    case M.ScopeSpans:
+      return field === 1 ? M.Scope : field === 2 ? M.Span : -1;
+    case M.Scope:
+      return field === 3 ? M.KeyValue : -1;
+    case M.Span:
+      return field === 9 ? M.KeyValue : field === 11 ? M.Event : field === 13 ? M.Link : -1;
+    case M.Event:
+      return field === 3 ? M.KeyValue : -1;
+    case M.Link:
+      return field === 4 ? M.KeyValue : -1;
+    case M.KeyValue:
+      return field === 2 ? M.AnyValue : -1;
+    case M.AnyValue:
+      return field === 5 ? M.ArrayValue : field === 6 ? M.KeyValueList : -1;
+    case M.ArrayValue:
+      return field === 1 ? M.AnyValue : -1;
+    case M.KeyValueList:
+      return field === 1 ? M.KeyValue : -1;
+  }
+  return -1;
+}
 
 /**
  * Checks an OTLP/protobuf ExportTraceServiceRequest against the limits, without decoding it.
  * A body too small to pass them (every span or attribute takes at least 2 bytes) is not walked.
+ * Counted: spans; attributes are key/values (at every level) and the elements of array values.
  */
 export function checkProtobuf(buf: Uint8Array, limits: RequestLimits): LimitCheck {
   if (buf.length < 2 * Math.min(limits.maxSpans, limits.maxAttributes)) return { ok: true };
+  const maxSpans = limits.maxSpans;
+  const maxAttributes = limits.maxAttributes;
   let spans = 0;
   let attributes = 0;
-  /** Spans; attributes are key/values and the elements of array values. */
-  const count = (m: M, parent: M): void => {
-    if (m === M.Span) {
-      if (++spans > limits.maxSpans) throw new Over(`more than ${limits.maxSpans} spans`);
-    } else if (m === M.KeyValue || parent === M.ArrayValue) {
-      if (++attributes > limits.maxAttributes) throw new Over(`more than ${limits.maxAttributes} attributes`);
-    }
-  };
-  // An explicit stack: [message type, end offset]; no recursion, however deep the nesting.
-  const types: M[] = [M.Request];
-  const ends: number[] = [buf.length];
+  // An explicit stack of (message type, end offset); no recursion, however deep the nesting.
+  const types = new Uint8Array(MAX_DEPTH + 2);
+  const ends = new Float64Array(MAX_DEPTH + 2);
+  let depth = 0;
+  types[0] = M.Request;
+  ends[0] = buf.length;
+  const length = buf.length;
   let pos = 0;
-  try {
-    while (types.length > 0) {
-      const depth = types.length - 1;
-      if (pos >= ends[depth]!) {
-        types.pop();
-        ends.pop();
-        continue;
-      }
-      // Field header: a varint (field number << 3 | wire type).
-      let tag = 0;
-      let shift = 0;
-      let b: number;
+  for (;;) {
+    if (pos >= ends[depth]!) {
+      if (depth === 0) return { ok: true };
+      depth--;
+      continue;
+    }
+    // Field header: a varint (field number << 3 | wire type); OTLP's fit in one or two bytes.
+    let b = buf[pos++]!;
+    let tag = b;
+    if (b & 0x80) {
+      tag &= 0x7f;
+      let shift = 7;
       do {
-        if (pos >= buf.length || shift > 28) return { ok: true }; // malformed: the decoder says why
+        if (pos >= length || shift > 28) return { ok: true }; // malformed: the decoder says why
         b = buf[pos++]!;
         tag += (b & 0x7f) * 2 ** shift;
         shift += 7;
       } while (b & 0x80);
-      const wire = tag % 8;
-      const field = Math.floor(tag / 8);
-      if (wire === 0) {
-        while (pos < buf.length && buf[pos++]! & 0x80);
-      } else if (wire === 1) pos += 8;
-      else if (wire === 5) pos += 4;
-      else if (wire === 2) {
-        let len = 0;
-        shift = 0;
-        do {
-          if (pos >= buf.length || shift > 28) return { ok: true };
-          b = buf[pos++]!;
-          len += (b & 0x7f) * 2 ** shift;
-          shift += 7;
-        } while (b & 0x80);
-        const end = pos + len;
-        if (end > ends[depth]!) return { ok: true };
-        const outer = types[depth]!;
-        const inner = FIELDS[outer][field];
-        if (inner === undefined) pos = end;
-        else {
-          count(inner, outer);
-          if (types.length > MAX_DEPTH)
-            return { ok: false, message: `attribute values nested deeper than ${MAX_DEPTH} levels` };
-          types.push(inner);
-          ends.push(end);
-        }
-      } else return { ok: true }; // groups and unknown wire types: malformed for OTLP
     }
-  } catch (e) {
-    if (e instanceof Over) return { ok: false, message: tooMuch(e.message) };
-    throw e;
+    const wire = tag % 8;
+    if (wire === 2) {
+      let len = 0;
+      let shift = 0;
+      do {
+        if (pos >= length || shift > 28) return { ok: true };
+        b = buf[pos++]!;
+        len += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b & 0x80);
+      const end = pos + len;
+      if (end > ends[depth]!) return { ok: true };
+      const outer = types[depth]! as M;
+      const type = inner(outer, (tag - wire) / 8);
+      if (type < 0) {
+        pos = end;
+        continue;
+      }
+      if (type === M.Span) {
+        if (++spans > maxSpans) return { ok: false, message: tooMuch(`more than ${maxSpans} spans`) };
+      } else if (type === M.KeyValue || outer === M.ArrayValue) {
+        if (++attributes > maxAttributes)
+          return { ok: false, message: tooMuch(`more than ${maxAttributes} attributes`) };
+      }
+      if (depth + 1 > MAX_DEPTH)
+        return { ok: false, message: `attribute values nested deeper than ${MAX_DEPTH} levels` };
+      depth++;
+      types[depth] = type;
+      ends[depth] = end;
+    } else if (wire === 0) {
+      while (pos < length && buf[pos++]! & 0x80);
+    } else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else return { ok: true }; // groups and unknown wire types: malformed for OTLP
   }
-  return { ok: true };
 }
 
 /**

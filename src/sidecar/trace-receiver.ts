@@ -115,7 +115,7 @@ export class TraceReceiver {
     }
     m.add('fenra.otel.receiver.spans', spans.length, { encoding: enc });
 
-    const outcome = await this._o.billing.ingest(spans);
+    const outcome = await this._o.billing.ingest(spans, this._o.billing.keep);
     if (outcome.status === 'full') {
       this.pressure(PRESSURE[outcome.why]);
       return { kind: 'busy', why: outcome.why, message: `${PRESSURE[outcome.why]}, retry later` };

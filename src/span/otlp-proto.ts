@@ -2,11 +2,11 @@ import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view
 import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.js';
 import type { AttributeFilter } from './attribute-filter.js';
+import { int64, scanTraceRequest } from './otlp-proto-scan.js';
 import { boundedName } from './attribute-filter.js';
 import {
   EMPTY_ATTRIBUTES,
   EMPTY_EVENTS,
-  int64Value,
   kindFromOtlp,
   nanosBitsToMs,
   nanosNumberToMs,
@@ -15,14 +15,40 @@ import {
 } from './otlp-common.js';
 
 /**
- * OTLP/protobuf for the sidecar: ExportTraceServiceRequest → SpanViews, decoded with protobufjs
- * and converted straight from the decoded messages (no intermediate JSON). A buffer that is not
- * a valid request gives an error; a span with invalid ids is skipped with an error naming it.
- * With `filter`, span and resource attributes are kept through it (those it refuses are not
- * copied), and events and status messages are left out (the sidecar keeps what billing reads).
- * Never throws.
+ * OTLP/protobuf for the sidecar: ExportTraceServiceRequest → SpanViews. With `filter`, the
+ * request is scanned on the wire (see otlp-proto-scan.ts): span and resource attributes are
+ * kept through the filter (values of the keys it refuses are never decoded), events and status
+ * messages are left out (the sidecar keeps what billing reads). Without, it is decoded whole
+ * ({@link decodeTraceRequestWhole}). A buffer that is not a valid request gives an error; a
+ * span with invalid ids is skipped with an error naming it. Never throws.
  */
 export function decodeTraceRequest(
+  buf: Uint8Array,
+  filter?: AttributeFilter,
+): { spans: SpanView[]; errors: string[] } {
+  if (filter === undefined) return decodeTraceRequestWhole(buf);
+  const spans: SpanView[] = [];
+  const errors: string[] = [];
+  try {
+    scanTraceRequest(asBuffer(buf), filter, spans, errors);
+  } catch (e) {
+    const message = `invalid OTLP/protobuf ExportTraceServiceRequest: ${e instanceof Error ? e.message : String(e)}`;
+    return { spans: [], errors: [message] };
+  }
+  return { spans, errors };
+}
+
+/** A Buffer view (no copy) lets protobufjs use its Buffer reader: faster strings and ids. */
+function asBuffer(buf: Uint8Array): Buffer {
+  return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/**
+ * The request decoded whole with protobufjs and converted from the decoded messages (no
+ * intermediate JSON); with `filter`, the same result as {@link decodeTraceRequest} (which reads
+ * less): kept for the unfiltered decode and as the reference the scanner is tested against.
+ */
+export function decodeTraceRequestWhole(
   buf: Uint8Array,
   filter?: AttributeFilter,
 ): { spans: SpanView[]; errors: string[] } {
@@ -30,9 +56,7 @@ export function decodeTraceRequest(
   const errors: string[] = [];
   let request: PbRequest;
   try {
-    // A Buffer view (no copy) lets protobufjs use its Buffer reader: faster strings and ids.
-    const input = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    request = ExportTraceServiceRequest.decode(input) as unknown as PbRequest;
+    request = ExportTraceServiceRequest.decode(asBuffer(buf)) as unknown as PbRequest;
   } catch (e) {
     errors.push(
       `invalid OTLP/protobuf ExportTraceServiceRequest: ${e instanceof Error ? e.message : String(e)}`,
@@ -268,12 +292,4 @@ function anyValue(v: PbAnyValue, depth = 0): AttrValue {
   }
   if (has(v, 'bytesValue')) return Uint8Array.from(v.bytesValue!); // copy: the input buffer may be reused
   return null;
-}
-
-/** int64 (a signed Long or a number) → number when safe, else its decimal string. */
-function int64(v: PbInt64): number | string {
-  if (typeof v === 'number') return v;
-  const high = v.high | 0;
-  if (high >= -0x200000 && high < 0x200000) return high * 4294967296 + (v.low >>> 0);
-  return int64Value((BigInt(high) * 4294967296n + BigInt(v.low >>> 0)).toString());
 }

@@ -1,0 +1,526 @@
+import type { AttributeFilter } from './attribute-filter.js';
+import { boundedName, MAX_FILTERED_NAME_LENGTH } from './attribute-filter.js';
+import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
+import {
+  EMPTY_ATTRIBUTES,
+  EMPTY_EVENTS,
+  int64Value,
+  kindFromOtlp,
+  nanosBitsToMs,
+  parentIsRemoteFromFlags,
+  statusCodeFrom,
+} from './otlp-common.js';
+import type { AttrValue, Attributes, SpanView } from './span-view.js';
+import { WireReader } from './wire-reader.js';
+import type { KnownKey } from './wire-keys.js';
+import { hex, KeyCache, utf8 } from './wire-keys.js';
+
+/**
+ * OTLP/protobuf ExportTraceServiceRequest → SpanViews under an attribute filter, read straight
+ * from the wire (wire-reader.ts) instead of decoded whole: only the span fields billing
+ * reads are read, and of the attributes only the keys; a value is decoded only when the filter
+ * keeps its key, everything else (refused values, events, links, status messages, trace state,
+ * scope attributes) is skipped by its length and never becomes a string or an object. The
+ * result equals the full decode followed by the same filter (test/span/otlp-proto-scan.test.ts
+ * compares both on every recorded trace); it is stricter on malformed input: a length running
+ * past its message, or a known field with the wrong wire type, makes the request invalid.
+ * Throws on malformed input (the caller turns it into an error); see decodeTraceRequest.
+ */
+export function scanTraceRequest(
+  input: Buffer,
+  filter: AttributeFilter,
+  spans: SpanView[],
+  errors: string[],
+): void {
+  const s = new Scan(input, filter, spans, errors);
+  s.request();
+}
+
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+const UNSET: SpanView['status'] = Object.freeze({ code: 0 });
+/** Bytes of a name decoded at most: enough for MAX_FILTERED_NAME_LENGTH UTF-16 units (≤ 3 bytes each). */
+const NAME_BYTES = 3 * MAX_FILTERED_NAME_LENGTH + 4;
+
+class Scan {
+  private readonly r: WireReader;
+  private readonly buf: Buffer;
+  /** Ranges found by a first pass over a message (start, end pairs), reused. */
+  private readonly keys: KeyCache;
+  /** The key of the attribute before, in the list being read (undefined: at its start). */
+  private previous: KnownKey | undefined;
+  private readonly spans: SpanView[];
+  private readonly errors: string[];
+
+  constructor(buf: Buffer, filter: AttributeFilter, spans: SpanView[], errors: string[]) {
+    this.buf = buf;
+    this.r = new WireReader(buf);
+    this.keys = new KeyCache(filter);
+    this.spans = spans;
+    this.errors = errors;
+  }
+
+  /** The end of the length-delimited field whose length comes next, checked against its message's end. */
+  private end(limit: number): number {
+    const len = this.r.uint32();
+    const end = this.r.pos + len;
+    if (end > limit) throw new RangeError(`length ${len} at offset ${this.r.pos} runs past its message`);
+    return end;
+  }
+
+  /** Skips a field this scan does not read, within its message. */
+  private skip(tag: number, limit: number): void {
+    this.r.skipType(tag & 7);
+    if (this.r.pos > limit) throw new RangeError(`field at offset ${this.r.pos} runs past its message`);
+  }
+
+  request(): void {
+    const r = this.r;
+    const limit = this.buf.length;
+    let index = 0;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      if (tag >>> 3 === 1) {
+        const end = this.end(wire(tag, 2, limit));
+        this.resourceSpans(end, index++);
+        r.pos = end;
+      } else this.skip(tag, limit);
+    }
+  }
+
+  private resourceSpans(limit: number, index: number): void {
+    const r = this.r;
+    let resStart = -1;
+    let resEnd = -1;
+    const scopes: number[] = [];
+    const libraries: number[] = [];
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if (field === 1 || field === 2 || field === 1000) {
+        const end = this.end(wire(tag, 2, limit));
+        if (field === 1) {
+          resStart = r.pos;
+          resEnd = end;
+        } else (field === 2 ? scopes : libraries).push(r.pos, end);
+        r.pos = end;
+      } else this.skip(tag, limit);
+    }
+    let resource = EMPTY_ATTRIBUTES;
+    if (resStart >= 0) {
+      r.pos = resStart;
+      resource = this.keyValues(resEnd, 1);
+    }
+    for (let i = 0; i < scopes.length; i += 2)
+      this.scopeSpans(scopes[i]!, scopes[i + 1]!, resource, index, i / 2, false);
+    for (let i = 0; i < libraries.length; i += 2)
+      this.scopeSpans(libraries[i]!, libraries[i + 1]!, resource, index, i / 2, true);
+  }
+
+  private scopeSpans(
+    start: number,
+    limit: number,
+    resource: Attributes,
+    rIndex: number,
+    sIndex: number,
+    library: boolean,
+  ): void {
+    const r = this.r;
+    r.pos = start;
+    let scStart = -1;
+    let scEnd = -1;
+    const list: number[] = [];
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if (field === 1 || field === 2) {
+        const end = this.end(wire(tag, 2, limit));
+        if (field === 1) {
+          scStart = r.pos;
+          scEnd = end;
+        } else list.push(r.pos, end);
+        r.pos = end;
+      } else this.skip(tag, limit);
+    }
+    let scope: SpanView['scope'] = { name: '' };
+    if (scStart >= 0) {
+      r.pos = scStart;
+      let name = '';
+      let version = '';
+      while (r.pos < scEnd) {
+        const tag = r.uint32();
+        const field = tag >>> 3;
+        if (field === 1 || field === 2) {
+          const end = this.end(wire(tag, 2, scEnd));
+          const text = this.name(r.pos, end);
+          if (field === 1) name = text;
+          else version = text;
+          r.pos = end;
+        } else this.skip(tag, scEnd);
+      }
+      scope = version !== '' ? { name, version } : { name };
+    }
+    for (let i = 0; i < list.length; i += 2) {
+      const view = this.span(list[i]!, list[i + 1]!, resource, scope);
+      if (typeof view === 'string') {
+        const path = `resourceSpans[${rIndex}].${library ? 'instrumentationLibrarySpans' : 'scopeSpans'}`;
+        this.errors.push(`${path}[${sIndex}].spans[${i / 2}]: ${view}`);
+      } else this.spans.push(view);
+    }
+  }
+
+  /**
+   * A varint int64 as the full decode gives it (a number when safe, else its decimal digits),
+   * read as two 32-bit halves: no Long object per value.
+   */
+  private int64(limit: number): number | string {
+    const r = this.r;
+    const buf = this.buf;
+    let pos = r.pos;
+    let low = 0;
+    let high = 0;
+    let b = 0x80;
+    let i = 0;
+    for (; i < 4 && b & 0x80; i++) {
+      if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
+      b = buf[pos++]!;
+      low |= (b & 0x7f) << (7 * i);
+    }
+    if (b & 0x80) {
+      if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
+      b = buf[pos++]!;
+      low |= (b & 0x7f) << 28;
+      high = (b & 0x7f) >> 4;
+      for (i = 0; i < 5 && b & 0x80; i++) {
+        if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
+        b = buf[pos++]!;
+        high |= (b & 0x7f) << (7 * i + 3);
+      }
+      if (b & 0x80) throw new RangeError(`invalid varint encoding at offset ${pos}`);
+    }
+    r.pos = pos;
+    return int64({ low, high });
+  }
+
+  /** A span or scope name, bounded as a filter keeps it (a long one is not decoded whole). */
+  private name(start: number, end: number): string {
+    return boundedName(utf8(this.buf, start, Math.min(end, start + NAME_BYTES)));
+  }
+
+  private span(
+    start: number,
+    limit: number,
+    resource: Attributes,
+    scope: SpanView['scope'],
+  ): SpanView | string {
+    const r = this.r;
+    r.pos = start;
+    this.previous = undefined;
+    let traceStart = 0;
+    let traceEnd = 0;
+    let spanStart = 0;
+    let spanEnd = 0;
+    let parentStart = 0;
+    let parentEnd = 0;
+    let nameStart = 0;
+    let nameEnd = 0;
+    let flags = 0;
+    let kind = 0;
+    let startLow = 0;
+    let startHigh = 0;
+    let endLow = 0;
+    let endHigh = 0;
+    let statusStart = -1;
+    let statusEnd = -1;
+    let attributes: Record<string, AttrValue> | undefined;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          traceEnd = this.end(wire(tag, 2, limit));
+          traceStart = r.pos;
+          r.pos = traceEnd;
+          break;
+        case 2:
+          spanEnd = this.end(wire(tag, 2, limit));
+          spanStart = r.pos;
+          r.pos = spanEnd;
+          break;
+        case 4:
+          parentEnd = this.end(wire(tag, 2, limit));
+          parentStart = r.pos;
+          r.pos = parentEnd;
+          break;
+        case 5:
+          nameEnd = this.end(wire(tag, 2, limit));
+          nameStart = r.pos;
+          r.pos = nameEnd;
+          break;
+        case 6:
+          wire(tag, 0, limit);
+          kind = r.int32();
+          break;
+        case 7:
+          wire(tag, 1, limit);
+          startLow = r.fixed32();
+          startHigh = r.fixed32();
+          break;
+        case 8:
+          wire(tag, 1, limit);
+          endLow = r.fixed32();
+          endHigh = r.fixed32();
+          break;
+        case 9: {
+          const end = this.end(wire(tag, 2, limit));
+          attributes = this.keyValue(end, attributes ?? {});
+          r.pos = end;
+          break;
+        }
+        case 15:
+          statusEnd = this.end(wire(tag, 2, limit));
+          statusStart = r.pos;
+          r.pos = statusEnd;
+          break;
+        case 16:
+          wire(tag, 5, limit);
+          flags = r.fixed32();
+          break;
+        default:
+          this.skip(tag, limit);
+      }
+      if (r.pos > limit) throw new RangeError(`span field at offset ${r.pos} runs past its span`);
+    }
+    const buf = this.buf;
+    if (traceEnd - traceStart !== 16) return `invalid traceId (${traceEnd - traceStart} bytes, need 16)`;
+    if (spanEnd - spanStart !== 8) return `invalid spanId (${spanEnd - spanStart} bytes, need 8)`;
+    const traceId = hex(buf, traceStart, traceEnd);
+    const spanId = hex(buf, spanStart, spanEnd);
+    if (traceId === ZERO_TRACE) return 'invalid traceId (all zero)';
+    if (spanId === ZERO_SPAN) return 'invalid spanId (all zero)';
+    let parentSpanId: string | undefined;
+    const parentLength = parentEnd - parentStart;
+    if (parentLength !== 0) {
+      if (parentLength !== 8) return `invalid parentSpanId (${parentLength} bytes, need 8 or none)`;
+      parentSpanId = hex(buf, parentStart, parentEnd);
+      if (parentSpanId === ZERO_SPAN) parentSpanId = undefined;
+    }
+    const startTimeMs = nanosBitsToMs(startLow, startHigh);
+    if (startTimeMs === 0) return 'missing startTimeUnixNano';
+    const endTimeMs = nanosBitsToMs(endLow, endHigh);
+    let status = UNSET;
+    if (statusStart >= 0) {
+      // Only the code: the message is free text (often the provider's error, with the request in it).
+      let code = 0;
+      r.pos = statusStart;
+      while (r.pos < statusEnd) {
+        const tag = r.uint32();
+        if (tag >>> 3 === 3) {
+          wire(tag, 0, statusEnd);
+          code = r.int32();
+        } else this.skip(tag, statusEnd);
+      }
+      const c = statusCodeFrom(code);
+      status = c === 0 ? UNSET : { code: c };
+    }
+    return {
+      traceId,
+      spanId,
+      parentSpanId,
+      parentIsRemote: (parentSpanId !== undefined && parentIsRemoteFromFlags(flags)) || undefined,
+      name: nameEnd > nameStart ? this.name(nameStart, nameEnd) : '',
+      kind: kindFromOtlp(kind),
+      startTimeMs,
+      endTimeMs: endTimeMs === 0 ? startTimeMs : endTimeMs,
+      status,
+      attributes: attributes ?? EMPTY_ATTRIBUTES,
+      resource,
+      scope,
+      events: EMPTY_EVENTS,
+    };
+  }
+
+  /** The repeated KeyValue field `field` of the message ending at `limit`, through the filter. */
+  private keyValues(limit: number, field: number): Attributes {
+    const r = this.r;
+    this.previous = undefined;
+    let out: Record<string, AttrValue> | undefined;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      if (tag >>> 3 === field) {
+        const end = this.end(wire(tag, 2, limit));
+        out = this.keyValue(end, out ?? {});
+        r.pos = end;
+      } else this.skip(tag, limit);
+    }
+    return out ?? EMPTY_ATTRIBUTES;
+  }
+
+  /**
+   * One KeyValue (from the reader's position to `limit`) into `out`, as the filter keeps it: the
+   * key is read first; a value is decoded only when the filter has a rule for its key.
+   */
+  private keyValue(limit: number, out: Record<string, AttrValue>): Record<string, AttrValue> {
+    const r = this.r;
+    let keyStart = 0;
+    let keyEnd = 0;
+    let valueStart = -1;
+    let valueEnd = -1;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if (field === 1 || field === 2) {
+        const end = this.end(wire(tag, 2, limit));
+        if (field === 1) {
+          keyStart = r.pos;
+          keyEnd = end;
+        } else {
+          valueStart = r.pos;
+          valueEnd = end;
+        }
+        r.pos = end;
+      } else this.skip(tag, limit);
+    }
+    const known = this.keys.lookup(this.buf, keyStart, keyEnd, this.previous);
+    this.previous = known;
+    const rule = known.rule;
+    if (rule === undefined) return out;
+    const key = known.key;
+    const kept = rule(valueStart >= 0 ? this.anyValue(valueStart, valueEnd, 0) : null);
+    if (kept !== undefined) out[key] = kept;
+    // A later duplicate its rule drops drops the earlier one too (as the full decode does).
+    else delete out[key];
+    return out;
+  }
+
+  /**
+   * An AnyValue of a kept key, as the full decode gives it: of several members set, the same one
+   * wins (string, int, double, bool, array, kvlist, bytes); nested deeper than OTLP/JSON keeps → null.
+   */
+  private anyValue(start: number, limit: number, depth: number): AttrValue {
+    if (depth > MAX_ANY_VALUE_DEPTH) return null;
+    const r = this.r;
+    r.pos = start;
+    let str = -1;
+    let strEnd = 0;
+    let int: AttrValue | undefined;
+    let dbl: number | undefined;
+    let bool: boolean | undefined;
+    let arr = -1;
+    let arrEnd = 0;
+    let kv = -1;
+    let kvEnd = 0;
+    let bytes = -1;
+    let bytesEnd = 0;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          strEnd = this.end(wire(tag, 2, limit));
+          str = r.pos;
+          r.pos = strEnd;
+          break;
+        case 2:
+          wire(tag, 0, limit);
+          bool = r.bool();
+          break;
+        case 3:
+          wire(tag, 0, limit);
+          int = this.int64(limit);
+          break;
+        case 4:
+          wire(tag, 1, limit);
+          dbl = r.double();
+          break;
+        case 5:
+          arrEnd = this.end(wire(tag, 2, limit));
+          arr = r.pos;
+          r.pos = arrEnd;
+          break;
+        case 6:
+          kvEnd = this.end(wire(tag, 2, limit));
+          kv = r.pos;
+          r.pos = kvEnd;
+          break;
+        case 7:
+          bytesEnd = this.end(wire(tag, 2, limit));
+          bytes = r.pos;
+          r.pos = bytesEnd;
+          break;
+        default:
+          this.skip(tag, limit);
+      }
+      if (r.pos > limit) throw new RangeError(`value at offset ${r.pos} runs past its message`);
+    }
+    if (str >= 0) return utf8(this.buf, str, strEnd);
+    if (int !== undefined) return int;
+    if (dbl !== undefined) return dbl;
+    if (bool !== undefined) return bool;
+    if (arr >= 0) {
+      const out: AttrValue[] = [];
+      r.pos = arr;
+      while (r.pos < arrEnd) {
+        const tag = r.uint32();
+        if (tag >>> 3 === 1) {
+          const end = this.end(wire(tag, 2, arrEnd));
+          out.push(this.anyValue(r.pos, end, depth + 1));
+          r.pos = end;
+        } else this.skip(tag, arrEnd);
+      }
+      return out;
+    }
+    if (kv >= 0) {
+      const out: Record<string, AttrValue> = {};
+      r.pos = kv;
+      while (r.pos < kvEnd) {
+        const tag = r.uint32();
+        if (tag >>> 3 === 1) {
+          const end = this.end(wire(tag, 2, kvEnd));
+          this.nestedKeyValue(end, out, depth + 1);
+          r.pos = end;
+        } else this.skip(tag, kvEnd);
+      }
+      return out;
+    }
+    if (bytes >= 0) return Uint8Array.from(this.buf.subarray(bytes, bytesEnd)); // a copy: the input may be reused
+    return null;
+  }
+
+  /** A KeyValue inside a kvlist value: kept whole (its attribute's rule decides what stays). */
+  private nestedKeyValue(limit: number, out: Record<string, AttrValue>, depth: number): void {
+    const r = this.r;
+    let key = '';
+    let valueStart = -1;
+    let valueEnd = -1;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if (field === 1 || field === 2) {
+        const end = this.end(wire(tag, 2, limit));
+        if (field === 1) key = utf8(this.buf, r.pos, end);
+        else {
+          valueStart = r.pos;
+          valueEnd = end;
+        }
+        r.pos = end;
+      } else this.skip(tag, limit);
+    }
+    out[key] = valueStart >= 0 ? this.anyValue(valueStart, valueEnd, depth) : null;
+  }
+}
+
+/** The tag's wire type must be `expected` (a known field); returns `limit` for chaining. */
+function wire(tag: number, expected: number, limit: number): number {
+  if ((tag & 7) !== expected)
+    throw new TypeError(`field ${tag >>> 3} has wire type ${tag & 7}, expected ${expected}`);
+  return limit;
+}
+
+type PbInt64 = { low: number; high: number } | number;
+
+/** int64 (a signed Long or a number) → number when safe, else its decimal string. */
+export function int64(v: PbInt64): number | string {
+  if (typeof v === 'number') return v;
+  const high = v.high | 0;
+  if (high >= -0x200000 && high < 0x200000) return high * 4294967296 + (v.low >>> 0);
+  return int64Value((BigInt(high) * 4294967296n + BigInt(v.low >>> 0)).toString());
+}
