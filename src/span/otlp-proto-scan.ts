@@ -1,10 +1,8 @@
 import type { AttributeFilter } from './attribute-filter.js';
 import { boundedName, MAX_FILTERED_NAME_LENGTH } from './attribute-filter.js';
-import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
 import {
   EMPTY_ATTRIBUTES,
   EMPTY_EVENTS,
-  int64Value,
   kindFromOtlp,
   nanosBitsToMs,
   parentIsRemoteFromFlags,
@@ -14,6 +12,7 @@ import type { AttrValue, Attributes, SpanView } from './span-view.js';
 import { WireReader } from './wire-reader.js';
 import type { KnownKey } from './wire-keys.js';
 import { hex, KeyCache, utf8 } from './wire-keys.js';
+import { anyValue, fieldEnd, skipField, wire } from './wire-values.js';
 
 /**
  * OTLP/protobuf ExportTraceServiceRequest → SpanViews under an attribute filter, read straight
@@ -60,20 +59,6 @@ class Scan {
     this.errors = errors;
   }
 
-  /** The end of the length-delimited field whose length comes next, checked against its message's end. */
-  private end(limit: number): number {
-    const len = this.r.uint32();
-    const end = this.r.pos + len;
-    if (end > limit) throw new RangeError(`length ${len} at offset ${this.r.pos} runs past its message`);
-    return end;
-  }
-
-  /** Skips a field this scan does not read, within its message. */
-  private skip(tag: number, limit: number): void {
-    this.r.skipType(tag & 7);
-    if (this.r.pos > limit) throw new RangeError(`field at offset ${this.r.pos} runs past its message`);
-  }
-
   request(): void {
     const r = this.r;
     const limit = this.buf.length;
@@ -81,10 +66,10 @@ class Scan {
     while (r.pos < limit) {
       const tag = r.uint32();
       if (tag >>> 3 === 1) {
-        const end = this.end(wire(tag, 2, limit));
+        const end = fieldEnd(this.r, wire(tag, 2, limit));
         this.resourceSpans(end, index++);
         r.pos = end;
-      } else this.skip(tag, limit);
+      } else skipField(this.r, tag, limit);
     }
   }
 
@@ -98,13 +83,13 @@ class Scan {
       const tag = r.uint32();
       const field = tag >>> 3;
       if (field === 1 || field === 2 || field === 1000) {
-        const end = this.end(wire(tag, 2, limit));
+        const end = fieldEnd(this.r, wire(tag, 2, limit));
         if (field === 1) {
           resStart = r.pos;
           resEnd = end;
         } else (field === 2 ? scopes : libraries).push(r.pos, end);
         r.pos = end;
-      } else this.skip(tag, limit);
+      } else skipField(this.r, tag, limit);
     }
     let resource = EMPTY_ATTRIBUTES;
     if (resStart >= 0) {
@@ -134,13 +119,13 @@ class Scan {
       const tag = r.uint32();
       const field = tag >>> 3;
       if (field === 1 || field === 2) {
-        const end = this.end(wire(tag, 2, limit));
+        const end = fieldEnd(this.r, wire(tag, 2, limit));
         if (field === 1) {
           scStart = r.pos;
           scEnd = end;
         } else list.push(r.pos, end);
         r.pos = end;
-      } else this.skip(tag, limit);
+      } else skipField(this.r, tag, limit);
     }
     let scope: SpanView['scope'] = { name: '' };
     if (scStart >= 0) {
@@ -151,12 +136,12 @@ class Scan {
         const tag = r.uint32();
         const field = tag >>> 3;
         if (field === 1 || field === 2) {
-          const end = this.end(wire(tag, 2, scEnd));
+          const end = fieldEnd(this.r, wire(tag, 2, scEnd));
           const text = this.name(r.pos, end);
           if (field === 1) name = text;
           else version = text;
           r.pos = end;
-        } else this.skip(tag, scEnd);
+        } else skipField(this.r, tag, scEnd);
       }
       scope = version !== '' ? { name, version } : { name };
     }
@@ -167,39 +152,6 @@ class Scan {
         this.errors.push(`${path}[${sIndex}].spans[${i / 2}]: ${view}`);
       } else this.spans.push(view);
     }
-  }
-
-  /**
-   * A varint int64 as the full decode gives it (a number when safe, else its decimal digits),
-   * read as two 32-bit halves: no Long object per value.
-   */
-  private int64(limit: number): number | string {
-    const r = this.r;
-    const buf = this.buf;
-    let pos = r.pos;
-    let low = 0;
-    let high = 0;
-    let b = 0x80;
-    let i = 0;
-    for (; i < 4 && b & 0x80; i++) {
-      if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
-      b = buf[pos++]!;
-      low |= (b & 0x7f) << (7 * i);
-    }
-    if (b & 0x80) {
-      if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
-      b = buf[pos++]!;
-      low |= (b & 0x7f) << 28;
-      high = (b & 0x7f) >> 4;
-      for (i = 0; i < 5 && b & 0x80; i++) {
-        if (pos >= limit) throw new RangeError(`varint at offset ${pos} runs past its message`);
-        b = buf[pos++]!;
-        high |= (b & 0x7f) << (7 * i + 3);
-      }
-      if (b & 0x80) throw new RangeError(`invalid varint encoding at offset ${pos}`);
-    }
-    r.pos = pos;
-    return int64({ low, high });
   }
 
   /** A span or scope name, bounded as a filter keeps it (a long one is not decoded whole). */
@@ -237,22 +189,22 @@ class Scan {
       const tag = r.uint32();
       switch (tag >>> 3) {
         case 1:
-          traceEnd = this.end(wire(tag, 2, limit));
+          traceEnd = fieldEnd(this.r, wire(tag, 2, limit));
           traceStart = r.pos;
           r.pos = traceEnd;
           break;
         case 2:
-          spanEnd = this.end(wire(tag, 2, limit));
+          spanEnd = fieldEnd(this.r, wire(tag, 2, limit));
           spanStart = r.pos;
           r.pos = spanEnd;
           break;
         case 4:
-          parentEnd = this.end(wire(tag, 2, limit));
+          parentEnd = fieldEnd(this.r, wire(tag, 2, limit));
           parentStart = r.pos;
           r.pos = parentEnd;
           break;
         case 5:
-          nameEnd = this.end(wire(tag, 2, limit));
+          nameEnd = fieldEnd(this.r, wire(tag, 2, limit));
           nameStart = r.pos;
           r.pos = nameEnd;
           break;
@@ -271,13 +223,13 @@ class Scan {
           endHigh = r.fixed32();
           break;
         case 9: {
-          const end = this.end(wire(tag, 2, limit));
+          const end = fieldEnd(this.r, wire(tag, 2, limit));
           attributes = this.keyValue(end, attributes ?? {});
           r.pos = end;
           break;
         }
         case 15:
-          statusEnd = this.end(wire(tag, 2, limit));
+          statusEnd = fieldEnd(this.r, wire(tag, 2, limit));
           statusStart = r.pos;
           r.pos = statusEnd;
           break;
@@ -286,7 +238,7 @@ class Scan {
           flags = r.fixed32();
           break;
         default:
-          this.skip(tag, limit);
+          skipField(this.r, tag, limit);
       }
       if (r.pos > limit) throw new RangeError(`span field at offset ${r.pos} runs past its span`);
     }
@@ -317,7 +269,7 @@ class Scan {
         if (tag >>> 3 === 3) {
           wire(tag, 0, statusEnd);
           code = r.int32();
-        } else this.skip(tag, statusEnd);
+        } else skipField(this.r, tag, statusEnd);
       }
       const c = statusCodeFrom(code);
       status = c === 0 ? UNSET : { code: c };
@@ -347,10 +299,10 @@ class Scan {
     while (r.pos < limit) {
       const tag = r.uint32();
       if (tag >>> 3 === field) {
-        const end = this.end(wire(tag, 2, limit));
+        const end = fieldEnd(this.r, wire(tag, 2, limit));
         out = this.keyValue(end, out ?? {});
         r.pos = end;
-      } else this.skip(tag, limit);
+      } else skipField(this.r, tag, limit);
     }
     return out ?? EMPTY_ATTRIBUTES;
   }
@@ -369,7 +321,7 @@ class Scan {
       const tag = r.uint32();
       const field = tag >>> 3;
       if (field === 1 || field === 2) {
-        const end = this.end(wire(tag, 2, limit));
+        const end = fieldEnd(this.r, wire(tag, 2, limit));
         if (field === 1) {
           keyStart = r.pos;
           keyEnd = end;
@@ -378,149 +330,17 @@ class Scan {
           valueEnd = end;
         }
         r.pos = end;
-      } else this.skip(tag, limit);
+      } else skipField(this.r, tag, limit);
     }
     const known = this.keys.lookup(this.buf, keyStart, keyEnd, this.previous);
     this.previous = known;
     const rule = known.rule;
     if (rule === undefined) return out;
     const key = known.key;
-    const kept = rule(valueStart >= 0 ? this.anyValue(valueStart, valueEnd, 0) : null);
+    const kept = rule(valueStart >= 0 ? anyValue(this.r, valueStart, valueEnd, 0) : null);
     if (kept !== undefined) out[key] = kept;
     // A later duplicate its rule drops drops the earlier one too (as the full decode does).
     else delete out[key];
     return out;
   }
-
-  /**
-   * An AnyValue of a kept key, as the full decode gives it: of several members set, the same one
-   * wins (string, int, double, bool, array, kvlist, bytes); nested deeper than OTLP/JSON keeps → null.
-   */
-  private anyValue(start: number, limit: number, depth: number): AttrValue {
-    if (depth > MAX_ANY_VALUE_DEPTH) return null;
-    const r = this.r;
-    r.pos = start;
-    let str = -1;
-    let strEnd = 0;
-    let int: AttrValue | undefined;
-    let dbl: number | undefined;
-    let bool: boolean | undefined;
-    let arr = -1;
-    let arrEnd = 0;
-    let kv = -1;
-    let kvEnd = 0;
-    let bytes = -1;
-    let bytesEnd = 0;
-    while (r.pos < limit) {
-      const tag = r.uint32();
-      switch (tag >>> 3) {
-        case 1:
-          strEnd = this.end(wire(tag, 2, limit));
-          str = r.pos;
-          r.pos = strEnd;
-          break;
-        case 2:
-          wire(tag, 0, limit);
-          bool = r.bool();
-          break;
-        case 3:
-          wire(tag, 0, limit);
-          int = this.int64(limit);
-          break;
-        case 4:
-          wire(tag, 1, limit);
-          dbl = r.double();
-          break;
-        case 5:
-          arrEnd = this.end(wire(tag, 2, limit));
-          arr = r.pos;
-          r.pos = arrEnd;
-          break;
-        case 6:
-          kvEnd = this.end(wire(tag, 2, limit));
-          kv = r.pos;
-          r.pos = kvEnd;
-          break;
-        case 7:
-          bytesEnd = this.end(wire(tag, 2, limit));
-          bytes = r.pos;
-          r.pos = bytesEnd;
-          break;
-        default:
-          this.skip(tag, limit);
-      }
-      if (r.pos > limit) throw new RangeError(`value at offset ${r.pos} runs past its message`);
-    }
-    if (str >= 0) return utf8(this.buf, str, strEnd);
-    if (int !== undefined) return int;
-    if (dbl !== undefined) return dbl;
-    if (bool !== undefined) return bool;
-    if (arr >= 0) {
-      const out: AttrValue[] = [];
-      r.pos = arr;
-      while (r.pos < arrEnd) {
-        const tag = r.uint32();
-        if (tag >>> 3 === 1) {
-          const end = this.end(wire(tag, 2, arrEnd));
-          out.push(this.anyValue(r.pos, end, depth + 1));
-          r.pos = end;
-        } else this.skip(tag, arrEnd);
-      }
-      return out;
-    }
-    if (kv >= 0) {
-      const out: Record<string, AttrValue> = {};
-      r.pos = kv;
-      while (r.pos < kvEnd) {
-        const tag = r.uint32();
-        if (tag >>> 3 === 1) {
-          const end = this.end(wire(tag, 2, kvEnd));
-          this.nestedKeyValue(end, out, depth + 1);
-          r.pos = end;
-        } else this.skip(tag, kvEnd);
-      }
-      return out;
-    }
-    if (bytes >= 0) return Uint8Array.from(this.buf.subarray(bytes, bytesEnd)); // a copy: the input may be reused
-    return null;
-  }
-
-  /** A KeyValue inside a kvlist value: kept whole (its attribute's rule decides what stays). */
-  private nestedKeyValue(limit: number, out: Record<string, AttrValue>, depth: number): void {
-    const r = this.r;
-    let key = '';
-    let valueStart = -1;
-    let valueEnd = -1;
-    while (r.pos < limit) {
-      const tag = r.uint32();
-      const field = tag >>> 3;
-      if (field === 1 || field === 2) {
-        const end = this.end(wire(tag, 2, limit));
-        if (field === 1) key = utf8(this.buf, r.pos, end);
-        else {
-          valueStart = r.pos;
-          valueEnd = end;
-        }
-        r.pos = end;
-      } else this.skip(tag, limit);
-    }
-    out[key] = valueStart >= 0 ? this.anyValue(valueStart, valueEnd, depth) : null;
-  }
-}
-
-/** The tag's wire type must be `expected` (a known field); returns `limit` for chaining. */
-function wire(tag: number, expected: number, limit: number): number {
-  if ((tag & 7) !== expected)
-    throw new TypeError(`field ${tag >>> 3} has wire type ${tag & 7}, expected ${expected}`);
-  return limit;
-}
-
-type PbInt64 = { low: number; high: number } | number;
-
-/** int64 (a signed Long or a number) → number when safe, else its decimal string. */
-export function int64(v: PbInt64): number | string {
-  if (typeof v === 'number') return v;
-  const high = v.high | 0;
-  if (high >= -0x200000 && high < 0x200000) return high * 4294967296 + (v.low >>> 0);
-  return int64Value((BigInt(high) * 4294967296n + BigInt(v.low >>> 0)).toString());
 }

@@ -2,7 +2,8 @@ import type { AttrValue, Attributes, SpanEventView, SpanView } from './span-view
 import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.js';
 import type { AttributeFilter } from './attribute-filter.js';
-import { int64, scanTraceRequest } from './otlp-proto-scan.js';
+import { scanTraceRequest } from './otlp-proto-scan.js';
+import { int64 } from './wire-values.js';
 import { boundedName } from './attribute-filter.js';
 import {
   EMPTY_ATTRIBUTES,
