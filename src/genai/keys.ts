@@ -1,6 +1,6 @@
 import { keyList } from './attribute-scan.js';
 import { countsOnly, presenceOnly } from './reduce-json.js';
-import { PROVIDER_USAGE_SHAPE } from './usage.js';
+import { PROVIDER_USAGE_SHAPE } from './provider-usage.js';
 
 /**
  * The single-purpose attribute keys the converter reads (besides the usage families in

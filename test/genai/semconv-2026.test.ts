@@ -6,7 +6,7 @@ import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
 import { SpanKind } from '../../src/span/span-view.js';
 import { makeSpan } from '../helpers/span.js';
-import { countsFromProviderUsage } from '../../src/genai/usage.js';
+import { countsFromProviderUsage } from '../../src/genai/provider-usage.js';
 
 const reason = (d: Detection): string => ('skipped' in d ? d.skipped.reason : `call:${d.call.operation}`);
 

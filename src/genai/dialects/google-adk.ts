@@ -6,13 +6,8 @@ import { firstIn, keyList, textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
 import { countsOnly } from '../reduce-json.js';
 import type { Inclusivity, RawCounts } from '../usage.js';
-import {
-  countsFromProviderUsage,
-  mergeCounts,
-  normaliseUsage,
-  readGenericCounts,
-  SEMCONV_INCLUSIVE,
-} from '../usage.js';
+import { mergeCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
+import { countsFromProviderUsage } from '../provider-usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv } from './semconv.js';
 

@@ -2,14 +2,8 @@ import { hasIn, jsonIn, keyList, parseCount, textIn } from '../attribute-scan.js
 import { K } from '../keys.js';
 import { countsOnly, shapeOf } from '../reduce-json.js';
 import type { RawCounts } from '../usage.js';
-import {
-  countsFromProviderUsage,
-  mergeCounts,
-  normaliseUsage,
-  PROVIDER_USAGE_SHAPE,
-  readGenericCounts,
-  SEMCONV_INCLUSIVE,
-} from '../usage.js';
+import { mergeCounts, normaliseUsage, readGenericCounts, SEMCONV_INCLUSIVE } from '../usage.js';
+import { PROVIDER_USAGE_SHAPE, countsFromProviderUsage } from '../provider-usage.js';
 import type { Dialect } from './dialect.js';
 
 const num = parseCount;

@@ -3,13 +3,13 @@ import type { AttributeScan } from '../attribute-scan.js';
 import { firstIn, hasIn, keyList, textIn } from '../attribute-scan.js';
 import { K } from '../keys.js';
 import {
-  countsFromJsonAttr,
   hasTokenCounts,
   mergeCounts,
   normaliseUsage,
   readGenericCounts,
   SEMCONV_INCLUSIVE,
 } from '../usage.js';
+import { countsFromJsonAttr } from '../provider-usage.js';
 import type { Dialect } from './dialect.js';
 import { classifySemconv } from './semconv.js';
 

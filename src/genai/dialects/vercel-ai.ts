@@ -3,13 +3,8 @@ import { countIn, hasIn, jsonIn, keyList, parseCount, textIn } from '../attribut
 import { K } from '../keys.js';
 import { countsOnly } from '../reduce-json.js';
 import type { Inclusivity, RawCounts } from '../usage.js';
-import {
-  countsFromProviderUsage,
-  mergeCounts,
-  normaliseUsage,
-  PROVIDER_USAGE_SHAPE,
-  SEMCONV_INCLUSIVE,
-} from '../usage.js';
+import { mergeCounts, normaliseUsage, SEMCONV_INCLUSIVE } from '../usage.js';
+import { PROVIDER_USAGE_SHAPE, countsFromProviderUsage } from '../provider-usage.js';
 import type { Dialect } from './dialect.js';
 
 const INPUT = keyList([
