@@ -2,7 +2,7 @@ import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import { fenraSender } from '../fenra/client.js';
 import { displayUrl } from '../internal/display-url.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
-import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
+import type { DeliveryPipelineDeps } from '../pipeline/delivery-config.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import type { TransactionSender } from '../pipeline/sender.js';
 import { LocalSink, LocalSinkSender } from './sink.js';

@@ -19,7 +19,7 @@ import { errorText } from '../internal/safe.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import { bindSelfMetrics } from '../internal/self-metrics.js';
 import { KeepAlive } from '../internal/timers.js';
-import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
+import type { DeliveryPipelineDeps } from '../pipeline/delivery-config.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import { pipelineReadings, stageReadings } from '../pipeline/metric-readings.js';
 import type { TransactionSender } from '../pipeline/sender.js';

@@ -1,4 +1,10 @@
 import type { MeterProvider } from '@opentelemetry/api';
+import type { Mode } from '../internal/conditions.js';
+import type { Sleep } from '../internal/sleep.js';
+import type { KeepAlive } from '../internal/timers.js';
+import type { RetryPolicy } from './retry-policy.js';
+import type { TransactionSender } from './sender.js';
+import type { SettledHook } from './settlement-ledger.js';
 
 /**
  * What the delivery pipeline needs to run: already resolved and checked by the entry point
@@ -36,4 +42,37 @@ export interface DeliverySettingNames {
   endpoint: string;
   maxQueueSize: string;
   exportTimeoutMillis: string;
+}
+
+export interface DeliveryPipelineDeps {
+  /**
+   * The destination: Fenra's client (`fenraSender(config)`), or the local sink's sender. Without
+   * one nothing is sent: every transaction is dropped and counted, as `disabled` or (no key,
+   * said once per process) `no_api_key`.
+   */
+  sender?: TransactionSender;
+  /** Where the sender delivers, for messages (default `config.endpoint`). */
+  endpoint?: string;
+  /** Clock, epoch ms. */
+  now?: () => number;
+  /** Backoff and probe waits; must resolve early when the signal aborts. Default: `keepAlive`'s timers. */
+  sleep?: Sleep;
+  /** Timers kept alive only while a flush, shutdown or export wait is awaited (shared with the owner). */
+  keepAlive?: KeepAlive;
+  /** Also emit the one-time health messages (key or endpoint refused, queue full) as process warnings. */
+  processWarnings?: boolean;
+  random?: () => number;
+  retryPolicy?: RetryPolicy;
+  /** Wait between probes while the key or the endpoint is refused, ms. Default 60000. */
+  unauthorizedProbeMillis?: number;
+  /** First wait before probing a destination that refused everything, ms. Default 5000. */
+  rejectingProbeMillis?: number;
+  /** Bound of `forceFlush()` and of the flush inside `shutdown()`, ms. Default `exportTimeoutMillis` + 1000. */
+  flushTimeoutMillis?: number;
+  /** Called once per settled group; errors are caught and logged. */
+  onSettled?: SettledHook;
+  /** Who runs the pipeline, for where its messages say undelivered transactions wait (default `library`). */
+  mode?: Mode;
+  /** Where undelivered transactions wait, for the messages (default: in memory, up to `maxQueueSize`). */
+  kept?: string;
 }

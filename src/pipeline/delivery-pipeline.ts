@@ -1,62 +1,25 @@
 import { diag } from '@opentelemetry/api';
-import type { Mode } from '../internal/conditions.js';
 import { CONDITIONS, keptText } from '../internal/conditions.js';
-import { firstInProcess, warnProcessOnce } from '../internal/process-warning.js';
+import { warnProcessOnce } from '../internal/process-warning.js';
 import { RateLimitedReport } from '../internal/rate-limited.js';
 import { displayUrl } from '../internal/display-url.js';
 import { errorText } from '../internal/safe.js';
-import type { Sleep } from '../internal/sleep.js';
 import { KeepAlive } from '../internal/timers.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
-import { BisectingSender } from './bisecting-sender.js';
 import { BoundedQueue } from './bounded-queue.js';
-import type { DeliveryConfig } from './delivery-config.js';
+import type { DeliveryConfig, DeliveryPipelineDeps } from './delivery-config.js';
 import { DeliveryNotices } from './delivery-notices.js';
 import { Gate } from './gate.js';
-import type { RetryPolicy } from './retry-policy.js';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.js';
-import { RetryingSender } from './retrying-sender.js';
 import type { BatchResult, BatchSender, TransactionSender } from './sender.js';
 import type { SettledHook } from './settlement-ledger.js';
 import { REPORT_INTERVAL_MS, SettlementLedger } from './settlement-ledger.js';
 import type { DropReason, PipelineState, PipelineStats } from './stats.js';
+import { destinationText, senderChain, whyNotSending } from './pipeline-parts.js';
 import { emptyStats } from './stats.js';
 
 export { MAX_PAUSE_MS } from './retrying-sender.js';
 export type { Settlement } from './settlement-ledger.js';
-
-export interface DeliveryPipelineDeps {
-  /**
-   * The destination: Fenra's client (`fenraSender(config)`), or the local sink's sender. Without
-   * one nothing is sent: every transaction is dropped and counted, as `disabled` or (no key,
-   * said once per process) `no_api_key`.
-   */
-  sender?: TransactionSender;
-  /** Where the sender delivers, for messages (default `config.endpoint`). */
-  endpoint?: string;
-  /** Clock, epoch ms. */
-  now?: () => number;
-  /** Backoff and probe waits; must resolve early when the signal aborts. Default: `keepAlive`'s timers. */
-  sleep?: Sleep;
-  /** Timers kept alive only while a flush, shutdown or export wait is awaited (shared with the owner). */
-  keepAlive?: KeepAlive;
-  /** Also emit the one-time health messages (key or endpoint refused, queue full) as process warnings. */
-  processWarnings?: boolean;
-  random?: () => number;
-  retryPolicy?: RetryPolicy;
-  /** Wait between probes while the key or the endpoint is refused, ms. Default 60000. */
-  unauthorizedProbeMillis?: number;
-  /** First wait before probing a destination that refused everything, ms. Default 5000. */
-  rejectingProbeMillis?: number;
-  /** Bound of `forceFlush()` and of the flush inside `shutdown()`, ms. Default `exportTimeoutMillis` + 1000. */
-  flushTimeoutMillis?: number;
-  /** Called once per settled group; errors are caught and logged. */
-  onSettled?: SettledHook;
-  /** Who runs the pipeline, for where its messages say undelivered transactions wait (default `library`). */
-  mode?: Mode;
-  /** Where undelivered transactions wait, for the messages (default: in memory, up to `maxQueueSize`). */
-  kept?: string;
-}
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/delivery' });
 
@@ -88,7 +51,7 @@ export class DeliveryPipeline {
   private readonly _gate: Gate;
   private readonly _abort = new AbortController();
   private readonly _sendingHooks: ((items: readonly PricedTransaction[]) => void)[] = [];
-  private readonly _disabled: DropReason | undefined = undefined;
+  private readonly _disabled: DropReason | undefined;
   private readonly _queueFull: RateLimitedReport;
   /** The first acceptance, problems once per cause with their cause, losses at the end. */
   readonly notices: DeliveryNotices;
@@ -115,27 +78,12 @@ export class DeliveryPipeline {
     const destination = deps.endpoint ?? options.endpoint;
     const kept = deps.kept ?? keptText(deps.mode ?? 'library', options.maxQueueSize);
     this.notices = new DeliveryNotices({
-      destination: /^https?:\/\//.test(destination)
-        ? `Fenra (${displayUrl(destination)})`
-        : destination.startsWith('local sink')
-          ? `the ${destination}`
-          : `the local sink (${destination})`,
+      destination: destinationText(destination),
       kept,
       names,
       ...(this._processWarnings ? { warn: warnProcessOnce } : {}),
     });
-    if (deps.sender === undefined) {
-      if (options.disabled || options.apiKey !== undefined) {
-        this._disabled = 'disabled';
-        log.debug(`export disabled by ${options.disabledBy ?? 'option'}`);
-      } else {
-        this._disabled = 'no_api_key';
-        const message = CONDITIONS.noApiKey(names);
-        // Once per process, however many processors or exporters were made.
-        if (firstInProcess('diag:no_api_key')) log.warn(message);
-        if (this._processWarnings) warnProcessOnce('FENRA_NO_API_KEY', message);
-      }
-    }
+    this._disabled = deps.sender === undefined ? whyNotSending(options, this._processWarnings) : undefined;
     const state: PipelineState = this._disabled === undefined ? 'running' : 'disabled';
     this._stats = emptyStats(state);
     this._ledger = new SettlementLedger(this._stats, this._now, () => this._notify());
@@ -161,7 +109,7 @@ export class DeliveryPipeline {
     );
     if (this._disabled === undefined) {
       this._sender = deps.sender;
-      const retrying = new RetryingSender(deps.sender!, {
+      this._chain = senderChain(deps.sender!, {
         now: this._now,
         sleep,
         random: deps.random ?? Math.random,
@@ -169,20 +117,10 @@ export class DeliveryPipeline {
         requestTimeoutMillis: options.requestTimeoutMillis,
         signal: this._abort.signal,
         stats: this._stats,
-        maybeSent: (items) => this._ledger.markMaybeSent(items),
-        failed: (outcome, atRisk, attempt) =>
-          this.notices.attemptFailed(outcome.cause ?? outcome.reason, outcome.message, atRisk, attempt),
-        sending: (items) => {
-          for (const hook of this._sendingHooks) {
-            try {
-              hook(items);
-            } catch (e) {
-              log.error(`onSending callback threw: ${errorText(e)}`);
-            }
-          }
-        },
+        ledger: this._ledger,
+        notices: this.notices,
+        sendingHooks: this._sendingHooks,
       });
-      this._chain = new BisectingSender(retrying, () => this._ledger.acceptances);
     }
     const where = displayUrl(deps.endpoint ?? options.endpoint);
     this._queueFull = new RateLimitedReport(REPORT_INTERVAL_MS, this._now, (n) => {

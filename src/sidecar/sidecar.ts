@@ -3,7 +3,7 @@ import type { ServeConfig } from '../config/serve.js';
 import { fenraSender } from '../fenra/client.js';
 import { displayUrl } from '../internal/display-url.js';
 import type { Scheduler } from '../internal/scheduler.js';
-import type { DeliveryPipelineDeps } from '../pipeline/delivery-pipeline.js';
+import type { DeliveryPipelineDeps } from '../pipeline/delivery-config.js';
 import { DeliveryPipeline } from '../pipeline/delivery-pipeline.js';
 import { keptText } from '../internal/conditions.js';
 import { pipelineReadings, stageReadings } from '../pipeline/metric-readings.js';

@@ -21,7 +21,7 @@ import { fenraSender } from '../../src/fenra/client.js';
 import type { Sleep } from '../../src/internal/sleep.js';
 import { abortableSleep } from '../../src/internal/sleep.js';
 import { FenraSpanProcessor } from '../../src/otel/span-processor.js';
-import type { DeliveryPipelineDeps } from '../../src/pipeline/delivery-pipeline.js';
+import type { DeliveryPipelineDeps } from '../../src/pipeline/delivery-config.js';
 import { DeliveryPipeline } from '../../src/pipeline/delivery-pipeline.js';
 import type { PipelineStats } from '../../src/pipeline/stats.js';
 import type { IngestServer, Reply } from '../helpers/ingest-server.js';
