@@ -8,6 +8,7 @@ import { limitOf, parseSpans, serialiseSpans, SpoolFullError, SpoolUnavailableEr
 import type { SpoolFs } from './spool-fs.js';
 import { errorCode, nodeSpoolFs } from './spool-fs.js';
 import { SpoolLog } from './spool-log.js';
+import { releaseSpoolLock, takeSpoolLock } from './spool-lock.js';
 
 export interface DiskSpoolOptions {
   /** The file-system calls (tests make them fail). Default: node:fs. */
@@ -19,25 +20,12 @@ export interface DiskSpoolOptions {
 }
 
 const RECORD = /^rec-(\d{12})\.json$/;
-const LOCK = 'lock.pid';
 const BALLAST = 'reserve.bin';
 /** Disk failure episodes are logged at most this often (a disk flapping between full and not). */
 const FLAP_LOG_MS = 60_000;
-/** The lock file holds a pid padded to this width, rewritten in place: no new block is needed. */
-const LOCK_WIDTH = 11;
 
 const log = diag.createComponentLogger({ namespace: '@fenra/otel/sidecar-spool' });
 const recordName = (id: number): string => `rec-${String(id).padStart(12, '0')}.json`;
-const lockText = (pid: number): string => String(pid).padEnd(LOCK_WIDTH - 1) + '\n';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Records as files in a directory, written with fsync before anything is acknowledged, with
@@ -164,41 +152,14 @@ export class DiskSpool implements Spool {
     return this._problem;
   }
 
-  /** A pid file rewritten in place; a stale one (dead process, or our own pid after a container restart) is taken over. */
+  /** See spool-lock.ts; on a full disk the ballast of an earlier run makes room for a new lock file. */
   private _lock(): void {
-    const path = join(this._dir, LOCK);
-    let holder: number | undefined;
-    let exists = true;
-    try {
-      holder = Number(this._fs.read(path).trim());
-    } catch {
-      exists = false;
-    }
-    if (
-      holder !== undefined &&
-      Number.isInteger(holder) &&
-      holder > 0 &&
-      holder !== process.pid &&
-      alive(holder)
-    ) {
-      throw new Error(`the spool ${this._dir} is in use by process ${holder}`);
-    }
-    try {
-      this._fs.writeSync(path, lockText(process.pid), exists ? 'r+' : 'w', true);
-    } catch (e) {
-      // A full disk: the ballast of an earlier run makes room for a new lock file.
-      if (errorCode(e) !== 'ENOSPC' || !this._tryUnlinkSync(BALLAST)) throw e;
-      this._fs.writeSync(path, lockText(process.pid), exists ? 'r+' : 'w', true);
-    }
+    takeSpoolLock(this._fs, this._dir, () => this._tryUnlinkSync(BALLAST));
   }
 
   /** Gives the directory up (clean shutdown): the lock file stays, holding no pid. */
   unlock(): void {
-    try {
-      this._fs.writeSync(join(this._dir, LOCK), lockText(0), 'r+', true);
-    } catch {
-      // read-only or gone: a stale pid is taken over at the next start anyway
-    }
+    releaseSpoolLock(this._fs, this._dir);
   }
 
   async append(spans: readonly SpanView[], priority?: boolean): Promise<number> {
