@@ -26,7 +26,7 @@ import type { SmallDisk } from './disk.js';
 import { mountSmallDisk } from './disk.js';
 import { Exporters } from './exporters.js';
 import { lostOf, report, rssSampler } from './summary.js';
-import { payload, possibleDuplicates, recordedKeys, rssMb } from './traffic.js';
+import { deliveredAll, payload, possibleDuplicates, rssMb } from './traffic.js';
 
 const KEY = 'disk-key';
 const root = mkdtempSync(join(tmpdir(), 'fenra-disk-'));
@@ -54,20 +54,12 @@ interface Summary {
 }
 
 async function check(name: string, s: Summary): Promise<void> {
-  await until(
-    () => {
-      const got = recordedKeys(s.ingest).distinct;
-      return [...s.exporters.acked].every((k) => got.has(k));
-    },
+  const { duplicates, ...numbers } = await deliveredAll(
+    s.ingest,
+    s.exporters.acked,
     'everything acknowledged delivered',
     60_000,
   );
-  const { distinct, duplicates } = recordedKeys(s.ingest);
-  const numbers = {
-    acknowledged: s.exporters.acked.size,
-    delivered: [...s.exporters.acked].filter((k) => distinct.has(k)).length,
-    counted: 0,
-  };
   expect(lostOf(numbers)).toBe(0);
   expect(s.exporters.refusals.get(503) ?? 0).toBeGreaterThan(0);
   expect(duplicates).toBeLessThanOrEqual(s.possible);

@@ -22,10 +22,9 @@ import { abortableSleep } from '../../src/internal/sleep.js';
 import { startSidecar } from '../../src/sidecar/sidecar.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
-import { until } from '../sidecar/spawn-sidecar.js';
 import { Exporters } from './exporters.js';
 import { lostOf, report, rssSampler } from './summary.js';
-import { payload, recordedKeys } from './traffic.js';
+import { deliveredAll, payload } from './traffic.js';
 
 const KEY = 'outage-key';
 const COMPRESSION = 6;
@@ -77,22 +76,13 @@ async function outage(mode: 'memory' | 'spool', tagBase: number): Promise<void> 
     ingest.setDefault(undefined); // and comes back
     await sleep(2_000);
     await exporters.stop();
-    await until(
-      () => {
-        const got = recordedKeys(ingest).distinct;
-        return [...exporters.acked].every((k) => got.has(k));
-      },
+    const { duplicates, ...numbers } = await deliveredAll(
+      ingest,
+      exporters.acked,
       'everything acknowledged delivered',
       60_000,
     );
-    const { distinct, duplicates } = recordedKeys(ingest);
     const s = sidecar.stats().delivery;
-    const delivered = [...exporters.acked].filter((k) => distinct.has(k)).length;
-    const numbers = {
-      acknowledged: exporters.acked.size,
-      delivered,
-      counted: 0,
-    };
     expect(lostOf(numbers)).toBe(0);
     expect(s.dropped.queue_full).toBe(0);
     expect(s.failed).toEqual({ rejected: 0, http_error: 0 });

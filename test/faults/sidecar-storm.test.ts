@@ -9,10 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import type { SpawnedSidecar } from '../sidecar/spawn-sidecar.js';
-import { spawnSidecar, until } from '../sidecar/spawn-sidecar.js';
+import { spawnSidecar } from '../sidecar/spawn-sidecar.js';
 import { Exporters } from './exporters.js';
 import { lostOf, report } from './summary.js';
-import { metric, payload, possibleDuplicates, recordedKeys, rssMb } from './traffic.js';
+import { deliveredAll, metric, payload, possibleDuplicates, rssMb } from './traffic.js';
 
 const KEY = 'storm-key';
 let ingest: IngestServer | undefined;
@@ -47,21 +47,14 @@ describe('fenra-otel serve during a storm of HTTP 400 from Fenra', () => {
       server.setDefault(undefined);
       await sleep(1_000);
       await exporters.stop();
-      await until(
-        () => {
-          const got = recordedKeys(server).distinct;
-          return [...exporters.acked].every((k) => got.has(k));
-        },
+      const { duplicates, ...delivered } = await deliveredAll(
+        server,
+        exporters.acked,
         'everything acknowledged delivered after the storm',
         60_000,
       );
-      const { distinct, duplicates } = recordedKeys(server);
       const refused = await metric(sc.url, 'fenra_otel_transactions_failed_total\\{reason="rejected"\\}');
-      const numbers = {
-        acknowledged: exporters.acked.size,
-        delivered: [...exporters.acked].filter((k) => distinct.has(k)).length,
-        counted: refused,
-      };
+      const numbers = { ...delivered, counted: refused };
       expect(refused).toBe(0);
       expect(lostOf(numbers)).toBe(0);
       // The pause: the first batch bisected to its first transaction (about log2(100) + 1
