@@ -1,8 +1,6 @@
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServe } from '../../src/cli/serve.js';
 import { renderTransaction } from '../../src/fenra/render-transaction.js';
 import { billingAttributeFilter } from '../../src/genai/billing-keys.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
@@ -11,7 +9,6 @@ import type { DeliveryConfig } from '../../src/pipeline/delivery-config.js';
 import { DeliveryPipeline } from '../../src/pipeline/delivery-pipeline.js';
 import type { SendResult, TransactionSender } from '../../src/pipeline/sender.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
-import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { MemorySpool, parseSpans, serialiseSpans } from '../../src/sidecar/spool.js';
 import { TraceReceiver } from '../../src/sidecar/trace-receiver.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
@@ -26,6 +23,8 @@ import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { ManualScheduler } from '../helpers/manual-scheduler.js';
 import { until } from '../sidecar/spawn-sidecar.js';
+import type { ServedInProcess } from '../helpers/serve-in-process.js';
+import { serveInProcess } from '../helpers/serve-in-process.js';
 import { otlpJsonRequest, SECRET, toProtobuf } from './fuzz-requests.js';
 
 /**
@@ -93,14 +92,6 @@ describe('fuzz: the converter (toTransactions) over decoded requests', () => {
     expect(seen.invalidUsage).toBeGreaterThan(RUNS / 10);
   });
 });
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 /** Fenra's stand-in behind the real pipeline: takes every batch, rendered as it would be sent. */
 class RenderingSender implements TransactionSender {
@@ -189,38 +180,21 @@ describe('fuzz: the sidecar receiver path in process', () => {
 
 describe('fuzz: a few requests over real HTTP to a running sidecar', () => {
   let ingest: IngestServer;
-  let sidecar: RunningSidecar;
-  const stderr = new Sink();
-  let stop: () => Promise<number>;
+  let served: ServedInProcess;
   beforeAll(async () => {
     ingest = await startIngestServer({ apiKey: 'k' });
-    const ctl = new AbortController();
-    let ready!: (s: RunningSidecar) => void;
-    const started = new Promise<RunningSidecar>((r) => (ready = r));
-    const done = runServe(
+    served = await serveInProcess(
       ['--port', '0', '--log-level', 'debug', '--trace-wait-ms', '100', '--flush-ms', '20'],
-      {
-        stdout: new Sink(),
-        stderr,
-        env: { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url },
-        handleSignals: false,
-        stop: ctl.signal,
-        onReady: ready,
-      },
+      { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url },
     );
-    sidecar = await started;
-    stop = () => {
-      ctl.abort();
-      return done;
-    };
   });
   afterAll(async () => {
-    await stop();
+    await served.stop();
     await ingest.close();
   });
 
   it('answers each request, stays up, and sends, logs and counts no secret', async () => {
-    const base = `http://127.0.0.1:${sidecar.address.port}`;
+    const { base, sidecar, stderr } = served;
     let ok = 0;
     await fc.assert(
       fc.asyncProperty(

@@ -1,22 +1,21 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConvert } from '../../src/cli/convert.js';
-import { runServe } from '../../src/cli/serve.js';
 import { FenraSpanProcessor } from '../../src/otel/span-processor.js';
 import { Forwarder } from '../../src/sidecar/forwarder.js';
 import { Metrics } from '../../src/sidecar/metrics.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
-import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import { toTransactions } from '../../src/stage/to-transactions.js';
 import type { CapturedDiag } from '../helpers/capture-diag.js';
 import { captureDiag } from '../helpers/capture-diag.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
+import type { ServedInProcess } from '../helpers/serve-in-process.js';
+import { serveInProcess, TextSink } from '../helpers/serve-in-process.js';
 import { replay } from '../otel/replay.js';
 import { readableSpans } from '../sidecar/otlp-replay.js';
 import { until } from '../sidecar/spawn-sidecar.js';
@@ -30,13 +29,6 @@ import { forbiddenStrings, leaksIn, MARK, plantedRequests } from './planted.js';
  * files, the local sink's files, the logs at debug level (diag in process, the sidecar's JSON
  * lines), /metrics, the inspector's JSON and page, and `convert`'s output.
  */
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 const API_KEY = `${MARK}-fenra-api-key`;
 const RECEIVER_TOKEN = `${MARK}-receiver-token`;
@@ -128,37 +120,9 @@ describe('in process: the span processor (diag at debug, bodies sent to Fenra)',
   });
 });
 
-async function serve(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ sidecar: RunningSidecar; stdout: Sink; stderr: Sink; base: string; stop(): Promise<number> }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const ctl = new AbortController();
-  let ready!: (s: RunningSidecar) => void;
-  const started = new Promise<RunningSidecar>((r) => (ready = r));
-  const done = runServe(['--port', '0', '--log-level', 'debug', ...args], {
-    stdout,
-    stderr,
-    env,
-    stop: ctl.signal,
-    handleSignals: false,
-    onReady: ready,
-  });
-  const sidecar = await Promise.race([
-    started,
-    done.then((code) => Promise.reject(new Error(`exited ${code}: ${stderr.text}`))),
-  ]);
-  return {
-    sidecar,
-    stdout,
-    stderr,
-    base: `http://127.0.0.1:${sidecar.address.port}`,
-    stop: () => {
-      ctl.abort();
-      return done;
-    },
-  };
+/** `serve` in this process at debug level (its logs are one of the sinks read). */
+function serve(args: string[], env: Record<string, string>): Promise<ServedInProcess> {
+  return serveInProcess(['--port', '0', '--log-level', 'debug', ...args], env);
 }
 
 /** Posts every planted request as OTLP/JSON and, under other trace ids, as OTLP/protobuf. */
@@ -309,8 +273,8 @@ describe('convert: its output, and --send to Fenra', () => {
   });
 
   it('the transactions printed and the summary', async () => {
-    const stdout = new Sink();
-    const stderr = new Sink();
+    const stdout = new TextSink();
+    const stderr = new TextSink();
     const code = await runConvert([file], { stdout, stderr, env: {} });
     expect(code).toBe(0);
     expect(stdout.text.trim().split('\n')).toHaveLength(expected);
@@ -321,8 +285,8 @@ describe('convert: its output, and --send to Fenra', () => {
   it('--send: the bodies and the progress', async () => {
     const ingest = await startIngestServer({ apiKey: API_KEY });
     try {
-      const stdout = new Sink();
-      const stderr = new Sink();
+      const stdout = new TextSink();
+      const stderr = new TextSink();
       const code = await runConvert([file, '--send'], {
         stdout,
         stderr,

@@ -2,24 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServe } from '../../src/cli/serve.js';
-import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import { allowedEntries, hostGuard, parseHostPort } from '../../src/sidecar/host-guard.js';
+import type { ServedInProcess } from '../helpers/serve-in-process.js';
+import { serveInProcess } from '../helpers/serve-in-process.js';
 import { recordedFixtures } from './otlp-replay.js';
 
 /**
  * The Host/Origin allow-list on every route, against DNS rebinding: real HTTP requests to a
  * real sidecar, with forged Host and Origin headers (node:http sends them as given).
  */
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 let dir: string;
 beforeAll(() => {
@@ -27,34 +19,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function serve(
-  args: string[],
-): Promise<{ sidecar: RunningSidecar; stderr: Sink; stop(): Promise<number> }> {
-  const stderr = new Sink();
-  const ctl = new AbortController();
-  let ready!: (s: RunningSidecar) => void;
-  const started = new Promise<RunningSidecar>((r) => (ready = r));
-  const done = runServe(['--port', '0', ...args], {
-    stdout: new Sink(),
-    stderr,
-    // No API key: local mode, with the inspector (customer ids and spend) served.
-    env: { FENRA_DATA_DIR: join(dir, `sink-${Math.random()}`) },
-    stop: ctl.signal,
-    handleSignals: false,
-    onReady: ready,
+/** `serve` in this process without a key: local mode, with the inspector (customer ids and spend) served. */
+function serve(args: string[], env: Record<string, string> = {}): Promise<ServedInProcess> {
+  return serveInProcess(['--port', '0', ...args], {
+    FENRA_DATA_DIR: join(dir, `sink-${Math.random()}`),
+    ...env,
   });
-  const sidecar = await Promise.race([
-    started,
-    done.then((code) => Promise.reject(new Error(`exited ${code}: ${stderr.text}`))),
-  ]);
-  return {
-    sidecar,
-    stderr,
-    stop: () => {
-      ctl.abort();
-      return done;
-    },
-  };
 }
 
 /** One request to 127.0.0.1:port with exactly these headers (Host included). */
@@ -203,26 +173,13 @@ describe('--allowed-hosts and --host', () => {
   });
 
   it('FENRA_ALLOWED_HOSTS is read too', async () => {
-    const stderr = new Sink();
-    const ctl = new AbortController();
-    let ready!: (s: RunningSidecar) => void;
-    const started = new Promise<RunningSidecar>((r) => (ready = r));
-    const done = runServe(['--port', '0'], {
-      stdout: new Sink(),
-      stderr,
-      env: { FENRA_DATA_DIR: join(dir, 'env-sink'), FENRA_ALLOWED_HOSTS: 'from-env.example' },
-      stop: ctl.signal,
-      handleSignals: false,
-      onReady: ready,
-    });
-    const sidecar = await started;
+    const s = await serve([], { FENRA_ALLOWED_HOSTS: 'from-env.example' });
     try {
-      expect((await call(sidecar.address.port, 'GET', '/healthz', { host: 'from-env.example' })).status).toBe(
-        200,
-      );
+      expect(
+        (await call(s.sidecar.address.port, 'GET', '/healthz', { host: 'from-env.example' })).status,
+      ).toBe(200);
     } finally {
-      ctl.abort();
-      await done;
+      await s.stop();
     }
   });
 });

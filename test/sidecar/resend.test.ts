@@ -3,33 +3,23 @@
  * answer was lost): the spans are billed once, whether the copy arrives at once or after the
  * trace was billed. In-process `runServe`, real HTTP, strict ingest server.
  */
-import { Writable } from 'node:stream';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServe } from '../../src/cli/serve.js';
-import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
+import type { ServedInProcess } from '../helpers/serve-in-process.js';
+import { serveInProcess } from '../helpers/serve-in-process.js';
 import { readableSpans, recordedFixtures } from './otlp-replay.js';
 import { until } from './spawn-sidecar.js';
-
-class Sink extends Writable {
-  override _write(_chunk: Buffer, _enc: string, cb: () => void): void {
-    cb();
-  }
-}
 
 const KEY = 'resend-key';
 let ingest: IngestServer;
 let url: string;
-const ctl = new AbortController();
-let done: Promise<number>;
+let served: ServedInProcess;
 
 beforeAll(async () => {
   ingest = await startIngestServer({ apiKey: KEY });
-  let ready!: (s: RunningSidecar) => void;
-  const started = new Promise<RunningSidecar>((r) => (ready = r));
-  done = runServe(
+  served = await serveInProcess(
     [
       '--port',
       '0',
@@ -42,21 +32,13 @@ beforeAll(async () => {
       '--trace-wait-ms',
       '100',
     ],
-    {
-      stdout: new Sink(),
-      stderr: new Sink(),
-      env: { FENRA_API_KEY: KEY },
-      stop: ctl.signal,
-      handleSignals: false,
-      onReady: ready,
-    },
+    { FENRA_API_KEY: KEY },
   );
-  url = `http://127.0.0.1:${(await started).address.port}/v1/traces`;
+  url = `${served.base}/v1/traces`;
 });
 
 afterAll(async () => {
-  ctl.abort();
-  await done;
+  await served.stop();
   await ingest.close();
 });
 

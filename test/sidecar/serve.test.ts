@@ -5,73 +5,43 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
-import type { ServeIo } from '../../src/cli/serve.js';
 import { RouteServer, send } from '../../src/sidecar/http-server.js';
 import { billingAttributeFilter } from '../../src/genai/billing-keys.js';
 import { serialiseSpans } from '../../src/sidecar/spool.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
-import type { RunningSidecar } from '../../src/sidecar/sidecar.js';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
+import type { ServedInProcess } from '../helpers/serve-in-process.js';
+import { serveInProcess, TextSink } from '../helpers/serve-in-process.js';
 import { recordedFixtures } from './otlp-replay.js';
 import { until } from './spawn-sidecar.js';
 
-/** `runServe` in-process: options, security, pass-through, back-pressure, readiness, shutdown. */
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
+/*
+ * `runServe` in-process: options, security, pass-through, back-pressure, readiness, shutdown.
+ */
 
-interface Running {
-  url: string;
-  sidecar: RunningSidecar;
-  stderr: Sink;
-  stop(): Promise<number>;
-}
-
-async function serve(args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const stderr = new Sink();
-  const ctl = new AbortController();
-  let ready!: (s: RunningSidecar) => void;
-  const started = new Promise<RunningSidecar>((r) => (ready = r));
-  const io: ServeIo = {
-    stdout: new Sink(),
-    stderr,
-    // Without an API key serve runs in local mode: keep its sink out of the working directory.
-    env: { FENRA_DATA_DIR: join(dir, 'local-sink'), ...env },
-    stop: ctl.signal,
-    handleSignals: false,
-    onReady: ready,
-  };
-  const done = runServe(['--port', '0', '--grpc-port', '0', ...args], io);
-  const sidecar = await Promise.race([
-    started,
-    done.then((code) => Promise.reject(new Error(`exited ${code}: ${stderr.text}`))),
-  ]);
-  return {
-    url: `http://127.0.0.1:${sidecar.address.port}`,
-    sidecar,
-    stderr,
-    stop: () => {
-      ctl.abort();
-      return done;
-    },
-  };
+/** `serve` in this process, on any free ports; `url` is its OTLP/HTTP base. */
+async function serve(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ServedInProcess & { url: string }> {
+  // Without an API key serve runs in local mode: keep its sink out of the working directory.
+  const s = await serveInProcess(['--port', '0', '--grpc-port', '0', ...args], {
+    FENRA_DATA_DIR: join(dir, 'local-sink'),
+    ...env,
+  });
+  return { ...s, url: s.base };
 }
 
 async function run(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
+  const stdout = new TextSink();
+  const stderr = new TextSink();
   const code = await runServe(args, { stdout, stderr, env, handleSignals: false });
   return { code, out: stdout.text, err: stderr.text };
 }
