@@ -66,7 +66,7 @@ class Scan {
     while (r.pos < limit) {
       const tag = r.uint32();
       if (tag >>> 3 === 1) {
-        const end = fieldEnd(this.r, wire(tag, 2, limit));
+        const end = fieldEnd(this.r, tag, limit);
         this.resourceSpans(end, index++);
         r.pos = end;
       } else skipField(this.r, tag, limit);
@@ -83,7 +83,7 @@ class Scan {
       const tag = r.uint32();
       const field = tag >>> 3;
       if (field === 1 || field === 2 || field === 1000) {
-        const end = fieldEnd(this.r, wire(tag, 2, limit));
+        const end = fieldEnd(this.r, tag, limit);
         if (field === 1) {
           resStart = r.pos;
           resEnd = end;
@@ -119,7 +119,7 @@ class Scan {
       const tag = r.uint32();
       const field = tag >>> 3;
       if (field === 1 || field === 2) {
-        const end = fieldEnd(this.r, wire(tag, 2, limit));
+        const end = fieldEnd(this.r, tag, limit);
         if (field === 1) {
           scStart = r.pos;
           scEnd = end;
@@ -136,7 +136,7 @@ class Scan {
         const tag = r.uint32();
         const field = tag >>> 3;
         if (field === 1 || field === 2) {
-          const end = fieldEnd(this.r, wire(tag, 2, scEnd));
+          const end = fieldEnd(this.r, tag, scEnd);
           const text = this.name(r.pos, end);
           if (field === 1) name = text;
           else version = text;
@@ -189,22 +189,22 @@ class Scan {
       const tag = r.uint32();
       switch (tag >>> 3) {
         case 1:
-          traceEnd = fieldEnd(this.r, wire(tag, 2, limit));
+          traceEnd = fieldEnd(this.r, tag, limit);
           traceStart = r.pos;
           r.pos = traceEnd;
           break;
         case 2:
-          spanEnd = fieldEnd(this.r, wire(tag, 2, limit));
+          spanEnd = fieldEnd(this.r, tag, limit);
           spanStart = r.pos;
           r.pos = spanEnd;
           break;
         case 4:
-          parentEnd = fieldEnd(this.r, wire(tag, 2, limit));
+          parentEnd = fieldEnd(this.r, tag, limit);
           parentStart = r.pos;
           r.pos = parentEnd;
           break;
         case 5:
-          nameEnd = fieldEnd(this.r, wire(tag, 2, limit));
+          nameEnd = fieldEnd(this.r, tag, limit);
           nameStart = r.pos;
           r.pos = nameEnd;
           break;
@@ -223,13 +223,13 @@ class Scan {
           endHigh = r.fixed32();
           break;
         case 9: {
-          const end = fieldEnd(this.r, wire(tag, 2, limit));
+          const end = fieldEnd(this.r, tag, limit);
           attributes = this.keyValue(end, attributes ?? {});
           r.pos = end;
           break;
         }
         case 15:
-          statusEnd = fieldEnd(this.r, wire(tag, 2, limit));
+          statusEnd = fieldEnd(this.r, tag, limit);
           statusStart = r.pos;
           r.pos = statusEnd;
           break;
@@ -299,7 +299,7 @@ class Scan {
     while (r.pos < limit) {
       const tag = r.uint32();
       if (tag >>> 3 === field) {
-        const end = fieldEnd(this.r, wire(tag, 2, limit));
+        const end = fieldEnd(this.r, tag, limit);
         out = this.keyValue(end, out ?? {});
         r.pos = end;
       } else skipField(this.r, tag, limit);
@@ -321,7 +321,7 @@ class Scan {
       const tag = r.uint32();
       const field = tag >>> 3;
       if (field === 1 || field === 2) {
-        const end = fieldEnd(this.r, wire(tag, 2, limit));
+        const end = fieldEnd(this.r, tag, limit);
         if (field === 1) {
           keyStart = r.pos;
           keyEnd = end;

@@ -10,8 +10,12 @@ import { utf8 } from './wire-keys.js';
  * decode gives it. Every length is checked against the end of the message it sits in.
  */
 
-/** The end of the length-delimited field whose length comes next, checked against its message's end. */
-export function fieldEnd(r: WireReader, limit: number): number {
+/**
+ * The end of the length-delimited field `tag` (a known field: any other wire type is an error)
+ * whose length comes next, checked against its message's end.
+ */
+export function fieldEnd(r: WireReader, tag: number, limit: number): number {
+  wire(tag, 2, limit);
   const len = r.uint32();
   const end = r.pos + len;
   if (end > limit) throw new RangeError(`length ${len} at offset ${r.pos} runs past its message`);
@@ -78,7 +82,7 @@ export function anyValue(r: WireReader, start: number, limit: number, depth: num
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1:
-        strEnd = fieldEnd(r, wire(tag, 2, limit));
+        strEnd = fieldEnd(r, tag, limit);
         str = r.pos;
         r.pos = strEnd;
         break;
@@ -95,17 +99,17 @@ export function anyValue(r: WireReader, start: number, limit: number, depth: num
         dbl = r.double();
         break;
       case 5:
-        arrEnd = fieldEnd(r, wire(tag, 2, limit));
+        arrEnd = fieldEnd(r, tag, limit);
         arr = r.pos;
         r.pos = arrEnd;
         break;
       case 6:
-        kvEnd = fieldEnd(r, wire(tag, 2, limit));
+        kvEnd = fieldEnd(r, tag, limit);
         kv = r.pos;
         r.pos = kvEnd;
         break;
       case 7:
-        bytesEnd = fieldEnd(r, wire(tag, 2, limit));
+        bytesEnd = fieldEnd(r, tag, limit);
         bytes = r.pos;
         r.pos = bytesEnd;
         break;
@@ -124,7 +128,7 @@ export function anyValue(r: WireReader, start: number, limit: number, depth: num
     while (r.pos < arrEnd) {
       const tag = r.uint32();
       if (tag >>> 3 === 1) {
-        const end = fieldEnd(r, wire(tag, 2, arrEnd));
+        const end = fieldEnd(r, tag, arrEnd);
         out.push(anyValue(r, r.pos, end, depth + 1));
         r.pos = end;
       } else skipField(r, tag, arrEnd);
@@ -137,7 +141,7 @@ export function anyValue(r: WireReader, start: number, limit: number, depth: num
     while (r.pos < kvEnd) {
       const tag = r.uint32();
       if (tag >>> 3 === 1) {
-        const end = fieldEnd(r, wire(tag, 2, kvEnd));
+        const end = fieldEnd(r, tag, kvEnd);
         nestedKeyValue(r, end, out, depth + 1);
         r.pos = end;
       } else skipField(r, tag, kvEnd);
@@ -157,7 +161,7 @@ function nestedKeyValue(r: WireReader, limit: number, out: Record<string, AttrVa
     const tag = r.uint32();
     const field = tag >>> 3;
     if (field === 1 || field === 2) {
-      const end = fieldEnd(r, wire(tag, 2, limit));
+      const end = fieldEnd(r, tag, limit);
       if (field === 1) key = utf8(r.buf, r.pos, end);
       else {
         valueStart = r.pos;
