@@ -77,6 +77,11 @@ function metric(r: LocalRecord, name: string): number {
   return typeof v === 'number' ? v : 0;
 }
 
+/** A context flag the transaction states (`cache_split_missing`, `reasoning_missing`). */
+function ctxFlag(r: LocalRecord, key: string): boolean {
+  return (r.transaction.context as Record<string, unknown>)[key] === true;
+}
+
 function ctxString(r: LocalRecord, key: string): string | undefined {
   const v = (r.transaction.context as Record<string, unknown>)[key];
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
@@ -115,10 +120,8 @@ export function toRow(r: LocalRecord): Row {
     usd: p?.usd === null || p?.usd === undefined ? null : roundUsd(p.usd),
     priceSource: p?.source ?? 'none',
     unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
-    cacheSplitMissing:
-      (r.transaction.context as Record<string, unknown>)[CALL_CONTEXT.cacheSplitMissing] === true,
-    reasoningMissing:
-      (r.transaction.context as Record<string, unknown>)[CALL_CONTEXT.reasoningMissing] === true,
+    cacheSplitMissing: ctxFlag(r, CALL_CONTEXT.cacheSplitMissing),
+    reasoningMissing: ctxFlag(r, CALL_CONTEXT.reasoningMissing),
   };
 }
 

@@ -92,7 +92,8 @@ export class DiskSpool implements Spool {
   load(): SpoolContents {
     const fs = this._fs;
     fs.mkdirp(this._dir);
-    this._lock();
+    // On a full disk the ballast of an earlier run makes room for a new lock file.
+    takeSpoolLock(fs, this._dir, () => this._tryUnlinkSync(BALLAST));
     const records: SpoolContents['records'] = [];
     let discarded = 0;
     const names = fs.list(this._dir).sort();
@@ -121,9 +122,8 @@ export class DiskSpool implements Spool {
       }
     }
     const live = (id: number): boolean => this._sizes.has(id);
-    const acked = this._acks.load(live);
-    const sent = this._sent.load(live, true);
-    const sentByLastRun = this._sent.lastRun;
+    const acked = this._acks.load(live).keys;
+    const { keys: sent, lastRun: sentByLastRun } = this._sent.load(live, true);
     for (const k of acked) {
       sent.delete(k);
       sentByLastRun.delete(k);
@@ -150,11 +150,6 @@ export class DiskSpool implements Spool {
   }
   problem(): string | undefined {
     return this._problem;
-  }
-
-  /** See spool-lock.ts; on a full disk the ballast of an earlier run makes room for a new lock file. */
-  private _lock(): void {
-    takeSpoolLock(this._fs, this._dir, () => this._tryUnlinkSync(BALLAST));
   }
 
   /** Gives the directory up (clean shutdown): the lock file stays, holding no pid. */

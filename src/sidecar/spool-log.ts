@@ -35,8 +35,6 @@ export class SpoolLog {
   /** A write failed: the file may end with a torn line, so the next write starts a new one. */
   private _torn = false;
   private _compactAt = COMPACT_MIN_BYTES;
-  /** Set by a `carry` load: the keys the previous run wrote itself (not carried from before it). */
-  lastRun = new Set<string>();
 
   constructor(fs: SpoolFs, dir: string, name: string, durable: boolean, onError: (e: unknown) => void) {
     this._fs = fs;
@@ -57,10 +55,10 @@ export class SpoolLog {
   /**
    * Reads the log a previous run left; keeps (and returns the keys of) entries with a live record.
    * With `carry`, the entries are marked as carried (a third field `c`, rewritten at once) and
-   * {@link lastRun} holds the keys of those the previous run wrote itself: a run that dies
-   * before re-sending what it inherited does not count it again.
+   * `lastRun` holds the keys of those the previous run wrote itself: a run that dies before
+   * re-sending what it inherited does not count it again (without `carry` it stays empty).
    */
-  load(live: (id: number) => boolean, carry = false): Set<string> {
+  load(live: (id: number) => boolean, carry = false): { keys: Set<string>; lastRun: Set<string> } {
     let text = '';
     try {
       text = this._fs.read(this.file);
@@ -69,7 +67,7 @@ export class SpoolLog {
     }
     const keys = new Set<string>();
     let dropped = false;
-    this.lastRun = new Set<string>();
+    const lastRun = new Set<string>();
     for (const line of text.split('\n')) {
       const [list, key, mark] = line.split(' ');
       if (!list || !key) {
@@ -83,14 +81,14 @@ export class SpoolLog {
       }
       keys.add(key);
       if (carry && mark === undefined) {
-        this.lastRun.add(key);
+        lastRun.add(key);
         dropped = true; // rewritten marked
       }
       this._remember({ ids, line: carry ? `${list} ${key} c\n` : line + '\n' });
     }
     if (dropped) this._rewriteNow();
     this._compactAt = Math.max(COMPACT_MIN_BYTES, 2 * this._bytes);
-    return keys;
+    return { keys, lastRun };
   }
 
   /** At start: the log keeps only its live entries (none: no file). Best effort: a failure keeps the old file. */
