@@ -63,6 +63,36 @@ describe('AttributionTracker', () => {
     expect(t.rootLinkOf(late)).toBeUndefined();
   });
 
+  it('a span under a sampled parent that records nothing here (a span context passed in process) links to the root', () => {
+    const t = new AttributionTracker();
+    const root = tracer.startSpan('root');
+    t.onStart(root, ROOT_CONTEXT);
+    const elsewhere = trace.wrapSpanContext({
+      traceId: root.spanContext().traceId,
+      spanId: 'e'.repeat(16),
+      traceFlags: TraceFlags.SAMPLED,
+    });
+    const ctx = trace.setSpan(ROOT_CONTEXT, elsewhere);
+    const child = tracer.startSpan('child', {}, ctx);
+    t.onStart(child, ctx);
+    expect(t.parentOf(child)).toBeUndefined();
+    expect(t.rootLinkOf(child)).toBe(root);
+  });
+
+  it('baggage and parent are read from the context the span started in, after the fact', () => {
+    const t = new AttributionTracker();
+    const { root, mid, ctxs } = chain();
+    const bag = propagation.createBaggage({ 'customer.id': { value: 'c-bag' } });
+    t.onStart(root, ctxs[0]!);
+    t.onStart(mid, propagation.setBaggage(ctxs[1]!, bag));
+    // Read later (as the stage does when the trace resolves): the same answers as at start.
+    root.end();
+    mid.end();
+    expect(t.parentOf(mid)).toBe(root);
+    expect(t.baggageOf(mid)).toEqual({ 'customer.id': 'c-bag' });
+    expect(t.baggageOf(root)).toBeUndefined();
+  });
+
   it('a span started in the context of a parent that has ended links to that parent', () => {
     const t = new AttributionTracker();
     const { root, mid, ctxs } = chain();
