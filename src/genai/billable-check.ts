@@ -17,37 +17,40 @@ export interface Unbillable {
   detail: string;
 }
 
-/** The Usage fields that count tokens (or images). */
-const COUNT_FIELDS = [
-  'inputTokens',
-  'outputTokens',
-  'totalTokens',
-  'cacheReadTokens',
-  'cacheWriteTokens',
-  'cacheWrite5mTokens',
-  'cacheWrite1hTokens',
-  'reasoningTokens',
-  'audioInputTokens',
-  'audioOutputTokens',
-  'imageInputTokens',
-  'imageOutputTokens',
-  'videoInputTokens',
-  'imagesGenerated',
-] as const satisfies readonly (keyof Usage)[];
+/** The cause of a count that cannot be billed (`field` names it), or undefined. */
+function countProblem(field: string, n: number | undefined, ceiling: number): string | undefined {
+  if (n === undefined) return undefined;
+  if (!Number.isSafeInteger(n) || n < 0) return `usage ${field} is ${n}, not a token count`;
+  if (n > ceiling)
+    return `usage ${field} is ${n}, above the per-call ceiling of ${ceiling} tokens (maxTokensPerCall)`;
+  return undefined;
+}
 
-/** The cause of a count that cannot be billed, or undefined. */
-function usageProblem(usage: Usage, ceiling: number): string | undefined {
-  if (usage.unreadable !== undefined) return usage.unreadable;
-  for (const field of COUNT_FIELDS) {
-    const n = usage[field];
-    if (n === undefined) continue;
-    if (!Number.isSafeInteger(n) || n < 0) return `usage ${field} is ${n}, not a token count`;
-    if (n > ceiling)
-      return `usage ${field} is ${n}, above the per-call ceiling of ${ceiling} tokens (maxTokensPerCall)`;
-  }
-  const cost = usage.providerCostUsd;
+/**
+ * The cause of a count that cannot be billed, or undefined. Every Usage field that counts tokens
+ * (or images) is read by name (each call runs this: named reads, not a loop of keyed ones).
+ */
+function usageProblem(u: Usage, ceiling: number): string | undefined {
+  if (u.unreadable !== undefined) return u.unreadable;
+  const problem =
+    countProblem('inputTokens', u.inputTokens, ceiling) ??
+    countProblem('outputTokens', u.outputTokens, ceiling) ??
+    countProblem('totalTokens', u.totalTokens, ceiling) ??
+    countProblem('cacheReadTokens', u.cacheReadTokens, ceiling) ??
+    countProblem('cacheWriteTokens', u.cacheWriteTokens, ceiling) ??
+    countProblem('cacheWrite5mTokens', u.cacheWrite5mTokens, ceiling) ??
+    countProblem('cacheWrite1hTokens', u.cacheWrite1hTokens, ceiling) ??
+    countProblem('reasoningTokens', u.reasoningTokens, ceiling) ??
+    countProblem('audioInputTokens', u.audioInputTokens, ceiling) ??
+    countProblem('audioOutputTokens', u.audioOutputTokens, ceiling) ??
+    countProblem('imageInputTokens', u.imageInputTokens, ceiling) ??
+    countProblem('imageOutputTokens', u.imageOutputTokens, ceiling) ??
+    countProblem('videoInputTokens', u.videoInputTokens, ceiling) ??
+    countProblem('imagesGenerated', u.imagesGenerated, ceiling);
+  if (problem !== undefined) return problem;
+  const cost = u.providerCostUsd;
   if (cost !== undefined && !(Number.isFinite(cost) && cost >= 0)) return `a reported cost is ${cost}`;
-  const reported = usage.reportedCost?.usd;
+  const reported = u.reportedCost?.usd;
   if (reported !== undefined && !(Number.isFinite(reported) && reported >= 0))
     return `a reported cost is ${reported}`;
   return undefined;

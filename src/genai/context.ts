@@ -167,6 +167,20 @@ interface LayerScan {
 function scanLayer(a: Attributes, plan: ContextPlan): LayerScan {
   const ranks = new Array<number>(plan.lists).fill(MAX_RANK + 1);
   const values = new Array<ContextValue | undefined>(plan.lists);
+  return { ranks, values, prefixed: scanInto(a, plan, ranks, values) };
+}
+
+/**
+ * Scans one layer into the best answers so far (`ranks`, `values`, filled by the nearer layers
+ * first): a key takes its list when its rank is lower than the best so far (a tie stays with the
+ * nearer layer). Returns the layer's `fenra.context.*` entries.
+ */
+function scanInto(
+  a: Attributes,
+  plan: ContextPlan,
+  ranks: number[],
+  values: (ContextValue | undefined)[],
+): Prefixed {
   let prefixed: Array<readonly [string, ContextValue]> | undefined;
   const index = plan.index;
   for (const key in a) {
@@ -189,7 +203,7 @@ function scanLayer(a: Attributes, plan: ContextPlan): LayerScan {
     const v = scalar(a[key]);
     if (v !== undefined) (prefixed ??= []).push([name, v]);
   }
-  return { ranks, values, prefixed: prefixed ?? NONE };
+  return prefixed ?? NONE;
 }
 
 /** Resource attributes never change: scanned once per resource and plan. */
@@ -204,27 +218,6 @@ function resourceScan(resource: Attributes, plan: ContextPlan): LayerScan {
     if (byPlan.size < 64) byPlan.set(plan, scan);
   }
   return scan;
-}
-
-/**
- * Each list's answer across the layers, in the order attribution promises: the first key (in
- * key order) found on any layer, the nearest layer first (span, ancestors nearest first,
- * baggage, resource). Per layer that is its best rank; across layers, the lowest rank wins and
- * a tie goes to the nearer layer.
- */
-function resolveLists(scans: readonly LayerScan[], lists: number): (ContextValue | undefined)[] {
-  const out = new Array<ContextValue | undefined>(lists);
-  for (let list = 0; list < lists; list++) {
-    let best = MAX_RANK + 1;
-    for (let l = 0; l < scans.length; l++) {
-      const r = scans[l]!.ranks[list]!;
-      if (r < best) {
-        best = r;
-        out[list] = scans[l]!.values[list];
-      }
-    }
-  }
-  return out;
 }
 
 /** The context dimensions of one call: the billable customer and what else attribution found. */
@@ -262,17 +255,33 @@ export function resolveContext(
   options: ContextOptions = {},
 ): ResolvedContext {
   const plan = planFor(options.customerIdKeys ?? DEFAULT_CUSTOMER_ID_KEYS, options.contextKeys);
-  // Layers nearest first: the span, its ancestors, baggage, the resource.
-  const scans: LayerScan[] = [scanLayer(layers.span, plan)];
-  for (let i = 0; i < layers.ancestors.length; i++) scans.push(scanLayer(layers.ancestors[i]!, plan));
-  if (layers.baggage) scans.push(scanLayer(layers.baggage, plan));
+  // Each list's answer across the layers, in the order attribution promises: the first key (in
+  // key order) found on any layer, the nearest layer first (span, ancestors nearest first,
+  // baggage, resource). Per layer that is its best rank; across layers, the lowest rank wins
+  // and a tie goes to the nearer layer: the layers are scanned nearest first into one answer.
+  const ranks = new Array<number>(plan.lists).fill(MAX_RANK + 1);
+  const found = new Array<ContextValue | undefined>(plan.lists);
+  // The layers' fenra.context.* entries, nearest first (most layers have none).
+  let prefixed: Prefixed[] | undefined;
+  const take = (p: Prefixed): void => {
+    if (p.length > 0) (prefixed ??= []).push(p);
+  };
+  take(scanInto(layers.span, plan, ranks, found));
+  for (let i = 0; i < layers.ancestors.length; i++) take(scanInto(layers.ancestors[i]!, plan, ranks, found));
+  if (layers.baggage) take(scanInto(layers.baggage, plan, ranks, found));
   const res = resourceScan(layers.resource, plan);
-  scans.push(res);
-  const found = resolveLists(scans, plan.lists);
+  for (let list = 0; list < plan.lists; list++) {
+    if (res.ranks[list]! < ranks[list]!) {
+      ranks[list] = res.ranks[list]!;
+      found[list] = res.values[list];
+    }
+  }
+  take(res.prefixed);
 
   const ctx: Record<string, ContextValue> = {};
   // fenra.context.* attributes, farthest first, so nearer layers overwrite.
-  for (let l = scans.length - 1; l >= 0; l--) for (const [k, v] of scans[l]!.prefixed) ctx[k] = v;
+  if (prefixed !== undefined)
+    for (let l = prefixed.length - 1; l >= 0; l--) for (const [k, v] of prefixed[l]!) ctx[k] = v;
   for (let i = 0; i < plan.allowed.length; i++) {
     const v = found[ALLOWED + i];
     if (v !== undefined) ctx[plan.allowed[i]!] = v;

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { boundedKey } from '../internal/meter-binding.js';
+import { pairKey } from '../internal/pair-key.js';
 import { RateLimitedReport } from '../internal/rate-limited.js';
 import { errorText, safely } from '../internal/safe.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
@@ -129,7 +130,7 @@ export class SettlementLedger {
   }
 
   private _addUsd(provider: string, model: string, usd: number): void {
-    const key = boundedKey(this._usdByModel, `${provider}/${model}`);
+    const key = boundedKey(this._usdByModel, pairKey(provider, model));
     const entry = this._usdByModel.get(key);
     if (entry !== undefined) entry.usd += usd;
     else

@@ -257,7 +257,8 @@ export class ConversionStage<Tag = never> {
       transactions: [],
       skipped: [],
     };
-    const conversion = convertTrace(group, this._o.conversion, this._decisions.get(t.traceId));
+    let decisions = this._decisions.get(t.traceId);
+    const conversion = convertTrace(group, this._o.conversion, decisions);
     const stats = this.stats;
     for (const s of conversion.skipped) {
       if (s.reason === 'not_genai' || !subjects.has(s.spanId)) continue;
@@ -280,7 +281,13 @@ export class ConversionStage<Tag = never> {
       };
       countBilled(stats, tx, c.attributed);
       result.transactions.push(tx);
-      this._decisions.billed(t.traceId, call.span.spanId, ancestorIds(call.span, byId), responseKey(call));
+      decisions = this._decisions.billed(
+        t.traceId,
+        decisions,
+        call.span.spanId,
+        ancestorIds(call.span, byId),
+        responseKey(call),
+      );
     }
     for (const s of t.spans) this._source.remember(s);
     this._o.onResult(result);

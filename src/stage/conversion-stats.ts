@@ -1,5 +1,6 @@
 import type { SkipReason } from '../genai/types.js';
 import { CALL_REASONS } from '../genai/convert-trace.js';
+import { pairKey } from '../internal/pair-key.js';
 import type { PricedTransaction } from './priced-transaction.js';
 
 /** Counters of the conversion stage: the same in every mode. */
@@ -44,7 +45,7 @@ export function countBilled(stats: ConversionStats, tx: PricedTransaction, attri
     stats.unpriced++;
     return;
   }
-  let key = `${tx.provider}/${tx.model}`;
+  let key = pairKey(tx.provider, tx.model);
   if (!(key in stats.estimatedUsd) && Object.keys(stats.estimatedUsd).length >= MAX_USD_KEYS) key = 'other';
   stats.estimatedUsd[key] = (stats.estimatedUsd[key] ?? 0) + tx.price.usd;
 }

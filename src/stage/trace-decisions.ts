@@ -1,4 +1,3 @@
-import type { PriorDecisions } from '../genai/dedupe.js';
 import { BoundedMap } from '../internal/bounded-map.js';
 
 /** Past this many ids a list is looked up through a Set (an agent loop of many calls). */
@@ -38,7 +37,8 @@ class IdList {
   }
 }
 
-interface Decisions {
+/** One trace's decisions (see {@link TraceDecisions.billed}). */
+export interface Decisions {
   billed: IdList;
   wrapping: IdList;
   responses: IdList;
@@ -56,18 +56,23 @@ export class TraceDecisions {
     this._traces = new BoundedMap(capacity);
   }
 
-  get(traceId: string): PriorDecisions | undefined {
+  get(traceId: string): Decisions | undefined {
     return this._traces.get(traceId);
   }
 
-  /** Records a billed call: its span, the spans above it, and its provider response. */
+  /**
+   * Records a billed call: its span, the spans above it, and its provider response. `known` is
+   * what `get` (or an earlier `billed`) returned for the trace, so a trace is looked up once per
+   * resolution; returns the trace's decisions, to pass on for its next call.
+   */
   billed(
     traceId: string,
+    known: Decisions | undefined,
     spanId: string,
     ancestors: readonly string[],
     responseKey: string | undefined,
-  ): void {
-    let d = this._traces.get(traceId);
+  ): Decisions {
+    let d = known;
     if (d === undefined) {
       d = { billed: new IdList(), wrapping: new IdList(), responses: new IdList() };
       this._traces.set(traceId, d);
@@ -75,5 +80,6 @@ export class TraceDecisions {
     d.billed.add(spanId);
     for (let i = 0; i < ancestors.length; i++) d.wrapping.add(ancestors[i]!);
     if (responseKey !== undefined) d.responses.add(responseKey);
+    return d;
   }
 }

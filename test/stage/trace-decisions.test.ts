@@ -5,7 +5,7 @@ describe('TraceDecisions', () => {
   it('remembers what a trace billed: the call, the spans above it, its provider response', () => {
     const d = new TraceDecisions(10);
     expect(d.get('t1')).toBeUndefined();
-    d.billed('t1', 's1', ['p1', 'root'], 'openai:resp_1');
+    d.billed('t1', d.get('t1'), 's1', ['p1', 'root'], 'openai:resp_1');
     const t = d.get('t1')!;
     expect([t.billed.has('s1'), t.wrapping.has('p1'), t.wrapping.has('root')]).toEqual([true, true, true]);
     expect(t.responses.has('openai:resp_1')).toBe(true);
@@ -19,8 +19,11 @@ describe('TraceDecisions', () => {
 
   it('a trace of thousands of calls: every id is found, none invented, repeats kept once', () => {
     const d = new TraceDecisions(10);
-    for (let i = 0; i < 3000; i++) d.billed('t', `s${i}`, ['root'], i % 2 === 0 ? `r${i}` : undefined);
-    for (let i = 0; i < 3; i++) d.billed('t', `s${i}`, ['root'], undefined);
+    let known = d.get('t');
+    for (let i = 0; i < 3000; i++)
+      known = d.billed('t', known, `s${i}`, ['root'], i % 2 === 0 ? `r${i}` : undefined);
+    // A later resolution of the same trace looks it up again.
+    for (let i = 0; i < 3; i++) d.billed('t', d.get('t'), `s${i}`, ['root'], undefined);
     const t = d.get('t')!;
     for (const i of [0, 1, 2, 15, 16, 17, 999, 2999]) expect(t.billed.has(`s${i}`)).toBe(true);
     expect(t.billed.has('s3000')).toBe(false);
@@ -30,9 +33,9 @@ describe('TraceDecisions', () => {
 
   it('is bounded: the oldest traces are forgotten first', () => {
     const d = new TraceDecisions(2);
-    d.billed('a', 's', [], undefined);
-    d.billed('b', 's', [], undefined);
-    d.billed('c', 's', [], undefined);
+    d.billed('a', d.get('a'), 's', [], undefined);
+    d.billed('b', d.get('b'), 's', [], undefined);
+    d.billed('c', d.get('c'), 's', [], undefined);
     expect([d.get('a'), d.get('b')?.billed.has('s'), d.get('c')?.billed.has('s')]).toEqual([
       undefined,
       true,
