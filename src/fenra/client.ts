@@ -84,8 +84,10 @@ export class FenraClient implements TransactionSender {
 
   private async _send(items: readonly PricedTransaction[], options: SendOptions): Promise<SendResult> {
     const transactions = items.map(renderTransaction);
-    const body = JSON.stringify({ transactions });
-    const bytes = Buffer.byteLength(body);
+    // Encoded once here: undici would copy a string into a Buffer itself, and the size is read
+    // off the Buffer instead of scanning the text again.
+    const body = Buffer.from(JSON.stringify({ transactions }));
+    const bytes = body.length;
     if (this._closed !== undefined) {
       return { outcome: { kind: 'aborted', message: 'client closed' }, bytes: 0 };
     }
