@@ -13,6 +13,7 @@ import type { ConversionStats } from './conversion-stats.js';
 import { countBilled, countSkip, emptyConversionStats } from './conversion-stats.js';
 import type { PricedTransaction } from './priced-transaction.js';
 import { SpanMemory } from './span-memory.js';
+import { ancestorIds, SpanGroup, spanIdsOf, spansById } from './span-group.js';
 import { TraceDecisions } from './trace-decisions.js';
 import type { HeldTrace, HoldLimits, ResolveCause } from './trace-holder.js';
 import { RESOLVE_CAUSES, TraceHolder } from './trace-holder.js';
@@ -265,7 +266,7 @@ export class ConversionStage<Tag = never> {
       countSkip(stats, s.reason);
       result.skipped.push(s);
     }
-    const byId = new Map(group.map((s) => [s.spanId, s]));
+    const byId = spansById(group);
     for (const c of conversion.calls) {
       const call = c.call;
       if (!subjects.has(call.span.spanId)) continue;
@@ -295,58 +296,26 @@ export class ConversionStage<Tag = never> {
 
   /** The trace's spans, its context, and the ancestors of its calls known from outside. */
   private _groupOf(t: HeldTrace<Tag>, cause: ResolveCause): SpanView[] {
-    const group: SpanView[] = [...t.spans];
-    const ids = new Set(group.map((s) => s.spanId));
-    for (const c of t.context) {
-      if (ids.has(c.spanId)) continue;
-      ids.add(c.spanId);
-      group.push(c);
-    }
-    const arrived = group.length;
+    const group = new SpanGroup(t.spans);
+    for (const c of t.context) if (!group.has(c.spanId)) group.add(c);
+    const spans = group.spans;
+    const arrived = spans.length;
     for (let i = 0; i < arrived; i++) {
-      let s = group[i]!;
+      let s = spans[i]!;
       for (let steps = 0; steps < MAX_FETCHED_ANCESTORS && !isLocalRoot(s); steps++) {
-        if (ids.has(s.parentSpanId!)) break;
+        if (group.has(s.parentSpanId!)) break;
         const a = this._source.parentOf(s, cause);
         if (a === undefined) break;
-        ids.add(a.spanId);
-        group.push(a);
+        group.add(a);
         s = a;
       }
     }
-    if (!group.some(isLocalRoot)) {
-      const root = this._source.rootOf(group[0]!, cause);
-      if (root !== undefined && !ids.has(root.spanId)) group.push(root);
+    if (!spans.some(isLocalRoot)) {
+      const root = this._source.rootOf(spans[0]!, cause);
+      if (root !== undefined && !group.has(root.spanId)) group.add(root);
     }
-    return group;
+    return spans;
   }
-}
-
-/** Past this many spans, span ids are looked up through a Set (a scan allocates nothing). */
-const SCAN_LIMIT = 8;
-
-/** Whether a span id is among `spans`: a scan of a few spans, a Set of many. */
-function spanIdsOf(spans: readonly SpanView[]): { has(id: string): boolean } {
-  if (spans.length > SCAN_LIMIT) return new Set(spans.map((s) => s.spanId));
-  return {
-    has: (id) => {
-      for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return true;
-      return false;
-    },
-  };
-}
-
-/** The span ids above `span` within the group (bounded by its size: a cycle cannot loop). */
-function ancestorIds(span: SpanView, byId: ReadonlyMap<string, SpanView>): string[] {
-  const out: string[] = [];
-  let p = span.parentSpanId;
-  for (let steps = byId.size; p !== undefined && steps > 0; steps--) {
-    out.push(p);
-    const a = byId.get(p);
-    if (a === undefined || isLocalRoot(a)) break;
-    p = a.parentSpanId;
-  }
-  return out;
 }
 
 export { RESOLVE_CAUSES };
