@@ -233,7 +233,7 @@ if (side) {
     verdict(s.sidecar_grpc_delivered, (v) => v === s.sidecar_grpc_expected),
   ]);
   rows.push([
-    'Sidecar with default flags (batches of 512): GenAI spans/s',
+    'Sidecar with default flags (batches of 100): GenAI spans/s',
     fmt(s.sidecar_default_genai_spans_per_s),
     '',
     '',

@@ -49,7 +49,7 @@ export interface SidecarResult {
   sidecar_rss_mb: number;
   sidecar_delivered: number;
   sidecar_expected: number;
-  /** With the default flags (batches of 512, queue 20,000): Fenra delivery is the cap, 429s push back. */
+  /** With the default flags (batches of 100, queue 20,000): Fenra delivery is the cap, 429s push back. */
   sidecar_default_genai_spans_per_s: number;
   sidecar_default_429: number;
   sidecar_default_delivered: number;
