@@ -42,7 +42,7 @@ export const FenraOptionsSchema = z.strictObject({
   billableCustomerId: text.optional(),
   /** Turns the exporter into a no-op. Env `FENRA_DISABLED` (and `OTEL_SDK_DISABLED`): `true` or `false`. Default `false`. */
   disabled: z.boolean().optional(),
-  /** Most transactions in one request. Env `FENRA_MAX_EXPORT_BATCH_SIZE`. Default 512. */
+  /** Most transactions in one request. Env `FENRA_MAX_EXPORT_BATCH_SIZE`. Default 100. */
   maxExportBatchSize: positiveInt.optional(),
   /** Longest a queued transaction waits before a (partial) batch is sent, in ms. Env `FENRA_SCHEDULED_DELAY_MILLIS`. Default 5000. */
   scheduledDelayMillis: positiveInt.optional(),

@@ -50,9 +50,7 @@ export const DELIVERY_SETTINGS = {
     flag: 'batch-size',
     arg: 'N',
     file: 'batchSize',
-    // The OpenTelemetry batch span processor's default: a fifth of the requests of batches of
-    // 100 (and of their CPU in the application, bench/RESULTS.md).
-    default: 512,
+    default: 100,
     help: 'transactions per request (at most --max-queue)',
     group: 'fenra',
   },
