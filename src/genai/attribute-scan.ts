@@ -58,26 +58,65 @@ export function reductionOf(key: string): AttributeRule | undefined {
   return RULES.get(key);
 }
 
-/** The attributes of one span, and which entries of each key list they hold. */
+/** The attributes of one span, and which entries of each key list they hold (see {@link maskOf}). */
 export interface AttributeScan {
   readonly attrs: Attributes;
-  /** Per list: bit r set when `keys[r]` is present (not undefined). */
-  readonly present: readonly number[];
+  /** The scan's generation among the shared masks. */
+  generation: number;
   /** The first count read that is not a token count (`key is "12abc"`), set by {@link countIn}. */
   unreadable: string | undefined;
 }
 
+/**
+ * The masks of the latest scan, shared by every scan (a span's scan is read while its span is
+ * detected, before the next one): per list, bit r set when `keys[r]` is present, valid where the
+ * list's stamp is the scan's generation. Nothing is allocated or cleared per scan; a list the
+ * span does not touch keeps an older stamp and reads as empty.
+ */
+let masks = new Int32Array(0);
+let stamps = new Int32Array(0);
+let generation = 0;
+
 export function scanAttributes(attrs: Attributes): AttributeScan {
-  const present = new Array<number>(lists).fill(0);
+  const scan: AttributeScan = { attrs, generation: 0, unreadable: undefined };
+  fill(scan);
+  return scan;
+}
+
+function fill(scan: AttributeScan): void {
+  if (masks.length < lists) {
+    masks = new Int32Array(lists);
+    stamps = new Int32Array(lists);
+  }
+  if (generation === 0x7fffffff) {
+    stamps.fill(0);
+    generation = 0;
+  }
+  const gen = ++generation;
+  scan.generation = gen;
+  const attrs = scan.attrs;
   for (const key in attrs) {
     const at = INDEX.get(key);
     if (at === undefined || attrs[key] === undefined) continue;
     for (let i = 0; i < at.length; i++) {
       const e = at[i]!;
-      present[e >>> 5]! |= 1 << (e & 31);
+      const id = e >>> 5;
+      const bit = 1 << (e & 31);
+      if (stamps[id] !== gen) {
+        stamps[id] = gen;
+        masks[id] = bit;
+      } else masks[id] = masks[id]! | bit;
     }
   }
-  return { attrs, present, unreadable: undefined };
+}
+
+/**
+ * Per list: bit r set when `keys[r]` is present (not undefined). A scan read after a later one
+ * (not the case in the converter, but never a wrong answer) scans its attributes again.
+ */
+export function maskOf(s: AttributeScan, list: KeyList): number {
+  if (s.generation !== generation) fill(s);
+  return stamps[list.id] === generation ? masks[list.id]! : 0;
 }
 
 /** The first present key of `list` (in order) whose value `accept` turns into a value. */
@@ -86,7 +125,7 @@ export function firstIn<T>(
   list: KeyList,
   accept: (v: AttrValue | undefined) => T | undefined,
 ): T | undefined {
-  let mask = s.present[list.id] ?? 0;
+  let mask = maskOf(s, list);
   while (mask !== 0) {
     const low = mask & -mask;
     const v = accept(s.attrs[list.keys[31 - Math.clz32(low)]!]);
@@ -98,7 +137,7 @@ export function firstIn<T>(
 
 /** Whether any key of `list` is present. */
 export function hasIn(s: AttributeScan, list: KeyList): boolean {
-  return (s.present[list.id] ?? 0) !== 0;
+  return maskOf(s, list) !== 0;
 }
 
 /**
@@ -139,7 +178,7 @@ export function shownValue(v: unknown): string {
  * statement is not a token count, noted in the scan (`unreadable`) with the key.
  */
 export function countIn(s: AttributeScan, list: KeyList): number | undefined {
-  let mask = s.present[list.id] ?? 0;
+  let mask = maskOf(s, list);
   while (mask !== 0) {
     const low = mask & -mask;
     const key = list.keys[31 - Math.clz32(low)]!;

@@ -1,5 +1,5 @@
 import type { AttributeScan, KeyList } from './attribute-scan.js';
-import { asAmount, countIn, keyList } from './attribute-scan.js';
+import { asAmount, countIn, keyList, maskOf } from './attribute-scan.js';
 import type { Usage } from './types.js';
 
 /**
@@ -48,7 +48,7 @@ export const COST_KEYS = keyList([
 ]);
 
 function readReportedCost(a: AttributeScan): ReportedCost | undefined {
-  let mask = a.present[COST_KEYS.id] ?? 0;
+  let mask = maskOf(a, COST_KEYS);
   while (mask !== 0) {
     const low = mask & -mask;
     const key = COST_KEYS.keys[31 - Math.clz32(low)]!;
