@@ -7,7 +7,7 @@ import { resolveContext } from './context.js';
 import type { DetectedSpan, PriorDecisions } from './dedupe.js';
 import { dedupeTrace } from './dedupe.js';
 import type { DetectOptions } from './detect.js';
-import { detectModelCall } from './detect.js';
+import { detectModelCall, mayBeGenAi } from './detect.js';
 import { splitFromAggregates } from './split-from-aggregate.js';
 import type { Attributes } from '../span/span-view.js';
 import type { ModelCall, SkipReason, SkippedSpan, Usage } from './types.js';
@@ -31,7 +31,10 @@ export interface BillableCall {
 /** One trace's (or one group of its spans') decisions. */
 export interface TraceConversion {
   calls: BillableCall[];
-  /** A reason for every span that is billed nothing (`not_genai` included). */
+  /**
+   * Why each span that could be a model call is billed nothing (spans without any GenAI
+   * attribute, `not_genai`, are left out).
+   */
   skipped: SkippedSpan[];
 }
 
@@ -71,6 +74,11 @@ export function convertTrace(
   const trace = indexTrace(spans);
   const entries: DetectedSpan[] = [];
   for (const span of trace.byId.values()) {
+    // Most spans of a trace (its root, the spans between) are no model call: nothing to decide.
+    if (!mayBeGenAi(span)) {
+      entries.push({ span });
+      continue;
+    }
     const d = detectModelCall(span, options);
     if ('call' in d) entries.push({ span, call: d.call });
     else if (d.aggregateUsage !== undefined)
