@@ -1,5 +1,6 @@
 import type { MeterProvider } from '@opentelemetry/api';
-import * as z from 'zod';
+import type * as z from 'zod';
+import { loadZod } from '../internal/zod.js';
 import type { PriceOverride } from '../pricing/types.js';
 import { isHttpUrl } from './values.js';
 
@@ -21,6 +22,7 @@ export class ConfigurationError extends Error {
  * over already resolved, never parses options).
  */
 function build() {
+  const z = loadZod();
   const positiveInt = z.number().int().positive();
   const text = z.string().trim().min(1);
   const keyList = z.array(z.string().min(1));
@@ -105,7 +107,7 @@ export function parseOptions(options: unknown, exporter: boolean): z.output<Sche
   const schema = exporter ? optionsSchemas().exporter : optionsSchemas().processor;
   const parsed = schema.safeParse(options ?? {});
   if (!parsed.success) {
-    throw new ConfigurationError(`Invalid @fenra/otel options:\n${z.prettifyError(parsed.error)}`);
+    throw new ConfigurationError(`Invalid @fenra/otel options:\n${loadZod().prettifyError(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import type * as z from 'zod';
+import { loadZod } from '../internal/zod.js';
 
 /**
  * Fenra's usage transaction: the one place that knows the wire shape of
@@ -22,6 +23,7 @@ export const USAGE_TYPES = ['tokens', 'images', 'audio', 'video', 'requests', 'c
  * every process that loads this code (the register entry) and never renders a transaction.
  */
 function build() {
+  const z = loadZod();
   const metricValue = z.number().finite().nonnegative();
   const usageEntry = z.strictObject({
     type: z.enum(USAGE_TYPES),
