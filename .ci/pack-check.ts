@@ -6,7 +6,9 @@
  * - `import` and `require` of `@fenra/otel` and `@fenra/otel/tools`, and of the register entry;
  * - the types resolve for a small TypeScript consumer (ES module and CommonJS);
  * - the README's setup-1 snippet, as written, bills an OpenAI call (a fake OpenAI and a fake
- *   Fenra on loopback) and the script exits with it delivered;
+ *   Fenra on loopback) and the script exits with it delivered; so does the same app zero-code,
+ *   under `--import @fenra/otel/register`, and without a key into the local sink (which checks
+ *   records with the zod the register entry loads at that first use, shipped beside it);
  * - `fenra-otel serve` bills a trace sent over OTLP/gRPC (its bundled gRPC server, raw HTTP/2
  *   from here: no gRPC library in the app).
  *
@@ -192,7 +194,7 @@ try {
     tsc.stdout + tsc.stderr,
   );
 
-  step("the README's setup-1 snippet bills a call and exits with it delivered");
+  step("the README's setup-1 snippet bills a call and exits with it delivered, and zero-code too");
   writeFileSync(
     join(app, 'instrumentation.mjs'),
     setupOneSnippet(readFileSync(join(ROOT, 'README.md'), 'utf8')),
@@ -209,26 +211,52 @@ try {
       OPENAI_BASE_URL: llm.baseUrl,
       OPENAI_API_KEY: 'sk-pack-check',
     };
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', './instrumentation.mjs', 'app.mjs'], {
-        cwd: app,
-        env,
+    const localDir = join(work, 'local-data');
+    const { FENRA_API_KEY: _key, ...withoutKey } = env;
+    for (const [preload, how] of [
+      ['./instrumentation.mjs', 'setup 1'],
+      ['@fenra/otel/register', 'zero-code'],
+      ['@fenra/otel/register', 'zero-code, local mode'],
+    ] as const) {
+      const local = how === 'zero-code, local mode';
+      const calls = llm.calls.length;
+      const accepted = ingest.accepted.length;
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', preload, 'app.mjs'], {
+          cwd: app,
+          env: local ? { ...withoutKey, FENRA_DATA_DIR: localDir } : env,
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code: number | null) => resolve({ code, stdout, stderr }));
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code: number | null) => resolve({ code, stdout, stderr }));
-    });
-    check(r.code === 0 && r.stdout.includes('app done'), 'the app ran and exited 0', r.stdout + r.stderr);
-    check(llm.calls.length === 1, 'one OpenAI call made', String(llm.calls.length));
-    const customers = ingest.accepted.map((a) => a.transaction.context.billable_customer_id);
-    check(
-      customers.length === 1 && customers[0] === 'cus_readme',
-      'the call billed to its customer and delivered before exit',
-      JSON.stringify(customers),
-    );
-    check(r.stderr === '', 'nothing on stderr', r.stderr);
+      check(
+        r.code === 0 && r.stdout.includes('app done'),
+        `${how}: the app ran and exited 0`,
+        r.stdout + r.stderr,
+      );
+      check(llm.calls.length === calls + 1, `${how}: one OpenAI call made`, String(llm.calls.length - calls));
+      // Local mode: the sink checks each record against the wire schema, with the zod the
+      // register entry loads at that first use from the file shipped beside it.
+      const customers = local
+        ? readFileSync(join(localDir, 'transactions.jsonl'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { transaction: { context: Record<string, unknown> } }).transaction)
+            .map((t) => t.context['billable_customer_id'])
+        : ingest.accepted.slice(accepted).map((a) => a.transaction.context.billable_customer_id);
+      check(
+        customers.length === 1 && customers[0] === 'cus_readme',
+        local
+          ? `${how}: the call written to the local sink, to its customer`
+          : `${how}: the call billed to its customer and delivered before exit`,
+        JSON.stringify(customers),
+      );
+      // The register entry says, by default, that it started and where it bills (standard error).
+      if (how === 'setup 1') check(r.stderr === '', `${how}: nothing on stderr`, r.stderr);
+    }
   } finally {
     await ingest.close();
     await llm.close();

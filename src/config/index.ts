@@ -4,7 +4,7 @@ export { DEFAULTS } from './defaults.js';
 export type { DisabledBy, LibraryMode, ResolvedConfig } from './library.js';
 export { handOver, inProcessConfig, resolveConfig, resolveLibraryConfig } from './library.js';
 export type { FenraOptions } from './options.js';
-export { ConfigurationError, ExporterOptionsSchema, FenraOptionsSchema } from './options.js';
+export { ConfigurationError, optionsSchemas } from './options.js';
 export type { ConfigProblem } from './problems.js';
 export { reportProblems } from './problems.js';
 export type { RegisterConfig, RegisterSettings } from './register.js';

@@ -4,7 +4,7 @@ import { withCallContext } from './call-context.js';
 import { compileAcceptance } from './compiled-check.js';
 import { IMAGE_COUNT_METRIC, tokenMetrics } from './metric-names.js';
 import type { FenraTransaction, UsageEntry } from './transaction-schema.js';
-import { FenraTransactionSchema } from './transaction-schema.js';
+import { fenraTransactionSchema } from './transaction-schema.js';
 
 /** Usage → Fenra's `usage` array (token metrics, plus generated images when known). */
 export function renderUsage(provider: PricedTransaction['provider'], usage: Usage): UsageEntry[] {
@@ -27,8 +27,8 @@ export function renderTransaction(t: PricedTransaction): FenraTransaction {
   return tx;
 }
 
-/** Compiled from the schema: true only for transactions the schema accepts. */
-const acceptable = compileAcceptance(FenraTransactionSchema);
+/** Compiled from the schema at the first validation: true only for transactions the schema accepts. */
+let acceptable: ((tx: unknown) => boolean) | undefined;
 
 /**
  * Validates against the wire schema; returns a readable reason on failure. The common case (a
@@ -36,8 +36,9 @@ const acceptable = compileAcceptance(FenraTransactionSchema);
  * accept is parsed by zod itself, which gives the verdict and the reason.
  */
 export function validateTransaction(tx: unknown): string | undefined {
+  acceptable ??= compileAcceptance(fenraTransactionSchema());
   if (acceptable(tx)) return undefined;
-  const r = FenraTransactionSchema.safeParse(tx);
+  const r = fenraTransactionSchema().safeParse(tx);
   if (r.success) return undefined;
   return r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }

@@ -1,6 +1,6 @@
 import { renderTransaction } from '../fenra/render-transaction.js';
 import type { FenraTransaction } from '../fenra/transaction-schema.js';
-import { FenraTransactionSchema } from '../fenra/transaction-schema.js';
+import { fenraTransactionSchema } from '../fenra/transaction-schema.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { PriceResult } from '../pricing/types.js';
 
@@ -45,7 +45,7 @@ export function recordTimeMs(r: LocalRecord): number | undefined {
 
 /** Why a transaction may not be written: the wire schema's first complaint, or undefined when valid. */
 export function schemaProblem(t: unknown): string | undefined {
-  const r = FenraTransactionSchema.safeParse(t);
+  const r = fenraTransactionSchema().safeParse(t);
   if (r.success) return undefined;
   const issue = r.error.issues[0];
   return issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid transaction';

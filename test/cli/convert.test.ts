@@ -6,7 +6,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
+import { fenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
 import { toJaegerExport } from '../span/jaeger-export.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'recorded');
@@ -44,7 +44,7 @@ describe('fenra-otel convert', () => {
     expect(lines).toHaveLength(2);
     for (const l of lines) {
       expect(Object.keys(l)).toEqual(['transaction', 'price', 'span']);
-      expect(FenraTransactionSchema.parse(l['transaction'])).toEqual(l['transaction']);
+      expect(fenraTransactionSchema().parse(l['transaction'])).toEqual(l['transaction']);
       expect(l['span']).toMatchObject({ name: 'ai.generateText.doGenerate' });
       expect(l['price']).toMatchObject({
         source: 'catalog',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVE_HELP } from '../../src/cli/serve.js';
 import { defaultDoc, renderConfigTable, withConfigTable } from '../../src/config/docs.js';
-import { ExporterOptionsSchema, FenraOptionsSchema } from '../../src/config/options.js';
+import { optionsSchemas } from '../../src/config/options.js';
 import { serveFlagOptions } from '../../src/config/serve.js';
 import type { Setting } from '../../src/config/setting.js';
 import { MIB } from '../../src/config/setting.js';
@@ -82,15 +82,15 @@ describe('the code options', () => {
       ([, s]) => s.option,
     );
     const exporter = ALL.filter(([, s]) => s.option !== undefined).map(([, s]) => s.option);
-    expect(Object.keys(FenraOptionsSchema.shape).sort()).toEqual(processor.sort());
-    expect(Object.keys(ExporterOptionsSchema.shape).sort()).toEqual(exporter.sort());
+    expect(Object.keys(optionsSchemas().processor.shape).sort()).toEqual(processor.sort());
+    expect(Object.keys(optionsSchemas().exporter.shape).sort()).toEqual(exporter.sort());
   });
 
   it('are documented (TSDoc) with their variable and default as the tables say', () => {
     const source = readFileSync(new URL('../../src/config/options.ts', import.meta.url), 'utf8');
     for (const [, s] of ALL) {
       if (s.option === undefined) continue;
-      const at = source.search(new RegExp(`^ {2}${s.option}: `, 'm'));
+      const at = source.search(new RegExp(`^ {4}${s.option}: `, 'm'));
       expect(at, s.option).toBeGreaterThan(0);
       const doc = source.slice(source.lastIndexOf('/**', at), at);
       if (s.env !== undefined) expect(doc, s.option).toContain(`\`${s.env[0]}\``);

@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { compileAcceptance } from '../../src/fenra/compiled-check.js';
 import { validateTransaction } from '../../src/fenra/render-transaction.js';
-import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
+import { fenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
 
-const accept = compileAcceptance(FenraTransactionSchema);
-const zodOk = (v: unknown): boolean => FenraTransactionSchema.safeParse(v).success;
+const accept = compileAcceptance(fenraTransactionSchema());
+const zodOk = (v: unknown): boolean => fenraTransactionSchema().safeParse(v).success;
 
 function valid(): Record<string, unknown> {
   return {
@@ -29,7 +29,7 @@ function expectAgrees(v: unknown): void {
   expect(validateTransaction(v) === undefined).toBe(z);
 }
 
-describe('compileAcceptance(FenraTransactionSchema)', () => {
+describe('compileAcceptance(fenraTransactionSchema())', () => {
   it('accepts valid transactions (the fast path is taken)', () => {
     expect(accept(valid())).toBe(true);
     expect(accept({ ...valid(), model_tier: 'batch' })).toBe(true);

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
+import { fenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
 import type { ToTransactionsOptions as ConversionOptions } from '../../src/stage/to-transactions.js';
 import { toTransactions } from '../../src/stage/to-transactions.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
@@ -326,7 +326,7 @@ describe('toTransactions (property-based)', () => {
         expect(result.llmCalls).toBeLessThanOrEqual(spans.length);
         for (const tx of result.transactions) {
           checkNumbers(tx);
-          expect(FenraTransactionSchema.safeParse(renderTransaction(tx)).success).toBe(true);
+          expect(fenraTransactionSchema().safeParse(renderTransaction(tx)).success).toBe(true);
         }
         const seen = new Set<string>();
         for (const tx of result.transactions) seen.add(`${tx.span.traceId}/${tx.span.spanId}`);

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { FenraTransaction } from '../../src/fenra/transaction-schema.js';
-import { FenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
+import { fenraTransactionSchema } from '../../src/fenra/transaction-schema.js';
 
 /**
  * A fake Fenra ingest endpoint (node:http on 127.0.0.1, port 0) that follows
@@ -228,7 +228,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     }
     const transactions: FenraTransaction[] = [];
     for (const [i, t] of raw.entries()) {
-      const result = FenraTransactionSchema.safeParse(t);
+      const result = fenraTransactionSchema().safeParse(t);
       if (!result.success) {
         return answer(
           400,

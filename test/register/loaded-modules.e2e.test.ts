@@ -18,13 +18,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const RECORD = ['--import', './test/register/apps/loads/record-loads.mjs'];
 let n = 0;
 
-/** The packages (under node_modules) a run loaded. */
-async function packagesLoaded(args: string[], env: Record<string, string> = {}): Promise<Set<string>> {
+/** The packages (under node_modules) a run loaded; `files`: every module it loaded. */
+async function packagesLoaded(
+  args: string[],
+  env: Record<string, string> = {},
+  files: string[] = [],
+): Promise<Set<string>> {
   const file = join(dir, `loads-${n++}.txt`);
   const r = await runNode([...RECORD, ...args], { LOADS_FILE: file, FENRA_API_KEY: 'k', ...env });
   expect(r.code, r.stderr).toBe(0);
   const out = new Set<string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
+    files.push(decodeURIComponent(line));
     const m = /node_modules\/((@[^/]+\/)?[^/]+)\//.exec(decodeURIComponent(line));
     if (m) out.add(m[1]!);
   }
@@ -73,7 +78,13 @@ describe('modules loaded at start-up', () => {
       ['--import', './dist/register.js', 'test/register/apps/loads/noop.mjs'],
       ['--require', './dist/register.cjs', 'test/register/apps/loads/noop.cjs'],
     ]) {
-      const loaded = await packagesLoaded(args);
+      const files: string[] = [];
+      const loaded = await packagesLoaded(args, {}, files);
+      // zod (bundled beside the entry) waits for the first transaction or options to check.
+      expect(files.some((f) => f.endsWith('/dist/register.js') || f.endsWith('/dist/register.cjs'))).toBe(
+        true,
+      );
+      expect(files.filter((f) => f.includes('register-zod'))).toEqual([]);
       // Outside the bundle: the app's API (one set of globals) and the module hooks the
       // loader and the instrumentations share.
       for (const p of ['@opentelemetry/api', 'require-in-the-middle']) expect(loaded.has(p), p).toBe(true);

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runNode, quiet, withoutBillingWorks } from './run-node.js';
 import { useFakeServers } from './fake-servers.js';
@@ -94,5 +97,33 @@ describe('register entry from the built dist', () => {
     );
     expect(quiet(r)).toMatchObject({ code: 0, signal: null, stderr: '' });
     expectOnePerCall(2);
+  });
+
+  // The local sink checks each record against the wire schema: zod, which the built entry loads
+  // at that first use from the file beside it (register-zod.cjs), in both formats.
+  it.each([
+    ['--import', 'test/register/apps/openai-esm-plain.mjs'],
+    ['--require', 'test/register/apps/openai-cjs.cjs'],
+  ])('without a key (local mode, %s): each call is written to the local sink', async (flag, app) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fenra-register-dist-local-'));
+    try {
+      const noKey = env({ FENRA_DATA_DIR: dataDir });
+      delete noKey['FENRA_API_KEY'];
+      const r = await runNode([flag, '@fenra/otel/register', app], noKey);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/error/i);
+      expect(fake.ingest.requests).toHaveLength(0);
+      const lines = readFileSync(join(dataDir, 'transactions.jsonl'), 'utf8').trim().split('\n');
+      const ids = lines.map(
+        (l) =>
+          (JSON.parse(l) as { transaction: { context: Record<string, unknown> } }).transaction.context[
+            'request_id'
+          ],
+      );
+      expect(ids.sort()).toEqual(fake.llm.calls.map((c) => c.id).sort());
+      expect(ids).toHaveLength(2);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
