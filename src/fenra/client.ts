@@ -84,8 +84,9 @@ export class FenraClient implements TransactionSender {
 
   private async _send(items: readonly PricedTransaction[], options: SendOptions): Promise<SendResult> {
     const transactions = items.map(renderTransaction);
-    const body = JSON.stringify({ transactions });
-    const bytes = Buffer.byteLength(body);
+    // Encoded once here: undici would otherwise measure the text and then encode it again.
+    const body = Buffer.from(JSON.stringify({ transactions }), 'utf8');
+    const bytes = body.length;
     if (this._closed !== undefined) {
       return { outcome: { kind: 'aborted', message: 'client closed' }, bytes: 0 };
     }
