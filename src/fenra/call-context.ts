@@ -18,6 +18,8 @@ export const CALL_CONTEXT = {
   reasoningMissing: 'reasoning_missing',
 } as const;
 
+const CALL_CONTEXT_KEYS: readonly string[] = Object.values(CALL_CONTEXT);
+
 const MAX_SOURCE_LENGTH = 64;
 
 /** The call facts of one usage, by wire key (only those the call states). */
@@ -36,7 +38,7 @@ export function callContext(usage: Usage): Record<string, ContextValue> {
 export function withCallContext<C extends Record<string, ContextValue>>(context: C, usage: Usage): C {
   const facts = callContext(usage);
   let out: C | undefined;
-  for (const key of Object.values(CALL_CONTEXT)) {
+  for (const key of CALL_CONTEXT_KEYS) {
     const v = facts[key];
     if (v === undefined ? key in context : context[key] !== v) {
       out ??= { ...context };

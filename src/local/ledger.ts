@@ -71,11 +71,12 @@ export function roundUsd(v: number): number {
   return Number.isFinite(v) ? Number(v.toPrecision(12)) : v;
 }
 
-function metric(r: LocalRecord, name: string): number {
-  const tokens = r.transaction.usage.find((u) => u.type === 'tokens');
-  const v = tokens?.metrics[name];
-  return typeof v === 'number' ? v : 0;
+/** The token metrics of a record (its `tokens` usage entry), or none. */
+function tokenMetricsOf(r: LocalRecord): Readonly<Record<string, unknown>> {
+  for (const u of r.transaction.usage) if (u.type === 'tokens') return u.metrics;
+  return NO_METRICS;
 }
+const NO_METRICS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** A context flag the transaction states (`cache_split_missing`, `reasoning_missing`). */
 function ctxFlag(r: LocalRecord, key: string): boolean {
@@ -94,7 +95,11 @@ function ctxString(r: LocalRecord, key: string): string | undefined {
 function tokens(
   r: LocalRecord,
 ): Pick<Row, 'inputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'outputTokens' | 'reasoningTokens'> {
-  const m = (name: string): number => metric(r, name);
+  const metrics = tokenMetricsOf(r);
+  const m = (name: string): number => {
+    const v = metrics[name];
+    return typeof v === 'number' ? v : 0;
+  };
   const anthropic = STYLE_BY_PROVIDER[r.transaction.provider] === 'anthropic';
   const cacheRead = m(anthropic ? TOKEN_METRICS.cacheRead : TOKEN_METRICS.cached);
   const cacheWrite = m(TOKEN_METRICS.cacheWrite);

@@ -14,7 +14,7 @@ import type { DemoTrace } from './demo.js';
 import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
 import { Ledger, toRow } from './ledger.js';
 import type { LocalRecord } from './records.js';
-import { toLocalRecord } from './records.js';
+import { toLocalRecords } from './records.js';
 import { LocalSink, LocalSinkSender } from './sink.js';
 
 /**
@@ -138,8 +138,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
     // The inspector shows what Fenra accepted since the sidecar started (in memory only).
     deps.onSettled = (items, outcome) => {
       if (outcome.kind !== 'accepted') return;
-      const now = Date.now();
-      for (const t of items) ledger.add(toLocalRecord(t, now));
+      for (const r of toLocalRecords(items, Date.now())) ledger.add(r);
     };
   }
   const abort = new AbortController();

@@ -1,3 +1,4 @@
+import { isoTime } from '../internal/iso-time.js';
 import { renderTransaction } from '../fenra/render-transaction.js';
 import type { FenraTransaction } from '../fenra/transaction-schema.js';
 import { fenraTransactionSchema } from '../fenra/transaction-schema.js';
@@ -19,28 +20,37 @@ export interface LocalRecord {
   recorded_at?: string;
 }
 
-export function toLocalRecord(t: PricedTransaction, recordedAtMs: number): LocalRecord {
+/** The records of transactions settled together: the time they were recorded is formatted once. */
+export function toLocalRecords(items: readonly PricedTransaction[], recordedAtMs: number): LocalRecord[] {
+  const recordedAt = new Date(recordedAtMs).toISOString();
+  const out = new Array<LocalRecord>(items.length);
+  for (let i = 0; i < items.length; i++) out[i] = record(items[i]!, recordedAt);
+  return out;
+}
+
+function record(t: PricedTransaction, recordedAt: string): LocalRecord {
   return {
     transaction: renderTransaction(t),
     price: t.price,
     span: { trace_id: t.span.traceId, span_id: t.span.spanId, name: t.span.name },
     time: isoOrUndefined(t.endTimeMs),
-    recorded_at: new Date(recordedAtMs).toISOString(),
+    recorded_at: recordedAt,
   };
 }
 
+/** The latest time a Date holds (ECMAScript: 8.64e15 ms after the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
 function isoOrUndefined(ms: number): string | undefined {
-  return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : undefined;
+  return Number.isFinite(ms) && ms > 0 && ms <= MAX_DATE_MS ? isoTime(ms) : undefined;
 }
 
 /** Epoch ms of a record: the call's time, else when it was recorded; undefined when neither. */
 export function recordTimeMs(r: LocalRecord): number | undefined {
-  for (const s of [r.time, r.recorded_at]) {
-    if (typeof s !== 'string') continue;
-    const ms = Date.parse(s);
-    if (Number.isFinite(ms)) return ms;
-  }
-  return undefined;
+  const time = typeof r.time === 'string' ? Date.parse(r.time) : NaN;
+  if (Number.isFinite(time)) return time;
+  const recorded = typeof r.recorded_at === 'string' ? Date.parse(r.recorded_at) : NaN;
+  return Number.isFinite(recorded) ? recorded : undefined;
 }
 
 /** Why a transaction may not be written: the wire schema's first complaint, or undefined when valid. */

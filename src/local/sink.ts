@@ -5,7 +5,7 @@ import type { SendOptions, SendResult, TransactionSender } from '../pipeline/sen
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import { Ledger } from './ledger.js';
 import type { LocalRecord } from './records.js';
-import { parseRecordLines, schemaProblem, toLocalRecord } from './records.js';
+import { parseRecordLines, schemaProblem, toLocalRecords } from './records.js';
 
 /**
  * The embedded local sink: an append-only JSON Lines file of transactions, for running
@@ -78,7 +78,7 @@ export class LocalSink {
 
   /** Validates and appends priced transactions; appends run one at a time, in call order. */
   append(items: readonly PricedTransaction[], nowMs = Date.now()): Promise<AppendResult> {
-    return this._appendRecords(items.map((t) => toLocalRecord(t, nowMs)));
+    return this._appendRecords(toLocalRecords(items, nowMs));
   }
 
   private _appendRecords(records: LocalRecord[]): Promise<AppendResult> {

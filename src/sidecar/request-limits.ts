@@ -132,6 +132,11 @@ export function checkProtobuf(buf: Uint8Array, limits: RequestLimits): LimitChec
         if (++attributes > maxAttributes)
           return { ok: false, message: tooMuch(`more than ${maxAttributes} attributes`) };
       }
+      // Most attributes hold a plain value: nothing more in them to count, no need to walk in.
+      if (type === M.KeyValue && depth + 2 <= MAX_DEPTH && flatKeyValue(buf, pos, end)) {
+        pos = end;
+        continue;
+      }
       if (depth + 1 > MAX_DEPTH)
         return { ok: false, message: `attribute values nested deeper than ${MAX_DEPTH} levels` };
       depth++;
@@ -143,6 +148,63 @@ export function checkProtobuf(buf: Uint8Array, limits: RequestLimits): LimitChec
     else if (wire === 5) pos += 4;
     else return { ok: true }; // groups and unknown wire types: malformed for OTLP
   }
+}
+
+/**
+ * Whether the KeyValue in `buf[pos, end)` is well formed and holds no array or key-value list
+ * (so the walk would count nothing more in it). False when unsure: the walk then goes in.
+ * Tags of more than one byte (field numbers over 15) are left to the walk.
+ */
+function flatKeyValue(buf: Uint8Array, pos: number, end: number): boolean {
+  while (pos < end) {
+    const tag = buf[pos++]!;
+    if ((tag & 0x87) !== 2) return false; // a KeyValue's fields are length-delimited
+    const valueEnd = lengthEnd(buf, pos, end);
+    if (valueEnd < 0) return false;
+    if (tag === 0x12 && !flatAnyValue(buf, lengthStart(buf, pos), valueEnd)) return false;
+    pos = valueEnd;
+  }
+  return pos === end;
+}
+
+/** Whether the AnyValue in `buf[pos, end)` is well formed and holds no array (field 5) or list (6). */
+function flatAnyValue(buf: Uint8Array, pos: number, end: number): boolean {
+  while (pos < end) {
+    const tag = buf[pos++]!;
+    if (tag & 0x80) return false;
+    const wire = tag & 7;
+    if (wire === 2) {
+      if (tag === 0x2a || tag === 0x32) return false;
+      const e = lengthEnd(buf, pos, end);
+      if (e < 0) return false;
+      pos = e;
+    } else if (wire === 0) {
+      while (pos < end && buf[pos++]! & 0x80);
+    } else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else return false;
+  }
+  return pos === end;
+}
+
+/** The end of the length-delimited field whose length varint starts at `pos`, or -1 past `end`. */
+function lengthEnd(buf: Uint8Array, pos: number, end: number): number {
+  let len = 0;
+  let shift = 0;
+  let b: number;
+  do {
+    if (pos >= end || shift > 28) return -1;
+    b = buf[pos++]!;
+    len += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return pos + len <= end ? pos + len : -1;
+}
+
+/** Where the content of the length-delimited field whose length varint starts at `pos` begins. */
+function lengthStart(buf: Uint8Array, pos: number): number {
+  while (buf[pos++]! & 0x80);
+  return pos;
 }
 
 /**

@@ -2,7 +2,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { checkJson, checkProtobuf } from '../../src/sidecar/request-limits.js';
 import { decodeTraceRequest } from '../../src/span/otlp-proto.js';
-import { emptySpans, field } from '../helpers/protobuf-bytes.js';
+import { emptySpans, field, varint } from '../helpers/protobuf-bytes.js';
 import { readableSpans, recordedFixtures } from './otlp-replay.js';
 
 /** One span with one attribute whose value is an array of `n` values. */
@@ -28,6 +28,35 @@ describe('request limits, checked before decoding', () => {
     const r = checkProtobuf(bigArray(5_000), { maxSpans: 10, maxAttributes: 1_000 });
     expect(r).toEqual({ ok: false, message: expect.stringContaining('more than 1000 attributes') });
     expect(checkProtobuf(bigArray(500), { maxSpans: 10, maxAttributes: 1_000 })).toEqual({ ok: true });
+  });
+
+  it('counts plain and nested values alike, at every level (resource, scope, span, event, link)', () => {
+    const kv = (key: string, value: Buffer): Buffer =>
+      Buffer.concat([field(1, Buffer.from(key)), field(2, value)]);
+    const text = field(1, Buffer.from('x'));
+    const int = Buffer.from([0x18, ...varint(300)]);
+    const double = Buffer.from([0x21, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+    const array = (n: number): Buffer =>
+      field(5, Buffer.concat(Array.from({ length: n }, () => field(1, text))));
+    // Five plain attributes (1 each), an array of 3 (1 + 3) and a list of a plain value and an array of 2 (1 + 1 + 1 + 2).
+    const list = field(6, Buffer.concat([field(1, kv('p', int)), field(1, kv('q', array(2)))]));
+    const attrs = (f: number): Buffer =>
+      Buffer.concat([
+        field(f, kv('s', text)),
+        field(f, kv('i', int)),
+        field(f, kv('d', double)),
+        field(f, kv('b', Buffer.from([0x10, 1]))),
+        field(f, Buffer.from([0x0a, 1, 0x6e])), // a key without a value
+        field(f, kv('a', array(3))),
+        field(f, kv('l', list)),
+      ]);
+    const perList = 5 + 4 + 5; // 14 attributes in each list of `attrs`
+    const span = Buffer.concat([attrs(9), field(11, attrs(3)), field(13, attrs(4))]);
+    const scopeSpans = Buffer.concat([field(1, attrs(3)), field(2, span)]);
+    const body = field(1, Buffer.concat([field(1, attrs(1)), field(2, scopeSpans)]));
+    const total = 5 * perList; // resource, scope, span, event, link
+    expect(checkProtobuf(body, { maxSpans: 1, maxAttributes: total })).toEqual({ ok: true });
+    expect(checkProtobuf(body, { maxSpans: 1, maxAttributes: total - 1 }).ok).toBe(false);
   });
 
   it('counts the recorded traces exactly as the decoder sees them', () => {
