@@ -29,6 +29,7 @@ export function registerEsmHook(include: readonly string[], parentURL: string): 
   const inThread = syncHooks(parentURL);
   if (inThread !== undefined) {
     inThread({ include: [...include] });
+    keepBuiltinsBuiltin();
     return 'in-thread';
   }
   const register = (nodeModule as { register?: RegisterFn }).register;
@@ -38,6 +39,37 @@ export function registerEsmHook(include: readonly string[], parentURL: string): 
 }
 
 type SyncRegister = (options: { include: string[] }) => void;
+
+interface ResolveResult {
+  url: string;
+  format?: string | null | undefined;
+}
+type SyncResolve = (
+  specifier: string,
+  context: object,
+  next: (specifier: string, context?: object) => ResolveResult,
+) => ResolveResult;
+
+/**
+ * import-in-the-middle (3.6) answers a resolution without a parent module (code given with
+ * `-e`, piped on stdin, typed in the REPL) that has no file extension with the format
+ * `commonjs` when none was set: a builtin such as `node:module` then goes to the CommonJS file
+ * loader, which fails to open a file named `module` and the application dies at start
+ * (`node --require @fenra/otel/register -e ...` on Node 22). This hook, registered after it,
+ * is called first and sees its answer: it puts a builtin's format back.
+ */
+function keepBuiltinsBuiltin(): void {
+  const registerHooks = (nodeModule as { registerHooks?: (hooks: { resolve: SyncResolve }) => unknown })
+    .registerHooks;
+  registerHooks?.({
+    resolve(specifier, context, next) {
+      const result = next(specifier, context);
+      return result.format === 'commonjs' && result.url.startsWith('node:')
+        ? { ...result, format: 'builtin' }
+        : result;
+    },
+  });
+}
 
 /**
  * import-in-the-middle's in-thread registration, from the very copy the OpenTelemetry

@@ -36,6 +36,29 @@ describe('register entry from the built dist', () => {
     expectOnePerCall(2);
   });
 
+  it.each([
+    ['--require', '@fenra/otel/register'],
+    ['--import', '@fenra/otel/register'],
+  ])(
+    'node %s %s -e "...": code with no main script (hooked; builtins stay builtins)',
+    async (flag, entry) => {
+      // Code given with -e resolves its modules without a parent: on Node 22 import-in-the-middle's
+      // in-thread hook turned the builtin `module` into a CommonJS file to open, and the app died.
+      const r = await runNode(
+        [
+          flag,
+          entry,
+          '-e',
+          "const m = require('module'); if (typeof m.createRequire !== 'function') process.exit(3); require('./test/register/apps/openai-cjs.cjs');",
+        ],
+        env(),
+      );
+      expect(quiet(r)).toMatchObject({ code: 0, signal: null, stderr: '' });
+      expect(r.stdout).toContain('app done');
+      expectOnePerCall(2);
+    },
+  );
+
   it('node --import @fenra/otel/register app.mjs (ESM build, loader hook)', async () => {
     const r = await runNode(
       ['--import', '@fenra/otel/register', 'test/register/apps/openai-esm-plain.mjs'],
