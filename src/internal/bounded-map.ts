@@ -33,12 +33,14 @@ export class BoundedMap<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (!this._map.has(key)) {
-      const old = this._ring[this._pos];
-      if (old !== undefined) this._map.delete(old);
-      this._ring[this._pos] = key;
-      this._pos = (this._pos + 1) % this._ring.length;
-    }
+    // One lookup for a key already there: the map only grows for a new one.
+    const size = this._map.size;
     this._map.set(key, value);
+    if (this._map.size === size) return;
+    const old = this._ring[this._pos];
+    // A ring slot can still hold a key deleted and now set again: that one stays.
+    if (old !== undefined && old !== key) this._map.delete(old);
+    this._ring[this._pos] = key;
+    this._pos = this._pos + 1 === this._ring.length ? 0 : this._pos + 1;
   }
 }
