@@ -62,7 +62,7 @@ export function takeSplit(usage: Usage, from: Usage): void {
     if (from.cacheWriteTokens !== undefined) usage.cacheWriteTokens = from.cacheWriteTokens;
     if (from.cacheWrite5mTokens !== undefined) usage.cacheWrite5mTokens = from.cacheWrite5mTokens;
     if (from.cacheWrite1hTokens !== undefined) usage.cacheWrite1hTokens = from.cacheWrite1hTokens;
-    delete usage.cacheSplitMissing;
+    usage.cacheSplitMissing = undefined;
   }
   if (usage.reasoningTokens === undefined && from.reasoningTokens !== undefined) {
     usage.reasoningTokens = from.reasoningTokens;

@@ -21,7 +21,10 @@ export type DialectId =
 
 /**
  * Usage in one inclusive convention: `inputTokens` includes cache reads and writes,
- * `outputTokens` includes reasoning. The parts are subsets of the totals.
+ * `outputTokens` includes reasoning. The parts are subsets of the totals. Made only by
+ * `normaliseUsage`, with every key present (undefined when not stated) in one order: one object
+ * shape for every dialect, so the code that reads usages stays monomorphic. Set a field to
+ * undefined rather than deleting it.
  */
 export interface Usage {
   inputTokens: number;

@@ -224,7 +224,7 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
   ) {
     return undefined;
   }
-  const anomalies: string[] = [];
+  let anomalies: string[] | undefined;
   const cacheRead = raw.cacheRead ?? 0;
   const cacheWrite = raw.cacheWrite ?? 0;
   const reasoning = raw.reasoning ?? 0;
@@ -249,48 +249,55 @@ export function normaliseUsage(raw: RawCounts, incl: Inclusivity): Usage | undef
   } else if (cacheRead + cacheWrite > input) {
     // A part larger than the whole: this emitter reported input without the cache.
     input += cacheRead + cacheWrite;
-    anomalies.push('input_excluded_cache');
+    (anomalies ??= []).push('input_excluded_cache');
   }
   // Modality parts are subsets of the totals: parts adding up to more prove the total left
   // one out (e.g. text only).
   const parts = modalitySum(raw.textIn ?? 0, raw);
   if (parts > input) {
     input = parts;
-    anomalies.push('input_excluded_modality');
+    (anomalies ??= []).push('input_excluded_modality');
   }
   const outParts = (raw.textOut ?? 0) + (raw.audioOut ?? 0) + (raw.imageOut ?? 0);
   if (outParts > output) {
     output = outParts;
-    anomalies.push('output_excluded_modality');
+    (anomalies ??= []).push('output_excluded_modality');
   }
   if (!incl.outputIncludesReasoning) {
     output += reasoning;
   } else if (reasoning > output) {
     output += reasoning;
-    anomalies.push('output_excluded_reasoning');
+    (anomalies ??= []).push('output_excluded_reasoning');
   }
 
-  const usage: Usage = { inputTokens: input, outputTokens: output, totalTokens: input + output };
-  if (raw.total !== undefined && raw.total > usage.totalTokens) {
+  // Every field in one literal, in one order: every Usage has the same shape (hidden class), so
+  // the code reading it (pricing, rendering, checks) stays monomorphic across dialects.
+  const usage: Usage = {
+    inputTokens: input,
+    outputTokens: output,
     // Providers' totals can include more than input+output (e.g. Gemini tool-use prompt tokens).
-    usage.totalTokens = raw.total;
-  }
-  if (raw.cacheRead !== undefined) usage.cacheReadTokens = raw.cacheRead;
-  if (raw.cacheWrite !== undefined) usage.cacheWriteTokens = raw.cacheWrite;
-  if (raw.cacheWrite5m !== undefined) usage.cacheWrite5mTokens = raw.cacheWrite5m;
-  if (raw.cacheWrite1h !== undefined) usage.cacheWrite1hTokens = raw.cacheWrite1h;
-  if (raw.reasoning !== undefined) usage.reasoningTokens = raw.reasoning;
-  if (raw.audioIn !== undefined) usage.audioInputTokens = raw.audioIn;
-  if (raw.audioOut !== undefined) usage.audioOutputTokens = raw.audioOut;
-  if (raw.imageIn !== undefined) usage.imageInputTokens = raw.imageIn;
-  if (raw.imageOut !== undefined) usage.imageOutputTokens = raw.imageOut;
-  if (raw.videoIn !== undefined) usage.videoInputTokens = raw.videoIn;
-  if (raw.estimated) usage.estimated = true;
-  if (raw.providerCostUsd !== undefined && raw.providerCostUsd > 0)
-    usage.providerCostUsd = raw.providerCostUsd;
-  // A reported 0 is an emitter's "unknown model" (OpenLIT), not a free call: left out.
-  if (raw.reportedCost !== undefined && raw.reportedCost.usd > 0) usage.reportedCost = raw.reportedCost;
-  if (anomalies.length > 0) usage.anomalies = anomalies;
+    totalTokens: raw.total !== undefined && raw.total > input + output ? raw.total : input + output,
+    cacheReadTokens: raw.cacheRead,
+    cacheWriteTokens: raw.cacheWrite,
+    cacheWrite5mTokens: raw.cacheWrite5m,
+    cacheWrite1hTokens: raw.cacheWrite1h,
+    reasoningTokens: raw.reasoning,
+    audioInputTokens: raw.audioIn,
+    audioOutputTokens: raw.audioOut,
+    imageInputTokens: raw.imageIn,
+    imageOutputTokens: raw.imageOut,
+    videoInputTokens: raw.videoIn,
+    imagesGenerated: undefined,
+    estimated: raw.estimated ? true : undefined,
+    providerCostUsd:
+      raw.providerCostUsd !== undefined && raw.providerCostUsd > 0 ? raw.providerCostUsd : undefined,
+    // A reported 0 is an emitter's "unknown model" (OpenLIT), not a free call: left out.
+    reportedCost: raw.reportedCost !== undefined && raw.reportedCost.usd > 0 ? raw.reportedCost : undefined,
+    cacheSplitMissing: undefined,
+    reasoningMissing: undefined,
+    anomalies,
+    unreadable: undefined,
+  };
   return usage;
 }
 
