@@ -76,14 +76,12 @@ export function convertTrace(
   for (const span of trace.byId.values()) {
     // Most spans of a trace (its root, the spans between) are no model call: nothing to decide.
     if (!mayBeGenAi(span)) {
-      entries.push({ span });
+      entries.push({ span, call: undefined, skipped: undefined, aggregateUsage: undefined });
       continue;
     }
     const d = detectModelCall(span, options);
-    if ('call' in d) entries.push({ span, call: d.call });
-    else if (d.aggregateUsage !== undefined)
-      entries.push({ span, skipped: d.skipped, aggregateUsage: d.aggregateUsage });
-    else entries.push({ span, skipped: d.skipped });
+    if ('call' in d) entries.push({ span, call: d.call, skipped: undefined, aggregateUsage: undefined });
+    else entries.push({ span, call: undefined, skipped: d.skipped, aggregateUsage: d.aggregateUsage });
   }
   dedupeTrace(entries, prior);
   splitFromAggregates(entries);

@@ -2,13 +2,16 @@ import type { SpanView } from '../span/span-view.js';
 import { sameCounts, takeSplit } from './split-from-aggregate.js';
 import type { ModelCall, SkippedSpan, Usage } from './types.js';
 
-/** A span of one trace after detection. */
+/**
+ * A span of one trace after detection. Every field is always present (undefined when not
+ * set), and set to undefined rather than deleted: one object shape for all entries.
+ */
 export interface DetectedSpan {
   span: SpanView;
-  call?: ModelCall;
-  skipped?: SkippedSpan;
+  call: ModelCall | undefined;
+  skipped: SkippedSpan | undefined;
   /** The usage an aggregate repeats (never billed; read by split-from-aggregate.ts). */
-  aggregateUsage?: Usage;
+  aggregateUsage: Usage | undefined;
 }
 
 /**
@@ -38,7 +41,7 @@ function markSkipped(d: DetectedSpan, reason: 'aggregate' | 'duplicate', detail:
   d.skipped = { traceId: s.traceId, spanId: s.spanId, name: s.name, reason, detail };
   // A wrapper repeats its call's usage: it is an aggregate of that one call.
   if (reason === 'aggregate' && d.call?.usage !== undefined) d.aggregateUsage = d.call.usage;
-  delete d.call;
+  d.call = undefined;
 }
 
 /** The key under which one provider response is recognised when seen twice. */

@@ -195,19 +195,41 @@ export function readGenericCounts(a: AttributeScan): RawCounts {
     videoIn: countIn(a, USAGE_KEYS.videoIn),
     textIn: countIn(a, USAGE_KEYS.textIn),
     textOut: countIn(a, USAGE_KEYS.textOut),
+    providerCostUsd: undefined,
     reportedCost: readReportedCost(a),
+    estimated: undefined,
   };
 }
 
-/** Fills fields missing in `base` from `extra`. */
+/**
+ * Fills fields missing in `base` from `extra`, into counts with every field present in one
+ * order (as {@link readGenericCounts} makes them): one object shape for `normaliseUsage` to read.
+ */
 export function mergeCounts(base: RawCounts, extra: RawCounts | undefined): RawCounts {
-  if (!extra) return base;
-  const out: RawCounts = { ...base };
-  for (const k of Object.keys(extra) as (keyof RawCounts)[]) {
-    if (out[k] === undefined && extra[k] !== undefined) (out as Record<string, unknown>)[k] = extra[k];
-  }
-  return out;
+  const x: RawCounts = extra ?? NO_COUNTS;
+  return {
+    input: base.input ?? x.input,
+    output: base.output ?? x.output,
+    total: base.total ?? x.total,
+    cacheRead: base.cacheRead ?? x.cacheRead,
+    cacheWrite: base.cacheWrite ?? x.cacheWrite,
+    cacheWrite5m: base.cacheWrite5m ?? x.cacheWrite5m,
+    cacheWrite1h: base.cacheWrite1h ?? x.cacheWrite1h,
+    reasoning: base.reasoning ?? x.reasoning,
+    audioIn: base.audioIn ?? x.audioIn,
+    audioOut: base.audioOut ?? x.audioOut,
+    imageIn: base.imageIn ?? x.imageIn,
+    imageOut: base.imageOut ?? x.imageOut,
+    videoIn: base.videoIn ?? x.videoIn,
+    textIn: base.textIn ?? x.textIn,
+    textOut: base.textOut ?? x.textOut,
+    providerCostUsd: base.providerCostUsd ?? x.providerCostUsd,
+    reportedCost: base.reportedCost ?? x.reportedCost,
+    estimated: base.estimated ?? x.estimated,
+  };
 }
+
+const NO_COUNTS: RawCounts = Object.freeze({});
 
 /**
  * Turns raw counts into inclusive Usage. Returns undefined when the span carries no token
