@@ -20,14 +20,12 @@ export interface DetectedSpan {
  * Span ids, and `provider/response id` keys.
  */
 export interface PriorDecisions {
-  readonly billed: IdLookup;
-  readonly wrapping: IdLookup;
-  readonly responses: IdLookup;
-}
-
-/** What dedupe asks of a set of ids. */
-export interface IdLookup {
-  has(id: string): boolean;
+  /** A span billed before. */
+  isBilled(spanId: string): boolean;
+  /** A span above a call billed before. */
+  isWrapping(spanId: string): boolean;
+  /** A provider response billed before (`provider/response id`, see {@link responseKey}). */
+  isResponse(key: string): boolean;
 }
 
 const isCallWithoutUsage = (d: DetectedSpan): boolean =>
@@ -65,6 +63,13 @@ export const responseKey = (call: ModelCall): string | undefined =>
  * Mutates the entries' call/skipped fields. Independent calls in one trace are all kept.
  */
 export function dedupeTrace(entries: DetectedSpan[], prior?: PriorDecisions): void {
+  // Every rule compares two calls of the trace, or a call with the earlier decisions: a trace
+  // of one call (most are) has nothing to decide.
+  if (prior === undefined) {
+    let calls = 0;
+    for (const e of entries) if (isCall(e)) calls++;
+    if (calls < 2) return;
+  }
   const byId = new Map<string, DetectedSpan>();
   for (const e of entries) byId.set(e.span.spanId, e);
   // Walks stop at a missing parent, and after as many steps as the trace has spans (a cycle in
@@ -148,23 +153,23 @@ function applyPrior(
   for (const e of entries) {
     if (!isCall(e)) continue;
     const id = e.span.spanId;
-    if (prior.billed.has(id)) {
+    if (prior.isBilled(id)) {
       markSkipped(e, 'duplicate', 'the same span was received more than once');
       continue;
     }
-    if (prior.wrapping.has(id)) {
+    if (prior.isWrapping(id)) {
       if (e.call) markSkipped(e, 'aggregate', 'wraps a model call billed earlier on a descendant span');
       else markSkipped(e, 'duplicate', 'the call was billed earlier on a descendant span');
       continue;
     }
     const key = e.call ? responseKey(e.call) : undefined;
-    if (key !== undefined && prior.responses.has(key)) {
+    if (key !== undefined && prior.isResponse(key)) {
       markSkipped(e, 'duplicate', `provider response ${e.call!.responseId} was billed earlier in this trace`);
       continue;
     }
     let a = parentOf(e);
     for (let steps = limit; a !== undefined && a !== e && steps > 0; steps--) {
-      if (prior.billed.has(a.span.spanId)) {
+      if (prior.isBilled(a.span.spanId)) {
         markSkipped(e, 'duplicate', `the call was billed earlier on ancestor span ${a.span.spanId}`);
         break;
       }

@@ -15,13 +15,11 @@ import type { Usage } from './types.js';
  * that remain; mutates their usage. Pure, never throws.
  */
 export function splitFromAggregates(entries: readonly DetectedSpan[]): void {
-  const byId = new Map<string, DetectedSpan>();
   let aggregates = 0;
-  for (const e of entries) {
-    byId.set(e.span.spanId, e);
-    if (e.aggregateUsage !== undefined && hasSplit(e.aggregateUsage)) aggregates++;
-  }
+  for (const e of entries) if (e.aggregateUsage !== undefined && hasSplit(e.aggregateUsage)) aggregates++;
   if (aggregates === 0) return;
+  const byId = new Map<string, DetectedSpan>();
+  for (const e of entries) byId.set(e.span.spanId, e);
   // For each aggregate with a split: the billed calls below it (walks stop after as many steps
   // as the trace has spans, so a cycle in the ids cannot loop).
   const below = new Map<DetectedSpan, DetectedSpan[]>();

@@ -1,47 +1,81 @@
+import type { PriorDecisions } from '../genai/dedupe.js';
 import { BoundedMap } from '../internal/bounded-map.js';
 
 /** Past this many ids a list is looked up through a Set (an agent loop of many calls). */
 const SCAN_LIMIT = 16;
 
 /**
- * Ids of one kind for one trace: the first id inline (a trace bills one call or a few, and a
- * resolved trace's decisions are kept for thousands of traces: no array for one id), then an
+ * Ids of one kind for one trace, past the first (which {@link Decisions} keeps inline): an
  * array (a scan beats hashing and allocates less), indexed by a Set once it grows, so a trace
  * of thousands of calls stays linear.
  */
 class IdList {
-  private _first: string | undefined;
-  private _more: string[] | undefined;
+  private _ids: string[] | undefined;
   private _index: Set<string> | undefined;
 
+  constructor(first: string, second: string) {
+    this._ids = [first, second];
+  }
+
   has(id: string): boolean {
-    if (this._index !== undefined) return this._index.has(id);
-    return id === this._first || (this._more !== undefined && this._more.includes(id));
+    return this._index !== undefined ? this._index.has(id) : this._ids!.includes(id);
   }
 
   add(id: string): void {
-    if (this._first === undefined) {
-      this._first = id;
-      return;
-    }
     if (this.has(id)) return;
     if (this._index !== undefined) {
       this._index.add(id);
       return;
     }
-    (this._more ??= []).push(id);
-    if (this._more.length >= SCAN_LIMIT) {
-      this._index = new Set([this._first, ...this._more]);
-      this._more = undefined;
+    this._ids!.push(id);
+    if (this._ids!.length >= SCAN_LIMIT) {
+      this._index = new Set(this._ids);
+      this._ids = undefined;
     }
   }
 }
 
-/** One trace's decisions (see {@link TraceDecisions.billed}). */
-export interface Decisions {
-  billed: IdList;
-  wrapping: IdList;
-  responses: IdList;
+/** One id inline, a list past one. */
+type Ids = string | IdList | undefined;
+
+const hasId = (ids: Ids, id: string): boolean =>
+  ids === undefined ? false : typeof ids === 'string' ? ids === id : ids.has(id);
+
+function addId(ids: Ids, id: string): string | IdList {
+  if (ids === undefined || ids === id) return id;
+  if (typeof ids === 'string') return new IdList(ids, id);
+  ids.add(id);
+  return ids;
+}
+
+/**
+ * One trace's decisions (see {@link TraceDecisions.billed}): one object per trace, as a
+ * resolved trace's decisions are kept for thousands of traces and most bill one call (one id
+ * of each kind, kept inline).
+ */
+export class Decisions implements PriorDecisions {
+  private _billed: Ids;
+  private _wrapping: Ids;
+  private _responses: Ids;
+
+  isBilled(spanId: string): boolean {
+    return hasId(this._billed, spanId);
+  }
+
+  isWrapping(spanId: string): boolean {
+    return hasId(this._wrapping, spanId);
+  }
+
+  isResponse(key: string): boolean {
+    return hasId(this._responses, key);
+  }
+
+  /** Records a billed call (see {@link TraceDecisions.billed}). */
+  add(spanId: string, ancestors: readonly string[], responseKey: string | undefined): void {
+    this._billed = addId(this._billed, spanId);
+    for (let i = 0; i < ancestors.length; i++) this._wrapping = addId(this._wrapping, ancestors[i]!);
+    if (responseKey !== undefined) this._responses = addId(this._responses, responseKey);
+  }
 }
 
 /**
@@ -74,12 +108,10 @@ export class TraceDecisions {
   ): Decisions {
     let d = known;
     if (d === undefined) {
-      d = { billed: new IdList(), wrapping: new IdList(), responses: new IdList() };
+      d = new Decisions();
       this._traces.set(traceId, d);
     }
-    d.billed.add(spanId);
-    for (let i = 0; i < ancestors.length; i++) d.wrapping.add(ancestors[i]!);
-    if (responseKey !== undefined) d.responses.add(responseKey);
+    d.add(spanId, ancestors, responseKey);
     return d;
   }
 }
