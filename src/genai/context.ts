@@ -116,6 +116,12 @@ interface ContextPlan {
   lists: number;
   /** The allow-listed keys, one single-key list each, from list ALLOWED onwards. */
   allowed: readonly string[];
+  /**
+   * Scratch answers of one resolution (each list's best rank and value so far), reset at its
+   * start: resolutions are synchronous and never nested, so one pair per plan serves them all.
+   */
+  ranks: number[];
+  found: (ContextValue | undefined)[];
 }
 
 const CUSTOMER = 0;
@@ -150,7 +156,13 @@ function planFor(customerKeys: readonly string[], allowed: readonly string[] | u
         at.push((list << 8) | rank);
       });
     });
-    plan = { index, lists: lists.length, allowed: allowedKeys };
+    plan = {
+      index,
+      lists: lists.length,
+      allowed: allowedKeys,
+      ranks: new Array<number>(lists.length),
+      found: new Array<ContextValue | undefined>(lists.length),
+    };
     // Plans are per configuration: a handful per process (bounded anyway).
     if (byAllowed.size < 64) byAllowed.set(allowed, plan);
   }
@@ -248,6 +260,14 @@ const RESERVED = new Set([
 type Prefixed = ReadonlyArray<readonly [string, ContextValue]>;
 const NONE: Prefixed = [];
 
+/** The layers' entries so far with one more layer's (a list only once a layer has some). */
+function taken(so: Prefixed[] | undefined, p: Prefixed): Prefixed[] | undefined {
+  if (p.length === 0) return so;
+  if (so === undefined) return [p];
+  so.push(p);
+  return so;
+}
+
 /** Resolves the billable customer and the context dimensions of one call. */
 export function resolveContext(
   call: ModelCall,
@@ -259,16 +279,13 @@ export function resolveContext(
   // key order) found on any layer, the nearest layer first (span, ancestors nearest first,
   // baggage, resource). Per layer that is its best rank; across layers, the lowest rank wins
   // and a tie goes to the nearer layer: the layers are scanned nearest first into one answer.
-  const ranks = new Array<number>(plan.lists).fill(MAX_RANK + 1);
-  const found = new Array<ContextValue | undefined>(plan.lists);
+  const ranks = plan.ranks.fill(MAX_RANK + 1);
+  const found = plan.found.fill(undefined);
   // The layers' fenra.context.* entries, nearest first (most layers have none).
-  let prefixed: Prefixed[] | undefined;
-  const take = (p: Prefixed): void => {
-    if (p.length > 0) (prefixed ??= []).push(p);
-  };
-  take(scanInto(layers.span, plan, ranks, found));
-  for (let i = 0; i < layers.ancestors.length; i++) take(scanInto(layers.ancestors[i]!, plan, ranks, found));
-  if (layers.baggage) take(scanInto(layers.baggage, plan, ranks, found));
+  let prefixed = taken(undefined, scanInto(layers.span, plan, ranks, found));
+  for (let i = 0; i < layers.ancestors.length; i++)
+    prefixed = taken(prefixed, scanInto(layers.ancestors[i]!, plan, ranks, found));
+  if (layers.baggage) prefixed = taken(prefixed, scanInto(layers.baggage, plan, ranks, found));
   const res = resourceScan(layers.resource, plan);
   for (let list = 0; list < plan.lists; list++) {
     if (res.ranks[list]! < ranks[list]!) {
@@ -276,7 +293,7 @@ export function resolveContext(
       found[list] = res.values[list];
     }
   }
-  take(res.prefixed);
+  prefixed = taken(prefixed, res.prefixed);
 
   const ctx: Record<string, ContextValue> = {};
   // fenra.context.* attributes, farthest first, so nearer layers overwrite.

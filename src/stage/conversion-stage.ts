@@ -13,7 +13,7 @@ import type { ConversionStats } from './conversion-stats.js';
 import { countBilled, countSkip, emptyConversionStats } from './conversion-stats.js';
 import type { PricedTransaction } from './priced-transaction.js';
 import { SpanMemory } from './span-memory.js';
-import { ancestorIds, SpanGroup, spanIdsOf, spansById } from './span-group.js';
+import { ancestorIds, hasSpanId, SpanGroup, spanIds } from './span-group.js';
 import { TraceDecisions } from './trace-decisions.js';
 import type { HeldTrace, HoldLimits, ResolveCause } from './trace-holder.js';
 import { RESOLVE_CAUSES, TraceHolder } from './trace-holder.js';
@@ -250,7 +250,7 @@ export class ConversionStage<Tag = never> {
     this.resolved[cause]++;
     const group = this._groupOf(t, cause);
     // Only the spans that arrived are decided on: context spans were decided when they arrived.
-    const subjects = spanIdsOf(t.spans);
+    const subjects = spanIds(t.spans);
     const result: StageResult<Tag> = {
       traceId: t.traceId,
       cause,
@@ -259,17 +259,16 @@ export class ConversionStage<Tag = never> {
       skipped: [],
     };
     let decisions = this._decisions.get(t.traceId);
-    const conversion = convertTrace(group, this._o.conversion, decisions);
+    const conversion = convertTrace(group.spans, this._o.conversion, decisions);
     const stats = this.stats;
     for (const s of conversion.skipped) {
-      if (s.reason === 'not_genai' || !subjects.has(s.spanId)) continue;
+      if (s.reason === 'not_genai' || !hasSpanId(subjects, s.spanId)) continue;
       countSkip(stats, s.reason);
       result.skipped.push(s);
     }
-    const byId = spansById(group);
     for (const c of conversion.calls) {
       const call = c.call;
-      if (!subjects.has(call.span.spanId)) continue;
+      if (!hasSpanId(subjects, call.span.spanId)) continue;
       const tx: PricedTransaction = {
         provider: call.provider.fenra,
         model: call.model,
@@ -286,7 +285,7 @@ export class ConversionStage<Tag = never> {
         t.traceId,
         decisions,
         call.span.spanId,
-        ancestorIds(call.span, byId),
+        ancestorIds(call.span, group),
         responseKey(call),
       );
     }
@@ -295,7 +294,7 @@ export class ConversionStage<Tag = never> {
   }
 
   /** The trace's spans, its context, and the ancestors of its calls known from outside. */
-  private _groupOf(t: HeldTrace<Tag>, cause: ResolveCause): SpanView[] {
+  private _groupOf(t: HeldTrace<Tag>, cause: ResolveCause): SpanGroup {
     const group = new SpanGroup(t.spans);
     for (const c of t.context) if (!group.has(c.spanId)) group.add(c);
     const spans = group.spans;
@@ -314,7 +313,7 @@ export class ConversionStage<Tag = never> {
       const root = this._source.rootOf(spans[0]!, cause);
       if (root !== undefined && !group.has(root.spanId)) group.add(root);
     }
-    return spans;
+    return group;
   }
 }
 

@@ -9,54 +9,58 @@ import { isLocalRoot } from '../span/span-view.js';
 /** Past this many spans, span ids are looked up through a Set (a scan allocates nothing). */
 const SCAN_LIMIT = 8;
 
-/** A trace's group of spans being gathered, with its span ids (scanned while few). */
+/** A trace's group of spans being gathered, by span id (scanned while few). */
 export class SpanGroup {
   readonly spans: SpanView[];
-  private _ids: Set<string> | undefined;
+  private _byId: Map<string, SpanView> | undefined;
 
   constructor(spans: readonly SpanView[]) {
     this.spans = [...spans];
-    if (spans.length > SCAN_LIMIT) this._ids = new Set(spans.map((s) => s.spanId));
+    if (spans.length > SCAN_LIMIT) this._byId = indexById(this.spans);
+  }
+
+  get size(): number {
+    return this.spans.length;
+  }
+
+  /** The span of that id (the last one given, if given twice). */
+  get(id: string): SpanView | undefined {
+    if (this._byId !== undefined) return this._byId.get(id);
+    const spans = this.spans;
+    for (let i = spans.length - 1; i >= 0; i--) if (spans[i]!.spanId === id) return spans[i];
+    return undefined;
   }
 
   has(id: string): boolean {
-    if (this._ids !== undefined) return this._ids.has(id);
-    const spans = this.spans;
-    for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return true;
-    return false;
+    return this.get(id) !== undefined;
   }
 
   add(span: SpanView): void {
     this.spans.push(span);
-    if (this._ids !== undefined) this._ids.add(span.spanId);
-    else if (this.spans.length > SCAN_LIMIT) this._ids = new Set(this.spans.map((s) => s.spanId));
+    if (this._byId !== undefined) this._byId.set(span.spanId, span);
+    else if (this.spans.length > SCAN_LIMIT) this._byId = indexById(this.spans);
   }
 }
 
-/** Whether a span id is among `spans`: a scan of a few spans, a Set of many. */
-export function spanIdsOf(spans: readonly SpanView[]): { has(id: string): boolean } {
-  if (spans.length > SCAN_LIMIT) return new Set(spans.map((s) => s.spanId));
-  return {
-    has: (id) => {
-      for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return true;
-      return false;
-    },
-  };
+function indexById(spans: readonly SpanView[]): Map<string, SpanView> {
+  const m = new Map<string, SpanView>();
+  for (const s of spans) m.set(s.spanId, s);
+  return m;
 }
 
-/** Spans by id: a scan of a few spans (most groups are a call and its root), a Map of many. */
-export function spansById(spans: readonly SpanView[]): {
-  readonly size: number;
-  get(id: string): SpanView | undefined;
-} {
-  if (spans.length > SCAN_LIMIT) return new Map(spans.map((s) => [s.spanId, s]));
-  return {
-    size: spans.length,
-    get: (id) => {
-      for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return spans[i];
-      return undefined;
-    },
-  };
+/** Span ids as {@link hasSpanId} looks them up: the spans while few, a Set of many. */
+export type SpanIds = readonly SpanView[] | ReadonlySet<string>;
+
+/** The ids of `spans`, to look up with {@link hasSpanId} (nothing allocated for a few). */
+export function spanIds(spans: readonly SpanView[]): SpanIds {
+  return spans.length > SCAN_LIMIT ? new Set(spans.map((s) => s.spanId)) : spans;
+}
+
+export function hasSpanId(ids: SpanIds, id: string): boolean {
+  if (!Array.isArray(ids)) return (ids as ReadonlySet<string>).has(id);
+  const spans = ids as readonly SpanView[];
+  for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return true;
+  return false;
 }
 
 /** The span ids above `span` within the group (bounded by its size: a cycle cannot loop). */

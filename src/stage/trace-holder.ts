@@ -26,15 +26,22 @@ export interface HeldTrace<Tag> {
   /** The spans that arrived, in arrival order: the ones decided on. */
   readonly spans: SpanView[];
   /** Spans known from before (its root, ancestors): read for attribution, never decided on. */
-  readonly context: SpanView[];
+  readonly context: readonly SpanView[];
   /** The tags of the deliveries that brought spans to it (the sidecar's spool records). */
-  readonly tags: Tag[];
+  readonly tags: readonly Tag[];
   readonly deadline: number;
   /** Its root had arrived before its first call: it waits `settleMillis`, not `waitMillis`. */
   readonly straggler: boolean;
 }
 
-type Mutable<Tag> = HeldTrace<Tag> & { deadline: number };
+type Mutable<Tag> = Omit<HeldTrace<Tag>, 'deadline' | 'context' | 'tags'> & {
+  deadline: number;
+  context: SpanView[];
+  tags: Tag[];
+};
+
+/** What a held trace starts with (most never get context or tags): a list is made at the first. */
+const NONE = Object.freeze([]) as never[];
 
 /**
  * Holds each trace's spans from its first call until its local root arrives (the request span,
@@ -106,7 +113,8 @@ export class TraceHolder<Tag> {
       t.spans.push(span);
       this._heldSpans++;
       if (tag !== undefined && !t.tags.includes(tag)) {
-        t.tags.push(tag);
+        if (t.tags === NONE) t.tags = [tag];
+        else t.tags.push(tag);
         taken++;
       }
       if (root) (roots ??= []).push(span.traceId);
@@ -114,7 +122,9 @@ export class TraceHolder<Tag> {
     }
     for (const span of context) {
       const t = this._held.get(span.traceId);
-      if (t !== undefined && !t.context.some((c) => c.spanId === span.spanId)) t.context.push(span);
+      if (t === undefined || t.context.some((c) => c.spanId === span.spanId)) continue;
+      if (t.context === NONE) t.context = [span];
+      else t.context.push(span);
     }
     if (roots !== undefined) {
       for (const traceId of roots) {
@@ -165,8 +175,8 @@ export class TraceHolder<Tag> {
     const t: Mutable<Tag> = {
       traceId: first.traceId,
       spans: [],
-      context: knownRoot !== undefined ? [knownRoot] : [],
-      tags: [],
+      context: knownRoot !== undefined ? [knownRoot] : NONE,
+      tags: NONE,
       deadline: this._now() + wait,
       straggler,
     };
