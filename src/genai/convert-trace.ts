@@ -73,7 +73,7 @@ export function convertTrace(
 ): TraceConversion {
   const trace = indexTrace(spans);
   const entries: DetectedSpan[] = [];
-  for (const span of trace.byId.values()) {
+  for (const span of trace.spans) {
     // Most spans of a trace (its root, the spans between) are no model call: nothing to decide.
     if (!mayBeGenAi(span)) {
       entries.push({ span, call: undefined, skipped: undefined, aggregateUsage: undefined });
@@ -88,8 +88,7 @@ export function convertTrace(
   const out: TraceConversion = { calls: [], skipped: trace.repeats };
   for (const e of entries) {
     if (e.call) {
-      const layers = layersFor(e.span, trace);
-      if (options.baggageOf !== undefined) layers.baggage = options.baggageOf(e.span);
+      const layers = layersFor(e.span, trace, options.baggageOf?.(e.span));
       const { context, attributed } = resolveContext(e.call, layers, options);
       const call = e.call as BillableCall['call'];
       const problem = unbillableReason(call, context, options);
@@ -106,7 +105,10 @@ export function convertTrace(
 
 /** One trace's spans, as the converter reads them. */
 interface TraceIndex {
-  byId: Map<string, SpanView>;
+  /** Each span once (the first given of an id). */
+  spans: readonly SpanView[];
+  /** The spans by id, for a trace of more than {@link SCAN_LIMIT} spans (fewer are scanned). */
+  byId: Map<string, SpanView> | undefined;
   /** A local root span (no parent, or a remote one) and how many: only a single root is used. */
   root: SpanView | undefined;
   roots: number;
@@ -114,20 +116,47 @@ interface TraceIndex {
   repeats: SkippedSpan[];
 }
 
+/** Past this many spans a trace's spans are found by id through a Map; up to it, by a scan. */
+const SCAN_LIMIT = 8;
+
 function indexTrace(spans: readonly SpanView[]): TraceIndex {
-  const t: TraceIndex = { byId: new Map(), root: undefined, roots: 0, repeats: [] };
-  for (const span of spans) {
-    if (t.byId.has(span.spanId)) {
+  const t: TraceIndex = { spans, byId: undefined, root: undefined, roots: 0, repeats: [] };
+  let unique: SpanView[] | undefined;
+  if (spans.length > SCAN_LIMIT) {
+    t.byId = new Map();
+    unique = [];
+  }
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
+    if (t.byId !== undefined ? t.byId.has(span.spanId) : seenBefore(spans, i)) {
       t.repeats.push(receivedAgain(span));
+      // A few spans with a repeat: the ones before it, then each first one.
+      unique ??= spans.slice(0, i);
       continue;
     }
-    t.byId.set(span.spanId, span);
+    t.byId?.set(span.spanId, span);
+    unique?.push(span);
     if (isLocalRoot(span)) {
       t.root = span;
       t.roots++;
     }
   }
+  if (unique !== undefined) t.spans = unique;
   return t;
+}
+
+/** Whether the span at `i` has the id of a span before it. */
+function seenBefore(spans: readonly SpanView[], i: number): boolean {
+  const id = spans[i]!.spanId;
+  for (let j = 0; j < i; j++) if (spans[j]!.spanId === id) return true;
+  return false;
+}
+
+function spanById(trace: TraceIndex, id: string): SpanView | undefined {
+  if (trace.byId !== undefined) return trace.byId.get(id);
+  const spans = trace.spans;
+  for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return spans[i];
+  return undefined;
 }
 
 /**
@@ -136,14 +165,14 @@ function indexTrace(spans: readonly SpanView[]): TraceIndex {
  * root, which usually carries the request's customer, is still consulted, last. A chain longer
  * than the trace has spans is a cycle in the ids: the walk stops.
  */
-function layersFor(span: SpanView, trace: TraceIndex): AttributionLayers {
+function layersFor(span: SpanView, trace: TraceIndex, baggage: Attributes | undefined): AttributionLayers {
   const ancestors: SpanView['attributes'][] = [];
   let p = span.parentSpanId;
   let reachedRoot = isLocalRoot(span);
   let rootSeen = false;
   const root = trace.roots === 1 ? trace.root : undefined;
-  for (let steps = trace.byId.size; !reachedRoot && p !== undefined && steps > 0; steps--) {
-    const a = trace.byId.get(p);
+  for (let steps = trace.spans.length; !reachedRoot && p !== undefined && steps > 0; steps--) {
+    const a = spanById(trace, p);
     if (a === undefined || a === span) break;
     ancestors.push(a.attributes);
     if (a === root) rootSeen = true;
@@ -151,5 +180,5 @@ function layersFor(span: SpanView, trace: TraceIndex): AttributionLayers {
     if (isLocalRoot(a)) reachedRoot = true;
   }
   if (!reachedRoot && root !== undefined && !rootSeen) ancestors.push(root.attributes);
-  return { span: span.attributes, ancestors, resource: span.resource };
+  return { span: span.attributes, ancestors, baggage, resource: span.resource };
 }

@@ -1,7 +1,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Attributes, SpanView } from '../span/span-view.js';
 import { isLocalRoot } from '../span/span-view.js';
-import { fromReadableSpan } from '../span/from-readable-span.js';
+import { fromReadableSpan, SDK_SPAN } from '../span/from-readable-span.js';
 import type { AncestorSource } from '../stage/ancestor-source.js';
 import type { ResolveCause } from '../stage/trace-holder.js';
 import type { AttributionTracker } from './attribution.js';
@@ -10,10 +10,8 @@ import type { AttributionTracker } from './attribution.js';
 const MAX_DEPTH = 64;
 
 /** The SDK span object of a view (a property of the view: no weak map entry per view). */
-const SPAN = Symbol('fenra.span');
-type LinkedView = SpanView & { [SPAN]?: ReadableSpan };
-
-const spanOf = (view: SpanView): ReadableSpan | undefined => (view as LinkedView)[SPAN];
+const spanOf = (view: SpanView): ReadableSpan | undefined =>
+  (view as SpanView & { [SDK_SPAN]?: ReadableSpan })[SDK_SPAN];
 
 const hasEnded = (span: object): boolean => (span as { ended?: unknown }).ended === true;
 
@@ -40,9 +38,7 @@ export class LinkedAncestors implements AncestorSource {
 
   /** The view of a span the processor was given (and later walks from). */
   view(span: ReadableSpan): SpanView {
-    const v: LinkedView = fromReadableSpan(span);
-    v[SPAN] = span;
-    return v;
+    return fromReadableSpan(span);
   }
 
   parentOf(span: SpanView, cause?: ResolveCause): SpanView | undefined {

@@ -4,13 +4,22 @@ import type { Attributes, SpanEventView, SpanKindValue, SpanView, StatusCodeValu
 import { EMPTY_ATTRIBUTES, EMPTY_EVENTS, UNKNOWN_SCOPE, epochMs } from './otlp-common.js';
 
 /**
+ * The SDK span a view was made from, under a symbol: in memory only (JSON, structured clone and
+ * key listings leave symbol keys out, so no sink can ever write the span it points to).
+ */
+export const SDK_SPAN: unique symbol = Symbol('fenra.span');
+
+/** A view of an SDK span, linked to it. */
+export type ReadableSpanView = SpanView & { readonly [SDK_SPAN]: ReadableSpan };
+
+/**
  * SpanView of an SDK ReadableSpan (@opentelemetry/sdk-trace-base 2.x), for the in-process
  * processor. Runs on the application's hot path: attribute objects, the status and the scope
  * are referenced, not copied; the only allocations are the view itself and, when the span has
- * events, one small object per event. Odd spans (no resource, no scope, no status) are
+ * events, one small object per event. The view keeps the span it was made from ({@link SDK_SPAN}). Odd spans (no resource, no scope, no status) are
  * tolerated; nothing here throws on a span the SDK could have produced.
  */
-export function fromReadableSpan(span: ReadableSpan): SpanView {
+export function fromReadableSpan(span: ReadableSpan): ReadableSpanView {
   const ctx = span.spanContext();
   const parent = span.parentSpanContext;
   const parentId = parent?.spanId;
@@ -29,6 +38,8 @@ export function fromReadableSpan(span: ReadableSpan): SpanView {
     resource: resourceAttributes(span),
     scope: span.instrumentationScope ?? UNKNOWN_SCOPE,
     events: sdkEvents !== undefined && sdkEvents.length > 0 ? eventViews(sdkEvents) : EMPTY_EVENTS,
+    // In the literal (not added after): the view is made with its final shape and size.
+    [SDK_SPAN]: span,
   };
 }
 

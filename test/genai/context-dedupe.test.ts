@@ -275,6 +275,26 @@ describe('toTransactions: dedupe and attribution across a trace', () => {
     expect(r.llmCalls).toBe(1);
   });
 
+  it.each([2, 20])(
+    'a span given twice in one trace of %i spans is billed once, its attribution read from the first',
+    (size) => {
+      const root = makeSpan({ 'fenra.billable_customer_id': 'acme' }, { traceId: T, name: 'POST /chat' });
+      const between = Array.from({ length: size - 2 }, () =>
+        makeSpan({ 'db.system.name': 'postgresql' }, { traceId: T, parentSpanId: root.spanId }),
+      );
+      const call = makeSpan(chat(), { traceId: T, parentSpanId: root.spanId });
+      const r = toTransactions([call, ...between, root, call, { ...root, name: 'again' }], { pricer });
+      expect(r.transactions.map((t) => [t.span.spanId, t.context.billable_customer_id])).toEqual([
+        [call.spanId, 'acme'],
+      ]);
+      const repeats = r.skipped.filter((x) => x.reason !== 'not_genai');
+      expect(repeats.map((x) => [x.spanId, x.name, x.reason])).toEqual([
+        [call.spanId, call.name, 'duplicate'],
+        [root.spanId, 'again', 'duplicate'],
+      ]);
+    },
+  );
+
   it('a wrapper without usage around a billed call is a duplicate, not missing usage', () => {
     const outer = makeSpan(
       { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o' },

@@ -1,3 +1,5 @@
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { fromReadableSpan, SDK_SPAN } from '../../src/span/from-readable-span.js';
 import type { Attributes, SpanView } from '../../src/span/span-view.js';
 import { SpanKind, StatusCode } from '../../src/span/span-view.js';
 
@@ -22,4 +24,10 @@ export function makeSpan(attributes: Attributes, over: Partial<Omit<SpanView, 'a
     ...over,
     attributes,
   };
+}
+
+/** The view of an SDK span without its link to the span: what the other adapters make of it. */
+export function unlinkedView(span: ReadableSpan): SpanView {
+  const { [SDK_SPAN]: _linked, ...view } = fromReadableSpan(span);
+  return view;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { fromReadableSpan } from '../../src/span/from-readable-span.js';
+import { unlinkedView } from '../helpers/span.js';
 import { anyValue, parseOtlpJsonText, spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import { SpanKind, StatusCode, type SpanView } from '../../src/span/span-view.js';
 import { recordRealSpans } from './real-spans.js';
@@ -48,7 +48,7 @@ describe('spansFromOtlpJson: round trip through the real JsonTraceSerializer', (
     expect(errors).toEqual([]);
     expect(spans).toHaveLength(sdkSpans.length);
     for (const sdk of sdkSpans) {
-      const expected = fromReadableSpan(sdk);
+      const expected = unlinkedView(sdk);
       const got = spans.find((s) => s.spanId === expected.spanId);
       expect(got).toEqual(expected);
     }

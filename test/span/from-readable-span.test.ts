@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { fromReadableSpan } from '../../src/span/from-readable-span.js';
+import { fromReadableSpan, SDK_SPAN } from '../../src/span/from-readable-span.js';
 import { SpanKind, StatusCode } from '../../src/span/span-view.js';
 import { recordRealSpans } from './real-spans.js';
 
@@ -11,6 +11,20 @@ const byName = (spans: ReadableSpan[], name: string, service: string): ReadableS
 };
 
 describe('fromReadableSpan', () => {
+  it('links the view to its SDK span where no listing, JSON or structured clone sees it', async () => {
+    const sdk = byName(await recordRealSpans(), 'chat gpt-4o-mini', 'chat-api');
+    const view = fromReadableSpan(sdk);
+    expect(view[SDK_SPAN]).toBe(sdk);
+    expect(Object.keys(view)).not.toContain(String(SDK_SPAN));
+    const json = JSON.parse(JSON.stringify(view)) as Record<string, unknown>;
+    expect(Object.keys(json).sort()).toEqual(
+      Object.keys(view)
+        .filter((k) => view[k as keyof typeof view] !== undefined)
+        .sort(),
+    );
+    expect(Object.getOwnPropertySymbols(structuredClone(view))).toEqual([]);
+  });
+
   it('maps ids, parent/child, kind, times, resource and scope of real SDK spans', async () => {
     const spans = await recordRealSpans();
     const root = fromReadableSpan(byName(spans, 'POST /chat', 'chat-api'));

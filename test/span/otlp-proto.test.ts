@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import protobuf from 'protobufjs/light.js';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { fromReadableSpan } from '../../src/span/from-readable-span.js';
+import { unlinkedView } from '../helpers/span.js';
 import { spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import { decodeTraceRequest, encodeTraceResponse } from '../../src/span/otlp-proto.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/span/otlp-proto-schema.js';
@@ -42,7 +42,7 @@ describe('decodeTraceRequest: real ProtobufTraceSerializer output', () => {
     );
     expect(json.errors).toEqual([]);
     expect(sortById(proto.spans)).toEqual(sortById(json.spans));
-    expect(sortById(proto.spans)).toEqual(sortById(sdkSpans.map(fromReadableSpan)));
+    expect(sortById(proto.spans)).toEqual(sortById(sdkSpans.map(unlinkedView)));
   });
 
   it('decodes kinds, parents, events and error status', async () => {
