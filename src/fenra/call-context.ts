@@ -36,6 +36,14 @@ export function callContext(usage: Usage): Record<string, ContextValue> {
 
 /** The attribution context with the call's facts applied (a copy when anything changes). */
 export function withCallContext<C extends Record<string, ContextValue>>(context: C, usage: Usage): C {
+  // Most calls state no fact and their context holds none of the keys: nothing to copy.
+  if (
+    usage.reportedCost === undefined &&
+    usage.cacheSplitMissing !== true &&
+    usage.reasoningMissing !== true &&
+    !holdsAny(context)
+  )
+    return context;
   const facts = callContext(usage);
   let out: C | undefined;
   for (const key of CALL_CONTEXT_KEYS) {
@@ -47,4 +55,9 @@ export function withCallContext<C extends Record<string, ContextValue>>(context:
     }
   }
   return out ?? context;
+}
+
+function holdsAny(context: Record<string, ContextValue>): boolean {
+  for (let i = 0; i < CALL_CONTEXT_KEYS.length; i++) if (CALL_CONTEXT_KEYS[i]! in context) return true;
+  return false;
 }
