@@ -125,6 +125,9 @@ export function isLoopback(host: string): boolean {
 
 export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtras> {
   const local = !i.config.apiKey;
+  // The page shows customer ids and spend, without the receiver's token: in front of a network
+  // (a Fenra-mode sidecar on 0.0.0.0) it stays off. It is the ledger's only reader there.
+  const inspector = local || isLoopback(i.config.host);
   const ledger = new Ledger();
   let sink: LocalSink | undefined;
   const deps: SidecarDeps = {};
@@ -134,7 +137,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
     // The same delivery pipeline as for Fenra, with the local sink as its sender.
     deps.sender = new LocalSinkSender(sink);
     deps.destination = `local sink ${sink.file}`;
-  } else {
+  } else if (inspector) {
     // The inspector shows what Fenra accepted since the sidecar started (in memory only).
     deps.onSettled = (items, outcome) => {
       if (outcome.kind !== 'accepted') return;
@@ -154,9 +157,6 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
     ledger,
     afterStart(sidecar) {
       const base = localUrl(sidecar.address);
-      // The page shows customer ids and spend, without the receiver's token: in front of a
-      // network (a Fenra-mode sidecar on 0.0.0.0) it stays off.
-      const inspector = local || isLoopback(sidecar.address.host);
       if (inspector) {
         routeInspector(
           sidecar.server,

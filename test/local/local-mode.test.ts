@@ -158,6 +158,8 @@ describe('local mode (no API key)', () => {
       env: { FENRA_API_KEY: 'k', FENRA_ENDPOINT: 'http://127.0.0.1:9/usage/transactions' },
     }).config;
     const other = await prepareServeExtras({ config: fenra, dataDir: dir, stdout: quiet() });
+    // Nothing reads the ledger then: accepted transactions are not recorded in it at all.
+    expect(other.deps.onSettled).toBeUndefined();
     sidecar = await startSidecar(fenra, other.deps);
     other.afterStart(sidecar);
     expect((await fetch(`http://127.0.0.1:${sidecar.address.port}/`)).status).toBe(404);
@@ -199,6 +201,7 @@ describe('local mode (no API key)', () => {
       });
       const extras = await prepareServeExtras({ config, dataDir: dir, stdout: new PassThrough().resume() });
       expect(extras.mode).toBe('fenra');
+      expect(extras.deps.onSettled).toBeDefined();
       sidecar = await startSidecar(config, extras.deps);
       extras.afterStart(sidecar);
       // An instrumented app sends the recorded traces (what the demo would replay).
