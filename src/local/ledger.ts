@@ -1,8 +1,10 @@
 import { CALL_CONTEXT } from '../fenra/call-context.js';
-import { STYLE_BY_PROVIDER, TOKEN_METRICS } from '../fenra/metric-names.js';
+import { STYLE_BY_PROVIDER, TOKEN_METRICS, tokenMetrics } from '../fenra/metric-names.js';
 import { UNATTRIBUTED } from '../genai/context.js';
+import type { FenraTransaction } from '../fenra/transaction-schema.js';
+import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { LocalRecord } from './records.js';
-import { recordTimeMs } from './records.js';
+import { isoOrUndefined, recordTimeMs } from './records.js';
 
 /**
  * Running totals over local records: per customer, model, feature and provider, the unpriced
@@ -88,46 +90,82 @@ function ctxString(r: LocalRecord, key: string): string | undefined {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 }
 
+const count = (metrics: Readonly<Record<string, unknown>>, name: string): number => {
+  const v = metrics[name];
+  return typeof v === 'number' ? v : 0;
+};
+
 /**
- * The token counts of a record in one convention, whatever its provider's metric style: input
- * with its cache reads and writes, output with its reasoning (see src/fenra/metric-names.ts).
+ * A row from its parts, the token counts in one convention whatever the provider's metric
+ * style: input with its cache reads and writes, output with its reasoning (see
+ * src/fenra/metric-names.ts).
  */
-function tokens(
-  r: LocalRecord,
-): Pick<Row, 'inputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'outputTokens' | 'reasoningTokens'> {
-  const metrics = tokenMetricsOf(r);
-  const m = (name: string): number => {
-    const v = metrics[name];
-    return typeof v === 'number' ? v : 0;
-  };
-  const anthropic = STYLE_BY_PROVIDER[r.transaction.provider] === 'anthropic';
-  const cacheRead = m(anthropic ? TOKEN_METRICS.cacheRead : TOKEN_METRICS.cached);
-  const cacheWrite = m(TOKEN_METRICS.cacheWrite);
+function row(
+  time: string | undefined,
+  customer: string,
+  provider: FenraTransaction['provider'],
+  model: string,
+  feature: string | undefined,
+  metrics: Readonly<Record<string, unknown>>,
+  p: LocalRecord['price'],
+  cacheSplitMissing: boolean,
+  reasoningMissing: boolean,
+): Row {
+  const anthropic = STYLE_BY_PROVIDER[provider] === 'anthropic';
+  const cacheRead = count(metrics, anthropic ? TOKEN_METRICS.cacheRead : TOKEN_METRICS.cached);
+  const cacheWrite = count(metrics, TOKEN_METRICS.cacheWrite);
+  const input = count(metrics, TOKEN_METRICS.input);
   return {
+    time,
+    customer,
+    provider,
+    model,
+    feature,
     // Anthropic-style input excludes the cache; OpenAI-style input includes it.
-    inputTokens: anthropic ? m(TOKEN_METRICS.input) + cacheRead + cacheWrite : m(TOKEN_METRICS.input),
+    inputTokens: anthropic ? input + cacheRead + cacheWrite : input,
     cacheReadTokens: cacheRead,
     cacheWriteTokens: cacheWrite,
-    outputTokens: m(TOKEN_METRICS.output),
-    reasoningTokens: m(TOKEN_METRICS.reasoning),
+    outputTokens: count(metrics, TOKEN_METRICS.output),
+    reasoningTokens: count(metrics, TOKEN_METRICS.reasoning),
+    usd: p?.usd === null || p?.usd === undefined ? null : roundUsd(p.usd),
+    priceSource: p?.source ?? 'none',
+    unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
+    cacheSplitMissing,
+    reasoningMissing,
   };
 }
 
 export function toRow(r: LocalRecord): Row {
-  const p = r.price;
-  return {
-    time: r.time ?? r.recorded_at,
-    customer: r.transaction.context.billable_customer_id,
-    provider: r.transaction.provider,
-    model: r.transaction.model,
-    feature: ctxString(r, 'feature'),
-    ...tokens(r),
-    usd: p?.usd === null || p?.usd === undefined ? null : roundUsd(p.usd),
-    priceSource: p?.source ?? 'none',
-    unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
-    cacheSplitMissing: ctxFlag(r, CALL_CONTEXT.cacheSplitMissing),
-    reasoningMissing: ctxFlag(r, CALL_CONTEXT.reasoningMissing),
-  };
+  return row(
+    r.time ?? r.recorded_at,
+    r.transaction.context.billable_customer_id,
+    r.transaction.provider,
+    r.transaction.model,
+    ctxString(r, 'feature'),
+    tokenMetricsOf(r),
+    r.price,
+    ctxFlag(r, CALL_CONTEXT.cacheSplitMissing),
+    ctxFlag(r, CALL_CONTEXT.reasoningMissing),
+  );
+}
+
+/**
+ * The row of a priced transaction: the very row of its record (`toLocalRecords`, then
+ * {@link toRow}), without making the record (no wire rendering, no times written and parsed back).
+ */
+export function rowOfPriced(t: PricedTransaction, recordedAt: string): Row {
+  const feature = t.context['feature'];
+  return row(
+    isoOrUndefined(t.endTimeMs) ?? recordedAt,
+    t.context.billable_customer_id,
+    t.provider,
+    t.model,
+    feature === undefined ? undefined : String(feature),
+    tokenMetrics(t.provider, t.usage),
+    t.price,
+    t.usage.cacheSplitMissing === true,
+    t.usage.reasoningMissing === true,
+  );
 }
 
 export interface LedgerOptions {
@@ -160,7 +198,24 @@ export class Ledger {
   }
 
   add(r: LocalRecord): void {
-    const row = toRow(r);
+    this._add(toRow(r), recordTimeMs(r));
+  }
+
+  /**
+   * Adds transactions settled together as {@link add} adds their records (`toLocalRecords`):
+   * the same rows and times, without making the records.
+   */
+  addPriced(items: readonly PricedTransaction[], recordedAtMs: number): void {
+    const recordedAt = new Date(recordedAtMs).toISOString();
+    const recordedMs = Date.parse(recordedAt);
+    for (const t of items) {
+      const r = rowOfPriced(t, recordedAt);
+      // The time recordTimeMs reads back from the record: the call's end, else when recorded.
+      this._add(r, r.time === recordedAt ? recordedMs : Math.trunc(t.endTimeMs));
+    }
+  }
+
+  private _add(row: Row, t: number | undefined): void {
     this._bump(this._totals, row);
     if (row.customer === UNATTRIBUTED) this._unattributed++;
     if (row.cacheSplitMissing) this._cacheSplitMissing++;
@@ -183,7 +238,6 @@ export class Ledger {
     }
     this._recent.push(row);
     if (this._recent.length > this._maxRecent * 2) this._recent = this._recent.slice(-this._maxRecent);
-    const t = recordTimeMs(r);
     if (t !== undefined) {
       this._points.push([t, row.usd ?? 0]);
       if (this._points.length > this._maxPoints * 1.25) this._points = this._points.slice(-this._maxPoints);

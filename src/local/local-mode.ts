@@ -14,7 +14,6 @@ import type { DemoTrace } from './demo.js';
 import { demoTracesDir, loadDemoTraces, runDemo } from './demo.js';
 import { Ledger, toRow } from './ledger.js';
 import type { LocalRecord } from './records.js';
-import { toLocalRecords } from './records.js';
 import { LocalSink, LocalSinkSender } from './sink.js';
 
 /**
@@ -141,7 +140,7 @@ export async function prepareServeExtras(i: ServeExtrasInput): Promise<ServeExtr
     // The inspector shows what Fenra accepted since the sidecar started (in memory only).
     deps.onSettled = (items, outcome) => {
       if (outcome.kind !== 'accepted') return;
-      for (const r of toLocalRecords(items, Date.now())) ledger.add(r);
+      ledger.addPriced(items, Date.now());
     };
   }
   const abort = new AbortController();

@@ -41,7 +41,7 @@ function record(t: PricedTransaction, recordedAt: string): LocalRecord {
 /** The latest time a Date holds (ECMAScript: 8.64e15 ms after the epoch). */
 const MAX_DATE_MS = 8.64e15;
 
-function isoOrUndefined(ms: number): string | undefined {
+export function isoOrUndefined(ms: number): string | undefined {
   return Number.isFinite(ms) && ms > 0 && ms <= MAX_DATE_MS ? isoTime(ms) : undefined;
 }
 

@@ -1,7 +1,16 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ledger, roundUsd, toRow } from '../../src/local/ledger.js';
+import { Ledger, roundUsd, rowOfPriced, toRow } from '../../src/local/ledger.js';
 import { describeRecord } from '../../src/local/local-mode.js';
 import type { LocalRecord } from '../../src/local/records.js';
+import { toLocalRecords } from '../../src/local/records.js';
+import { PriceBook } from '../../src/pricing/price-book.js';
+import { parseOtlpJsonText, spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
+import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
+import { toTransactions } from '../../src/stage/to-transactions.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'recorded');
 
 const record = (
   provider: string,
@@ -96,5 +105,34 @@ describe('ledger rows: tokens in one convention, with their cache and reasoning 
     expect(0.1 + 0.2).not.toBe(0.3);
     expect(s.totals.usd).toBe(0.3);
     expect(s.by.customer[0]!.totals.usd).toBe(0.3);
+  });
+});
+
+describe('ledger fed with priced transactions (the sidecar in Fenra mode)', () => {
+  it('has the rows, times and totals of the same transactions fed as their records', () => {
+    const pricer = new PriceBook();
+    const txs: PricedTransaction[] = [];
+    for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.otlp.json'))) {
+      const { requests } = parseOtlpJsonText(readFileSync(join(FIXTURES, file), 'utf8'));
+      txs.push(
+        ...toTransactions(
+          requests.flatMap((r) => spansFromOtlpJson(r).spans),
+          { pricer },
+        ).transactions,
+      );
+    }
+    // Odd end times: none, and past what a Date holds (the time recorded is used).
+    txs.push({ ...txs[0]!, endTimeMs: 0 }, { ...txs[1]!, endTimeMs: 9e15 });
+    expect(txs.length).toBeGreaterThan(50);
+    const at = Date.UTC(2026, 11, 5, 8, 30, 0, 250);
+    const records = toLocalRecords(txs, at);
+    expect(txs.map((t) => rowOfPriced(t, new Date(at).toISOString()))).toEqual(records.map(toRow));
+
+    const byRecord = new Ledger({ maxRecent: 50 });
+    for (const r of records) byRecord.add(r);
+    const byPriced = new Ledger({ maxRecent: 50 });
+    byPriced.addPriced(txs.slice(0, 40), at);
+    byPriced.addPriced(txs.slice(40), at);
+    expect(byPriced.snapshot()).toEqual(byRecord.snapshot());
   });
 });
