@@ -279,7 +279,9 @@ export class BillingPath {
       log.warn(CONDITIONS.unattributed('serve', names, this._stage.stats.unattributed));
     }
     const group: Group = { records: r.tags, outstanding: 0, acks: [], scheduled: false };
-    const txs = r.transactions.filter((t) => !this._acked.has(txKey(t)));
+    // Transactions a previous run's Fenra accepted (a spool replayed at start): none most times.
+    const txs =
+      this._acked.size === 0 ? r.transactions : r.transactions.filter((t) => !this._acked.has(txKey(t)));
     if (txs.length === 0) {
       this._release(group);
       return;
