@@ -1,5 +1,5 @@
 import type { SpanView } from '../span/span-view.js';
-import { isLocalRoot } from '../span/span-view.js';
+import { findSpan, isLocalRoot, SPAN_SCAN_LIMIT } from '../span/span-view.js';
 import type { BillableLimits } from './billable-check.js';
 import { unbillableReason } from './billable-check.js';
 import type { AttributionLayers, ContextOptions, TransactionContext } from './context.js';
@@ -107,7 +107,7 @@ export function convertTrace(
 interface TraceIndex {
   /** Each span once (the first given of an id). */
   spans: readonly SpanView[];
-  /** The spans by id, for a trace of more than {@link SCAN_LIMIT} spans (fewer are scanned). */
+  /** The spans by id, for a trace of more than {@link SPAN_SCAN_LIMIT} spans (fewer are scanned). */
   byId: Map<string, SpanView> | undefined;
   /** A local root span (no parent, or a remote one) and how many: only a single root is used. */
   root: SpanView | undefined;
@@ -116,19 +116,16 @@ interface TraceIndex {
   repeats: SkippedSpan[];
 }
 
-/** Past this many spans a trace's spans are found by id through a Map; up to it, by a scan. */
-const SCAN_LIMIT = 8;
-
 function indexTrace(spans: readonly SpanView[]): TraceIndex {
   const t: TraceIndex = { spans, byId: undefined, root: undefined, roots: 0, repeats: [] };
   let unique: SpanView[] | undefined;
-  if (spans.length > SCAN_LIMIT) {
+  if (spans.length > SPAN_SCAN_LIMIT) {
     t.byId = new Map();
     unique = [];
   }
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i]!;
-    if (t.byId !== undefined ? t.byId.has(span.spanId) : seenBefore(spans, i)) {
+    if (t.byId !== undefined ? t.byId.has(span.spanId) : findSpan(spans, span.spanId, i) !== undefined) {
       t.repeats.push(receivedAgain(span));
       // A few spans with a repeat: the ones before it, then each first one.
       unique ??= spans.slice(0, i);
@@ -145,19 +142,8 @@ function indexTrace(spans: readonly SpanView[]): TraceIndex {
   return t;
 }
 
-/** Whether the span at `i` has the id of a span before it. */
-function seenBefore(spans: readonly SpanView[], i: number): boolean {
-  const id = spans[i]!.spanId;
-  for (let j = 0; j < i; j++) if (spans[j]!.spanId === id) return true;
-  return false;
-}
-
-function spanById(trace: TraceIndex, id: string): SpanView | undefined {
-  if (trace.byId !== undefined) return trace.byId.get(id);
-  const spans = trace.spans;
-  for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return spans[i];
-  return undefined;
-}
+const spanById = (trace: TraceIndex, id: string): SpanView | undefined =>
+  trace.byId !== undefined ? trace.byId.get(id) : findSpan(trace.spans, id);
 
 /**
  * The span's ancestors, nearest first. When the chain breaks (a span between the call and the

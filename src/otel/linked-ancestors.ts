@@ -36,16 +36,11 @@ export class LinkedAncestors implements AncestorSource {
     this._tracker = tracker;
   }
 
-  /** The view of a span the processor was given (and later walks from). */
-  view(span: ReadableSpan): SpanView {
-    return fromReadableSpan(span);
-  }
-
   parentOf(span: SpanView, cause?: ResolveCause): SpanView | undefined {
     const obj = spanOf(span);
     const parent = obj === undefined ? undefined : this._tracker.parentOf(obj);
     if (parent === undefined || !counts(parent, cause)) return undefined;
-    const v = this.view(parent as ReadableSpan);
+    const v = fromReadableSpan(parent as ReadableSpan);
     return v.traceId === span.traceId ? v : undefined;
   }
 
@@ -57,7 +52,7 @@ export class LinkedAncestors implements AncestorSource {
       cur = next;
     }
     if (cur === undefined || !counts(cur, cause)) return undefined;
-    const v = this.view(cur as ReadableSpan);
+    const v = fromReadableSpan(cur as ReadableSpan);
     return isLocalRoot(v) && v.traceId === span.traceId && v.spanId !== span.spanId ? v : undefined;
   }
 

@@ -4,6 +4,7 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import { hasGenAiMarker } from '../genai/detect.js';
 import type { Scheduler } from '../internal/scheduler.js';
 import type { PipelineStats } from '../pipeline/stats.js';
+import { fromReadableSpan } from '../span/from-readable-span.js';
 import type { Attributes } from '../span/span-view.js';
 import type { ConversionStats } from '../stage/conversion-stats.js';
 import { AttributionTracker } from './attribution.js';
@@ -162,7 +163,7 @@ export class FenraSpanProcessor implements SpanProcessor {
     this._ended = [];
     this._endedTraces = new Set();
     rt.refreshMetrics();
-    rt.ingest(() => rt.stage.ingest(batch.map((s) => this._links.view(s))));
+    rt.ingest(() => rt.stage.ingest(batch.map((s) => fromReadableSpan(s))));
   }
 
   /**

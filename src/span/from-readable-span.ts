@@ -16,8 +16,9 @@ export type ReadableSpanView = SpanView & { readonly [SDK_SPAN]: ReadableSpan };
  * SpanView of an SDK ReadableSpan (@opentelemetry/sdk-trace-base 2.x), for the in-process
  * processor. Runs on the application's hot path: attribute objects, the status and the scope
  * are referenced, not copied; the only allocations are the view itself and, when the span has
- * events, one small object per event. The view keeps the span it was made from ({@link SDK_SPAN}). Odd spans (no resource, no scope, no status) are
- * tolerated; nothing here throws on a span the SDK could have produced.
+ * events, one small object per event. The view keeps the span it was made from
+ * ({@link SDK_SPAN}): the processor walks its ancestors from it. Odd spans (no resource, no
+ * scope, no status) are tolerated; nothing here throws on a span the SDK could have produced.
  */
 export function fromReadableSpan(span: ReadableSpan): ReadableSpanView {
   const ctx = span.spanContext();

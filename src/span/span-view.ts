@@ -69,3 +69,15 @@ export interface SpanView {
 export function isLocalRoot(span: SpanView): boolean {
   return span.parentSpanId === undefined || span.parentIsRemote === true;
 }
+
+/**
+ * Up to this many spans, a span is found by id with {@link findSpan} (a scan allocates nothing
+ * and most groups are a call and its root); past it, through a Map or a Set.
+ */
+export const SPAN_SCAN_LIMIT = 8;
+
+/** The first span with that id among `spans[0..end)`, by a scan. */
+export function findSpan(spans: readonly SpanView[], id: string, end = spans.length): SpanView | undefined {
+  for (let i = 0; i < end; i++) if (spans[i]!.spanId === id) return spans[i];
+  return undefined;
+}

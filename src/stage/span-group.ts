@@ -1,13 +1,10 @@
 import type { SpanView } from '../span/span-view.js';
-import { isLocalRoot } from '../span/span-view.js';
+import { findSpan, isLocalRoot, SPAN_SCAN_LIMIT } from '../span/span-view.js';
 
 /**
  * Small sets of spans as a trace's resolution gathers them. Most groups are a call and its
  * root: ids are found by a scan (nothing allocated), and through a Set or a Map past a few.
  */
-
-/** Past this many spans, span ids are looked up through a Set (a scan allocates nothing). */
-const SCAN_LIMIT = 8;
 
 /** A trace's group of spans being gathered, by span id (scanned while few). */
 export class SpanGroup {
@@ -16,7 +13,7 @@ export class SpanGroup {
 
   constructor(spans: readonly SpanView[]) {
     this.spans = [...spans];
-    if (spans.length > SCAN_LIMIT) this._byId = indexById(this.spans);
+    if (spans.length > SPAN_SCAN_LIMIT) this._byId = indexById(this.spans);
   }
 
   get size(): number {
@@ -38,7 +35,7 @@ export class SpanGroup {
   add(span: SpanView): void {
     this.spans.push(span);
     if (this._byId !== undefined) this._byId.set(span.spanId, span);
-    else if (this.spans.length > SCAN_LIMIT) this._byId = indexById(this.spans);
+    else if (this.spans.length > SPAN_SCAN_LIMIT) this._byId = indexById(this.spans);
   }
 }
 
@@ -53,14 +50,13 @@ export type SpanIds = readonly SpanView[] | ReadonlySet<string>;
 
 /** The ids of `spans`, to look up with {@link hasSpanId} (nothing allocated for a few). */
 export function spanIds(spans: readonly SpanView[]): SpanIds {
-  return spans.length > SCAN_LIMIT ? new Set(spans.map((s) => s.spanId)) : spans;
+  return spans.length > SPAN_SCAN_LIMIT ? new Set(spans.map((s) => s.spanId)) : spans;
 }
 
 export function hasSpanId(ids: SpanIds, id: string): boolean {
-  if (!Array.isArray(ids)) return (ids as ReadonlySet<string>).has(id);
-  const spans = ids as readonly SpanView[];
-  for (let i = 0; i < spans.length; i++) if (spans[i]!.spanId === id) return true;
-  return false;
+  return Array.isArray(ids)
+    ? findSpan(ids as readonly SpanView[], id) !== undefined
+    : (ids as ReadonlySet<string>).has(id);
 }
 
 /** The span ids above `span` within the group (bounded by its size: a cycle cannot loop). */
