@@ -73,12 +73,18 @@ class Scan {
     }
   }
 
+  /**
+   * One ResourceSpans: a first pass over its fields finds the resource (its fields may come in
+   * any order), a second reads its scope spans, a third its instrumentation library spans (the
+   * order the full decode gives). Field positions are not collected: a request of millions of
+   * empty entries costs its walk, never memory.
+   */
   private resourceSpans(limit: number, index: number): void {
     const r = this.r;
+    const start = r.pos;
     let resStart = -1;
     let resEnd = -1;
-    const scopes: number[] = [];
-    const libraries: number[] = [];
+    let libraries = false;
     while (r.pos < limit) {
       const tag = r.uint32();
       const field = tag >>> 3;
@@ -87,7 +93,7 @@ class Scan {
         if (field === 1) {
           resStart = r.pos;
           resEnd = end;
-        } else (field === 2 ? scopes : libraries).push(r.pos, end);
+        } else if (field === 1000) libraries = true;
         r.pos = end;
       } else skipField(this.r, tag, limit);
     }
@@ -96,12 +102,32 @@ class Scan {
       r.pos = resStart;
       resource = this.keyValues(resEnd, 1);
     }
-    for (let i = 0; i < scopes.length; i += 2)
-      this.scopeSpans(scopes[i]!, scopes[i + 1]!, resource, index, i / 2, false);
-    for (let i = 0; i < libraries.length; i += 2)
-      this.scopeSpans(libraries[i]!, libraries[i + 1]!, resource, index, i / 2, true);
+    this.eachScopeSpans(start, limit, 2, resource, index);
+    if (libraries) this.eachScopeSpans(start, limit, 1000, resource, index);
   }
 
+  /** Reads every ScopeSpans in field `field` of the ResourceSpans in `[start, limit)`, in order. */
+  private eachScopeSpans(
+    start: number,
+    limit: number,
+    field: number,
+    resource: Attributes,
+    rIndex: number,
+  ): void {
+    const r = this.r;
+    r.pos = start;
+    let sIndex = 0;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      if (tag >>> 3 === field) {
+        const end = fieldEnd(this.r, tag, limit);
+        this.scopeSpans(r.pos, end, resource, rIndex, sIndex++, field === 1000);
+        r.pos = end;
+      } else skipField(this.r, tag, limit);
+    }
+  }
+
+  /** One ScopeSpans: a first pass finds its scope, a second reads its spans in order. */
   private scopeSpans(
     start: number,
     limit: number,
@@ -114,7 +140,7 @@ class Scan {
     r.pos = start;
     let scStart = -1;
     let scEnd = -1;
-    const list: number[] = [];
+    let spans = false;
     while (r.pos < limit) {
       const tag = r.uint32();
       const field = tag >>> 3;
@@ -123,10 +149,11 @@ class Scan {
         if (field === 1) {
           scStart = r.pos;
           scEnd = end;
-        } else list.push(r.pos, end);
+        } else spans = true;
         r.pos = end;
       } else skipField(this.r, tag, limit);
     }
+    if (!spans) return;
     let scope: SpanView['scope'] = { name: '' };
     if (scStart >= 0) {
       r.pos = scStart;
@@ -145,12 +172,22 @@ class Scan {
       }
       scope = version !== '' ? { name, version } : { name };
     }
-    for (let i = 0; i < list.length; i += 2) {
-      const view = this.span(list[i]!, list[i + 1]!, resource, scope);
+    r.pos = start;
+    let i = 0;
+    while (r.pos < limit) {
+      const tag = r.uint32();
+      if (tag >>> 3 !== 2) {
+        skipField(this.r, tag, limit);
+        continue;
+      }
+      const end = fieldEnd(this.r, tag, limit);
+      const view = this.span(r.pos, end, resource, scope);
       if (typeof view === 'string') {
         const path = `resourceSpans[${rIndex}].${library ? 'instrumentationLibrarySpans' : 'scopeSpans'}`;
-        this.errors.push(`${path}[${sIndex}].spans[${i / 2}]: ${view}`);
+        this.errors.push(`${path}[${sIndex}].spans[${i}]: ${view}`);
       } else this.spans.push(view);
+      i++;
+      r.pos = end;
     }
   }
 

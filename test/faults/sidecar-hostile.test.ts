@@ -2,14 +2,16 @@
  * One request built to cost as much as possible, against `fenra-otel serve` at its defaults:
  * 20 MB of protobuf holding 10 M empty spans (decoded whole it took ~125 bytes of heap per
  * span and one error string each: the process died), the same as JSON (18 MB of `{}`), and one
- * attribute whose array holds 2.5 M values. Each is refused (413) before it is decoded, the
- * process lives, its RSS stays within the documented bound, health is answered meanwhile, and
+ * attribute whose array holds 2.5 M values. Each is refused (413) before it is decoded. Then
+ * 20 MB of 10 M empty scope spans, and of 10 M empty resource spans: within every count limit
+ * (no span, no attribute), they are taken (200) at the cost of their walk (the scanner once
+ * kept the position of each: 500 MB of heap). Throughout, the process lives, its RSS stays within the documented bound, health is answered meanwhile, and
  * valid traffic alongside is delivered.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IngestServer } from '../helpers/ingest-server.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
-import { emptySpans, hugeArray } from '../helpers/protobuf-bytes.js';
+import { emptyResources, emptyScopes, emptySpans, hugeArray } from '../helpers/protobuf-bytes.js';
 import type { SpawnedSidecar } from '../sidecar/spawn-sidecar.js';
 import { spawnSidecar } from '../sidecar/spawn-sidecar.js';
 import { Exporters } from './exporters.js';
@@ -28,7 +30,7 @@ afterAll(async () => {
 });
 
 describe('fenra-otel serve against one hostile request', () => {
-  it('refuses 20 MB of 10 M empty spans (protobuf, JSON) and a 2.5 M-value attribute before decoding them, and lives', async () => {
+  it('refuses 20 MB of 10 M empty spans (protobuf, JSON) and a 2.5 M-value attribute before decoding them, takes 10 M empty scopes or resources in bounded memory, and lives', async () => {
     const server = await startIngestServer({ apiKey: KEY });
     ingest = server;
     const sc = await spawnSidecar(['--endpoint', server.url, '--flush-ms', '50', '--trace-wait-ms', '200'], {
@@ -68,6 +70,15 @@ describe('fenra-otel serve against one hostile request', () => {
         timings.push(`${name} (${(body.length / 1e6).toFixed(0)} MB): ${r.status} in ${Date.now() - t} ms`);
         expect(r.status, name).toBe(413);
         expect(r.text).toMatch(/more than/);
+      }
+      for (const [name, body] of [
+        ['protobuf, 10 M empty scope spans', emptyScopes(10_000_000)],
+        ['protobuf, 10 M empty resource spans', emptyResources(10_000_000)],
+      ] as const) {
+        const t = Date.now();
+        const r = await post(sc.url, body, { 'content-type': 'application/x-protobuf' });
+        timings.push(`${name} (${(body.length / 1e6).toFixed(0)} MB): ${r.status} in ${Date.now() - t} ms`);
+        expect(r.status, name).toBe(200);
       }
       await new Promise((r) => setTimeout(r, 500));
       probing = false;

@@ -26,6 +26,23 @@ export function emptySpans(n: number): Buffer {
   return field(1, field(2, spans));
 }
 
+/**
+ * An ExportTraceServiceRequest of one ResourceSpans holding `n` empty ScopeSpans (2 bytes each):
+ * no span and no attribute, so within every count limit, but `n` messages to walk.
+ */
+export function emptyScopes(n: number): Buffer {
+  const scopes = Buffer.alloc(2 * n);
+  for (let i = 0; i < n; i++) scopes[2 * i] = 0x12; // field 2 (scope_spans), length 0
+  return field(1, scopes);
+}
+
+/** An ExportTraceServiceRequest of `n` empty ResourceSpans (2 bytes each). */
+export function emptyResources(n: number): Buffer {
+  const resources = Buffer.alloc(2 * n);
+  for (let i = 0; i < n; i++) resources[2 * i] = 0x0a; // field 1 (resource_spans), length 0
+  return resources;
+}
+
 /** One span whose one attribute `k` is an array of `n` one-byte string values. */
 export function hugeArray(n: number): Buffer {
   const one = field(1, field(1, Buffer.from('x'))); // ArrayValue.values: AnyValue { string_value: "x" }
