@@ -32,6 +32,26 @@ export function send(
   res.end(body);
 }
 
+/**
+ * Reads and drops the rest of a refused request's body. A sender still writing it then reads the
+ * answer (a 413 it must not retry, a 429 to retry later) instead of a reset it would retry as a
+ * network error, and the connection can serve its next request. Past `maxBytes` more (or the
+ * server's request timeout) the connection is closed.
+ */
+export function dropBody(req: IncomingMessage, maxBytes: number): void {
+  if (req.complete) return;
+  let dropped = 0;
+  const onData = (chunk: Buffer): void => {
+    dropped += chunk.length;
+    if (dropped > maxBytes) {
+      req.off('data', onData);
+      req.socket.destroy();
+    }
+  };
+  req.on('data', onData);
+  req.resume();
+}
+
 /** Checks a request's Host and Origin headers (see host-guard.ts). */
 export type HostCheck = (headers: IncomingMessage['headers']) => HostVerdict;
 

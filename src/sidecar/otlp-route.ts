@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import protobuf from 'protobufjs/minimal.js';
 import { encodeTraceResponse } from '../span/otlp-proto.js';
 import { bearerChecker } from './bearer-token.js';
-import { send } from './http-server.js';
+import { dropBody, send } from './http-server.js';
 import type { Metrics } from './metrics.js';
 import type { BodyLimits } from './read-body.js';
 import { BodyError, readBody } from './read-body.js';
@@ -79,6 +79,8 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
   const receiver = o.receiver;
   const authorized = o.bearerToken !== undefined ? bearerChecker(o.bearerToken) : undefined;
   const retryAfter = String(o.retryAfterSeconds);
+  /** What of a refused request's body is read and dropped before its connection is closed. */
+  const dropLimit = 4 * o.maxBodyBytes;
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const enc = encodingOf(req.headers['content-type']);
@@ -90,7 +92,7 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
       });
     const fail = (status: number, grpc: number, message: string, headers?: Record<string, string>): void => {
       count(status);
-      req.resume();
+      dropBody(req, dropLimit);
       sendError(res, enc ?? 'json', status, grpc, message, headers);
     };
     if (authorized !== undefined) {
@@ -122,12 +124,13 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
       ({ raw, body, held } = await readBody(req, o));
     } catch (e) {
       if (e instanceof BodyError) {
+        // The rest of the body is read and dropped (up to a bound): the sender, maybe still
+        // writing it, reads the answer instead of a reset (see dropBody).
         if (e.status === 429) {
-          // OTLP: retryable, after Retry-After. The rest of the body is read and discarded.
+          // OTLP: retryable, after Retry-After.
           receiver.pressure('too many request bytes in flight (--max-inflight-mb)');
-          fail(429, GRPC.RESOURCE_EXHAUSTED, e.message, { 'retry-after': retryAfter, connection: 'close' });
-        } else
-          fail(e.status, GRPC.INVALID_ARGUMENT, e.message, e.status === 413 ? { connection: 'close' } : {});
+          fail(429, GRPC.RESOURCE_EXHAUSTED, e.message, { 'retry-after': retryAfter });
+        } else fail(e.status, GRPC.INVALID_ARGUMENT, e.message);
         return;
       }
       throw e;

@@ -91,22 +91,36 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
   let size = 0;
   let held = 0;
   try {
-    try {
-      for await (const chunk of req) {
-        const b = chunk as Buffer;
+    // Read by events, not `for await`: leaving that loop early destroys the request and its
+    // socket, and a sender still writing a refused body would get a reset instead of the answer
+    // (the caller drops the rest of the body, see dropBody).
+    await new Promise<void>((resolve, reject) => {
+      const done = (e?: BodyError): void => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('close', onClose);
+        if (e === undefined) resolve();
+        else reject(e);
+      };
+      const onData = (b: Buffer): void => {
         size += b.length;
-        if (size > maxRaw) throw new BodyError(413, `body is over the limit of ${maxRaw} bytes`);
+        if (size > maxRaw) return done(new BodyError(413, `body is over the limit of ${maxRaw} bytes`));
         if (budget) {
-          if (!budget.take(b.length)) throw overBudget(budget);
+          if (!budget.take(b.length)) return done(overBudget(budget));
           held += b.length;
         }
         chunks.push(b);
-      }
-    } catch (e) {
-      if (e instanceof BodyError) throw e;
+      };
+      const onEnd = (): void => done();
       // The client went away (or timed out) mid-body.
-      throw new BodyError(400, `incomplete request body: ${(e as Error).message}`);
-    }
+      const onError = (e: Error): void => done(new BodyError(400, `incomplete request body: ${e.message}`));
+      const onClose = (): void => done(new BodyError(400, 'incomplete request body: the connection closed'));
+      req.on('data', onData);
+      req.once('end', onEnd);
+      req.once('error', onError);
+      req.once('close', onClose);
+    });
     const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     if (encoding === 'identity') return { raw, body: raw, held };
     const z = encoding === 'gzip' ? createGunzip() : createInflate();

@@ -322,7 +322,86 @@ function partialRequest(
   return { rest: (more) => socket.write(more), response, socket };
 }
 
+/** A client on a raw connection: what it writes, what it has read, whether the connection broke. */
+class RawClient {
+  readonly socket: Socket;
+  text = '';
+  broken: string | undefined;
+  closed = false;
+  constructor(url: string) {
+    const u = new URL(url);
+    this.socket = connect(Number(u.port), u.hostname);
+    this.socket.on('data', (c: Buffer) => (this.text += c.toString('latin1')));
+    this.socket.on('error', (e) => (this.broken ??= (e as NodeJS.ErrnoException).code ?? e.message));
+    this.socket.on('close', () => (this.closed = true));
+  }
+  write(data: string | Buffer): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed || this.socket.destroyed) return resolve();
+      this.socket.write(data, (e) => {
+        if (e) this.broken ??= (e as NodeJS.ErrnoException).code ?? e.message;
+        resolve();
+      });
+    });
+  }
+  /** Writes `total` bytes of `x` in 64 KiB pieces, chunked (transfer-encoding) or not. */
+  async body(total: number, chunked: boolean): Promise<void> {
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    for (let sent = 0; sent < total && !this.closed; sent += piece.length) {
+      const p = piece.subarray(0, Math.min(piece.length, total - sent));
+      await this.write(
+        chunked ? Buffer.concat([Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from('\r\n')]) : p,
+      );
+    }
+    if (chunked) await this.write('0\r\n\r\n');
+  }
+  async until(what: RegExp | (() => boolean), label: string): Promise<void> {
+    await until(() => (typeof what === 'function' ? what() : what.test(this.text)), label);
+  }
+}
+
 describe('fenra-otel serve: memory and connection bounds', () => {
+  it('a body over --max-body-mb gets its 413 while the sender is still writing it, not a reset; the connection serves on (up to 4x the limit dropped)', async () => {
+    const s = await serve(['--max-body-mb', '1'], { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url });
+    const host = new URL(s.url).host;
+    const head = (framing: string): string =>
+      `POST /v1/traces HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\n${framing}\r\n\r\n`;
+    const next = `{"resourceSpans":[]}`;
+    const nextRequest = head(`content-length: ${next.length}`) + next;
+    const MIB = 1024 * 1024;
+    try {
+      // Declared too large: answered at once, the body then written whole and dropped.
+      const declared = new RawClient(s.url);
+      await declared.write(head(`content-length: ${3 * MIB}`));
+      await declared.until(/^HTTP\/1.1 413 /, 'the 413');
+      await declared.body(3 * MIB, false);
+      await declared.write(nextRequest);
+      await declared.until(/HTTP\/1.1 200 /, 'the next answer on the same connection');
+      expect(declared.broken).toBeUndefined();
+      declared.socket.destroy();
+
+      // Chunked: found too large while reading, the rest dropped the same way.
+      const chunked = new RawClient(s.url);
+      await chunked.write(head('transfer-encoding: chunked'));
+      await chunked.body(3 * MIB, true);
+      await chunked.write(nextRequest);
+      await chunked.until(/HTTP\/1.1 200 /, 'the next answer on the same connection');
+      expect(chunked.text).toMatch(/^HTTP\/1.1 413 /);
+      expect(chunked.broken).toBeUndefined();
+      chunked.socket.destroy();
+
+      // More than 4x the limit: answered, then the connection is closed.
+      const huge = new RawClient(s.url);
+      await huge.write(head(`content-length: ${64 * MIB}`));
+      await huge.until(/^HTTP\/1.1 413 /, 'the 413');
+      await huge.body(64 * MIB, false);
+      await huge.until(() => huge.closed, 'the connection closed');
+      expect(huge.text).not.toMatch(/HTTP\/1.1 200/);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('answers 429 + Retry-After when the request bytes in flight would pass --max-inflight-mb, and serves again after', async () => {
     const s = await serve(
       [
