@@ -5,8 +5,8 @@ import type { SpanView } from '../span/span-view.js';
 import type { BillingPath } from './billing.js';
 import type { Forwarder } from './forwarder.js';
 import type { Metrics } from './metrics.js';
-import type { RequestLimits } from './request-limits.js';
-import { checkJson, checkProtobuf } from './request-limits.js';
+import type { RequestLimits } from '../span/request-limits.js';
+import { checkJson } from '../span/request-limits.js';
 
 /** How an OTLP request body was encoded. */
 export type Encoding = 'protobuf' | 'json';
@@ -102,12 +102,14 @@ export class TraceReceiver {
     const m = this._o.metrics;
     m.add('fenra.otel.receiver.bytes', raw?.raw.length ?? body.length, { encoding: enc });
     const limits = this._o.limits;
-    if (limits !== undefined) {
-      const check = enc === 'protobuf' ? checkProtobuf(body, limits) : checkJson(body, limits);
+    if (limits !== undefined && enc === 'json') {
+      const check = checkJson(body, limits);
       if (!check.ok) return { kind: 'too_large', message: check.message };
     }
-    const decoded = this._decode(body, enc);
+    // Protobuf is counted against the limits as it is scanned (it stops at the first past them).
+    const decoded = this._decode(body, enc, limits);
     if ('message' in decoded) return { kind: 'invalid', message: decoded.message };
+    if (decoded.tooLarge !== undefined) return { kind: 'too_large', message: decoded.tooLarge };
     const { spans, errors } = decoded;
     if (spans.length === 0 && errors.length > 0) {
       // Nothing in the request could be read: bad input, which the sender must not retry.
@@ -135,10 +137,11 @@ export class TraceReceiver {
   private _decode(
     body: Buffer,
     enc: Encoding,
-  ): { spans: SpanView[]; errors: readonly string[] } | { message: string } {
+    limits: RequestLimits | undefined,
+  ): { spans: SpanView[]; errors: readonly string[]; tooLarge?: string } | { message: string } {
     const keep = this._o.billing.keep;
     try {
-      if (enc === 'protobuf') return decodeTraceRequest(body, keep);
+      if (enc === 'protobuf') return decodeTraceRequest(body, keep, limits);
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString('utf8'));

@@ -13,6 +13,7 @@ import { WireReader } from './wire-reader.js';
 import type { KnownKey } from './wire-keys.js';
 import { hex, KeyCache, utf8 } from './wire-keys.js';
 import { anyValue, fieldEnd, skipField, wire } from './wire-values.js';
+import type { LimitCount } from './request-limits.js';
 
 /**
  * OTLP/protobuf ExportTraceServiceRequest → SpanViews under an attribute filter, read straight
@@ -23,15 +24,19 @@ import { anyValue, fieldEnd, skipField, wire } from './wire-values.js';
  * result equals the full decode followed by the same filter (test/span/otlp-proto-scan.test.ts
  * compares both on every recorded trace); it is stricter on malformed input: a length running
  * past its message, or a known field with the wrong wire type, makes the request invalid.
- * Throws on malformed input (the caller turns it into an error); see decodeTraceRequest.
+ * With `count`, the request's spans and attributes are counted against its limits as it is read
+ * (what is read is counted here, what is skipped is walked by `count`): past them, it throws
+ * RequestTooLarge before more is built. Throws on malformed input (the caller turns it into an
+ * error); see decodeTraceRequest.
  */
 export function scanTraceRequest(
   input: Buffer,
   filter: AttributeFilter,
   spans: SpanView[],
   errors: string[],
+  count?: LimitCount,
 ): void {
-  const s = new Scan(input, filter, spans, errors);
+  const s = new Scan(input, filter, spans, errors, count);
   s.request();
 }
 
@@ -50,13 +55,22 @@ class Scan {
   private previous: KnownKey | undefined;
   private readonly spans: SpanView[];
   private readonly errors: string[];
+  /** The request limits' count (undefined: a body too small to pass them, not counted). */
+  private readonly count: LimitCount | undefined;
 
-  constructor(buf: Buffer, filter: AttributeFilter, spans: SpanView[], errors: string[]) {
+  constructor(
+    buf: Buffer,
+    filter: AttributeFilter,
+    spans: SpanView[],
+    errors: string[],
+    count: LimitCount | undefined,
+  ) {
     this.buf = buf;
     this.r = new WireReader(buf);
     this.keys = new KeyCache(filter);
     this.spans = spans;
     this.errors = errors;
+    this.count = count;
   }
 
   request(): void {
@@ -93,6 +107,7 @@ class Scan {
         if (field === 1) {
           resStart = r.pos;
           resEnd = end;
+          this.count?.resource(this.buf, resStart, end);
         } else if (field === 1000) libraries = true;
         r.pos = end;
       } else skipField(this.r, tag, limit);
@@ -100,7 +115,7 @@ class Scan {
     let resource = EMPTY_ATTRIBUTES;
     if (resStart >= 0) {
       r.pos = resStart;
-      resource = this.keyValues(resEnd, 1);
+      resource = this.keyValues(resEnd, 1); // counted above, with any resource before it
     }
     this.eachScopeSpans(start, limit, 2, resource, index);
     if (libraries) this.eachScopeSpans(start, limit, 1000, resource, index);
@@ -149,6 +164,7 @@ class Scan {
         if (field === 1) {
           scStart = r.pos;
           scEnd = end;
+          this.count?.scope(this.buf, scStart, end);
         } else spans = true;
         r.pos = end;
       } else skipField(this.r, tag, limit);
@@ -181,6 +197,7 @@ class Scan {
         continue;
       }
       const end = fieldEnd(this.r, tag, limit);
+      this.count?.span();
       const view = this.span(r.pos, end, resource, scope);
       if (typeof view === 'string') {
         const path = `resourceSpans[${rIndex}].${library ? 'instrumentationLibrarySpans' : 'scopeSpans'}`;
@@ -261,7 +278,23 @@ class Scan {
           break;
         case 9: {
           const end = fieldEnd(this.r, tag, limit);
-          attributes = this.keyValue(end, attributes ?? {});
+          const count = this.count;
+          if (count !== undefined) count.attribute();
+          attributes = this.keyValue(end, attributes ?? {}, count);
+          r.pos = end;
+          break;
+        }
+        case 11:
+        case 13: {
+          // Events and links are not read, only counted (when the request is).
+          const count = this.count;
+          if (count === undefined || (tag & 7) !== 2) {
+            skipField(this.r, tag, limit);
+            break;
+          }
+          const end = fieldEnd(this.r, tag, limit);
+          if (tag >>> 3 === 11) count.event(this.buf, r.pos, end);
+          else count.link(this.buf, r.pos, end);
           r.pos = end;
           break;
         }
@@ -337,7 +370,7 @@ class Scan {
       const tag = r.uint32();
       if (tag >>> 3 === field) {
         const end = fieldEnd(this.r, tag, limit);
-        out = this.keyValue(end, out ?? {});
+        out = this.keyValue(end, out ?? {}, undefined);
         r.pos = end;
       } else skipField(this.r, tag, limit);
     }
@@ -346,9 +379,14 @@ class Scan {
 
   /**
    * One KeyValue (from the reader's position to `limit`) into `out`, as the filter keeps it: the
-   * key is read first; a value is decoded only when the filter has a rule for its key.
+   * key is read first; a value is decoded only when the filter has a rule for its key. With
+   * `count`, what a span attribute's values hold beyond a plain value is counted.
    */
-  private keyValue(limit: number, out: Record<string, AttrValue>): Record<string, AttrValue> {
+  private keyValue(
+    limit: number,
+    out: Record<string, AttrValue>,
+    count: LimitCount | undefined,
+  ): Record<string, AttrValue> {
     const r = this.r;
     let keyStart = 0;
     let keyEnd = 0;
@@ -365,6 +403,7 @@ class Scan {
         } else {
           valueStart = r.pos;
           valueEnd = end;
+          if (count !== undefined) count.spanValue(this.buf, valueStart, end);
         }
         r.pos = end;
       } else skipField(this.r, tag, limit);

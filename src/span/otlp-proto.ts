@@ -3,6 +3,8 @@ import { MAX_ANY_VALUE_DEPTH } from './from-otlp-json.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-proto-schema.js';
 import type { AttributeFilter } from './attribute-filter.js';
 import { scanTraceRequest } from './otlp-proto-scan.js';
+import type { RequestLimits } from './request-limits.js';
+import { LimitCount, mayPassLimits, RequestTooLarge } from './request-limits.js';
 import { int64 } from './wire-values.js';
 import { boundedName } from './attribute-filter.js';
 import {
@@ -21,22 +23,47 @@ import {
  * kept through the filter (values of the keys it refuses are never decoded), events and status
  * messages are left out (the sidecar keeps what billing reads). Without, it is decoded whole
  * ({@link decodeTraceRequestWhole}). A buffer that is not a valid request gives an error; a
- * span with invalid ids is skipped with an error naming it. Never throws.
+ * span with invalid ids is skipped with an error naming it. With `limits`, a request holding
+ * more spans or attributes than they allow gives `tooLarge` (and nothing else) as soon as it is
+ * known, before more is decoded: the scanner counts as it reads (see request-limits.ts). Never
+ * throws.
  */
 export function decodeTraceRequest(
   buf: Uint8Array,
   filter?: AttributeFilter,
-): { spans: SpanView[]; errors: string[] } {
-  if (filter === undefined) return decodeTraceRequestWhole(buf);
+  limits?: RequestLimits,
+): DecodedRequest {
+  const count =
+    limits !== undefined && mayPassLimits(buf.length, limits) ? new LimitCount(limits) : undefined;
+  if (filter === undefined) {
+    if (count !== undefined) {
+      try {
+        count.request(buf);
+      } catch (e) {
+        if (e instanceof RequestTooLarge) return { spans: [], errors: [], tooLarge: e.message };
+        throw e;
+      }
+    }
+    return decodeTraceRequestWhole(buf);
+  }
   const spans: SpanView[] = [];
   const errors: string[] = [];
   try {
-    scanTraceRequest(asBuffer(buf), filter, spans, errors);
+    scanTraceRequest(asBuffer(buf), filter, spans, errors, count);
   } catch (e) {
+    if (e instanceof RequestTooLarge) return { spans: [], errors: [], tooLarge: e.message };
     const message = `invalid OTLP/protobuf ExportTraceServiceRequest: ${e instanceof Error ? e.message : String(e)}`;
     return { spans: [], errors: [message] };
   }
   return { spans, errors };
+}
+
+/** What a request decodes to: its spans, an error per span (or for the request) that could not be read. */
+export interface DecodedRequest {
+  spans: SpanView[];
+  errors: string[];
+  /** Set when the request holds more than the limits allow: why (for a 413); nothing was decoded. */
+  tooLarge?: string;
 }
 
 /** A Buffer view (no copy) lets protobufjs use its Buffer reader: faster strings and ids. */

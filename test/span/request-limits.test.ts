@@ -1,9 +1,40 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkJson, checkProtobuf } from '../../src/sidecar/request-limits.js';
+import { billingAttributeFilter } from '../../src/genai/billing-keys.js';
+import type { RequestLimits } from '../../src/span/request-limits.js';
+import { checkJson, checkProtobuf, LimitCount } from '../../src/span/request-limits.js';
 import { decodeTraceRequest } from '../../src/span/otlp-proto.js';
-import { emptySpans, field, varint } from '../helpers/protobuf-bytes.js';
-import { readableSpans, recordedFixtures } from './otlp-replay.js';
+import { emptyScopes, emptySpans, field, hugeArray, varint } from '../helpers/protobuf-bytes.js';
+import { otlpJsonRequest, toProtobuf } from '../privacy/fuzz-requests.js';
+import { readableSpans, recordedFixtures } from '../sidecar/otlp-replay.js';
+
+/** The spans and attributes of a request, as the limits count them. */
+function counts(buf: Uint8Array): { spans: number; attributes: number } {
+  const c = new LimitCount({ maxSpans: Infinity, maxAttributes: Infinity });
+  c.request(buf);
+  return { spans: c.spans, attributes: c.attributes };
+}
+
+const keep = billingAttributeFilter();
+
+/**
+ * The sidecar's scanner, counting as it reads, refuses exactly what the walk refuses: at the
+ * request's own counts it decodes it as without limits, one less of either and it is too large.
+ */
+function sameVerdicts(buf: Uint8Array): void {
+  const { spans, attributes } = counts(buf);
+  const at = (limits: RequestLimits): void => {
+    const walked = checkProtobuf(buf, limits);
+    const scanned = decodeTraceRequest(buf, keep, limits);
+    expect(scanned.tooLarge === undefined, JSON.stringify(limits)).toBe(walked.ok);
+    if (walked.ok) expect(scanned).toStrictEqual(decodeTraceRequest(buf, keep));
+    else expect(scanned).toEqual({ spans: [], errors: [], tooLarge: walked.message });
+  };
+  at({ maxSpans: spans, maxAttributes: attributes });
+  if (spans > 0) at({ maxSpans: spans - 1, maxAttributes: attributes });
+  if (attributes > 0) at({ maxSpans: spans, maxAttributes: attributes - 1 });
+}
 
 /** One span with one attribute whose value is an array of `n` values. */
 function bigArray(n: number): Buffer {
@@ -57,6 +88,19 @@ describe('request limits, checked before decoding', () => {
     const total = 5 * perList; // resource, scope, span, event, link
     expect(checkProtobuf(body, { maxSpans: 1, maxAttributes: total })).toEqual({ ok: true });
     expect(checkProtobuf(body, { maxSpans: 1, maxAttributes: total - 1 }).ok).toBe(false);
+    sameVerdicts(body);
+    // Twice the resource and the scope (the last one is read), and spans in instrumentation library spans.
+    const twice = field(
+      1,
+      Buffer.concat([
+        field(1, attrs(1)),
+        field(1, attrs(1)),
+        Buffer.from([...varint((1000 << 3) | 2), ...varint(scopeSpans.length), ...scopeSpans]),
+        field(2, scopeSpans),
+      ]),
+    );
+    expect(counts(twice)).toEqual({ spans: 2, attributes: 10 * perList });
+    sameVerdicts(twice);
   });
 
   it('counts the recorded traces exactly as the decoder sees them', () => {
@@ -76,6 +120,24 @@ describe('request limits, checked before decoding', () => {
     ).toEqual({
       ok: true,
     });
+  });
+
+  it('counted by the scanner as it reads: the same verdicts as the walk (recorded traces, hostile shapes)', () => {
+    sameVerdicts(recorded());
+    for (const f of recordedFixtures())
+      sameVerdicts(ProtobufTraceSerializer.serializeRequest(readableSpans(f.json))!);
+    sameVerdicts(emptySpans(3_000));
+    sameVerdicts(emptyScopes(3_000));
+    sameVerdicts(bigArray(2_000));
+    sameVerdicts(hugeArray(2_000));
+    expect(counts(bigArray(2_000))).toEqual({ spans: 1, attributes: 2_001 });
+  });
+
+  it('counted by the scanner as it reads: the same verdicts as the walk (random requests)', () => {
+    fc.assert(
+      fc.property(otlpJsonRequest, (request) => sameVerdicts(toProtobuf(request))),
+      { numRuns: 300 },
+    );
   });
 
   it('JSON: counts objects outside strings', () => {
