@@ -52,6 +52,9 @@ export function dropBody(req: IncomingMessage, maxBytes: number): void {
   req.resume();
 }
 
+/** Default of {@link RouteServerOptions.maxDroppedBytes}: four bodies of the default limit. */
+const DROPPED_BYTES = 80 * 1024 * 1024;
+
 /** Checks a request's Host and Origin headers (see host-guard.ts). */
 export type HostCheck = (headers: IncomingMessage['headers']) => HostVerdict;
 
@@ -68,6 +71,11 @@ export interface RouteServerOptions {
    * request is the new one closed on arrival.
    */
   maxConnections?: number;
+  /**
+   * What of a request refused before its body was read (403, 404, 405, 401, 500) is read and
+   * dropped before its connection is closed (see {@link dropBody}). Default 80 MiB.
+   */
+  maxDroppedBytes?: number;
   /** A request under way this long may lose its connection to a new one at the bound, ms (default 2000). */
   stuckRequestMillis?: number;
   /** Told when a connection is closed to keep the bound (`evicted`: an old one, `refused`: the new one). */
@@ -266,7 +274,7 @@ export class RouteServer {
     }
     const verdict = this._hostCheck?.(req.headers);
     if (verdict !== undefined && !verdict.ok) {
-      req.resume();
+      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
       this._onRefused?.(verdict);
       send(res, 403, `forbidden: this ${verdict.why === 'host' ? 'Host' : 'Origin'} is not allowed\n`);
       return;
@@ -274,18 +282,18 @@ export class RouteServer {
     const path = (req.url ?? '/').split('?')[0]!;
     const byMethod = this._routes.get(path);
     if (!byMethod) {
-      req.resume();
+      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
       send(res, 404, `no route for ${path}\n`);
       return;
     }
     if (this._guard !== undefined && !this._guard(req, path)) {
-      req.resume();
+      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
       send(res, 401, 'missing or wrong bearer token\n', undefined, { 'www-authenticate': 'Bearer' });
       return;
     }
     const handler = byMethod.get(req.method ?? 'GET');
     if (!handler) {
-      req.resume();
+      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
       send(res, 405, `method ${req.method} not allowed on ${path}\n`, undefined, {
         allow: [...byMethod.keys()].join(', '),
       });
@@ -293,7 +301,7 @@ export class RouteServer {
     }
     const fail = (e: unknown): void => {
       log.error(`handler for ${req.method} ${path} failed: ${(e as Error)?.message ?? String(e)}`);
-      req.resume();
+      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
       send(res, 500, 'internal error\n');
     };
     try {

@@ -185,6 +185,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   metrics.observe(() => [{ name: 'fenra.otel.receiver.inflight_bytes', value: inflight.used }]);
   const server = new RouteServer({
     maxConnections: config.maxConnections,
+    maxDroppedBytes: 4 * config.maxBodyBytes,
     onConnectionClosed: (why) => metrics.add('fenra.otel.receiver.connections_closed', 1, { why }),
   });
   let refusedLogged = false;

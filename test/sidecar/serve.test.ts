@@ -361,7 +361,7 @@ class RawClient {
 }
 
 describe('fenra-otel serve: memory and connection bounds', () => {
-  it('a body over --max-body-mb gets its 413 while the sender is still writing it, not a reset; the connection serves on (up to 4x the limit dropped)', async () => {
+  it('a body over --max-body-mb gets its 413 while the sender is still writing it, not a reset; the connection serves on (up to 4x the limit dropped); a 404 the same', async () => {
     const s = await serve(['--max-body-mb', '1'], { FENRA_API_KEY: 'k', FENRA_ENDPOINT: ingest.url });
     const host = new URL(s.url).host;
     const head = (framing: string): string =>
@@ -397,6 +397,24 @@ describe('fenra-otel serve: memory and connection bounds', () => {
       await huge.body(64 * MIB, false);
       await huge.until(() => huge.closed, 'the connection closed');
       expect(huge.text).not.toMatch(/HTTP\/1.1 200/);
+      // Closed while the rest was still being written (not drained, then idle).
+      expect(huge.broken).toMatch(/EPIPE|ECONNRESET/);
+
+      // A request to no route: the same (its body may be as large as any).
+      const lost = new RawClient(s.url);
+      await lost.write(head(`content-length: ${3 * MIB}`).replace('/v1/traces', '/v1/logs'));
+      await lost.until(/^HTTP\/1.1 404 /, 'the 404');
+      await lost.body(3 * MIB, false);
+      await lost.write(nextRequest);
+      await lost.until(/HTTP\/1.1 200 /, 'the next answer on the same connection');
+      expect(lost.broken).toBeUndefined();
+      lost.socket.destroy();
+      const lostHuge = new RawClient(s.url);
+      await lostHuge.write(head(`content-length: ${64 * MIB}`).replace('/v1/traces', '/v1/logs'));
+      await lostHuge.body(64 * MIB, false);
+      await lostHuge.until(() => lostHuge.closed, 'the connection closed');
+      expect(lostHuge.text).toMatch(/^HTTP\/1.1 404 /);
+      expect(lostHuge.broken).toMatch(/EPIPE|ECONNRESET/);
     } finally {
       await s.stop();
     }
