@@ -11,9 +11,15 @@
  * scanner counts the same as it reads ({@link LimitCount}): the spans and span attributes it
  * reads are counted there, the parts it skips (resource and scope attributes, events, links,
  * values nested in an attribute) are walked, and it stops at the first limit passed, before
- * more is built; one pass over the body instead of two. JSON: objects
- * are counted (outside strings), since each span is one and each attribute two (the key/value
- * and its value): a JSON request may hold up to `maxSpans + 2 × maxAttributes` objects.
+ * more is built; one pass over the body instead of two.
+ *
+ * JSON: objects and arrays are counted (outside strings), since parsing builds one for each,
+ * whatever it holds (20 MB of empty arrays parse to 280 MB of heap). An attribute is two objects
+ * (the key/value and its value; an element of an array value one); a span is an object, three
+ * arrays (attributes, events, links), a status, its events..., and a request has resource and
+ * scope objects around them (the recorded traces hold 6 to 12 per span beyond their attributes'):
+ * a JSON request may hold up to `16 × maxSpans + 2 × maxAttributes` of them. Scalars are not
+ * counted: parsed, they take a few times their bytes at most, within the body limits.
  */
 export interface RequestLimits {
   /** Most spans in one request. */
@@ -294,13 +300,13 @@ function lengthStart(buf: Uint8Array, pos: number): number {
 }
 
 /**
- * Checks an OTLP/JSON body against the limits, without parsing it: objects outside strings
- * are counted (see the module note).
+ * Checks an OTLP/JSON body against the limits, without parsing it: objects and arrays outside
+ * strings are counted (see the module note).
  */
 export function checkJson(buf: Uint8Array, limits: RequestLimits): LimitCheck {
-  const max = limits.maxSpans + 2 * limits.maxAttributes;
+  const max = 16 * limits.maxSpans + 2 * limits.maxAttributes;
   if (buf.length < 2 * max) return { ok: true };
-  let objects = 0;
+  let containers = 0;
   let inString = false;
   for (let i = 0; i < buf.length; i++) {
     const c = buf[i]!;
@@ -309,11 +315,11 @@ export function checkJson(buf: Uint8Array, limits: RequestLimits): LimitCheck {
         i++; // a backslash escapes the next byte
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x7b && ++objects > max)
+    else if ((c === 0x7b || c === 0x5b) && ++containers > max)
       return {
         ok: false,
         message: tooMuch(
-          `more than ${max} JSON objects (at most ${limits.maxSpans} spans and ${limits.maxAttributes} attributes)`,
+          `more than ${max} JSON objects and arrays (at most ${limits.maxSpans} spans and ${limits.maxAttributes} attributes)`,
         ),
       };
   }

@@ -1,8 +1,8 @@
 /**
  * One request built to cost as much as possible, against `fenra-otel serve` at its defaults:
  * 20 MB of protobuf holding 10 M empty spans (decoded whole it took ~125 bytes of heap per
- * span and one error string each: the process died), the same as JSON (18 MB of `{}`), and one
- * attribute whose array holds 2.5 M values. Each is refused (413) before it is decoded. Then
+ * span and one error string each: the process died), the same as JSON (18 MB of `{}`), 20 MB of
+ * JSON empty arrays (parsed, 280 MB of heap), and one attribute whose array holds 2.5 M values. Each is refused (413) before it is decoded. Then
  * 20 MB of 10 M empty scope spans, and of 10 M empty resource spans: within every count limit
  * (no span, no attribute), they are taken (200) at the cost of their walk (the scanner once
  * kept the position of each: 500 MB of heap). Throughout, the process lives, its RSS stays within the documented bound, health is answered meanwhile, and
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 describe('fenra-otel serve against one hostile request', () => {
-  it('refuses 20 MB of 10 M empty spans (protobuf, JSON) and a 2.5 M-value attribute before decoding them, takes 10 M empty scopes or resources in bounded memory, and lives', async () => {
+  it('refuses 20 MB of 10 M empty spans (protobuf, JSON), of JSON empty arrays and a 2.5 M-value attribute before decoding them, takes 10 M empty scopes or resources in bounded memory, and lives', async () => {
     const server = await startIngestServer({ apiKey: KEY });
     ingest = server;
     const sc = await spawnSidecar(['--endpoint', server.url, '--flush-ms', '50', '--trace-wait-ms', '200'], {
@@ -59,11 +59,13 @@ describe('fenra-otel serve against one hostile request', () => {
         `{"resourceSpans":[{"scopeSpans":[{"spans":[${Array(6_000_000).fill('{}').join(',')}]}]}]}`,
       );
       const array = hugeArray(2_500_000);
+      const arrays = Buffer.from(`{"resourceSpans":[${'[],'.repeat(6_900_000)}[]]}`);
       const timings: string[] = [];
       for (const [name, body, ct] of [
         ['protobuf, 10 M empty spans', proto, 'application/x-protobuf'],
         ['JSON, 6 M empty spans', json, 'application/json'],
         ['protobuf, one attribute of 2.5 M values', array, 'application/x-protobuf'],
+        ['JSON, 6.9 M empty arrays', arrays, 'application/json'],
       ] as const) {
         const t = Date.now();
         const r = await post(sc.url, body, { 'content-type': ct });

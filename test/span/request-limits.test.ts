@@ -133,6 +133,17 @@ describe('request limits, checked before decoding', () => {
     expect(counts(bigArray(2_000))).toEqual({ spans: 1, attributes: 2_001 });
   });
 
+  it('JSON: every recorded trace holds fewer objects and arrays than its own spans and attributes allow', () => {
+    const containers = (v: unknown): number =>
+      v === null || typeof v !== 'object'
+        ? 0
+        : 1 + (Array.isArray(v) ? v : Object.values(v)).reduce((n: number, x) => n + containers(x), 0);
+    for (const f of recordedFixtures()) {
+      const c = counts(ProtobufTraceSerializer.serializeRequest(readableSpans(f.json))!);
+      expect(containers(f.json), f.name).toBeLessThanOrEqual(16 * c.spans + 2 * c.attributes);
+    }
+  });
+
   it('counted by the scanner as it reads: the same verdicts as the walk (random requests)', () => {
     fc.assert(
       fc.property(otlpJsonRequest, (request) => sameVerdicts(toProtobuf(request))),
@@ -140,11 +151,18 @@ describe('request limits, checked before decoding', () => {
     );
   });
 
-  it('JSON: counts objects outside strings', () => {
+  it('JSON: counts objects and arrays outside strings', () => {
     const spans = (n: number): Buffer =>
       Buffer.from(`{"resourceSpans":[{"scopeSpans":[{"spans":[${Array(n).fill('{}').join(',')}]}]}]}`);
-    expect(checkJson(spans(1_000), { maxSpans: 100, maxAttributes: 100 }).ok).toBe(false);
-    expect(checkJson(spans(250), { maxSpans: 100, maxAttributes: 100 }).ok).toBe(true);
+    // At most 16 x 100 + 2 x 100 = 1800 objects and arrays.
+    expect(checkJson(spans(2_000), { maxSpans: 100, maxAttributes: 100 }).ok).toBe(false);
+    expect(checkJson(spans(1_790), { maxSpans: 100, maxAttributes: 100 }).ok).toBe(true);
+    const arrays = (n: number): Buffer => Buffer.from(`{"resourceSpans":[${'[],'.repeat(n)}[]]}`);
+    expect(checkJson(arrays(2_000), { maxSpans: 100, maxAttributes: 100 })).toEqual({
+      ok: false,
+      message: expect.stringContaining('more than 1800 JSON objects and arrays'),
+    });
+    expect(checkJson(arrays(1_790), { maxSpans: 100, maxAttributes: 100 }).ok).toBe(true);
     const braces = Buffer.from(`{"a":"${'{'.repeat(10_000)}\\"{{"}`);
     expect(checkJson(braces, { maxSpans: 1, maxAttributes: 1 })).toEqual({ ok: true });
   });
