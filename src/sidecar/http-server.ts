@@ -39,7 +39,10 @@ export function send(
  * server's request timeout) the connection is closed.
  */
 export function dropBody(req: IncomingMessage, maxBytes: number): void {
-  if (req.complete) return;
+  if (req.complete) {
+    req.resume(); // all of it arrived: drop what is buffered
+    return;
+  }
   let dropped = 0;
   const onData = (chunk: Buffer): void => {
     dropped += chunk.length;
