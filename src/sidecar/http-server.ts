@@ -55,8 +55,13 @@ export function dropBody(req: IncomingMessage, maxBytes: number): void {
   req.resume();
 }
 
-/** Default of {@link RouteServerOptions.maxDroppedBytes}: four bodies of the default limit. */
-const DROPPED_BYTES = 80 * 1024 * 1024;
+/**
+ * What of a refused request's body is read and dropped before its connection is closed: four
+ * bodies of the largest accepted (a sender a little over the limit still reads its answer).
+ */
+export function maxDroppedBytes(maxBodyBytes: number): number {
+  return 4 * maxBodyBytes;
+}
 
 /** Checks a request's Host and Origin headers (see host-guard.ts). */
 export type HostCheck = (headers: IncomingMessage['headers']) => HostVerdict;
@@ -76,7 +81,8 @@ export interface RouteServerOptions {
   maxConnections?: number;
   /**
    * What of a request refused before its body was read (403, 404, 405, 401, 500) is read and
-   * dropped before its connection is closed (see {@link dropBody}). Default 80 MiB.
+   * dropped before its connection is closed (see {@link dropBody}). Default
+   * {@link maxDroppedBytes} of 20 MiB bodies.
    */
   maxDroppedBytes?: number;
   /** A request under way this long may lose its connection to a new one at the bound, ms (default 2000). */
@@ -116,6 +122,8 @@ export class RouteServer {
   private readonly _server: Server;
   private readonly _connections = new Map<Socket, Connection>();
   private readonly _o: RouteServerOptions;
+  /** See {@link RouteServerOptions.maxDroppedBytes}. */
+  private readonly _dropLimit: number;
   /** The latest response on each connection, so a client error never cuts into one under way. */
   private readonly _responses = new WeakMap<object, ServerResponse>();
   private _guard: ((req: IncomingMessage, path: string) => boolean) | undefined;
@@ -125,6 +133,7 @@ export class RouteServer {
 
   constructor(o: RouteServerOptions = {}) {
     this._o = o;
+    this._dropLimit = o.maxDroppedBytes ?? maxDroppedBytes(20 * 1024 * 1024);
     const requestTimeout = o.requestTimeoutMillis ?? 30_000;
     const headersTimeout = Math.min(o.headersTimeoutMillis ?? 10_000, requestTimeout);
     // Slow-client defence: headers and the whole request must arrive in time, checked often
@@ -277,7 +286,7 @@ export class RouteServer {
     }
     const verdict = this._hostCheck?.(req.headers);
     if (verdict !== undefined && !verdict.ok) {
-      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
+      dropBody(req, this._dropLimit);
       this._onRefused?.(verdict);
       send(res, 403, `forbidden: this ${verdict.why === 'host' ? 'Host' : 'Origin'} is not allowed\n`);
       return;
@@ -285,18 +294,18 @@ export class RouteServer {
     const path = (req.url ?? '/').split('?')[0]!;
     const byMethod = this._routes.get(path);
     if (!byMethod) {
-      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
+      dropBody(req, this._dropLimit);
       send(res, 404, `no route for ${path}\n`);
       return;
     }
     if (this._guard !== undefined && !this._guard(req, path)) {
-      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
+      dropBody(req, this._dropLimit);
       send(res, 401, 'missing or wrong bearer token\n', undefined, { 'www-authenticate': 'Bearer' });
       return;
     }
     const handler = byMethod.get(req.method ?? 'GET');
     if (!handler) {
-      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
+      dropBody(req, this._dropLimit);
       send(res, 405, `method ${req.method} not allowed on ${path}\n`, undefined, {
         allow: [...byMethod.keys()].join(', '),
       });
@@ -304,7 +313,7 @@ export class RouteServer {
     }
     const fail = (e: unknown): void => {
       log.error(`handler for ${req.method} ${path} failed: ${(e as Error)?.message ?? String(e)}`);
-      dropBody(req, this._o.maxDroppedBytes ?? DROPPED_BYTES);
+      dropBody(req, this._dropLimit);
       send(res, 500, 'internal error\n');
     };
     try {

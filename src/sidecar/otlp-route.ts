@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import protobuf from 'protobufjs/minimal.js';
 import { encodeTraceResponse } from '../span/otlp-proto.js';
 import { bearerChecker } from './bearer-token.js';
-import { dropBody, send } from './http-server.js';
+import { dropBody, maxDroppedBytes, send } from './http-server.js';
 import type { Metrics } from './metrics.js';
 import type { BodyLimits } from './read-body.js';
 import { BodyError, readBody } from './read-body.js';
@@ -79,8 +79,7 @@ export function otlpTracesHandler(o: OtlpRouteOptions) {
   const receiver = o.receiver;
   const authorized = o.bearerToken !== undefined ? bearerChecker(o.bearerToken) : undefined;
   const retryAfter = String(o.retryAfterSeconds);
-  /** What of a refused request's body is read and dropped before its connection is closed. */
-  const dropLimit = 4 * o.maxBodyBytes;
+  const dropLimit = maxDroppedBytes(o.maxBodyBytes);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const enc = encodingOf(req.headers['content-type']);

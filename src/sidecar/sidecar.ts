@@ -19,7 +19,7 @@ import { DiskSpool } from './disk-spool.js';
 import { Forwarder } from './forwarder.js';
 import { OtlpGrpcServer } from './grpc/otlp-grpc-server.js';
 import { hostGuard } from './host-guard.js';
-import { RouteServer, send } from './http-server.js';
+import { maxDroppedBytes, RouteServer, send } from './http-server.js';
 import { Metrics } from './metrics.js';
 import { bearerChecker } from './bearer-token.js';
 import { otlpTracesHandler } from './otlp-route.js';
@@ -185,7 +185,7 @@ export async function startSidecar(config: ServeConfig, deps: SidecarDeps = {}):
   metrics.observe(() => [{ name: 'fenra.otel.receiver.inflight_bytes', value: inflight.used }]);
   const server = new RouteServer({
     maxConnections: config.maxConnections,
-    maxDroppedBytes: 4 * config.maxBodyBytes,
+    maxDroppedBytes: maxDroppedBytes(config.maxBodyBytes),
     onConnectionClosed: (why) => metrics.add('fenra.otel.receiver.connections_closed', 1, { why }),
   });
   let refusedLogged = false;

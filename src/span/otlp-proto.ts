@@ -4,7 +4,7 @@ import { ExportTraceServiceRequest, ExportTraceServiceResponse } from './otlp-pr
 import type { AttributeFilter } from './attribute-filter.js';
 import { scanTraceRequest } from './otlp-proto-scan.js';
 import type { RequestLimits } from './request-limits.js';
-import { LimitCount, mayPassLimits, RequestTooLarge } from './request-limits.js';
+import { checkProtobuf, LimitCount, mayPassLimits, RequestTooLarge } from './request-limits.js';
 import { int64 } from './wire-values.js';
 import { boundedName } from './attribute-filter.js';
 import {
@@ -33,19 +33,13 @@ export function decodeTraceRequest(
   filter?: AttributeFilter,
   limits?: RequestLimits,
 ): DecodedRequest {
-  const count =
-    limits !== undefined && mayPassLimits(buf.length, limits) ? new LimitCount(limits) : undefined;
   if (filter === undefined) {
-    if (count !== undefined) {
-      try {
-        count.request(buf);
-      } catch (e) {
-        if (e instanceof RequestTooLarge) return { spans: [], errors: [], tooLarge: e.message };
-        throw e;
-      }
-    }
+    const check = limits === undefined ? undefined : checkProtobuf(buf, limits);
+    if (check !== undefined && !check.ok) return { spans: [], errors: [], tooLarge: check.message };
     return decodeTraceRequestWhole(buf);
   }
+  const count =
+    limits !== undefined && mayPassLimits(buf.length, limits) ? new LimitCount(limits) : undefined;
   const spans: SpanView[] = [];
   const errors: string[] = [];
   try {

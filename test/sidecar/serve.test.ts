@@ -369,16 +369,30 @@ describe('fenra-otel serve: memory and connection bounds', () => {
     const next = `{"resourceSpans":[]}`;
     const nextRequest = head(`content-length: ${next.length}`) + next;
     const MIB = 1024 * 1024;
+    /** Sends `bytes` to `path` with a declared length: the answer first, then the body written whole and dropped, then the next request served. */
+    const refusedThenServes = async (path: string, bytes: number, status: number): Promise<void> => {
+      const c = new RawClient(s.url);
+      await c.write(head(`content-length: ${bytes}`).replace('/v1/traces', path));
+      await c.until(new RegExp(`^HTTP/1.1 ${status} `), `the ${status}`);
+      await c.body(bytes, false);
+      await c.write(nextRequest);
+      await c.until(/HTTP\/1.1 200 /, 'the next answer on the same connection');
+      expect(c.broken).toBeUndefined();
+      c.socket.destroy();
+    };
+    /** The same past 4x the limit: answered, then closed while the rest is still being written (not drained, then idle). */
+    const refusedThenClosed = async (path: string, status: number): Promise<void> => {
+      const c = new RawClient(s.url);
+      await c.write(head(`content-length: ${64 * MIB}`).replace('/v1/traces', path));
+      await c.body(64 * MIB, false);
+      await c.until(() => c.closed, 'the connection closed');
+      expect(c.text).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(c.text).not.toMatch(/HTTP\/1.1 200/);
+      expect(c.broken).toMatch(/EPIPE|ECONNRESET/);
+    };
     try {
       // Declared too large: answered at once, the body then written whole and dropped.
-      const declared = new RawClient(s.url);
-      await declared.write(head(`content-length: ${3 * MIB}`));
-      await declared.until(/^HTTP\/1.1 413 /, 'the 413');
-      await declared.body(3 * MIB, false);
-      await declared.write(nextRequest);
-      await declared.until(/HTTP\/1.1 200 /, 'the next answer on the same connection');
-      expect(declared.broken).toBeUndefined();
-      declared.socket.destroy();
+      await refusedThenServes('/v1/traces', 3 * MIB, 413);
 
       // Chunked: found too large while reading, the rest dropped the same way.
       const chunked = new RawClient(s.url);
@@ -391,30 +405,11 @@ describe('fenra-otel serve: memory and connection bounds', () => {
       chunked.socket.destroy();
 
       // More than 4x the limit: answered, then the connection is closed.
-      const huge = new RawClient(s.url);
-      await huge.write(head(`content-length: ${64 * MIB}`));
-      await huge.until(/^HTTP\/1.1 413 /, 'the 413');
-      await huge.body(64 * MIB, false);
-      await huge.until(() => huge.closed, 'the connection closed');
-      expect(huge.text).not.toMatch(/HTTP\/1.1 200/);
-      // Closed while the rest was still being written (not drained, then idle).
-      expect(huge.broken).toMatch(/EPIPE|ECONNRESET/);
+      await refusedThenClosed('/v1/traces', 413);
 
       // A request to no route: the same (its body may be as large as any).
-      const lost = new RawClient(s.url);
-      await lost.write(head(`content-length: ${3 * MIB}`).replace('/v1/traces', '/v1/logs'));
-      await lost.until(/^HTTP\/1.1 404 /, 'the 404');
-      await lost.body(3 * MIB, false);
-      await lost.write(nextRequest);
-      await lost.until(/HTTP\/1.1 200 /, 'the next answer on the same connection');
-      expect(lost.broken).toBeUndefined();
-      lost.socket.destroy();
-      const lostHuge = new RawClient(s.url);
-      await lostHuge.write(head(`content-length: ${64 * MIB}`).replace('/v1/traces', '/v1/logs'));
-      await lostHuge.body(64 * MIB, false);
-      await lostHuge.until(() => lostHuge.closed, 'the connection closed');
-      expect(lostHuge.text).toMatch(/^HTTP\/1.1 404 /);
-      expect(lostHuge.broken).toMatch(/EPIPE|ECONNRESET/);
+      await refusedThenServes('/v1/logs', 3 * MIB, 404);
+      await refusedThenClosed('/v1/logs', 404);
     } finally {
       await s.stop();
     }
