@@ -14,6 +14,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // One file at a time on any machine: scenarios measure capacity (overload, outages, storms).
+    fileParallelism: false,
     globalSetup: ['test/faults/global-setup.ts'],
   },
 });
