@@ -43,6 +43,12 @@ export interface InProcessResult {
   e2e_us_per_span_baseline: number;
   e2e_us_per_span_fenra: number;
   e2e_added_us_per_span: number;
+  /**
+   * The app's own export (the exporter's `export()`: spans to an OTLP request), CPU µs per span,
+   * without / with Fenra beside it: the same work, made dearer by Fenra's garbage and cache use.
+   */
+  app_export_us_per_span_baseline: number;
+  app_export_us_per_span_fenra: number;
   us_per_genai_span: number;
   /** `us_per_genai_span` / `e2e_us_per_span_baseline`: a GenAI span against a plain span's whole export. */
   genai_vs_plain_export: number;
@@ -66,8 +72,18 @@ async function e2eRun(
   sinks: Sinks,
   withFenra: boolean,
   requests: number,
-): Promise<{ cpuUs: number; billed: number; accepted: number; dropped: number }> {
-  const bsp = new BatchSpanProcessor(new OTLPTraceExporter({ url: sinks.otlp }));
+): Promise<{ cpuUs: number; exportUs: number; billed: number; accepted: number; dropped: number }> {
+  // The app's own export, timed where it runs: the BSP calls export() and the exporter turns the
+  // spans into a request before it returns (the sending goes on off this call).
+  const exporter = new OTLPTraceExporter({ url: sinks.otlp });
+  const exportSpans = exporter.export.bind(exporter);
+  let exportUs = 0;
+  exporter.export = (spans, done) => {
+    const c = process.cpuUsage();
+    exportSpans(spans, done);
+    exportUs += cpuSince(c);
+  };
+  const bsp = new BatchSpanProcessor(exporter);
   const fenra = withFenra
     ? new api.FenraSpanProcessor({ apiKey: API_KEY, endpoint: sinks.ingest })
     : undefined;
@@ -84,7 +100,7 @@ async function e2eRun(
   const s = fenra?.stats();
   await provider.shutdown();
   const dropped = s ? Object.values(s.delivery.dropped).reduce((a, b) => a + b, 0) : 0;
-  return { cpuUs, billed: s?.billed ?? 0, accepted: s?.delivery.accepted ?? 0, dropped };
+  return { cpuUs, exportUs, billed: s?.billed ?? 0, accepted: s?.delivery.accepted ?? 0, dropped };
 }
 
 interface Recorded {
@@ -219,6 +235,8 @@ export async function benchInProcess(
   const base: number[] = [];
   const withF: number[] = [];
   const ratios: number[] = [];
+  const exportBase: number[] = [];
+  const exportWithF: number[] = [];
   let wire = { requests: 0, bytes: 0, tx: 0 };
   for (let p = 0; p < pairs; p++) {
     const order = p % 2 === 0 ? [false, true] : [true, false];
@@ -240,6 +258,7 @@ export async function benchInProcess(
         };
       }
       got[String(f)] = r.cpuUs;
+      (f ? exportWithF : exportBase).push(r.exportUs);
     }
     base.push(got['false'] as number);
     withF.push(got['true'] as number);
@@ -273,6 +292,8 @@ export async function benchInProcess(
     e2e_us_per_span_baseline: round(mb / spans),
     e2e_us_per_span_fenra: round(mf / spans),
     e2e_added_us_per_span: round((mf - mb) / spans, 3),
+    app_export_us_per_span_baseline: round(median(exportBase) / spans),
+    app_export_us_per_span_fenra: round(median(exportWithF) / spans),
     us_per_genai_span: round(median(g)),
     genai_vs_plain_export: round(median(g) / (mb / spans), 3),
     us_per_genai_span_onend: round(median(gs)),

@@ -120,6 +120,12 @@ if (inproc) {
   ]);
   rows.push(['  added CPU per span, end to end (10 % GenAI)', fmt(i.e2e_added_us_per_span, ' µs'), '', '']);
   rows.push([
+    "  of which the app's own export made dearer (its export() per span, without / with Fenra)",
+    `${fmt(Math.round((i.app_export_us_per_span_fenra - i.app_export_us_per_span_baseline) * 1000) / 1000, ' µs')} (${fmt(i.app_export_us_per_span_baseline, '')} / ${fmt(i.app_export_us_per_span_fenra, ' µs')})`,
+    '',
+    '',
+  ]);
+  rows.push([
     "Added CPU per GenAI span (convert, price, queue, send) / a plain span's export",
     `${fmt(i.genai_vs_plain_export, '×')} (${fmt(i.us_per_genai_span, ' µs')})`,
     `≤ ${TARGET.genaiVsPlainExport}×`,
