@@ -68,6 +68,25 @@ describe('TraceHolder', () => {
     expect(a.held()).toEqual({ traces: 0, spans: 0 });
   });
 
+  it('lets go of the spans of a resolved trace once its owner has read them', () => {
+    const T = '7'.repeat(32);
+    const root = makeSpan({}, { traceId: T });
+    const call = makeSpan(llm, { traceId: T, parentSpanId: root.spanId });
+    const seen: Array<{ spans: number; context: number; trace: HeldTrace<never> }> = [];
+    const holder = new TraceHolder<never>(
+      { waitMillis: 100, settleMillis: 100, maxTraces: 10, maxSpansPerTrace: 50, maxHeldSpans: 1_000 },
+      () => 0,
+      (t) => seen.push({ spans: t.spans.length, context: t.context.length, trace: t }),
+      () => undefined,
+    );
+    // The root arrived before (a straggler's context), then the call and the root again.
+    holder.add([call, root], [], undefined, () => root);
+    expect(seen.map(({ spans, context }) => ({ spans, context }))).toEqual([{ spans: 2, context: 1 }]);
+    expect(seen[0]!.trace.spans).toEqual([]);
+    expect(seen[0]!.trace.context).toEqual([]);
+    expect(holder.heldSpans).toBe(0);
+  });
+
   it('holds nothing of traces without GenAI spans (hands them back to be remembered)', () => {
     const { a, out, notHeld } = setup();
     const span = makeSpan({}, { traceId: 'd'.repeat(32), parentSpanId: 'e'.repeat(16) });
