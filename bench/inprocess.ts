@@ -49,6 +49,8 @@ export interface InProcessResult {
    */
   app_export_us_per_span_baseline: number;
   app_export_us_per_span_fenra: number;
+  /** `app_export_us_per_span_fenra` − `app_export_us_per_span_baseline`. */
+  app_export_added_us_per_span: number;
   us_per_genai_span: number;
   /** `us_per_genai_span` / `e2e_us_per_span_baseline`: a GenAI span against a plain span's whole export. */
   genai_vs_plain_export: number;
@@ -294,6 +296,7 @@ export async function benchInProcess(
     e2e_added_us_per_span: round((mf - mb) / spans, 3),
     app_export_us_per_span_baseline: round(median(exportBase) / spans),
     app_export_us_per_span_fenra: round(median(exportWithF) / spans),
+    app_export_added_us_per_span: round((median(exportWithF) - median(exportBase)) / spans, 3),
     us_per_genai_span: round(median(g)),
     genai_vs_plain_export: round(median(g) / (mb / spans), 3),
     us_per_genai_span_onend: round(median(gs)),

@@ -121,7 +121,7 @@ if (inproc) {
   rows.push(['  added CPU per span, end to end (10 % GenAI)', fmt(i.e2e_added_us_per_span, ' µs'), '', '']);
   rows.push([
     "  of which the app's own export made dearer (its export() per span, without / with Fenra)",
-    `${fmt(Math.round((i.app_export_us_per_span_fenra - i.app_export_us_per_span_baseline) * 1000) / 1000, ' µs')} (${fmt(i.app_export_us_per_span_baseline, '')} / ${fmt(i.app_export_us_per_span_fenra, ' µs')})`,
+    `${fmt(i.app_export_added_us_per_span, ' µs')} (${fmt(i.app_export_us_per_span_baseline, '')} / ${fmt(i.app_export_us_per_span_fenra, ' µs')})`,
     '',
     '',
   ]);
