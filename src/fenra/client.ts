@@ -2,6 +2,7 @@ import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
+import { jsonArrayBytes } from '../internal/json-bytes.js';
 import { timerDelay } from '../internal/timers.js';
 import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { SendOptions, SendResult, TransactionSender } from '../pipeline/sender.js';
@@ -85,8 +86,9 @@ export class FenraClient implements TransactionSender {
   private async _send(items: readonly PricedTransaction[], options: SendOptions): Promise<SendResult> {
     const transactions = items.map(renderTransaction);
     // Encoded once here: undici would copy a string into a Buffer itself, and the size is read
-    // off the Buffer instead of scanning the text again.
-    const body = Buffer.from(JSON.stringify({ transactions }));
+    // off the Buffer instead of scanning the text again. The same bytes as
+    // JSON.stringify({ transactions }), without one large string (see jsonArrayBytes).
+    const body = jsonArrayBytes(transactions, '{"transactions":', '}');
     const bytes = body.length;
     if (this._closed !== undefined) {
       return { outcome: { kind: 'aborted', message: 'client closed' }, bytes: 0 };

@@ -4,7 +4,7 @@ import type { Scheduler } from '../internal/scheduler.js';
 import { realScheduler } from '../internal/scheduler.js';
 import type { SpanView } from '../span/span-view.js';
 import type { Spool, SpoolContents } from './spool.js';
-import { limitOf, parseSpans, serialiseSpans, SpoolFullError, SpoolUnavailableError } from './spool.js';
+import { limitOf, parseSpans, spansBytes, SpoolFullError, SpoolUnavailableError } from './spool.js';
 import type { SpoolFs } from './spool-fs.js';
 import { errorCode, nodeSpoolFs } from './spool-fs.js';
 import { SpoolLog } from './spool-log.js';
@@ -159,7 +159,7 @@ export class DiskSpool implements Spool {
 
   async append(spans: readonly SpanView[], priority?: boolean): Promise<number> {
     if (this._problem !== undefined) throw new SpoolUnavailableError(this._problem);
-    const data = Buffer.from(serialiseSpans(spans));
+    const data = spansBytes(spans);
     const limit = limitOf(this._max, priority);
     const used = this.bytes();
     if (used + data.length > limit) throw new SpoolFullError(data.length, used, limit);

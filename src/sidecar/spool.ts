@@ -1,3 +1,4 @@
+import { jsonArrayBytes } from '../internal/json-bytes.js';
 import type { AttrValue, SpanView } from '../span/span-view.js';
 
 /**
@@ -98,6 +99,11 @@ function reviver(_key: string, value: unknown): unknown {
 
 export function serialiseSpans(spans: readonly SpanView[]): string {
   return JSON.stringify(spans, replacer);
+}
+
+/** `serialiseSpans` as UTF-8 bytes (a record's content), without one large string. */
+export function spansBytes(spans: readonly SpanView[]): Buffer {
+  return jsonArrayBytes(spans, '', '', replacer);
 }
 
 export function parseSpans(text: string): SpanView[] {
