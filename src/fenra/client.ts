@@ -84,11 +84,7 @@ export class FenraClient implements TransactionSender {
   }
 
   private async _send(items: readonly PricedTransaction[], options: SendOptions): Promise<SendResult> {
-    const transactions = items.map(renderTransaction);
-    // Encoded once here: undici would copy a string into a Buffer itself, and the size is read
-    // off the Buffer instead of scanning the text again. The same bytes as
-    // JSON.stringify({ transactions }), without one large string (see jsonArrayBytes).
-    const body = jsonArrayBytes(transactions, '{"transactions":', '}');
+    const body = wireBody(items);
     const bytes = body.length;
     if (this._closed !== undefined) {
       return { outcome: { kind: 'aborted', message: 'client closed' }, bytes: 0 };
@@ -113,7 +109,7 @@ export class FenraClient implements TransactionSender {
           return Array.isArray(v) ? v[0] : v;
         },
         body: text,
-        count: transactions.length,
+        count: items.length,
         nowMs: this._now(),
       });
       return { outcome, bytes };
@@ -136,6 +132,18 @@ export class FenraClient implements TransactionSender {
         : Promise.resolve();
     return this._closed;
   }
+}
+
+/**
+ * The request body of a batch, encoded once: undici would copy a string into a Buffer itself,
+ * and the size is read off the Buffer instead of scanning the text again. The same bytes as
+ * `JSON.stringify({ transactions })` without one large string (see `jsonArrayBytes`). In a
+ * function of its own so that the rendered objects are garbage before the request is sent:
+ * kept across its await, they outlived the young generation of a busy sidecar (13 % of what
+ * its scavenges copied).
+ */
+function wireBody(items: readonly PricedTransaction[]): Buffer {
+  return jsonArrayBytes(items.map(renderTransaction), '{"transactions":', '}');
 }
 
 /** Reads at most `limit` bytes of a body as UTF-8 and discards the rest, so the connection is freed. */
