@@ -85,7 +85,8 @@ export class ConversionStage<Tag = never> {
   private readonly _holder: TraceHolder<Tag>;
   private readonly _source: AncestorSource;
   private readonly _decisions: TraceDecisions;
-  private readonly _incoming = new Map<string, number>();
+  /** Traces of deliveries being stored, by how many. Made again when it empties (see `_release`). */
+  private _incoming = new Map<string, number>();
 
   constructor(options: StageOptions<Tag>) {
     this._o = options;
@@ -209,11 +210,16 @@ export class ConversionStage<Tag = never> {
   }
 
   private _release(admission: Admission): void {
+    const incoming = this._incoming;
     for (const t of admission.traces) {
-      const n = (this._incoming.get(t) ?? 1) - 1;
-      if (n > 0) this._incoming.set(t, n);
-      else this._incoming.delete(t);
+      const n = (incoming.get(t) ?? 1) - 1;
+      if (n > 0) incoming.set(t, n);
+      else incoming.delete(t);
     }
+    // Emptied after almost every request of a sidecar: a new map starts young, where the old
+    // one's tables, grown and shrunk by each request, outlived the young generation (as the
+    // trace holder's maps did, see TraceHolder._resolve).
+    if (incoming.size === 0) this._incoming = new Map();
   }
 
   /** Remembered roots and ancestors of the delivery's calls that it does not carry itself. */

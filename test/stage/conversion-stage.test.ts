@@ -164,6 +164,28 @@ describe('ConversionStage: trace holding', () => {
     s.flush();
     expect(results.map((r) => r.tags)).toEqual([[1, 2], [1]]);
   });
+
+  it('counts a trace as held while a delivery of it is stored, also after every delivery left', () => {
+    const { stage: s } = stage();
+    const a = traceOf(22);
+    const b = traceOf(23);
+    const ra = a.root();
+    const first = s.admit([a.llm(ra)], false);
+    const second = s.admit([a.llm(ra)], false);
+    expect(s.isHeld(ra.traceId)).toBe(true);
+    s.abandon(first);
+    expect(s.isHeld(ra.traceId)).toBe(true); // the second is still being stored
+    s.abandon(second);
+    expect(s.isHeld(ra.traceId)).toBe(false);
+    // Every delivery left (its bookkeeping starts again): later ones are counted the same.
+    const rb = b.root();
+    const third = s.admit([b.llm(rb)], false);
+    expect(s.isHeld(rb.traceId)).toBe(true);
+    expect(s.add(third, 3)).toBe(1);
+    expect(s.isHeld(rb.traceId)).toBe(true); // now held by the holder, waiting for its root
+    s.add(s.admit([rb], false), 4);
+    expect(s.isHeld(rb.traceId)).toBe(false);
+  });
 });
 
 describe('ConversionStage: one provider call billed once, also across deliveries', () => {
