@@ -38,7 +38,6 @@ export class SettlementLedger {
   private readonly _waiters = new Map<PricedTransaction, ItemWaiter>();
   /** Transactions that may already be at the destination (an answer was lost). */
   private readonly _maybeSent = new WeakSet<PricedTransaction>();
-  private readonly _settled = new WeakSet<PricedTransaction>();
   private readonly _usdByModel = new Map<string, { provider: string; model: string; usd: number }>();
   private readonly _rejections: RateLimitedReport;
   private _lastRejection = '';
@@ -71,10 +70,6 @@ export class SettlementLedger {
   /** The destination may already hold these (a request of them got no answer). */
   markMaybeSent(items: readonly PricedTransaction[]): void {
     for (const i of items) this._maybeSent.add(i);
-  }
-
-  isSettled(item: PricedTransaction): boolean {
-    return this._settled.has(item);
   }
 
   accept(items: readonly PricedTransaction[]): void {
@@ -141,7 +136,6 @@ export class SettlementLedger {
   }
 
   private _settle(items: readonly PricedTransaction[], outcome: Settlement): void {
-    for (const i of items) this._settled.add(i);
     if (this._waiters.size > 0) this._release(items);
     for (const hook of this._hooks) {
       safely(

@@ -637,6 +637,45 @@ describe('DeliveryPipeline against the ingest server', () => {
     expect(p.stats().accepted).toBe(2);
     expect(logs.messages('error').some((m) => m.includes('spool broken'))).toBe(true);
   });
+
+  it('settles a batch whose delivery failed inside our own code once, as dropped, and goes on', async () => {
+    const { log, onSettled } = settlements();
+    let calls = 0;
+    const real = fenraSender(resolveConfig({ apiKey: 'test-key', endpoint: server.url }, {}));
+    if (real === undefined) throw new Error('no sender');
+    const p = pipeline(
+      {},
+      {
+        onSettled,
+        // A sender that breaks its contract (it must answer with an outcome) on its first call.
+        sender: {
+          send: (items, options) => {
+            if (calls++ === 0) throw new Error('sender bug');
+            return real.send(items, options);
+          },
+          close: () => real.close(),
+        },
+      },
+    );
+    const first = makeBatch(3);
+    p.enqueue(first);
+    await p.forceFlush();
+    const second = makeBatch(2);
+    p.enqueue(second);
+    await p.forceFlush();
+    expect(log).toEqual([
+      { ids: spanIds(first), outcome: { kind: 'dropped', reason: 'retries_exhausted' } },
+      { ids: spanIds(second), outcome: { kind: 'accepted' } },
+    ]);
+    const st = p.stats();
+    expect(st.dropped.retries_exhausted).toBe(3);
+    expect(st.accepted).toBe(2);
+    expect(st.queueDepth).toBe(0);
+    expect(st.inFlight).toBe(0);
+    expect(
+      logs.messages('error').some((m) => m.includes('internal error while delivering: Error: sender bug')),
+    ).toBe(true);
+  });
 });
 
 async function closedPort(): Promise<number> {
