@@ -9,6 +9,7 @@ import { PriceBook } from '../../src/pricing/price-book.js';
 import { parseOtlpJsonText, spansFromOtlpJson } from '../../src/span/from-otlp-json.js';
 import type { PricedTransaction } from '../../src/stage/priced-transaction.js';
 import { toTransactions } from '../../src/stage/to-transactions.js';
+import { makePriced } from '../helpers/priced.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'recorded');
 
@@ -134,5 +135,29 @@ describe('ledger fed with priced transactions (the sidecar in Fenra mode)', () =
     byPriced.addPriced(txs.slice(0, 40), at);
     byPriced.addPriced(txs.slice(40), at);
     expect(byPriced.snapshot()).toEqual(byRecord.snapshot());
+  });
+});
+
+describe('ledger chart points', () => {
+  /** The points as the ledger kept them before (an array per point): the last `max`, by time. */
+  function reference(points: [number, number][], max: number): [number, number][] {
+    return (max > 0 ? points.slice(-max) : []).sort((a, b) => a[0] - b[0]);
+  }
+
+  it('keeps the most recent maxPoints points, sorted by time, while growing and once turned', () => {
+    const at = Date.UTC(2026, 11, 5, 8, 30, 0, 0);
+    for (const max of [0, 1, 5, 1024, 1500, 3000]) {
+      const ledger = new Ledger({ maxPoints: max });
+      const fed: [number, number][] = [];
+      for (let i = 0; i < 4000; i++) {
+        // Times out of order (calls end in any order), prices from the transactions.
+        const end = at - ((i * 7919) % 5000);
+        const tx = { ...makePriced({ usd: (i % 13) / 1000 }), endTimeMs: end };
+        ledger.addPriced([tx], at);
+        fed.push([end, (i % 13) / 1000]);
+        if (i === 999 || i === 1024 || i === 2047 || i === 3999)
+          expect(ledger.snapshot().points, `max ${max} after ${i + 1}`).toEqual(reference(fed, max));
+      }
+    }
   });
 });
