@@ -140,7 +140,7 @@ export class FenraClient implements TransactionSender {
  * `JSON.stringify({ transactions })` without one large string (see `jsonArrayBytes`). In a
  * function of its own so that the rendered objects are garbage before the request is sent:
  * kept across its await, they outlived the young generation of a busy sidecar (13 % of what
- * its scavenges copied).
+ * survived its scavenges).
  */
 function wireBody(items: readonly PricedTransaction[]): Buffer {
   return jsonArrayBytes(items.map(renderTransaction), '{"transactions":', '}');
