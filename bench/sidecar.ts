@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -104,6 +104,9 @@ function timePerCallAlternating(fns: readonly (() => void)[], blocks = 7): numbe
   return out.map(median);
 }
 
+/** Sidecars started by this process so far (names their stdout files). */
+let sidecarsStarted = 0;
+
 export async function startBuiltSidecar(
   args: string[],
   env: Record<string, string> = {},
@@ -111,6 +114,11 @@ export async function startBuiltSidecar(
   const cli = pathToFileURL(`${DIST}cli.js`).href;
   // FENRA_BENCH_SIDECAR_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the sidecar.
   const nodeArgs = (process.env['FENRA_BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  // FENRA_BENCH_SIDECAR_STDOUT=/tmp/gc: each sidecar's stdout to /tmp/gc.<n> (what V8's
+  // --trace-gc-nvp prints), numbered in the order the sidecars start.
+  const stdoutPrefix = process.env['FENRA_BENCH_SIDECAR_STDOUT'];
+  const stdout = stdoutPrefix ? openSync(`${stdoutPrefix}.${sidecarsStarted}`, 'w') : 'ignore';
+  sidecarsStarted++;
   const proc = spawn(
     process.execPath,
     [
@@ -128,9 +136,10 @@ export async function startBuiltSidecar(
     {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', FENRA_API_KEY: API_KEY, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', stdout, 'pipe'],
     },
   );
+  if (typeof stdout === 'number') closeSync(stdout); // the sidecar has its own copy
   let logs = '';
   let grpc: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
