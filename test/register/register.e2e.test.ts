@@ -137,10 +137,10 @@ describe('register entry from source (node --import tsx --import ./src/register.
     fake.ingest.script([{ kind: 'hang' }, { kind: 'hang' }]);
     const r = await runNode(
       [...SOURCE_REGISTER, 'test/register/apps/openai-cjs.cjs'],
-      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_h', FENRA_SHUTDOWN_TIMEOUT_MILLIS: '300' }),
+      env({ FENRA_BILLABLE_CUSTOMER_ID: 'cus_h', FENRA_SHUTDOWN_TIMEOUT_MILLIS: '1000' }),
     );
     expect(r).toMatchObject({ code: 0, signal: null });
-    expect(r.stderr).toContain('did not finish within 300 ms');
+    expect(r.stderr).toContain('did not finish within 1000 ms');
     expect(fake.ingest.requests).toHaveLength(1);
 
     const run = startNode(
