@@ -77,9 +77,10 @@ export const CONDITIONS = {
 
   /** Fenra refused every part of a batch: the fault looks like Fenra's. */
   rejectingAll: (status: number, message: string, maxQueueSize: number, firstProbeSeconds: number): string =>
-    `Fenra refused every part of a batch (HTTP ${status}: ${message}): the fault looks like Fenra's, not the transactions'. ` +
+    `Fenra refused every part of a batch (HTTP ${status}: ${message}) and accepted nothing meanwhile: the fault looks like Fenra's. ` +
     `Sending is paused and nothing is discarded; up to ${maxQueueSize} transactions are kept meanwhile, and one request ` +
-    `probes Fenra, first after ${firstProbeSeconds} s, then less often. Sending resumes by itself when Fenra accepts again.`,
+    `probes Fenra with other transactions, first after ${firstProbeSeconds} s, then less often. Sending resumes by itself ` +
+    `when Fenra accepts again; a transaction it still refuses alone after accepting others is then failed for good.`,
 
   /** A request failed in a way worth retrying (network, timeout, 5xx, 429): said once per cause. */
   deliveryFailing: (destination: string, why: string, atRisk: number, kept: string): string =>

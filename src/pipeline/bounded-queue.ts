@@ -65,6 +65,19 @@ export class BoundedQueue<T> {
     }
   }
 
+  /**
+   * Puts items in flight back at the end, in order (their places were kept: always fits), so
+   * that other items are taken first.
+   */
+  requeueLast(items: readonly T[]): void {
+    const n = Math.min(items.length, this._inFlight);
+    this._inFlight -= n;
+    for (let i = 0; i < n; i++) {
+      this._buf[(this._head + this._size) % this.capacity] = items[i];
+      this._size++;
+    }
+  }
+
   /** `n` items in flight were settled: their places are free again. */
   release(n: number): void {
     this._inFlight = Math.max(0, this._inFlight - n);

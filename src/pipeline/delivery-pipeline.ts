@@ -332,6 +332,10 @@ export class DeliveryPipeline {
       if (this._closing || this._abort.signal.aborted || hold?.kind === 'aborted') {
         q.release(r.kept.length);
         this._ledger.drop(r.kept, hold?.kind === 'backoff' ? 'retries_exhausted' : 'shutdown');
+      } else if (hold?.kind === 'blocked' && hold.state === 'rejecting_all') {
+        // Refused in every part tried: the probe tries other transactions first, whose
+        // acceptance tells a batch of bad transactions from a destination refusing everything.
+        q.requeueLast(r.kept);
       } else {
         q.requeue(r.kept);
         if (hold?.kind === 'backoff') this._stats.requeued++;

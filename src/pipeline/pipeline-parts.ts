@@ -80,5 +80,5 @@ export function senderChain(sender: TransactionSender, o: SenderChainOptions): B
       }
     },
   });
-  return new BisectingSender(retrying, () => o.ledger.acceptances);
+  return new BisectingSender(retrying);
 }

@@ -41,7 +41,6 @@ export class SettlementLedger {
   private readonly _usdByModel = new Map<string, { provider: string; model: string; usd: number }>();
   private readonly _rejections: RateLimitedReport;
   private _lastRejection = '';
-  private _acceptances = 0;
   private readonly _onRelease: () => void;
 
   constructor(stats: PipelineStats, now: () => number, onRelease: () => void) {
@@ -57,11 +56,6 @@ export class SettlementLedger {
     this._hooks.push(hook);
   }
 
-  /** How many acceptances so far: a destination that accepts anything is not refusing everything. */
-  get acceptances(): number {
-    return this._acceptances;
-  }
-
   /** Local price estimate of accepted transactions by provider and model (at most 200 pairs). */
   get usdByModel(): ReadonlyMap<string, { provider: string; model: string; usd: number }> {
     return this._usdByModel;
@@ -74,7 +68,6 @@ export class SettlementLedger {
 
   accept(items: readonly PricedTransaction[]): void {
     if (items.length === 0) return;
-    this._acceptances++;
     const s = this._stats;
     s.accepted += items.length;
     for (const item of items) {

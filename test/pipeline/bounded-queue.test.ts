@@ -35,6 +35,19 @@ describe('BoundedQueue', () => {
     expect(q.take(4)).toEqual([1, 2, 3, 4]);
   });
 
+  it("a batch put back at the end also fits, across the ring's wrap, and is taken after the others", () => {
+    const q = new BoundedQueue<number>(4);
+    q.offer([1, 2, 3]);
+    const batch = q.take(2);
+    expect(q.offer([4])).toBe(1);
+    expect(q.offer([5])).toBe(0);
+    q.requeueLast(batch);
+    expect(q.inFlight).toBe(0);
+    expect(q.length).toBe(4);
+    expect(q.free).toBe(0);
+    expect(q.take(4)).toEqual([3, 4, 1, 2]);
+  });
+
   it('drains what is queued, not what is in flight', () => {
     const q = new BoundedQueue<number>(4);
     q.offer([1, 2, 3]);

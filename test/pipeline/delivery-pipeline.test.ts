@@ -523,8 +523,8 @@ describe('DeliveryPipeline against the ingest server', () => {
     p.enqueue(items);
     await p.forceFlush(1_000);
     expect(p.state).toBe('rejecting_all');
-    // One batch bisected down to its first single transaction: about log2(16) + 1 requests.
-    expect(server.requests).toHaveLength(5);
+    // One batch bisected down to its first two single transactions: log2(16) + 2 requests.
+    expect(server.requests).toHaveLength(6);
     expect(p.stats()).toMatchObject({ failed: { rejected: 0 }, queueDepth: 40, accepted: 0 });
     expect(log).toEqual([]);
     const errors = logs.messages('error');
@@ -535,12 +535,52 @@ describe('DeliveryPipeline against the ingest server', () => {
 
     server.setDefault(undefined); // Fenra is fixed
     sleeper.release(); // the probe
-    await server.waitForRequests(6);
+    await server.waitForRequests(7);
     await p.forceFlush();
     expect(p.state).toBe('running');
     expect(acceptedIds()).toEqual(spanIds(items).sort());
     expect(p.stats()).toMatchObject({ accepted: 40, failed: { rejected: 0 } });
     expect(logs.messages('info').some((m) => m.includes('accepts transactions again'))).toBe(true);
+  });
+
+  it('a batch of nothing but refused transactions: the probe tries the others behind it, then the refused ones are proven and failed, the good all delivered', async () => {
+    server.setRule((t) =>
+      t.model === 'forbidden-model' ? 'model not enabled for this organization' : undefined,
+    );
+    sleeper = recordingSleep(5_000); // hold the probe waits
+    const p = pipeline({ maxExportBatchSize: 4, concurrencyLimit: 1 });
+    const bad = makeBatch(4, { model: 'forbidden-model' });
+    const good = makeBatch(8);
+    p.enqueue([...bad, ...good]);
+    await p.forceFlush();
+    // Indistinguishable from Fenra refusing everything, so far: paused, nothing failed.
+    expect(p.state).toBe('rejecting_all');
+    expect(p.stats()).toMatchObject({ accepted: 0, failed: { rejected: 0 }, queueDepth: 12 });
+    expect(server.requests).toHaveLength(4);
+
+    sleeper.release(); // the probe: the good ones first, now at the front
+    await server.waitForRequests(5);
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds(good).sort());
+    // The two refused alone before the good ones were accepted are proven; the two refused
+    // only after have no evidence yet (nothing was accepted since), so they wait, kept.
+    expect(p.stats()).toMatchObject({ accepted: 8, failed: { rejected: 2 }, queueDepth: 2 });
+    expect(p.state).toBe('rejecting_all');
+
+    const later = makeBatch(2);
+    p.enqueue(later);
+    const sent = server.requests.length;
+    sleeper.release();
+    await server.waitForRequests(sent + 1);
+    await p.forceFlush();
+    expect(acceptedIds()).toEqual(spanIds([...good, ...later]).sort());
+    expect(p.stats()).toMatchObject({
+      accepted: 10,
+      failed: { rejected: 4 },
+      queueDepth: 0,
+      state: 'running',
+    });
+    expect(server.accepted.some((a) => a.transaction.model === 'forbidden-model')).toBe(false);
   });
 
   it('a batch that used its retry budget goes back to the front of a full queue, evicting nothing', async () => {
