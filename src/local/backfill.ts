@@ -139,7 +139,7 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
       }
       wake = done;
     });
-  const refused = (): string | undefined => blockedBecause(pipeline.state, config);
+  const refused = (): string | undefined => blockedBecause(pipeline, config);
 
   let stoppedBecause: string | undefined;
   let queued = 0;
@@ -167,7 +167,10 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
     const before = settled();
     await pipeline.forceFlush();
     stoppedBecause = refused();
-    if (stoppedBecause === undefined && settled() === before) break;
+    if (stoppedBecause !== undefined) break;
+    // Refused in every part, not yet by a probe: its answer decides.
+    if (pipeline.state === 'rejecting_all') await waitForSettlement(1_000);
+    else if (settled() === before) break;
   }
   await pipeline.shutdown();
   progress.elapsedMs = now() - start;
@@ -183,12 +186,20 @@ export async function backfill(source: TransactionSource, o: BackfillOptions): P
   };
 }
 
-/** Why sending stopped for a configuration error Fenra answered (the pipeline keeps the data). */
-function blockedBecause(state: DeliveryPipeline['state'], config: DeliveryConfig): string | undefined {
+/**
+ * Why sending stopped for a configuration error Fenra answered (the pipeline keeps the data).
+ * A batch refused in every part stops the run only once a probe, made of other transactions,
+ * was refused too: a batch of nothing but bad transactions is not a fault of Fenra's.
+ */
+function blockedBecause(pipeline: DeliveryPipeline, config: DeliveryConfig): string | undefined {
   const names = config.settingNames;
+  const state = pipeline.state;
   if (state === 'unauthorized') return `Fenra refused the API key (401): check ${names.apiKey}`;
-  if (state === 'rejecting_all')
-    return 'Fenra refused every part of a batch (HTTP 400 to everything): a fault on its side; try again later';
+  if (state === 'rejecting_all' && pipeline.refusedProbes > 0)
+    return (
+      `Fenra refused every transaction tried, in every attempt, and accepted nothing meanwhile (${pipeline.blockMessage}): ` +
+      'a fault on its side, or every transaction left is refused by its rules; none was failed for good; try again later'
+    );
   if (state === 'endpoint_rejected')
     return `the endpoint is not Fenra's usage-transactions URL (404/405/redirect): check ${names.endpoint}`;
   return undefined;

@@ -18,6 +18,8 @@ interface Run {
   accepted: boolean;
   /** A transaction of this batch was proven bad: the destination takes others. */
   proven: boolean;
+  /** The refusal messages of the transactions of this batch proven bad. */
+  provenMessages: Set<string> | undefined;
   /** `_started` when the first refusal of this delivery came back. */
   firstRefusal: number;
 }
@@ -37,6 +39,10 @@ interface Run {
  * before a storm counted as evidence against what the storm refused. Requests are numbered as
  * they start, so "sent after" is exact across concurrent batches.
  *
+ * - A single refused with the very message with which another transaction of its batch was
+ *   just proven bad is proven too (a rule's refusal, word for word: a storm beginning in
+ *   between would have to answer the same words). So a batch of bad transactions after the
+ *   last good ones (the end of a back-fill, a quiet app) is settled, not kept for ever.
  * - A single refused once is a suspect. Once something sent after its refusal is accepted (a
  *   later part of its batch, another batch), it is sent alone again: one more request per bad
  *   transaction, which local validation makes rare.
@@ -74,6 +80,7 @@ export class BisectingSender implements BatchSender {
       suspects: [],
       accepted: false,
       proven: false,
+      provenMessages: undefined,
       firstRefusal: 0,
     };
     const going = await this._part(this._ordered(items), run);
@@ -156,9 +163,14 @@ export class BisectingSender implements BatchSender {
     }
     const item = whole[0] as PricedTransaction;
     const refusedBefore = this._suspects.get(item);
-    if (siblingAccepted || (refusedBefore !== undefined && seenAccepted > refusedBefore)) {
+    if (
+      siblingAccepted ||
+      (refusedBefore !== undefined && seenAccepted > refusedBefore) ||
+      run.provenMessages?.has(message) === true
+    ) {
       this._suspects.delete(item);
       run.proven = true;
+      (run.provenMessages ??= new Set()).add(message);
       out.refused.push({ items: whole, reason: 'rejected', message });
       return true;
     }

@@ -134,6 +134,16 @@ export class DeliveryPipeline {
     return this._gate.state;
   }
 
+  /** While blocked: how many probes were refused the same way since the block began. */
+  get refusedProbes(): number {
+    return this._gate.refusedProbes;
+  }
+
+  /** While blocked: what the destination said. */
+  get blockMessage(): string {
+    return this._gate.blockMessage;
+  }
+
   /** Adds a hook called once per settled group (see {@link Settlement}). */
   onSettled(hook: SettledHook): void {
     this._ledger.onSettled(hook);
@@ -341,7 +351,7 @@ export class DeliveryPipeline {
         if (hold?.kind === 'backoff') this._stats.requeued++;
       }
     }
-    if (hold?.kind === 'blocked') this._gate.block(hold.state, hold.status, hold.message);
+    if (hold?.kind === 'blocked') this._gate.block(hold.state, hold.status, hold.message, probe);
     else if (this._gate.blocked() && (r.accepted.length > 0 || r.refused.length > 0 || hold === undefined))
       this._gate.recover();
     else if (probe) this._gate.probed();

@@ -44,6 +44,8 @@ export class Gate {
   private _paused = false;
   private _probeScheduled = false;
   private _probeWait: number;
+  private _refusedProbes = 0;
+  private _blockMessage = '';
 
   constructor(options: GateOptions, initial: PipelineState) {
     this._o = options;
@@ -70,10 +72,26 @@ export class Gate {
     return this._state === 'running' && !this._paused && !this._o.signal.aborted;
   }
 
-  /** Blocks sending (said once per change of state) and schedules a probe. */
-  block(state: BlockedState, status: number, message: string): void {
+  /** Probes answered with the same block since it began (the first block is not one). */
+  get refusedProbes(): number {
+    return this._refusedProbes;
+  }
+
+  /** What the destination said when it last blocked sending. */
+  get blockMessage(): string {
+    return this._blockMessage;
+  }
+
+  /**
+   * Blocks sending (said once per change of state) and schedules a probe. `probe`: this is the
+   * answer to a probe.
+   */
+  block(state: BlockedState, status: number, message: string, probe = false): void {
+    if (this._state === state && probe) this._refusedProbes++;
+    this._blockMessage = message;
     if (this._state !== state) {
       this._state = state;
+      this._refusedProbes = 0;
       this._probeWait = this._o.rejectingProbeMillis;
       const { code, text } = this._message(state, status, message);
       log.error(text);

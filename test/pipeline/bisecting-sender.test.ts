@@ -189,19 +189,36 @@ describe('BisectingSender', () => {
     // The pipeline puts it at the back; the probe is another batch, accepted.
     const other = makeBatch(3);
     expect(ids((await s.deliver(other, Infinity)).accepted)).toEqual(ids(other));
-    // The bad batch again: its two suspects go first and are proven, which says the
-    // destination is not refusing everything, so the others are bisected to the end.
+    // The bad batch again: its two suspects go first and are proven (refused again after the
+    // others' acceptance); the rest are refused with the very words of those proofs.
     const sentBefore = d.sent.length;
     const r2 = await s.deliver(r1.kept, Infinity);
     expect(d.sent[sentBefore]?.slice(0, 2)).toEqual(bad.slice(0, 2));
     expect(r2.hold).toBeUndefined();
-    expect(refusedIds(r2)).toEqual(ids(bad.slice(0, 2)));
-    expect(ids(r2.kept)).toEqual(ids(bad.slice(2)));
-    // The four left are suspects without evidence: last in a batch with others, proven.
-    const more = makeBatch(2);
-    const r3 = await s.deliver([...r2.kept, ...more], Infinity);
-    expect(ids(r3.accepted)).toEqual(ids(more));
-    expect(refusedIds(r3)).toEqual(ids(bad.slice(2)));
+    expect(refusedIds(r2)).toEqual(ids(bad));
+    expect(r2.kept).toEqual([]);
+  });
+
+  it('two bad transactions after the last good ones: kept (a storm could have begun), then proven beside the next good one', async () => {
+    const d = new Destination();
+    const s = new BisectingSender(d);
+    const [g0, g1, b0, b1] = makeBatch(4) as [
+      PricedTransaction,
+      PricedTransaction,
+      PricedTransaction,
+      PricedTransaction,
+    ];
+    d.bad.add(b0).add(b1);
+    const r1 = await s.deliver([g0, g1, b0, b1], Infinity);
+    expect(r1).toMatchObject({ accepted: [g0, g1], refused: [], kept: [b0, b1] });
+    // Part of the batch was accepted: no pause; the pipeline sends them again at once.
+    expect(r1.hold).toBeUndefined();
+    const r2 = await s.deliver([b0, b1], Infinity);
+    expect(r2).toMatchObject({ accepted: [], refused: [], kept: [b0, b1], hold: { state: 'rejecting_all' } });
+    const g2 = makePriced();
+    const r3 = await s.deliver([b0, b1, g2], Infinity);
+    expect(r3.accepted).toEqual([g2]);
+    expect(refusedIds(r3)).toEqual(ids([b0, b1]));
     expect(r3.hold).toBeUndefined();
   });
 
