@@ -8,6 +8,9 @@ import { emptyResult } from './sender.js';
  */
 const STORM_SINGLES = 2;
 
+/** Refusal messages remembered as a rule's (a transaction was proven bad with them). */
+const RULE_MESSAGES = 32;
+
 /** One delivery's progress. */
 interface Run {
   readonly out: BatchResult;
@@ -20,6 +23,8 @@ interface Run {
   proven: boolean;
   /** The refusal messages of the transactions of this batch proven bad. */
   provenMessages: Set<string> | undefined;
+  /** Suspects refused in words no rule was proven to use. */
+  unknownRefusals: number;
   /** `_started` when the first refusal of this delivery came back. */
   firstRefusal: number;
 }
@@ -49,8 +54,9 @@ interface Run {
  * - Suspects remembered from earlier deliveries are ordered in their next batch: those with
  *   evidence first (refused again, they are proven), those without last (the parts tried
  *   before them can give it).
- * - When {@link STORM_SINGLES} singles of a batch are refused and nothing sent after its first
- *   refusal was accepted (of this batch or another), the destination looks down: nothing is
+ * - When {@link STORM_SINGLES} singles of a batch are refused, in words no transaction was
+ *   lately proven bad with, and nothing sent after its first refusal was accepted (of this
+ *   batch or another), the destination looks down: nothing is
  *   failed, what was not delivered is kept, and sending pauses (`rejecting_all`), probed like
  *   a refused key. The pipeline puts a batch kept so at the back of its queue, so the probe
  *   tries other transactions: a batch of nothing but bad transactions is then told from a
@@ -68,6 +74,8 @@ export class BisectingSender implements BatchSender {
   /** Refused alone and not proven bad: `_started` when the refusal came back. */
   private readonly _suspects = new WeakMap<PricedTransaction, number>();
   private _everSuspected = false;
+  /** The last {@link RULE_MESSAGES} messages transactions were proven bad with, oldest first. */
+  private readonly _ruleMessages = new Set<string>();
 
   constructor(inner: BatchSender) {
     this._inner = inner;
@@ -81,6 +89,7 @@ export class BisectingSender implements BatchSender {
       accepted: false,
       proven: false,
       provenMessages: undefined,
+      unknownRefusals: 0,
       firstRefusal: 0,
     };
     const going = await this._part(this._ordered(items), run);
@@ -171,6 +180,10 @@ export class BisectingSender implements BatchSender {
       this._suspects.delete(item);
       run.proven = true;
       (run.provenMessages ??= new Set()).add(message);
+      this._ruleMessages.delete(message);
+      this._ruleMessages.add(message);
+      if (this._ruleMessages.size > RULE_MESSAGES)
+        this._ruleMessages.delete(this._ruleMessages.values().next().value!);
       out.refused.push({ items: whole, reason: 'rejected', message });
       return true;
     }
@@ -178,9 +191,12 @@ export class BisectingSender implements BatchSender {
     this._suspects.set(item, mark);
     this._everSuspected = true;
     run.suspects.push({ item, mark, message });
-    // Not a storm once anything sent after this batch's first refusal was accepted.
+    if (!this._ruleMessages.has(message)) run.unknownRefusals++;
+    // Not a storm once anything sent after this batch's first refusal was accepted, nor while
+    // the refusals are in words a rule was already proven to use (the bisection goes on: a
+    // storm in those very words costs a batch's worth of requests, then pauses as well).
     const storm =
-      run.suspects.length >= STORM_SINGLES &&
+      run.unknownRefusals >= STORM_SINGLES &&
       !run.accepted &&
       !run.proven &&
       this._lastAccepted <= run.firstRefusal;

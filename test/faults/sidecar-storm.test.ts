@@ -1,9 +1,12 @@
 /**
- * A storm of HTTP 400 from Fenra (8 s of a deploy answering 400 to everything) while apps keep
- * sending to `fenra-otel serve`. Every part of a refused batch is refused too, so the fault is
- * Fenra's, not the transactions': the sidecar pauses like for a refused key (a few requests,
- * not a bisection of everything), keeps every transaction, probes, and delivers them all once
- * Fenra accepts again. Nothing is discarded as "rejected".
+ * HTTP 400 from Fenra while apps keep sending to `fenra-otel serve`.
+ *
+ * - A storm (8 s of a deploy answering 400 to everything): every part of a refused batch is
+ *   refused too, so the fault is Fenra's, not the transactions': the sidecar pauses like for a
+ *   refused key (a few requests, not a bisection of everything), keeps every transaction,
+ *   probes, and delivers them all once Fenra accepts again. Nothing is discarded as "rejected".
+ * - A rule refusing one model (a quarter of the traffic): each of those transactions is failed
+ *   as "rejected", every other one is delivered.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IngestServer } from '../helpers/ingest-server.js';
@@ -12,6 +15,7 @@ import type { SpawnedSidecar } from '../sidecar/spawn-sidecar.js';
 import { spawnSidecar } from '../sidecar/spawn-sidecar.js';
 import { Exporters } from './exporters.js';
 import { lostOf, report } from './summary.js';
+import { until } from '../sidecar/spawn-sidecar.js';
 import { deliveredAll, metric, payload, possibleDuplicates, rssMb } from './traffic.js';
 
 const KEY = 'storm-key';
@@ -25,7 +29,9 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('fenra-otel serve during a storm of HTTP 400 from Fenra', () => {
+const REFUSED_MODEL = 'o4-mini-2025-04-16';
+
+describe('fenra-otel serve and HTTP 400 from Fenra', () => {
   it('pauses and keeps everything (no bisection down to single refusals), then delivers it all', async () => {
     const server = await startIngestServer({ apiKey: KEY });
     ingest = server;
@@ -70,6 +76,67 @@ describe('fenra-otel serve during a storm of HTTP 400 from Fenra', () => {
         possibleDuplicates: possible,
         maxRssMb: maxRss,
         note: `${during} requests to Fenra during the storm; refusals to exporters: ${exporters.refusalText() || 'none'}`,
+      });
+    } finally {
+      clearInterval(sample);
+    }
+  });
+
+  it('a rule refusing one model beside valid traffic: each of those failed as rejected, every other one delivered', async () => {
+    sidecar?.proc.kill('SIGKILL');
+    await ingest?.close();
+    const server = await startIngestServer({ apiKey: KEY });
+    ingest = server;
+    server.setRule((t) =>
+      t.model === REFUSED_MODEL ? 'model not enabled for this organization' : undefined,
+    );
+    const sc = await spawnSidecar(['--endpoint', server.url, '--flush-ms', '50', '--trace-wait-ms', '200'], {
+      FENRA_API_KEY: KEY,
+    });
+    sidecar = sc;
+    let maxRss = 0;
+    const sample = setInterval(() => (maxRss = Math.max(maxRss, rssMb(sc.proc.pid as number))), 100);
+    const modelOf = new Map<string, string>();
+    const exporters = new Exporters(() => sc.url);
+    let tag = 0x40000;
+    exporters.start(
+      3,
+      () => {
+        const p = payload(tag++);
+        p.keys.forEach((k, i) => modelOf.set(k, p.models[i] as string));
+        return p;
+      },
+      200,
+    );
+    try {
+      await sleep(6_000);
+      await exporters.stop();
+      const good = new Set([...exporters.acked].filter((k) => modelOf.get(k) !== REFUSED_MODEL));
+      const refusedAcked = exporters.acked.size - good.size;
+      expect(refusedAcked).toBeGreaterThan(0);
+      const { duplicates, delivered } = await deliveredAll(
+        server,
+        good,
+        'every acknowledged transaction of another model delivered',
+        60_000,
+      );
+      const rejected = (): Promise<number> =>
+        metric(sc.url, 'fenra_otel_transactions_failed_total\\{reason="rejected"\\}');
+      await until(async () => (await rejected()) >= refusedAcked, 'every refused one counted', 60_000);
+      const numbers = { acknowledged: exporters.acked.size, delivered, counted: await rejected() };
+      expect(numbers.counted).toBe(refusedAcked);
+      expect(lostOf(numbers)).toBe(0);
+      expect(server.accepted.filter((a) => a.transaction.model === REFUSED_MODEL)).toEqual([]);
+      const possible = await possibleDuplicates(sc.url);
+      expect(duplicates).toBeLessThanOrEqual(possible);
+      const pauses = (sc.logs().match(/Fenra refused every part of a batch/g) ?? []).length;
+      report({
+        scenario: 'sidecar: Fenra refuses one model (a quarter of the traffic)',
+        ...numbers,
+        duplicates,
+        possibleDuplicates: possible,
+        maxRssMb: maxRss,
+        note: `${server.requests.length} requests to Fenra for ${exporters.acked.size} transactions; paused as if Fenra refused everything: ${pauses} time(s)`,
       });
     } finally {
       clearInterval(sample);

@@ -21,6 +21,8 @@ export interface Payload {
   proto: Uint8Array;
   /** Keys of the transactions it must produce. */
   keys: string[];
+  /** The model of each of those transactions, in the order of `keys`. */
+  models: string[];
 }
 
 /** Copy number `tag` (< 2^32) of every recorded trace, as one request. */
@@ -37,12 +39,12 @@ export function payload(tag: number, names?: readonly string[]): Payload {
     resourceSpans.push(...((JSON.parse(text) as { resourceSpans: unknown[] }).resourceSpans ?? []));
   }
   const request = { resourceSpans };
-  const keys = toTransactions(spansFromOtlpJson(request).spans, { pricer }).transactions.map(
-    (t) => `${t.span.traceId}/${t.span.spanId}`,
-  );
+  const transactions = toTransactions(spansFromOtlpJson(request).spans, { pricer }).transactions;
+  const keys = transactions.map((t) => `${t.span.traceId}/${t.span.spanId}`);
+  const models = transactions.map((t) => t.model);
   const proto = ProtobufTraceSerializer.serializeRequest(readableSpans(request));
   if (proto === undefined) throw new Error('serializer produced nothing');
-  return { json: JSON.stringify(request), proto, keys };
+  return { json: JSON.stringify(request), proto, keys, models };
 }
 
 export const keyOf = (a: { transaction: { context: Record<string, unknown> } }): string =>
@@ -140,12 +142,14 @@ export function templated(copies: number): (n: number) => Payload {
   return (n) => {
     const body = Buffer.from(proto);
     const keys: string[] = [];
+    const models: string[] = [];
     parts.forEach((p, i) => {
       const prefix = (n * copies + i) >>> 0;
       for (const o of offsets[i]!) body.writeUInt32BE(prefix, o);
       const hex = prefix.toString(16).padStart(8, '0');
       for (const k of p.keys) keys.push(hex + k.slice(8));
+      models.push(...p.models);
     });
-    return { json: '', proto: body, keys };
+    return { json: '', proto: body, keys, models };
   };
 }

@@ -20,6 +20,7 @@ interface Call {
 class Destination implements BatchSender {
   readonly bad = new Set<PricedTransaction>();
   storm = false;
+  stormMessage = 'deploy gone wrong';
   /** Answer each request when the test says so (`next`), not at once. */
   manual = false;
   readonly sent: PricedTransaction[][] = [];
@@ -47,7 +48,7 @@ class Destination implements BatchSender {
   private _verdict(items: PricedTransaction[]): BatchResult {
     const out = emptyResult();
     if (this.storm || items.some((i) => this.bad.has(i)))
-      out.refusedWhole = { items, message: this.storm ? 'deploy gone wrong' : 'model not enabled' };
+      out.refusedWhole = { items, message: this.storm ? this.stormMessage : 'model not enabled' };
     else out.accepted.push(...items);
     return out;
   }
@@ -220,6 +221,37 @@ describe('BisectingSender', () => {
     expect(r3.accepted).toEqual([g2]);
     expect(refusedIds(r3)).toEqual(ids([b0, b1]));
     expect(r3.hold).toBeUndefined();
+  });
+
+  it('refusals in words a rule was proven to use are not taken for a storm: the bisection goes on and proves them', async () => {
+    const d = new Destination();
+    const s = new BisectingSender(d);
+    const [g, b] = makeBatch(2) as [PricedTransaction, PricedTransaction];
+    d.bad.add(b);
+    expect(refusedIds(await s.deliver([g, b], Infinity))).toEqual(ids([b]));
+    // Two bad ones first, nothing accepted yet: without the words, this would pause.
+    const batch = makeBatch(4);
+    d.bad.add(batch[0]!).add(batch[1]!);
+    const r = await s.deliver(batch, Infinity);
+    expect(r.hold).toBeUndefined();
+    expect(refusedIds(r)).toEqual(ids(batch.slice(0, 2)));
+    expect(ids(r.accepted)).toEqual(ids(batch.slice(2)));
+  });
+
+  it('a storm in those very words still keeps everything and pauses, after one batch bisected to the end', async () => {
+    const d = new Destination();
+    const s = new BisectingSender(d);
+    const [g, b] = makeBatch(2) as [PricedTransaction, PricedTransaction];
+    d.bad.add(b);
+    await s.deliver([g, b], Infinity);
+    d.storm = true;
+    d.stormMessage = 'model not enabled';
+    const batch = makeBatch(4);
+    const sentBefore = d.sent.length;
+    const r = await s.deliver(batch, Infinity);
+    expect(r).toMatchObject({ accepted: [], refused: [], hold: { state: 'rejecting_all' } });
+    expect(ids(r.kept)).toEqual(ids(batch));
+    expect(d.sent.slice(sentBefore).map((p) => p.length)).toEqual([4, 2, 1, 1, 2, 1, 1]);
   });
 
   it('a suspect alone with no evidence is kept with a pause, never failed', async () => {
