@@ -56,12 +56,11 @@ interface Run {
  *   before them can give it).
  * - When {@link STORM_SINGLES} singles of a batch are refused, in words no transaction was
  *   lately proven bad with, and nothing sent after its first refusal was accepted (of this
- *   batch or another), the destination looks down: nothing is
- *   failed, what was not delivered is kept, and sending pauses (`rejecting_all`), probed like
- *   a refused key. The pipeline puts a batch kept so at the back of its queue, so the probe
- *   tries other transactions: a batch of nothing but bad transactions is then told from a
- *   storm by the others' acceptance. So a storm costs log2(batch) + 2 requests and loses
- *   nothing.
+ *   batch or another), the destination looks down: nothing is failed, what was not delivered
+ *   is kept, and sending pauses (`rejecting_all`), probed like a refused key. The pipeline puts
+ *   a batch kept so at the back of its queue, so the probe tries other transactions: a batch
+ *   of nothing but bad transactions is then told from a storm by the others' acceptance. So a
+ *   storm costs log2(batch) + 2 requests and loses nothing.
  * - A suspect that got no evidence in its delivery is kept: it goes back to the queue (with a
  *   pause if nothing of its batch was accepted, so that a quiet system does not spin on it).
  */
