@@ -72,10 +72,8 @@ export class BoundedQueue<T> {
   requeueLast(items: readonly T[]): void {
     const n = Math.min(items.length, this._inFlight);
     this._inFlight -= n;
-    for (let i = 0; i < n; i++) {
-      this._buf[(this._head + this._size) % this.capacity] = items[i];
-      this._size++;
-    }
+    // The n places just freed take them all.
+    this.offer(n === items.length ? items : items.slice(0, n));
   }
 
   /** `n` items in flight were settled: their places are free again. */
