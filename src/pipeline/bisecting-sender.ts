@@ -19,9 +19,10 @@ interface Run {
   readonly suspects: { item: PricedTransaction; mark: number; message: string }[];
   /** A part of this batch was accepted. */
   accepted: boolean;
-  /** A transaction of this batch was proven bad: the destination takes others. */
-  proven: boolean;
-  /** The refusal messages of the transactions of this batch proven bad. */
+  /**
+   * The refusal messages of the transactions of this batch proven bad; set once one is (the
+   * destination takes others).
+   */
   provenMessages: Set<string> | undefined;
   /** Suspects refused in words no rule was proven to use. */
   unknownRefusals: number;
@@ -86,7 +87,6 @@ export class BisectingSender implements BatchSender {
       deadline,
       suspects: [],
       accepted: false,
-      proven: false,
       provenMessages: undefined,
       unknownRefusals: 0,
       firstRefusal: 0,
@@ -108,7 +108,13 @@ export class BisectingSender implements BatchSender {
     for (const { item } of run.suspects) out.kept.push(item);
     kept += run.suspects.length;
     const last = suspects[suspects.length - 1];
-    if (kept > 0 && last !== undefined && out.hold === undefined && !run.accepted && !run.proven)
+    if (
+      kept > 0 &&
+      last !== undefined &&
+      out.hold === undefined &&
+      !run.accepted &&
+      run.provenMessages === undefined
+    )
       out.hold = rejectingAll(last.message);
     return out;
   }
@@ -177,7 +183,6 @@ export class BisectingSender implements BatchSender {
       run.provenMessages?.has(message) === true
     ) {
       this._suspects.delete(item);
-      run.proven = true;
       (run.provenMessages ??= new Set()).add(message);
       this._ruleMessages.delete(message);
       this._ruleMessages.add(message);
@@ -197,7 +202,7 @@ export class BisectingSender implements BatchSender {
     const storm =
       run.unknownRefusals >= STORM_SINGLES &&
       !run.accepted &&
-      !run.proven &&
+      run.provenMessages === undefined &&
       this._lastAccepted <= run.firstRefusal;
     if (!storm) return true;
     out.hold = rejectingAll(message);
