@@ -23,9 +23,14 @@ export interface ServedInProcess {
 
 /**
  * `fenra-otel serve <args>` run in this process (no signal handlers), once it listens; rejects
- * with its stderr if it exits before. `args` name the ports (`--port 0` for any).
+ * with its stderr if it exits before. `args` name the ports (`--port 0` for any). OTLP/gRPC is
+ * off unless `args` or `env` name its port: test files run side by side, and its default (4317)
+ * is one port for all of them (two sidecars on it failed at random with "already in use").
  */
 export async function serveInProcess(args: string[], env: Record<string, string>): Promise<ServedInProcess> {
+  if (!args.some((a) => a.startsWith('--grpc-port')) && env['FENRA_SERVE_GRPC_PORT'] === undefined) {
+    args = [...args, '--grpc-port', '0'];
+  }
   const stdout = new TextSink();
   const stderr = new TextSink();
   const ctl = new AbortController();
