@@ -55,7 +55,8 @@ export interface Pressure {
 interface Group {
   records: readonly number[];
   outstanding: number;
-  acks: string[];
+  /** Accepted since the last ack: their keys are only made when the ack log needs them. */
+  acks: PricedTransaction[];
   scheduled: boolean;
 }
 
@@ -77,6 +78,9 @@ export class BillingPath {
   private _sent: ReadonlySet<string> = new Set<string>();
   /** Resolutions not yet handled: the stage reports them synchronously, they are handled after. */
   private _results: StageResult<number>[] = [];
+  /** Groups with settlements to handle, once the settling call returns (one microtask for all). */
+  private _settling: Group[] = [];
+  private readonly _afterSettlements = (): void => this._afterSettleAll();
   /** Resolved traces whose transactions the delivery queue had no room for yet. */
   private readonly _backlog: { txs: PricedTransaction[]; group: Group }[] = [];
   private _backlogSize = 0;
@@ -334,29 +338,49 @@ export class BillingPath {
     // Dropped undelivered (shutdown, no key): a disk spool keeps its record for the next start.
     if (s.kind === 'dropped' && this._spool.durable) return;
     group.outstanding--;
-    if (s.kind === 'accepted') group.acks.push(txKey(tx));
+    // Only a durable spool keeps an ack log (a spool in memory is gone with the process).
+    if (s.kind === 'accepted' && this._spool.durable) group.acks.push(tx);
     if (!group.scheduled) {
       group.scheduled = true;
-      queueMicrotask(() => this._afterSettle(group));
+      if (this._settling.push(group) === 1) queueMicrotask(this._afterSettlements);
     }
+  }
+
+  /**
+   * The groups settled by the calls that just returned (a request's answer settles up to a
+   * batch of them at once): one microtask for all, then the backlog once.
+   */
+  private _afterSettleAll(): void {
+    const groups = this._settling;
+    this._settling = [];
+    for (const group of groups) this._afterSettle(group);
+    if (this._backlog.length) this._drainBacklog();
   }
 
   private _afterSettle(group: Group): void {
     group.scheduled = false;
     const done = group.outstanding === 0;
+    if (group.acks.length === 0) {
+      if (done) this._release(group);
+      return;
+    }
     // Only records shared with other work need the ack log: the rest leave the disk right away.
-    const shared = group.records.some((r) => (this._refs.get(r) ?? 0) > 1);
-    if (done && !shared) {
-      group.acks = [];
+    if (done && !this._shared(group.records)) {
+      group.acks.length = 0;
       this._release(group);
-    } else if (group.acks.length > 0) {
-      const acks = group.acks.splice(0);
-      // Resolves once durable (after a disk failure, once the disk takes writes again).
-      void this._spool.ack(acks, group.records).then(() => {
-        if (group.outstanding === 0 && group.acks.length === 0) this._release(group);
-      });
-    } else if (done) this._release(group);
-    if (this._backlog.length) this._drainBacklog();
+      return;
+    }
+    const acks = group.acks.map(txKey);
+    group.acks = [];
+    // Resolves once durable (after a disk failure, once the disk takes writes again).
+    void this._spool.ack(acks, group.records).then(() => {
+      if (group.outstanding === 0 && group.acks.length === 0) this._release(group);
+    });
+  }
+
+  private _shared(records: readonly number[]): boolean {
+    for (const r of records) if ((this._refs.get(r) ?? 0) > 1) return true;
+    return false;
   }
 
   private _release(group: Group): void {

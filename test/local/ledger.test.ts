@@ -136,6 +136,31 @@ describe('ledger fed with priced transactions (the sidecar in Fenra mode)', () =
     byPriced.addPriced(txs.slice(40), at);
     expect(byPriced.snapshot()).toEqual(byRecord.snapshot());
   });
+
+  it('reads the tokens of every usage shape as the rendered metrics give them, in each provider style', () => {
+    // Parts absent, zero and set; input below its cache parts (an emitter's odd counts); cache
+    // writes on an OpenAI-style provider (sent only when there were some).
+    const parts = [undefined, 0, 7];
+    const at = Date.UTC(2026, 11, 6, 9, 0, 0, 0);
+    const txs: PricedTransaction[] = [];
+    for (const provider of ['openai', 'gemini', 'anthropic', 'bedrock'] as const)
+      for (const inputTokens of [0, 5, 1000])
+        for (const cacheReadTokens of parts)
+          for (const cacheWriteTokens of parts)
+            for (const reasoningTokens of parts) {
+              const usage = {
+                inputTokens,
+                outputTokens: 30,
+                totalTokens: inputTokens + 30,
+                cacheReadTokens,
+                cacheWriteTokens,
+                reasoningTokens,
+              };
+              txs.push({ ...makePriced(), provider, usage });
+            }
+    const records = toLocalRecords(txs, at);
+    expect(txs.map((t) => rowOfPriced(t, new Date(at).toISOString()))).toEqual(records.map(toRow));
+  });
 });
 
 describe('ledger chart points', () => {
