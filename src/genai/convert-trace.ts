@@ -72,20 +72,25 @@ export function convertTrace(
   prior?: PriorDecisions,
 ): TraceConversion {
   const trace = indexTrace(spans);
-  const entries: DetectedSpan[] = [];
-  for (const span of trace.spans) {
+  const all = trace.spans;
+  // Of the exact size: most traces are a few spans, and an array grown by push from empty
+  // reserves room for 16.
+  const entries = new Array<DetectedSpan>(all.length);
+  for (let i = 0; i < all.length; i++) {
+    const span = all[i]!;
     // Most spans of a trace (its root, the spans between) are no model call: nothing to decide.
     if (!mayBeGenAi(span)) {
-      entries.push({ span, call: undefined, skipped: undefined, aggregateUsage: undefined });
+      entries[i] = { span, call: undefined, skipped: undefined, aggregateUsage: undefined };
       continue;
     }
     const d = detectModelCall(span, options);
-    if ('call' in d) entries.push({ span, call: d.call, skipped: undefined, aggregateUsage: undefined });
-    else entries.push({ span, call: undefined, skipped: d.skipped, aggregateUsage: d.aggregateUsage });
+    if ('call' in d) entries[i] = { span, call: d.call, skipped: undefined, aggregateUsage: undefined };
+    else entries[i] = { span, call: undefined, skipped: d.skipped, aggregateUsage: d.aggregateUsage };
   }
   dedupeTrace(entries, prior);
   splitFromAggregates(entries);
-  const out: TraceConversion = { calls: [], skipped: trace.repeats };
+  const skipped = trace.repeats;
+  let calls: BillableCall[] | undefined;
   for (const e of entries) {
     if (e.call) {
       const layers = layersFor(e.span, trace, options.baggageOf?.(e.span));
@@ -94,13 +99,16 @@ export function convertTrace(
       const problem = unbillableReason(call, context, options);
       if (problem !== undefined) {
         const s = e.span;
-        out.skipped.push({ traceId: s.traceId, spanId: s.spanId, name: s.name, ...problem });
+        skipped.push({ traceId: s.traceId, spanId: s.spanId, name: s.name, ...problem });
         continue;
       }
-      out.calls.push({ call, context, attributed });
-    } else if (e.skipped) out.skipped.push(e.skipped);
+      // Most traces bill one call: a list of one, not one with room for 16.
+      const billable: BillableCall = { call, context, attributed };
+      if (calls === undefined) calls = [billable];
+      else calls.push(billable);
+    } else if (e.skipped) skipped.push(e.skipped);
   }
-  return out;
+  return { calls: calls ?? [], skipped };
 }
 
 /** One trace's spans, as the converter reads them. */
@@ -152,7 +160,11 @@ const spanById = (trace: TraceIndex, id: string): SpanView | undefined =>
  * than the trace has spans is a cycle in the ids: the walk stops.
  */
 function layersFor(span: SpanView, trace: TraceIndex, baggage: Attributes | undefined): AttributionLayers {
-  const ancestors: SpanView['attributes'][] = [];
+  // No more ancestors than spans: a small trace's list is made at its most (then cut), not
+  // grown by push from empty (which reserves room for 16).
+  const few = trace.spans.length <= SPAN_SCAN_LIMIT;
+  const ancestors = few ? new Array<SpanView['attributes']>(trace.spans.length) : [];
+  let n = 0;
   let p = span.parentSpanId;
   let reachedRoot = isLocalRoot(span);
   let rootSeen = false;
@@ -160,11 +172,12 @@ function layersFor(span: SpanView, trace: TraceIndex, baggage: Attributes | unde
   for (let steps = trace.spans.length; !reachedRoot && p !== undefined && steps > 0; steps--) {
     const a = spanById(trace, p);
     if (a === undefined || a === span) break;
-    ancestors.push(a.attributes);
+    ancestors[n++] = a.attributes;
     if (a === root) rootSeen = true;
     p = a.parentSpanId;
     if (isLocalRoot(a)) reachedRoot = true;
   }
-  if (!reachedRoot && root !== undefined && !rootSeen) ancestors.push(root.attributes);
+  if (!reachedRoot && root !== undefined && !rootSeen) ancestors[n++] = root.attributes;
+  ancestors.length = n;
   return { span: span.attributes, ancestors, baggage, resource: span.resource };
 }

@@ -257,20 +257,18 @@ export class ConversionStage<Tag = never> {
     const group = this._groupOf(t, cause);
     // Only the spans that arrived are decided on: context spans were decided when they arrived.
     const subjects = spanIds(t.spans);
-    const result: StageResult<Tag> = {
-      traceId: t.traceId,
-      cause,
-      tags: t.tags,
-      transactions: [],
-      skipped: [],
-    };
+    // Most resolutions bill one call and skip none: lists of one, not grown by push from
+    // empty (which reserves room for 16).
+    let transactions: PricedTransaction[] | undefined;
+    let skipped: SkippedSpan[] | undefined;
     let decisions = this._decisions.get(t.traceId);
     const conversion = convertTrace(group.spans, this._o.conversion, decisions);
     const stats = this.stats;
     for (const s of conversion.skipped) {
       if (s.reason === 'not_genai' || !hasSpanId(subjects, s.spanId)) continue;
       countSkip(stats, s.reason);
-      result.skipped.push(s);
+      if (skipped === undefined) skipped = [s];
+      else skipped.push(s);
     }
     for (const c of conversion.calls) {
       const call = c.call;
@@ -286,7 +284,8 @@ export class ConversionStage<Tag = never> {
         endTimeMs: call.span.endTimeMs,
       };
       countBilled(stats, tx, c.attributed);
-      result.transactions.push(tx);
+      if (transactions === undefined) transactions = [tx];
+      else transactions.push(tx);
       decisions = this._decisions.billed(
         t.traceId,
         decisions,
@@ -295,6 +294,13 @@ export class ConversionStage<Tag = never> {
         responseKey(call),
       );
     }
+    const result: StageResult<Tag> = {
+      traceId: t.traceId,
+      cause,
+      tags: t.tags,
+      transactions: transactions ?? [],
+      skipped: skipped ?? [],
+    };
     for (const s of t.spans) this._source.remember(s);
     this._o.onResult(result);
   }

@@ -59,18 +59,35 @@ export function hasSpanId(ids: SpanIds, id: string): boolean {
     : (ids as ReadonlySet<string>).has(id);
 }
 
-/** The span ids above `span` within the group (bounded by its size: a cycle cannot loop). */
+/**
+ * The span ids above `span` within the group (bounded by its size: a cycle cannot loop). Walked
+ * twice, to count and then to fill a list of that size: most are one or two ids, and a list
+ * grown by push from empty reserves room for 16.
+ */
 export function ancestorIds(
   span: SpanView,
   byId: { readonly size: number; get(id: string): SpanView | undefined },
 ): string[] {
-  const out: string[] = [];
+  const n = walkUp(span, byId, undefined);
+  const out = new Array<string>(n);
+  walkUp(span, byId, out);
+  return out;
+}
+
+/** Counts the ids above `span` (see {@link ancestorIds}); writes them into `out` when given. */
+function walkUp(
+  span: SpanView,
+  byId: { readonly size: number; get(id: string): SpanView | undefined },
+  out: string[] | undefined,
+): number {
+  let n = 0;
   let p = span.parentSpanId;
   for (let steps = byId.size; p !== undefined && steps > 0; steps--) {
-    out.push(p);
+    if (out !== undefined) out[n] = p;
+    n++;
     const a = byId.get(p);
     if (a === undefined || isLocalRoot(a)) break;
     p = a.parentSpanId;
   }
-  return out;
+  return n;
 }
