@@ -1,7 +1,6 @@
 import { CALL_CONTEXT } from '../fenra/call-context.js';
-import { STYLE_BY_PROVIDER, TOKEN_METRICS } from '../fenra/metric-names.js';
+import { STYLE_BY_PROVIDER, TOKEN_METRICS, tokenMetrics } from '../fenra/metric-names.js';
 import { UNATTRIBUTED } from '../genai/context.js';
-import type { Usage } from '../genai/types.js';
 import type { FenraTransaction } from '../fenra/transaction-schema.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
 import type { LocalRecord } from './records.js';
@@ -107,80 +106,33 @@ function row(
   provider: FenraTransaction['provider'],
   model: string,
   feature: string | undefined,
-  t: RowTokens,
+  metrics: Readonly<Record<string, unknown>>,
   p: LocalRecord['price'],
   cacheSplitMissing: boolean,
   reasoningMissing: boolean,
 ): Row {
+  const anthropic = STYLE_BY_PROVIDER[provider] === 'anthropic';
+  const cacheRead = count(metrics, anthropic ? TOKEN_METRICS.cacheRead : TOKEN_METRICS.cached);
+  const cacheWrite = count(metrics, TOKEN_METRICS.cacheWrite);
+  const input = count(metrics, TOKEN_METRICS.input);
   return {
     time,
     customer,
     provider,
     model,
     feature,
-    inputTokens: t.input,
-    cacheReadTokens: t.cacheRead,
-    cacheWriteTokens: t.cacheWrite,
-    outputTokens: t.output,
-    reasoningTokens: t.reasoning,
+    // Anthropic-style input excludes the cache; OpenAI-style input includes it.
+    inputTokens: anthropic ? input + cacheRead + cacheWrite : input,
+    cacheReadTokens: cacheRead,
+    cacheWriteTokens: cacheWrite,
+    outputTokens: count(metrics, TOKEN_METRICS.output),
+    reasoningTokens: count(metrics, TOKEN_METRICS.reasoning),
     usd: p?.usd === null || p?.usd === undefined ? null : roundUsd(p.usd),
     priceSource: p?.source ?? 'none',
     unpricedReason: p === null ? 'not_priced_locally' : p.usd === null ? (p.reason ?? 'unknown') : undefined,
     cacheSplitMissing,
     reasoningMissing,
   };
-}
-
-/** A row's token counts (see {@link row}). */
-interface RowTokens {
-  input: number;
-  cacheRead: number;
-  cacheWrite: number;
-  output: number;
-  reasoning: number;
-}
-
-/** Reused by {@link rowOfPriced}, which reads it before it returns: one object, not one per row. */
-const scratch: RowTokens = { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0 };
-
-/** A record's token counts, read from its wire metrics in the provider's style. */
-function tokensOfMetrics(
-  provider: FenraTransaction['provider'],
-  metrics: Readonly<Record<string, unknown>>,
-): RowTokens {
-  const anthropic = STYLE_BY_PROVIDER[provider] === 'anthropic';
-  const cacheRead = count(metrics, anthropic ? TOKEN_METRICS.cacheRead : TOKEN_METRICS.cached);
-  const cacheWrite = count(metrics, TOKEN_METRICS.cacheWrite);
-  const input = count(metrics, TOKEN_METRICS.input);
-  return {
-    // Anthropic-style input excludes the cache; OpenAI-style input includes it.
-    input: anthropic ? input + cacheRead + cacheWrite : input,
-    cacheRead,
-    cacheWrite,
-    output: count(metrics, TOKEN_METRICS.output),
-    reasoning: count(metrics, TOKEN_METRICS.reasoning),
-  };
-}
-
-/**
- * The same counts as {@link tokensOfMetrics} of the metrics `tokenMetrics` renders from `u`,
- * without rendering them (test/local/ledger.test.ts checks they agree).
- */
-function tokensOfUsage(provider: FenraTransaction['provider'], u: Usage, out: RowTokens): RowTokens {
-  const cacheRead = u.cacheReadTokens ?? 0;
-  const cacheWrite = u.cacheWriteTokens ?? 0;
-  if (STYLE_BY_PROVIDER[provider] === 'anthropic') {
-    out.input = Math.max(u.inputTokens - cacheRead - cacheWrite, 0) + cacheRead + cacheWrite;
-    out.cacheWrite = cacheWrite;
-  } else {
-    out.input = u.inputTokens;
-    // Written only when there were some (see tokenMetrics).
-    out.cacheWrite = cacheWrite > 0 ? cacheWrite : 0;
-  }
-  out.cacheRead = cacheRead;
-  out.output = u.outputTokens;
-  out.reasoning = u.reasoningTokens ?? 0;
-  return out;
 }
 
 export function toRow(r: LocalRecord): Row {
@@ -190,7 +142,7 @@ export function toRow(r: LocalRecord): Row {
     r.transaction.provider,
     r.transaction.model,
     ctxString(r, 'feature'),
-    tokensOfMetrics(r.transaction.provider, tokenMetricsOf(r)),
+    tokenMetricsOf(r),
     r.price,
     ctxFlag(r, CALL_CONTEXT.cacheSplitMissing),
     ctxFlag(r, CALL_CONTEXT.reasoningMissing),
@@ -209,7 +161,7 @@ export function rowOfPriced(t: PricedTransaction, recordedAt: string): Row {
     t.provider,
     t.model,
     feature === undefined ? undefined : String(feature),
-    tokensOfUsage(t.provider, t.usage, scratch),
+    tokenMetrics(t.provider, t.usage),
     t.price,
     t.usage.cacheSplitMissing === true,
     t.usage.reasoningMissing === true,

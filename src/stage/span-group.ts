@@ -60,34 +60,23 @@ export function hasSpanId(ids: SpanIds, id: string): boolean {
 }
 
 /**
- * The span ids above `span` within the group (bounded by its size: a cycle cannot loop). Walked
- * twice, to count and then to fill a list of that size: most are one or two ids, and a list
- * grown by push from empty reserves room for 16.
+ * The span ids above `span` within the group (bounded by its size: a cycle cannot loop). A small
+ * group's list is made at its most and cut, like a call's attribution layers (convert-trace.ts):
+ * most hold one or two ids, and a list grown by push from empty reserves room for 16.
  */
 export function ancestorIds(
   span: SpanView,
   byId: { readonly size: number; get(id: string): SpanView | undefined },
 ): string[] {
-  const n = walkUp(span, byId, undefined);
-  const out = new Array<string>(n);
-  walkUp(span, byId, out);
-  return out;
-}
-
-/** Counts the ids above `span` (see {@link ancestorIds}); writes them into `out` when given. */
-function walkUp(
-  span: SpanView,
-  byId: { readonly size: number; get(id: string): SpanView | undefined },
-  out: string[] | undefined,
-): number {
+  const out = byId.size <= SPAN_SCAN_LIMIT ? new Array<string>(byId.size) : [];
   let n = 0;
   let p = span.parentSpanId;
   for (let steps = byId.size; p !== undefined && steps > 0; steps--) {
-    if (out !== undefined) out[n] = p;
-    n++;
+    out[n++] = p;
     const a = byId.get(p);
     if (a === undefined || isLocalRoot(a)) break;
     p = a.parentSpanId;
   }
-  return n;
+  out.length = n;
+  return out;
 }
