@@ -3,7 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
 import { jsonArrayBytes } from '../internal/json-bytes.js';
-import { timerDelay } from '../internal/timers.js';
+import { requestSignal } from '../internal/request-signal.js';
 import type { DeliveryConfig } from '../pipeline/delivery-config.js';
 import type { SendOptions, SendResult, TransactionSender } from '../pipeline/sender.js';
 import type { PricedTransaction } from '../stage/priced-transaction.js';
@@ -89,8 +89,8 @@ export class FenraClient implements TransactionSender {
     if (this._closed !== undefined) {
       return { outcome: { kind: 'aborted', message: 'client closed' }, bytes: 0 };
     }
-    const timeout = AbortSignal.timeout(Math.max(1, Math.floor(timerDelay(options.timeoutMs))));
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+    const bound = requestSignal(options.timeoutMs, options.signal);
+    const signal = bound.signal;
     try {
       const [{ request }, dispatcher] = await Promise.all([loadUndici(), this._agent()]);
       const res = await request(this._endpoint, {
@@ -116,12 +116,14 @@ export class FenraClient implements TransactionSender {
     } catch (err) {
       return {
         outcome: classifyError(err, {
-          timedOut: timeout.aborted,
+          timedOut: bound.timedOut,
           aborted: options.signal?.aborted === true,
           timeoutMs: options.timeoutMs,
         }),
         bytes,
       };
+    } finally {
+      bound.dispose();
     }
   }
 

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { displayUrl, withoutUrlCredentials } from '../internal/display-url.js';
+import { requestSignal } from '../internal/request-signal.js';
 import type { Metrics } from './metrics.js';
 import { parseRetryAfter } from '../fenra/response.js';
 
@@ -83,15 +84,13 @@ export class Forwarder {
     let last = '';
     for (let attempt = 0; attempt < 5; attempt++) {
       let retryAfter: number | undefined;
+      const bound = requestSignal(deadline - Date.now(), this._abort.signal);
       try {
         const res = await fetch(this._o.url, {
           method: 'POST',
           headers: job.headers,
           body: job.body,
-          signal: AbortSignal.any([
-            this._abort.signal,
-            AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-          ]),
+          signal: bound.signal,
         });
         await res.arrayBuffer();
         if (res.ok) {
@@ -104,6 +103,8 @@ export class Forwarder {
       } catch (e) {
         if (this._abort.signal.aborted) break;
         last = withoutUrlCredentials((e as Error).message);
+      } finally {
+        bound.dispose();
       }
       const backoff = Math.min(1000 * 1.5 ** attempt, 5000) * (0.8 + Math.random() * 0.4);
       const wait = Math.max(backoff, retryAfter ?? 0);

@@ -44,6 +44,26 @@ describe('FenraClient', () => {
     expect(r.outcome).toMatchObject({ kind: 'retryable', reason: 'timeout', maybeDelivered: true });
   });
 
+  it('stops a request when the caller aborts it, and says so', async () => {
+    server.script([{ kind: 'hang' }]);
+    const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1 });
+    const caller = new AbortController();
+    const sent = client.send(makeBatch(1), { timeoutMs: 60_000, signal: caller.signal });
+    while (server.requests.length === 0) await new Promise((r) => setImmediate(r));
+    caller.abort();
+    const r = await sent;
+    await client.close();
+    expect(r.outcome).toEqual({ kind: 'aborted', message: 'request aborted' });
+  });
+
+  it('sends nothing when the caller aborted before the request', async () => {
+    const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1 });
+    const r = await client.send(makeBatch(1), { timeoutMs: 2000, signal: AbortSignal.abort() });
+    await client.close();
+    expect(r.outcome).toEqual({ kind: 'aborted', message: 'request aborted' });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('renders the wire body from priced transactions', async () => {
     const client = new FenraClient({ endpoint: server.url, apiKey: 'k1', connections: 1 });
     const [t] = makeBatch(1);
