@@ -1,6 +1,6 @@
 import { mayBeGenAi } from '../genai/detect.js';
 import type { SpanView } from '../span/span-view.js';
-import { isLocalRoot } from '../span/span-view.js';
+import { findSpan, isLocalRoot } from '../span/span-view.js';
 
 /** Why a held trace was resolved. */
 export type ResolveCause = 'root' | 'timeout' | 'overflow' | 'flush';
@@ -34,10 +34,11 @@ export interface HeldTrace<Tag> {
   readonly straggler: boolean;
 }
 
-type Mutable<Tag> = Omit<HeldTrace<Tag>, 'deadline' | 'context' | 'tags'> & {
+type Mutable<Tag> = Omit<HeldTrace<Tag>, 'deadline' | 'context' | 'tags' | 'straggler'> & {
   deadline: number;
   context: SpanView[];
   tags: Tag[];
+  straggler: boolean;
 };
 
 /** What a held trace starts with (most never get context or tags): a list is made at the first. */
@@ -62,6 +63,12 @@ export class TraceHolder<Tag> {
   private _waiting = new Set<string>();
   private _settling = new Set<string>();
   private _heldSpans = 0;
+  /**
+   * The traces each `add` started holding, looked at again at its end: a stack shared by every
+   * call (an `add` reached again from a resolution pushes above its caller's entries and takes
+   * them off before it returns, as does one that throws), so a delivery makes no list of its own.
+   */
+  private readonly _fresh: Mutable<Tag>[] = [];
 
   constructor(
     limits: HoldLimits,
@@ -89,10 +96,13 @@ export class TraceHolder<Tag> {
 
   /**
    * Adds one delivery. A span of a trace not held starts holding it only if it may be a call
-   * (others are handed to `notHeld`);
-   * `rootOf` says whether that trace's root arrived before (the call is then a straggler, and
-   * its root is kept as context). `context` spans join their trace if it is held. Returns how
-   * many traces took `tag` (each resolves once with it, now or later).
+   * (others are handed to `notHeld`). `context` spans join their trace if it is held. A trace
+   * whose root is in the delivery resolves at its end; for a trace that starts holding here
+   * and is still held then, `rootOf` says whether its root arrived before (its calls are then
+   * stragglers: they wait `settleMillis`, with the root kept as context). It is asked only
+   * then: a root in the same delivery makes the question moot, and asking costs a lookup in a
+   * map of recent roots (out of process) or a walk up the span's links and a view of the root
+   * (in process). Returns how many traces took `tag` (each resolves once with it, now or later).
    */
   add(
     spans: readonly SpanView[],
@@ -100,8 +110,25 @@ export class TraceHolder<Tag> {
     tag: Tag | undefined,
     rootOf: (span: SpanView) => SpanView | undefined,
   ): number {
+    const fresh = this._fresh;
+    const firstFresh = fresh.length;
+    try {
+      return this._add(spans, context, tag, rootOf, firstFresh);
+    } finally {
+      fresh.length = firstFresh;
+    }
+  }
+
+  private _add(
+    spans: readonly SpanView[],
+    context: readonly SpanView[],
+    tag: Tag | undefined,
+    rootOf: (span: SpanView) => SpanView | undefined,
+    firstFresh: number,
+  ): number {
     let taken = 0;
     let roots: string[] | undefined;
+    const fresh = this._fresh;
     for (const span of spans) {
       let t = this._held.get(span.traceId);
       const root = isLocalRoot(span);
@@ -110,7 +137,8 @@ export class TraceHolder<Tag> {
           this._notHeld(span);
           continue;
         }
-        t = this._hold(span, root ? undefined : rootOf(span));
+        t = this._hold(span.traceId);
+        fresh.push(t);
       }
       t.spans.push(span);
       this._heldSpans++;
@@ -132,6 +160,20 @@ export class TraceHolder<Tag> {
       for (const traceId of roots) {
         const t = this._held.get(traceId);
         if (t !== undefined) this._resolve(t, 'root');
+      }
+    }
+    for (let i = firstFresh; i < fresh.length; i++) {
+      const t = fresh[i]!;
+      // Resolved meanwhile (its root came, a bound): nothing more to wait for.
+      if (this._held.get(t.traceId) !== t) continue;
+      const knownRoot = rootOf(t.spans[0]!);
+      if (knownRoot === undefined) continue;
+      this._waiting.delete(t.traceId);
+      t.straggler = true;
+      t.deadline = this._now() + this._limits.settleMillis;
+      this._settling.add(t.traceId);
+      if (findSpan(t.context, knownRoot.spanId) === undefined) {
+        t.context = t.context === NONE ? [knownRoot] : [knownRoot, ...t.context];
       }
     }
     while (this._heldSpans > this._limits.maxHeldSpans && this._resolveOldest()) {
@@ -170,20 +212,22 @@ export class TraceHolder<Tag> {
     return next;
   }
 
-  private _hold(first: SpanView, knownRoot: SpanView | undefined): Mutable<Tag> {
+  /**
+   * Starts holding a trace, as one waiting for its root (`waitMillis`). At the end of the
+   * delivery, `add` makes it a straggler if its root came before.
+   */
+  private _hold(traceId: string): Mutable<Tag> {
     if (this._held.size >= this._limits.maxTraces) this._resolveOldest();
-    const straggler = knownRoot !== undefined;
-    const wait = straggler ? this._limits.settleMillis : this._limits.waitMillis;
     const t: Mutable<Tag> = {
-      traceId: first.traceId,
+      traceId,
       spans: [],
-      context: knownRoot !== undefined ? [knownRoot] : NONE,
+      context: NONE,
       tags: NONE,
-      deadline: this._now() + wait,
-      straggler,
+      deadline: this._now() + this._limits.waitMillis,
+      straggler: false,
     };
-    this._held.set(t.traceId, t);
-    (straggler ? this._settling : this._waiting).add(t.traceId);
+    this._held.set(traceId, t);
+    this._waiting.add(traceId);
     return t;
   }
 

@@ -79,8 +79,10 @@ describe('TraceHolder', () => {
       (t) => seen.push({ spans: t.spans.length, context: t.context.length, trace: t }),
       () => undefined,
     );
-    // The root arrived before (a straggler's context), then the call and the root again.
-    holder.add([call, root], [], undefined, () => root);
+    // The root arrived before (a straggler's context), then the call, then the root again.
+    holder.add([call], [], undefined, () => root);
+    expect(seen).toHaveLength(0);
+    holder.add([root], [], undefined, () => root);
     expect(seen.map(({ spans, context }) => ({ spans, context }))).toEqual([{ spans: 2, context: 1 }]);
     expect(seen[0]!.trace.spans).toEqual([]);
     expect(seen[0]!.trace.context).toEqual([]);
@@ -144,6 +146,74 @@ describe('TraceHolder: GenAI spans that end after their root', () => {
     advance(1_000);
     a.expire();
     expect(out).toEqual([{ spans: [root, inner, outer], cause: 'timeout' }]);
+  });
+
+  it('asks for a known root only for traces still held at the end of the delivery', () => {
+    const asked: string[] = [];
+    const T1 = '1'.repeat(32);
+    const T2 = '2'.repeat(32);
+    const root1 = makeSpan({}, { traceId: T1 });
+    const call1 = makeSpan(llm, { traceId: T1, parentSpanId: root1.spanId });
+    const call2 = makeSpan(llm, { traceId: T2, parentSpanId: 'a'.repeat(16) });
+    const out: string[] = [];
+    const holder = new TraceHolder<never>(
+      { waitMillis: 100, settleMillis: 10, maxTraces: 10, maxSpansPerTrace: 50, maxHeldSpans: 1_000 },
+      () => 0,
+      (t, cause) => out.push(`${t.traceId.slice(0, 1)}:${cause}`),
+      () => undefined,
+    );
+    // The call's root comes after it in the same delivery: no lookup; the other trace waits.
+    holder.add([call1, call2, root1], [], undefined, (s) => {
+      asked.push(s.spanId);
+      return undefined;
+    });
+    expect(out).toEqual(['1:root']);
+    expect(asked).toEqual([call2.spanId]);
+    expect(holder.nextDeadline()).toBe(100);
+  });
+
+  it('a delivery that throws leaves its traces waiting, and nothing of it to the next one', () => {
+    const T1 = '3'.repeat(32);
+    const T2 = '4'.repeat(32);
+    const call1 = makeSpan(llm, { traceId: T1, parentSpanId: 'a'.repeat(16) });
+    const call2 = makeSpan(llm, { traceId: T2, parentSpanId: 'a'.repeat(16) });
+    let now = 0;
+    const out: string[] = [];
+    const holder = new TraceHolder<never>(
+      { waitMillis: 100, settleMillis: 10, maxTraces: 10, maxSpansPerTrace: 50, maxHeldSpans: 1_000 },
+      () => now,
+      (t, cause) => out.push(`${t.traceId.slice(0, 1)}:${cause}`),
+      () => undefined,
+    );
+    expect(() =>
+      holder.add([call1], [], undefined, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    const asked: string[] = [];
+    holder.add([call2], [], undefined, (s) => {
+      asked.push(s.spanId);
+      return undefined;
+    });
+    expect(asked).toEqual([call2.spanId]);
+    now = 100;
+    holder.expire();
+    expect(out).toEqual(['3:timeout', '4:timeout']);
+  });
+
+  it('a root known from before makes a straggler, whatever else the delivery brings', () => {
+    const { a, out, advance } = setup({ waitMillis: 10_000 });
+    const T = '8'.repeat(32);
+    const root = makeSpan({ 'fenra.billable_customer_id': 'acme' }, { traceId: T });
+    const mid = makeSpan({}, { traceId: T, parentSpanId: root.spanId });
+    const call = makeSpan(llm, { traceId: T, parentSpanId: mid.spanId });
+    a.add([root]);
+    a.add([call, mid]);
+    expect(a.nextDeadline()).toBe(1000 + 1_000);
+    advance(1_000);
+    a.expire();
+    // The root first, as context, then the spans in arrival order.
+    expect(out).toEqual([{ spans: [root, call, mid], cause: 'timeout' }]);
   });
 
   it('a straggler behind a long-waiting trace still expires on time', () => {
